@@ -1,0 +1,49 @@
+"""mlnb: notebook-first MLOps with no server.
+
+``import mlnb`` is cheap: each area (``mlnb.data``, ``mlnb.runs``, ``mlnb.checks`` ...) and the
+heavy libraries behind it load on first use. In IPython, ``%load_ext mlnb`` adds ``%mlops``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_AREAS = {"data", "runs", "checks", "models", "monitor", "export", "errors", "store"}
+_FUNCTIONS = {
+    "init": ("mlnb._api", "init"),
+}
+
+__all__ = sorted([*_AREAS, *_FUNCTIONS, "load_ipython_extension", "unload_ipython_extension", "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _AREAS:
+        module = importlib.import_module(f"mlnb.{name}")
+        globals()[name] = module
+        return module
+    if name in _FUNCTIONS:
+        module_name, attr = _FUNCTIONS[name]
+        value = getattr(importlib.import_module(module_name), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'mlnb' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext mlnb``: register ``%mlops`` / ``%%mlops``."""
+    from .notebook.magics import register
+
+    register(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from .notebook.magics import unregister
+
+    unregister(ipython)

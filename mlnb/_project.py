@@ -1,0 +1,171 @@
+"""The project: a git repository with DVC initialised and an ``.mlnb/`` folder.
+
+``Project.find()`` walks up from the working directory to the folder holding ``.mlnb/``;
+``Project.init()`` creates what is missing (git, DVC, ``.mlnb/``) and is safe to run twice.
+DVC is imported on first use only: opening a project costs a few stat calls.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from .errors import NotAProject, UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from dvc.repo import Repo
+
+MLNB_DIR = ".mlnb"
+CONFIG_FILE = "config.yaml"
+DEFAULT_REMOTE_NAME = "storage"
+
+_MLNB_GITIGNORE = "# local registry and scratch space; config.yaml is meant for git\nregistry.db*\ntmp/\n"
+
+
+class Project:
+    """One mlnb project rooted at ``root``."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).resolve()
+        self.mlnb_dir = self.root / MLNB_DIR
+
+    # -- discovery -------------------------------------------------------------------------
+
+    @classmethod
+    def find(cls, start: str | os.PathLike[str] | None = None) -> Project:
+        """The project containing ``start`` (default: the working directory)."""
+        here = Path(start or os.getcwd()).resolve()
+        for folder in (here, *here.parents):
+            if (folder / MLNB_DIR).is_dir():
+                return cls(folder)
+        raise NotAProject(here)
+
+    @classmethod
+    def init(cls, path: str | os.PathLike[str] | None = None, remote: str | None = None) -> Project:
+        """Make ``path`` an mlnb project: git init, dvc init, ``.mlnb/``; idempotent."""
+        root = Path(path or os.getcwd()).resolve()
+        root.mkdir(parents=True, exist_ok=True)
+        if not _git_toplevel(root):
+            _git(root, "init", "-q")
+        project = cls(root)
+        if not (root / ".dvc").is_dir():
+            from dvc.repo import Repo
+
+            _quiet_dvc()
+            with Repo.init(str(root), subdir=_git_toplevel(root) != root) as repo:
+                with repo.config.edit() as conf:
+                    conf["core"]["autostage"] = True
+                    conf["core"]["analytics"] = False
+                    conf["core"]["check_update"] = False
+        project.mlnb_dir.mkdir(exist_ok=True)
+        (project.mlnb_dir / ".gitignore").write_text(_MLNB_GITIGNORE)
+        if not (project.mlnb_dir / CONFIG_FILE).exists():
+            project.save_config({})
+        if remote:
+            project.set_remote(remote)
+        from .store import registry
+
+        registry(project)  # creates the schema
+        return project
+
+    # -- configuration ---------------------------------------------------------------------
+
+    @functools.cached_property
+    def config(self) -> dict[str, Any]:
+        path = self.mlnb_dir / CONFIG_FILE
+        if not path.exists():
+            return {}
+        return yaml.safe_load(path.read_text()) or {}
+
+    def save_config(self, config: dict[str, Any]) -> None:
+        (self.mlnb_dir / CONFIG_FILE).write_text(yaml.safe_dump(config, sort_keys=True))
+        self.__dict__.pop("config", None)
+
+    @property
+    def registry_url(self) -> str:
+        """``MLNB_REGISTRY_URL``, else the project config, else SQLite under ``.mlnb/``."""
+        return (
+            os.environ.get("MLNB_REGISTRY_URL")
+            or self.config.get("registry_url")
+            or f"sqlite:///{self.mlnb_dir / 'registry.db'}"
+        )
+
+    def set_remote(self, url: str, name: str = DEFAULT_REMOTE_NAME) -> None:
+        """Set the default DVC remote (a folder or any URL DVC understands)."""
+        if "://" not in url:
+            path = Path(url).expanduser()
+            path = path if path.is_absolute() else (Path.cwd() / path)
+            path.mkdir(parents=True, exist_ok=True)
+            url = str(path.resolve())
+        with self.dvc.config.edit() as conf:
+            conf["remote"][name] = {"url": url}
+            conf["core"]["remote"] = name
+
+    # -- paths -----------------------------------------------------------------------------
+
+    def relpath(self, path: str | os.PathLike[str]) -> str:
+        """``path`` relative to the root, as a posix string; refuses paths outside it."""
+        full = (Path.cwd() / path).resolve()
+        try:
+            return full.relative_to(self.root).as_posix()
+        except ValueError:
+            raise UsageError(
+                f"{path} is outside the project at {self.root}: move it inside the project first"
+            ) from None
+
+    # -- DVC and git -----------------------------------------------------------------------
+
+    @functools.cached_property
+    def dvc(self) -> Repo:
+        from dvc.repo import Repo
+
+        _quiet_dvc()
+        return Repo(str(self.root))
+
+    def git_commit(self) -> str | None:
+        """The commit checked out, or None before the first commit or without git."""
+        out = _git(self.root, "rev-parse", "--verify", "-q", "HEAD", check=False)
+        return out or None
+
+    def close(self) -> None:
+        repo = self.__dict__.pop("dvc", None)
+        if repo is not None:
+            repo.close()
+
+
+_open: dict[Path, Project] = {}
+
+
+def current_project(start: str | os.PathLike[str] | None = None) -> Project:
+    """The project around ``start`` (default: cwd), reusing the open one (and its DVC repo)."""
+    here = Path(start or os.getcwd()).resolve()
+    for root, project in _open.items():
+        if here == root or root in here.parents:
+            if project.mlnb_dir.is_dir():
+                return project
+    project = Project.find(here)
+    _open[project.root] = project
+    return project
+
+
+def _git(cwd: Path, *args: str, check: bool = True) -> str:
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    if check and proc.returncode:
+        raise RuntimeError(f"git {' '.join(args)} failed: {proc.stderr.strip()}")
+    return proc.stdout.strip() if proc.returncode == 0 else ""
+
+
+def _git_toplevel(path: Path) -> Path | None:
+    out = _git(path, "rev-parse", "--show-toplevel", check=False)
+    return Path(out).resolve() if out else None
+
+
+def _quiet_dvc() -> None:
+    """DVC logs git hints at INFO when used in-process; a notebook does not need them."""
+    logging.getLogger("dvc").setLevel(logging.WARNING)

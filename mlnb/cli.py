@@ -1,0 +1,105 @@
+"""One argparse tree for ``mlnb ...`` in a terminal and ``%mlops ...`` in a notebook.
+
+Each area contributes its verbs through a ``register(subparsers)`` function in its ``_cli``
+module. A verb's handler takes ``(args, ctx)`` and returns a result object (or None); it holds
+no logic of its own beyond calling the public API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import MlnbError, UsageError
+
+#: Modules whose ``register(subparsers)`` adds verbs, in the order ``--help`` lists them.
+AREA_CLIS = [
+    "mlnb.data._cli",
+]
+
+
+@dataclass
+class Context:
+    """What a verb may need besides its arguments."""
+
+    cell: str | None = None  # the body of a %%mlops cell
+    shell: Any = None  # the IPython shell, in a notebook
+    prog: str = "mlnb"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """Raises :class:`UsageError` instead of exiting, so a magic can show one line."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+Handler = Callable[[argparse.Namespace, Context], Any]
+
+
+def add_verb(sub: Any, name: str, handler: Handler, help: str, **kwargs: Any) -> argparse.ArgumentParser:
+    """Add a verb to a subparsers object and bind its handler."""
+    parser = sub.add_parser(name, help=help, description=help, **kwargs)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON (stable keys)")
+
+
+def _init(args: argparse.Namespace, ctx: Context) -> Any:
+    from ._api import init
+
+    return init(args.path, remote=args.remote)
+
+
+def build_parser(prog: str = "mlnb") -> ArgumentParser:
+    parser = ArgumentParser(
+        prog=prog,
+        description="Notebook-first MLOps: version data, record runs, check and export — no server.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=ArgumentParser)
+    p = add_verb(sub, "init", _init, "make this folder an mlnb project (git + DVC + registry); safe to repeat")
+    p.add_argument("path", nargs="?", default=None, help="project folder (default: the current one)")
+    p.add_argument("--remote", help="default DVC remote: a folder or any URL DVC understands")
+    for module in AREA_CLIS:
+        importlib.import_module(module).register(sub)
+    return parser
+
+
+def run(argv: Sequence[str], ctx: Context | None = None) -> tuple[argparse.Namespace, Any]:
+    """Parse ``argv`` and call its verb; returns the parsed args and the verb's result."""
+    ctx = ctx or Context()
+    parser = build_parser(ctx.prog)
+    args = parser.parse_args(list(argv))
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return args, None
+    return args, handler(args, ctx)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        args, result = run(argv)
+    except MlnbError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"mlnb: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("mlnb: interrupted", file=sys.stderr)
+        return 130
+    if result is not None:
+        print(result.to_json() if getattr(args, "json", False) else str(result))
+    return int(getattr(result, "exit_code", 0) or 0)

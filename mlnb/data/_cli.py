@@ -1,0 +1,59 @@
+"""``mlnb data ...`` / ``%mlops data ...``: thin verbs over :mod:`mlnb.data`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..cli import Context, add_json_flag, add_verb
+
+
+def _data():  # type: ignore[no-untyped-def]
+    from .. import data
+
+    return data
+
+
+def register(sub: Any) -> None:
+    parser = add_verb(sub, "data", _help, "version datasets and models with DVC")
+    verbs = parser.add_subparsers(title="data commands", metavar="VERB", parser_class=type(parser))
+
+    p = add_verb(verbs, "add", lambda a, c: _data().add(a.path, name=a.name, message=a.message),
+                 "track a file or folder with DVC and register a new version")
+    p.add_argument("path", help="file or folder inside the project")
+    p.add_argument("--name", help="dataset name (default: the file or folder name)")
+    p.add_argument("-m", "--message", default="", help="what this version is")
+
+    p = add_verb(verbs, "list", lambda a, c: _data().list_datasets(), "one row per dataset")
+    add_json_flag(p)
+
+    p = add_verb(verbs, "log", lambda a, c: _data().log(a.name), "every version of a dataset, newest first")
+    p.add_argument("name")
+    add_json_flag(p)
+
+    p = add_verb(verbs, "show", lambda a, c: _data().resolve(a.ref), "one version's details")
+    p.add_argument("ref", help="NAME, NAME@VERSION, NAME@latest or a hash prefix")
+    add_json_flag(p)
+
+    p = add_verb(verbs, "diff", lambda a, c: _data().diff(a.a, a.b), "what changed between two versions")
+    p.add_argument("a", help="e.g. train@1")
+    p.add_argument("b", help="e.g. train@2")
+    add_json_flag(p)
+
+    p = add_verb(verbs, "checkout", lambda a, c: _data().checkout(a.ref),
+                 "put a version in the working copy (its .dvc file follows)")
+    p.add_argument("ref")
+
+    for verb, what in (("push", "send every version to the DVC remote"), ("pull", "fetch every version from the DVC remote")):
+        p = add_verb(verbs, verb, _transfer(verb), what)
+        p.add_argument("-r", "--remote", help="remote name (default: the project's default remote)")
+
+
+def _transfer(verb: str):  # type: ignore[no-untyped-def]
+    return lambda a, c: getattr(_data(), verb)(remote=a.remote)
+
+
+def _help(args: argparse.Namespace, ctx: Context) -> None:
+    from ..cli import build_parser
+
+    build_parser(ctx.prog).parse_args(["data", "--help"])

@@ -1,0 +1,91 @@
+"""Tabular files: deterministic parquet, reading by suffix, and per-column summaries for diffs."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+TABULAR_SUFFIXES = {".parquet", ".pq", ".csv", ".tsv", ".feather", ".json", ".jsonl"}
+#: Tabular files larger than this are not summarised on add (rows/cols still come from parquet footers).
+SUMMARY_MAX_BYTES = 256 * 1024**2
+
+
+def is_tabular(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in TABULAR_SUFFIXES
+
+
+def write_parquet(df: pd.DataFrame, path: Path) -> None:
+    """Write ``df`` so that equal frames give byte-identical files (fixed codec, no timestamps)."""
+    import pandas as pd
+
+    if not isinstance(df, pd.DataFrame):
+        from ..errors import UsageError
+
+        raise UsageError(f"mlnb.data.save expects a pandas DataFrame, got {type(df).__name__}")
+    df.to_parquet(path, engine="pyarrow", compression="zstd", index=None)
+
+
+def read_table(path: str | Path, suffix: str | None = None) -> pd.DataFrame:
+    import pandas as pd
+
+    suffix = (suffix or Path(path).suffix).lower()
+    if suffix in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    if suffix == ".csv":
+        return pd.read_csv(path)
+    if suffix == ".tsv":
+        return pd.read_csv(path, sep="\t")
+    if suffix == ".feather":
+        return pd.read_feather(path)
+    if suffix == ".json":
+        return pd.read_json(path)
+    if suffix == ".jsonl":
+        return pd.read_json(path, lines=True)
+    from ..errors import UsageError
+
+    raise UsageError(f"cannot read {Path(path).name} as a table: use mlnb.data.path(...) for non-tabular data")
+
+
+def shape_of(path: Path, suffix: str) -> tuple[int | None, int | None]:
+    """Rows and columns, read from the parquet footer when possible (no data read)."""
+    if suffix in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        meta = pq.ParquetFile(path).metadata
+        names = [n for n in meta.schema.names if not n.startswith("__index_level_")]
+        return meta.num_rows, len(names)
+    return None, None
+
+
+def summarize(df: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Per column: dtype, nulls and, for numbers, mean/std/min/max; for the rest, distinct count."""
+    import pandas as pd
+
+    out: dict[str, dict[str, Any]] = {}
+    for name in df.columns:
+        col = df[name]
+        info: dict[str, Any] = {"dtype": str(col.dtype), "nulls": int(col.isna().sum())}
+        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            values = col.astype("float64")
+            info.update(
+                mean=_num(values.mean()), std=_num(values.std()), min=_num(values.min()), max=_num(values.max())
+            )
+        else:
+            try:
+                info["distinct"] = int(col.nunique(dropna=True))
+            except TypeError:  # unhashable cells (lists, dicts)
+                info["distinct"] = None
+        out[str(name)] = info
+    return out
+
+
+def _num(x: Any) -> float | None:
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(x) else x

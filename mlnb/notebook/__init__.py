@@ -1,0 +1,1 @@
+"""Everything that knows about IPython and Jupyter; the core never imports this."""

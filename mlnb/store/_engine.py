@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, Engine, create_engine, event, select
+
+from . import _schema
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .._project import Project
+
+_lock = threading.Lock()
+_registries: dict[str, Registry] = {}
+
+
+class Registry:
+    """A connection pool to one registry database, migrated to the current schema."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self.engine = _make_engine(url)
+        self.tables = _schema
+        self._migrate()
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction. On SQLite it takes the write lock up front (BEGIN IMMEDIATE),
+        so concurrent writers queue on the busy timeout instead of failing to upgrade a lock."""
+        with self.engine.connect() as conn:
+            conn.info["mlnb_write"] = True
+            conn.begin()
+            try:
+                yield conn
+            except BaseException:
+                conn.rollback()
+                raise
+            finally:
+                conn.info.pop("mlnb_write", None)
+            conn.commit()
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    def _migrate(self) -> None:
+        meta = _schema.meta
+        with self.write() as conn:
+            _schema.metadata.create_all(conn, tables=[meta])
+            row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
+            current = int(row[0]) if row else 0
+            for step in _schema.MIGRATIONS[current:]:
+                step(conn)
+            target = len(_schema.MIGRATIONS)
+            if target != current:
+                if row:
+                    conn.execute(meta.update().where(meta.c.key == "schema_version"), {"value": str(target)})
+                else:
+                    conn.execute(meta.insert(), {"key": "schema_version", "value": str(target)})
+
+
+def _make_engine(url: str) -> Engine:
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    # Let us issue BEGIN ourselves (pysqlite's own transaction handling defers it).
+    engine = create_engine(url, connect_args={"timeout": 60, "isolation_level": None})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("mlnb_write") else "BEGIN")
+
+    return engine
+
+
+def registry(project: Project) -> Registry:
+    url = project.registry_url
+    with _lock:
+        reg = _registries.get(url)
+        if reg is None:
+            reg = _registries[url] = Registry(url)
+        return reg

@@ -1,0 +1,52 @@
+"""Shared fixtures: real git, real DVC with a local-directory remote, real SQLite."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test reads the developer's registry URL or git identity."""
+    monkeypatch.delenv("MLNB_REGISTRY_URL", raising=False)
+    home = tmp_path_factory.getbasetemp() / "home"
+    home.mkdir(exist_ok=True)
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "mlnb test")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "test@example.invalid")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "mlnb test")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "test@example.invalid")
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A fresh mlnb project (git + DVC + registry) with a local-directory DVC remote; cwd is its root."""
+    import mlnb
+    from mlnb._project import current_project
+
+    root = tmp_path / "proj"
+    root.mkdir()
+    monkeypatch.chdir(root)
+    mlnb.init(remote=str(tmp_path / "remote"))
+    proj = current_project()
+    yield proj
+    proj.close()
+
+
+def run_cli(*args: str, cwd: Path | None = None, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """The real `mlnb` command in a child process (``python -m mlnb`` so the checkout is used)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "mlnb", *args], cwd=cwd, capture_output=True, text=True, env=env)
+    if check and proc.returncode:
+        raise AssertionError(f"mlnb {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
+    return proc
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
