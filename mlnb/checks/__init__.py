@@ -5,7 +5,9 @@
 >>> mlnb.checks.load_schema("schemas/train.yaml").validate(new_df)    # doctest: +SKIP
 >>> mlnb.checks.profile(train_df).drift(new_df)                       # doctest: +SKIP
 
-Everything loads on first use: ``import mlnb.checks`` imports neither pandas nor scipy.
+Everything loads on first use: ``import mlnb.checks`` imports neither pandas nor scipy. The
+modules holding ``profile`` and ``drift`` are private (``_profile``, ``_drift``) so that importing
+them never shadows the functions of the same name.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ _EXPORTS = {
     "Schema": "schema",
     "ColumnSchema": "schema",
     "ValidationResult": "validation",
-    "profile": "profile",
-    "Profile": "profile",
-    "drift": "drift",
-    "DriftConfig": "drift",
+    "profile": "_profile",
+    "Profile": "_profile",
+    "drift": "_drift",
+    "DriftConfig": "_drift",
     "DriftReport": "report",
 }
 

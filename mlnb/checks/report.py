@@ -12,7 +12,7 @@ from .._display import Table, format_value
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .drift import DriftConfig
+    from ._drift import DriftConfig
 
 __all__ = ["DriftReport"]
 

@@ -1,18 +1,23 @@
-"""Reference-quantile bins, fitted once on the sorted reference and reused for every window.
+"""Reference-quantile bins, fitted once on the reference and reused for every window.
 
-A window's values are put into the bins without sorting the window: a uniform grid over the
-reference range maps each value to a cell, a lookup table maps the cell to the first bin it can
-fall in, and a few exact comparisons against the bin edges finish the job. The result is exactly
-``np.searchsorted(edges, x, side="left")``; it is just several times faster than that call.
+Values (the reference itself, or a window) are put into the bins without sorting: a uniform grid
+over the reference range maps each value to a cell, a lookup table maps the cell to the first bin
+it can fall in, and a few exact comparisons against the bin edges finish the job. The result is
+exactly ``np.searchsorted(edges, x, side="left")``, several times faster than that call.
 """
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 #: number of reference-quantile bins the fine grid is cut into (before tied edges merge)
-FINE_BINS = 4000
-_GRID = 1 << 16
+FINE_BINS = 16000
+_GRID = 1 << 17
+#: up to this many reference values the edges are exact quantiles; beyond, sample quantiles
+EXACT_EDGES_MAX = 1 << 18
+EDGE_SAMPLE = 1 << 17
 _MAX_STEPS = 6
 
 
@@ -22,31 +27,34 @@ def quantile_positions(n: int, bins: int) -> np.ndarray:
 
 
 class ReferenceBins:
-    """Bins ``(-inf, e0], (e0, e1], ..., (e_last, +inf)`` on unique reference-quantile edges.
+    """Bins ``(-inf, e0], (e0, e1], ..., (e_last, +inf)`` on unique edges.
+
+    The edges are the reference minimum, maximum and ``FINE_BINS`` reference quantiles, taken
+    from all values up to ``EXACT_EDGES_MAX`` values and from a uniform random sample beyond.
+    The bins are only a device for speed: every statistic is exact whatever the edges are.
 
     >>> import numpy as np
-    >>> bins = ReferenceBins(np.sort(np.random.default_rng(0).normal(size=1000)))
+    >>> bins = ReferenceBins.fit(np.random.default_rng(0).normal(size=1000))
     >>> x = np.array([-5.0, 0.0, 5.0])
     >>> bool((bins.index(x) == np.searchsorted(bins.edges, x)).all())
     True
     """
 
-    def __init__(self, sorted_values: np.ndarray, n_bins: int = FINE_BINS) -> None:
-        r = sorted_values
-        if len(r) == 0:
-            raise ValueError("ReferenceBins needs at least one reference value")
-        self.edges = np.unique(r[quantile_positions(len(r), n_bins)])
-        #: number of reference values <= each edge
-        self.ref_cum = np.searchsorted(r, self.edges, side="right").astype(np.int64)
-        #: reference count in each of the len(edges) + 1 bins (the last, above the maximum, is 0)
-        self.ref_counts = np.diff(self.ref_cum, prepend=0, append=self.ref_cum[-1])
-        # per-bin sums of reference values, for the signed Wasserstein integrals
-        starts = np.concatenate([[0], self.ref_cum])
-        csum = np.concatenate([[0.0], np.cumsum(r, dtype=np.float64)])
-        self.ref_sums = csum[starts[1:]] - csum[starts[:-1]]
-        self.ref_sums = np.append(self.ref_sums, 0.0)
+    def __init__(self, edges: np.ndarray) -> None:
+        self.edges = np.unique(edges)
         self._upper = np.append(self.edges, np.inf)
         self._fit_grid()
+
+    @classmethod
+    def fit(cls, x: np.ndarray, n_bins: int = FINE_BINS, seed: int = 0) -> ReferenceBins:
+        if len(x) == 0:
+            raise ValueError("ReferenceBins needs at least one reference value")
+        if len(x) <= EXACT_EDGES_MAX:
+            s = np.sort(x)
+        else:
+            s = np.sort(x[np.random.default_rng(seed).integers(0, len(x), EDGE_SAMPLE)])
+        q = s[quantile_positions(len(s), n_bins)]
+        return cls(np.concatenate([[x.min()], q, [x.max()]]))
 
     @property
     def n_bins(self) -> int:
@@ -80,13 +88,17 @@ class ReferenceBins:
         """``searchsorted(edges, x, 'left')`` for finite ``x``: the bin of each value."""
         if self._lut is None or len(x) < 4096:
             return np.searchsorted(self.edges, x, side="left")
-        y = x - self._lo
+        y = _scratch(len(x))
+        np.subtract(x, self._lo, out=y)
         y *= self._scale
         np.clip(y, 0, _GRID - 1, out=y)
-        k = self._lut[y.astype(np.int32)]
+        k = self._lut.take(y.astype(np.intp))
         upper = self._upper
+        above = np.empty(len(x), dtype=bool)
         for _ in range(self._steps):
-            k += x > upper[k]
+            np.take(upper, k, out=y)
+            np.greater(x, y, out=above)
+            k += above
         return k
 
     def count(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -95,3 +107,14 @@ class ReferenceBins:
         counts = np.bincount(k, minlength=self.n_bins)
         sums = np.bincount(k, weights=x, minlength=self.n_bins)
         return k, counts, sums
+
+
+_local = threading.local()
+
+
+def _scratch(n: int) -> np.ndarray:
+    """A float64 work array per thread, reused across columns (fresh pages are slow to fault in)."""
+    buf = getattr(_local, "buf", None)
+    if buf is None or len(buf) < n:
+        buf = _local.buf = np.empty(n)
+    return buf[:n]

@@ -12,7 +12,9 @@ All three are computed from one binning pass of the window against :class:`Refer
   from bin counts and sums; where the CDF gap keeps its sign in a bin, that is also the integral
   of the absolute gap. The remaining bins give a lower and an upper bound; they are refined with
   exact values when a decision depends on it (or when it is cheap).
-* **PSI** on the reference deciles (open-ended outer bins) with shares floored at ``eps``.
+* **PSI** on reference-decile bins (open-ended outer bins) with shares floored at ``eps``. The
+  decile edges are the fine-bin edges nearest the reference deciles (exact reference quantiles
+  up to 262,144 values; from a 131,072-value sample beyond).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .binning import FINE_BINS, ReferenceBins, quantile_positions
+from .binning import ReferenceBins
 
 #: scipy's ``ks_2samp(method="auto")`` is exact up to this many values per sample
 KS_EXACT_MAX_N = 10_000
@@ -30,34 +32,8 @@ PSI_EPS = 1e-4
 
 
 @dataclass
-class NumericReference:
-    """What a numeric column's reference keeps: sorted finite values, bins, moments."""
-
-    values: np.ndarray  # sorted finite values
-    bins: ReferenceBins
-    mean: float
-    std: float
-
-    @classmethod
-    def fit(cls, sorted_values: np.ndarray) -> NumericReference:
-        v = sorted_values
-        return cls(values=v, bins=ReferenceBins(v), mean=float(v.mean()), std=float(v.std()))
-
-    @property
-    def n(self) -> int:
-        return len(self.values)
-
-    def psi_edge_index(self, n_bins: int = PSI_BINS) -> np.ndarray:
-        """Positions in ``bins.edges`` of the reference quantile edges used by PSI."""
-        if FINE_BINS % n_bins:
-            raise ValueError(f"PSI bins must divide {FINE_BINS}, got {n_bins}")
-        q = np.unique(self.values[quantile_positions(self.n, n_bins)[1:-1]])
-        return np.searchsorted(self.bins.edges, q)
-
-
-@dataclass
 class BinnedWindow:
-    """A window's finite values with their bins against a reference."""
+    """Finite values with their bins: the reference's own, or a window's against the reference."""
 
     x: np.ndarray
     k: np.ndarray
@@ -65,8 +41,10 @@ class BinnedWindow:
     sums: np.ndarray
 
     @classmethod
-    def of(cls, ref: NumericReference, x: np.ndarray) -> BinnedWindow:
-        k, counts, sums = ref.bins.count(x)
+    def of(cls, bins: ReferenceBins | NumericReference, x: np.ndarray) -> BinnedWindow:
+        if isinstance(bins, NumericReference):
+            bins = bins.bins
+        k, counts, sums = bins.count(x)
         return cls(x=x, k=k, counts=counts, sums=sums)
 
     @property
@@ -75,17 +53,53 @@ class BinnedWindow:
 
     @property
     def cum(self) -> np.ndarray:
-        """Number of window values <= each reference edge."""
+        """Number of values <= each edge."""
         return np.cumsum(self.counts)[:-1]
 
     def values_in(self, want: np.ndarray) -> dict[int, np.ndarray]:
-        """Sorted window values of the bins flagged in ``want`` (one extraction, one sort)."""
+        """Sorted values of the bins flagged in ``want`` (one extraction, one sort)."""
         bins = np.flatnonzero(want & (self.counts > 0))
         if len(bins) == 0:
             return {}
         chosen = np.sort(self.x[want[self.k]])
         parts = np.split(chosen, np.cumsum(self.counts[bins])[:-1])
         return dict(zip(bins.tolist(), parts))
+
+
+@dataclass
+class NumericReference:
+    """What a numeric column's reference keeps: its finite values binned once, and moments."""
+
+    bins: ReferenceBins
+    own: BinnedWindow
+    mean: float
+    std: float
+    min: float
+    max: float
+
+    @classmethod
+    def fit(cls, x: np.ndarray) -> NumericReference:
+        bins = ReferenceBins.fit(x)
+        own = BinnedWindow.of(bins, x)
+        return cls(bins, own, float(x.mean()), float(x.std()), float(bins.edges[0]), float(bins.edges[-1]))
+
+    @property
+    def n(self) -> int:
+        return self.own.m
+
+    @property
+    def values(self) -> np.ndarray:
+        return self.own.x
+
+    @property
+    def cum(self) -> np.ndarray:
+        return self.own.cum
+
+    def quantile_edge_index(self, n_bins: int) -> np.ndarray:
+        """Positions in ``bins.edges`` of the edges nearest the reference ``1/n_bins`` quantiles."""
+        cum = self.cum
+        targets = self.n * np.arange(1, n_bins) / n_bins
+        return np.unique(np.clip(np.searchsorted(cum, targets, side="left"), 0, len(cum) - 1))
 
 
 def _gaps(rs: np.ndarray, cs: np.ndarray, r0: int, c0: int, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -101,7 +115,7 @@ class _Cdfs:
     def __init__(self, ref: NumericReference, w: BinnedWindow) -> None:
         n, m = ref.n, w.m
         self.n, self.m = n, m
-        rcum, ccum = ref.bins.ref_cum, w.cum
+        rcum, ccum = ref.cum, w.cum
         self.r_lo = np.concatenate([[0], rcum])
         self.r_hi = np.concatenate([rcum, [n]])
         self.c_lo = np.concatenate([[0], ccum])
@@ -119,11 +133,12 @@ def ks_statistic(ref: NumericReference, w: BinnedWindow, cdfs: _Cdfs | None = No
     need = (bound > best) & (w.counts > 0)
     if not need.any():
         return best
-    values = w.values_in(need)
+    values, ref_values = w.values_in(need), ref.own.values_in(need)
+    empty = np.empty(0)
     for j in np.flatnonzero(need)[np.argsort(-bound[need], kind="stable")]:
         if bound[j] <= best:
             break
-        rs = ref.values[c.r_lo[j] : c.r_hi[j]]
+        rs = ref_values.get(int(j), empty)
         _, gap = _gaps(rs, values[int(j)], int(c.r_lo[j]), int(c.c_lo[j]), c.n, c.m)
         best = max(best, float(np.abs(gap).max()))
     return best
@@ -182,7 +197,7 @@ def wasserstein(
     j = np.arange(1, len(e))
     a, b = e[:-1], e[1:]
     width = b - a
-    int_r = (c.r_lo[j] * width + ref.bins.ref_counts[j] * b - ref.bins.ref_sums[j]) / n
+    int_r = (c.r_lo[j] * width + ref.own.counts[j] * b - ref.own.sums[j]) / n
     int_c = (c.c_lo[j] * width + w.counts[j] * b - w.sums[j]) / m
     signed = int_r - int_c
     lo, hi = c.gap_lo[j], c.gap_hi[j]
@@ -196,11 +211,11 @@ def wasserstein(
         return WassersteinEstimate(sure + float(np.abs(s).sum()), sure + float(np.maximum(upper, np.abs(s)).sum()))
     want = np.zeros(len(w.counts), dtype=bool)
     want[j[unsure]] = True
-    values = w.values_in(want)
+    values, ref_values = w.values_in(want), ref.own.values_in(want)
     total = sure
     empty = np.empty(0)
     for jj in j[unsure]:
-        rs = ref.values[c.r_lo[jj] : c.r_hi[jj]]
+        rs = ref_values.get(int(jj), empty)
         cs = values.get(int(jj), empty)
         pts, gap = _gaps(rs, cs, int(c.r_lo[jj]), int(c.c_lo[jj]), n, m)
         first = c.r_lo[jj] / n - c.c_lo[jj] / m
@@ -211,8 +226,8 @@ def wasserstein(
 
 def psi(ref: NumericReference, w: BinnedWindow, n_bins: int = PSI_BINS, eps: float = PSI_EPS) -> float:
     """Population stability index on reference-quantile bins with open-ended outer bins."""
-    idx = ref.psi_edge_index(n_bins)
-    r_cum = np.concatenate([[0], ref.bins.ref_cum[idx], [ref.n]])
+    idx = ref.quantile_edge_index(n_bins)
+    r_cum = np.concatenate([[0], ref.cum[idx], [ref.n]])
     c_cum = np.concatenate([[0], w.cum[idx], [w.m]])
     return psi_from_counts(np.diff(r_cum), np.diff(c_cum), eps)
 

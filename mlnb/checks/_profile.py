@@ -1,7 +1,7 @@
 """Reference profiles: fit once on the reference, score many windows.
 
 A profile keeps, per column, what every drift statistic needs and nothing recomputed later:
-sorted finite values with their reference-quantile bins, mean and standard deviation (numeric and
+finite values binned once on reference-quantile edges, mean and standard deviation (numeric and
 datetime columns), category counts (categorical columns), and row, missing and infinite counts.
 
 >>> import pandas as pd, mlnb
@@ -49,7 +49,7 @@ class ColumnProfile:
     def fit(cls, data: ColumnData, mean: float | None = None, std: float | None = None) -> ColumnProfile:
         numeric = None
         if data.values is not None and len(data.values):
-            numeric = NumericReference.fit(np.sort(data.values))
+            numeric = NumericReference.fit(data.values)
             if mean is not None:  # exact moments merged over batches (the values may be a sample)
                 numeric.mean, numeric.std = mean, std
         return cls(data.name, data.kind, data.n_rows, data.n_missing, data.n_inf, numeric,
@@ -70,8 +70,8 @@ class ColumnProfile:
         row: dict[str, Any] = {"column": self.name, "kind": self.kind, "rows": self.n_rows,
                                "missing": round(self.missing_rate, 4)}
         if self.numeric is not None:
-            v = self.numeric.values
-            row.update(mean=self.numeric.mean, std=self.numeric.std, min=float(v[0]), max=float(v[-1]),
+            num = self.numeric
+            row.update(mean=num.mean, std=num.std, min=num.min, max=num.max,
                        categories=None)
         else:
             row.update(mean=None, std=None, min=None, max=None, categories=len(self.counts or {}))
@@ -97,7 +97,7 @@ class Profile:
 
         >>> report = profile.drift(new_df, thresholds={"age": 0.2})   # doctest: +SKIP
         """
-        from .drift import DriftConfig, score
+        from ._drift import DriftConfig, score
 
         return score(self, current, columns=columns, config=DriftConfig.of(**config))
 

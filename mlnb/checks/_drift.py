@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import UsageError
 from ._columns import CATEGORICAL, ColumnData
-from .profile import ColumnProfile, Profile
+from ._profile import ColumnProfile, Profile
 from .stats import categorical as cat_stats
 from .stats import numeric as num_stats
 from .stats.multitest import adjust
@@ -37,6 +37,8 @@ CATEGORICAL_METRICS = ("jensenshannon", "psi")
 DEFAULT_THRESHOLDS = {"wasserstein": 0.1, "psi": 0.2, "ks": 0.1, "jensenshannon": 0.1}
 DISPLAY_BINS = 20
 TOP_CATEGORIES = 12
+#: columns scored in parallel (numpy releases the GIL in the heavy loops)
+MAX_WORKERS = 4
 
 
 @dataclass
@@ -98,7 +100,7 @@ def drift(reference: Any, current: Any, columns: list[str] | None = None, **conf
     >>> report = mlnb.checks.drift(train_df, new_df)       # doctest: +SKIP
     >>> report.drifted, report.to_frame()                   # doctest: +SKIP
     """
-    from .profile import profile
+    from ._profile import profile
 
     return profile(reference, columns=columns).drift(current, columns=columns, **config)
 
@@ -115,7 +117,7 @@ def _window(profile_: Profile, current: Any, columns: list[str] | None) -> tuple
         kinds = {n: profile_.columns[str(n)].kind for n in names if str(n) in profile_.columns}
         data = {str(n): column_data(current[n], str(n), _same_kind(kinds.get(n), current[n])) for n in names}
         return data, len(current)
-    from .profile import profile
+    from ._profile import profile
 
     other = profile(current, columns=columns)
     return {n: c.data() for n, c in other.columns.items()}, other.n_rows
@@ -150,7 +152,7 @@ def score(profile_: Profile, current: Any, columns: list[str] | None = None, con
             return _one_sided(name, ref, cur)
         return _compare(ref, cur, config)
 
-    workers = min(len(names), os.cpu_count() or 1, 4)
+    workers = min(len(names), os.cpu_count() or 1, MAX_WORKERS)
     if workers > 1:
         with ThreadPoolExecutor(workers) as pool:
             rows = list(pool.map(one, names))
@@ -233,10 +235,10 @@ def _numeric(ref: ColumnProfile, cur: ColumnData, row: dict[str, Any], notes: li
 
 def _numeric_hist(r: num_stats.NumericReference, w: num_stats.BinnedWindow) -> dict[str, Any]:
     """Counts of both samples on reference-quantile display bins, plus the outer bins."""
-    idx = r.psi_edge_index(DISPLAY_BINS)
+    idx = r.quantile_edge_index(DISPLAY_BINS)
     e = r.bins.edges
     cut = np.unique(np.concatenate([[0], idx, [len(e) - 1]]))
-    rc = np.concatenate([[0], r.bins.ref_cum[cut], [r.n]])
+    rc = np.concatenate([[0], r.cum[cut], [r.n]])
     cc = np.concatenate([[0], w.cum[cut], [w.m]])
     lo, hi = float(w.x.min()), float(w.x.max())
     bounds = [min(lo, float(e[0]))] + [float(v) for v in e[cut]] + [max(hi, float(e[-1]))]
