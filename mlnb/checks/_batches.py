@@ -112,7 +112,10 @@ def summarize(frames: Any, columns: list[str] | None = None, sample_size: int = 
     """Accumulate every column of an iterable of frames; memory is bounded by ``sample_size``."""
     rng = np.random.default_rng(seed)
     acc: dict[str, Accumulator] = {}
-    for frame in frames:
+    from ._inputs import check_frame
+
+    for i, frame in enumerate(frames):
+        check_frame(frame, f"batch {i}")
         for name in columns or list(frame.columns):
             s = frame[name]
             if name not in acc:

@@ -146,12 +146,15 @@ def profile(
     """
     import pandas as pd
 
-    from ._inputs import check_frame, check_columns
+    from ..errors import UsageError
+    from ._inputs import check_columns, check_frame
 
     if isinstance(reference, Profile):
         return reference
     if isinstance(reference, pd.DataFrame):
         check_frame(reference, "reference")
+        if len(reference) == 0:
+            raise UsageError("the reference has no rows: profile a non-empty frame")
         names = check_columns(reference, columns, "reference")
         if sample_size is None:
             return Profile({str(n): ColumnProfile.fit(column_data(reference[n], str(n))) for n in names}, "DataFrame")
@@ -162,8 +165,6 @@ def profile(
             frames = iter_parquet(path, columns, batch_size)
             acc = summarize(frames, columns, sample_size or DEFAULT_SAMPLE)
             if not acc:
-                from ..errors import UsageError
-
                 raise UsageError(f"{path} has no rows: profile a non-empty dataset")
             return _from_accumulators(acc, str(path))
         from ._inputs import load_frame
@@ -171,6 +172,4 @@ def profile(
         return profile(load_frame(str(reference)), columns, batch_size, sample_size)
     if hasattr(reference, "__iter__"):
         return _from_accumulators(summarize(reference, columns, sample_size or DEFAULT_SAMPLE), "batches")
-    from ..errors import UsageError
-
     raise UsageError(f"cannot profile a {type(reference).__name__}: pass a DataFrame or a parquet path")
