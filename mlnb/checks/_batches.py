@@ -103,6 +103,11 @@ def iter_parquet(path: str | Path, columns: list[str] | None, batch_size: int) -
     import pyarrow.dataset as ds
 
     dataset = ds.dataset(str(path), format="parquet")
+    unknown = [c for c in columns or [] if c not in dataset.schema.names]
+    if unknown:
+        from ..errors import UsageError
+
+        raise UsageError(f"{path} has no column(s) {unknown}; it has {dataset.schema.names[:20]}")
     for batch in dataset.to_batches(columns=columns, batch_size=batch_size):
         yield batch.to_pandas()
 

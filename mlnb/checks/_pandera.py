@@ -33,6 +33,8 @@ def to_pandera(schema: Schema) -> Any:
             checks.append(pa.Check.le(col.bound(col.max)))
         if col.allowed is not None:
             checks.append(pa.Check.isin(col.allowed))
+        if col.unique and col.nullable:  # pandera's unique counts missing values as duplicates; mlnb does not
+            checks.append(pa.Check(lambda s: ~(s.notna() & s.duplicated(keep=False)), name="unique_non_null"))
         columns[name] = pa.Column(_DTYPES.get(col.dtype), checks=checks, nullable=col.nullable,
-                                  unique=col.unique, required=True)
+                                  unique=col.unique and not col.nullable, required=True)
     return pa.DataFrameSchema(columns, strict=schema.strict)
