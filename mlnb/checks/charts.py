@@ -54,7 +54,13 @@ def summary_chart(rows: Sequence[dict[str, Any]]) -> Any:
     return (bars + rule).properties(width=360, height=alt.Step(14), title="Drift by column")
 
 
+def _shares(counts: Sequence[float]) -> list[float]:
+    total = sum(counts) or 1
+    return [c / total for c in counts]
+
+
 def _numeric_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per display bin with both densities (folded into long form by the spec)."""
     out = []
     for r in rows:
         h = r.get("hist")
@@ -62,15 +68,11 @@ def _numeric_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         e = h["edges"]
         span = (e[-1] - e[0]) or 1.0
-        for side, counts in (("reference", h["ref"]), ("current", h["cur"])):
-            total = sum(counts) or 1
-            for i, c in enumerate(counts):
-                if not c:
-                    continue
-                lo, hi = e[i], e[i + 1]
+        for lo, hi, ref, cur in zip(e[:-1], e[1:], _shares(h["ref"]), _shares(h["cur"])):
+            if ref or cur:
                 width = (hi - lo) or span / 200  # a tie-heavy value gets a visible sliver
-                out.append({"column": r["column"], "side": side, "x0": _r(lo), "x1": _r(lo + width),
-                            "density": _r(c / total / width)})
+                out.append({"column": r["column"], "x0": _r(lo), "x1": _r(lo + width),
+                            "reference": _r(ref / width), "current": _r(cur / width)})
     return out
 
 
@@ -80,10 +82,8 @@ def _categorical_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         h = r.get("hist")
         if not h or "categories" not in h:
             continue
-        for side, counts in (("reference", h["ref"]), ("current", h["cur"])):
-            total = sum(counts) or 1
-            out += [{"column": r["column"], "side": side, "category": cat, "share": _r(c / total)}
-                    for cat, c in zip(h["categories"], counts)]
+        out += [{"column": r["column"], "category": cat, "reference": _r(ref), "current": _r(cur)}
+                for cat, ref, cur in zip(h["categories"], _shares(h["ref"]), _shares(h["cur"]))]
     return out
 
 
@@ -96,7 +96,8 @@ def distribution_chart(rows: Sequence[dict[str, Any]], columns: int = 4) -> Any:
     num = _numeric_rows(rows)
     if num:
         parts.append(
-            alt.Chart(alt.Data(values=num)).mark_rect(opacity=0.5).encode(
+            alt.Chart(alt.Data(values=num)).transform_fold(list(SIDES), as_=["side", "density"])
+            .mark_rect(opacity=0.5).encode(
                 x=alt.X("x0:Q", title=None), x2="x1:Q", y=alt.Y("density:Q", title=None, stack=None),
                 y2=alt.datum(0), color=color, tooltip=["side:N", "x0:Q", "x1:Q", "density:Q"],
             ).properties(width=160, height=80)
@@ -106,7 +107,8 @@ def distribution_chart(rows: Sequence[dict[str, Any]], columns: int = 4) -> Any:
     cat = _categorical_rows(rows)
     if cat:
         parts.append(
-            alt.Chart(alt.Data(values=cat)).mark_bar().encode(
+            alt.Chart(alt.Data(values=cat)).transform_fold(list(SIDES), as_=["side", "share"])
+            .mark_bar().encode(
                 x=alt.X("category:N", title=None, sort=None), xOffset="side:N",
                 y=alt.Y("share:Q", title=None, axis=alt.Axis(format="%")), color=color,
                 tooltip=["side:N", "category:N", alt.Tooltip("share:Q", format=".1%")],

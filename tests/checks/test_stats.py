@@ -92,8 +92,17 @@ def test_large_samples_use_scipys_asymptotic_pvalue(shift):
     ref, w = _fit(a, b)
     d, p = num.ks_test(ref, w)
     expected = st.ks_2samp(a, b)
-    assert d == expected.statistic and p == expected.pvalue
+    assert d == expected.statistic and p == pytest.approx(expected.pvalue, rel=1e-9)
     assert num.wasserstein(ref, w, exact=True).value == pytest.approx(st.wasserstein_distance(a, b), rel=1e-9)
+
+
+@pytest.mark.parametrize("n", [141, 5_000, 60_000, 300_000])
+@pytest.mark.parametrize("nxx", [0.5, 2.2, 4.0, 30.0, 369.0])
+def test_kstwo_sf_matches_scipy(n, nxx):
+    from mlnb.checks.stats.kolmogorov import kstwo_sf
+
+    d = float(np.sqrt(nxx / n))
+    assert kstwo_sf(d, n) == pytest.approx(st.kstwo.sf(d, n), rel=1e-9)
 
 
 def _psi_by_definition(a, b, edges, eps):
