@@ -77,6 +77,8 @@ class DataVersion:
     def __str__(self) -> str:
         return str(self._record())
 
+    __repr__ = __str__
+
     def _repr_html_(self) -> str:
         return self._record()._repr_html_()
 
