@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import html
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._display import Table, format_value
+from ._html import coloured_table
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -24,7 +24,6 @@ FRAME_COLUMNS = [
 ]
 _SHOWN = ["column", "kind", "drifted", "metric", "score", "threshold", "test", "statistic", "p_adjusted",
           "psi", "missing_ref", "missing_cur", "notes"]
-_ROW_COLOURS = {True: "#fde0dd", False: ""}
 
 
 def _pct(v: Any) -> str:
@@ -121,17 +120,8 @@ class DriftReport:
         return f"<DriftReport: {self.verdict()}>"
 
     def _repr_html_(self) -> str:
-        esc = html.escape
-        colour = "#b2182b" if self.dataset_drift else "#1b7837"
-        head = "".join(f"<th>{esc(c)}</th>" for c in _SHOWN)
-        body = []
-        for r in self.rows:
-            cells = "".join(f"<td>{esc(_FORMATS.get(c, format_value)(r.get(c)))}</td>" for c in _SHOWN)
-            bg = _ROW_COLOURS[bool(r["drifted"])]
-            body.append(f"<tr style='background:{bg}'>{cells}</tr>" if bg else f"<tr>{cells}</tr>")
-        return (f"<div class='mlnb-drift'><p style='font-weight:bold;color:{colour}'>{esc(self.verdict())}</p>"
-                f"<table class='mlnb-table' style='border-collapse:collapse;font-size:12px'><thead><tr>{head}</tr>"
-                f"</thead><tbody>{''.join(body)}</tbody></table></div>")
+        return coloured_table(self.verdict(), self.dataset_drift, _SHOWN, self.rows, _FORMATS,
+                              lambda r: bool(r["drifted"]))
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

@@ -8,10 +8,10 @@ numeric column) fail the ``dtype`` check one by one, and the rest of the column 
 
 from __future__ import annotations
 
-import html
 from typing import TYPE_CHECKING, Any
 
 from .._display import Table, format_value
+from ._html import GOOD, coloured_table
 from .schema import ColumnSchema, Schema, dtype_family
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -95,18 +95,8 @@ class ValidationResult:
         return f"<ValidationResult: {self.headline()}>"
 
     def _repr_html_(self) -> str:
-        esc = html.escape
-        colour = "#1b7837" if self.ok else "#b2182b"
-        head = "".join(f"<th>{esc(c)}</th>" for c in SUMMARY_COLUMNS)
-        fmt = self.table().formatters
-        rows = []
-        for r in self.summary:
-            bg = "#fde0dd" if r["failures"] else "#e5f5e0"
-            cells = "".join(f"<td>{esc(fmt.get(c, format_value)(r.get(c)))}</td>" for c in SUMMARY_COLUMNS)
-            rows.append(f"<tr style='background:{bg}'>{cells}</tr>")
-        return (f"<div class='mlnb-validation'><p style='font-weight:bold;color:{colour}'>{esc(self.headline())}</p>"
-                f"<table class='mlnb-table' style='border-collapse:collapse;font-size:12px'><thead><tr>{head}</tr>"
-                f"</thead><tbody>{''.join(rows)}</tbody></table></div>")
+        return coloured_table(self.headline(), not self.ok, SUMMARY_COLUMNS, self.summary, self.table().formatters,
+                              lambda r: bool(r["failures"]), good_colour=GOOD)
 
 
 def _plain(v: Any) -> Any:
