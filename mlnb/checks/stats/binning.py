@@ -84,26 +84,35 @@ class ReferenceBins:
             return
         self._scale = scale
 
-    def index(self, x: np.ndarray) -> np.ndarray:
-        """``searchsorted(edges, x, 'left')`` for finite ``x``: the bin of each value."""
+    def index(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``searchsorted(edges, x, 'left')`` for finite ``x``: the bin of each value.
+
+        Work arrays are per-thread scratch buffers (fresh pages are slow to fault in); pass
+        ``out`` (intp, len(x)) to choose where the result goes.
+        """
         if self._lut is None or len(x) < 4096:
-            return np.searchsorted(self.edges, x, side="left")
-        y = _scratch(len(x))
+            k = np.searchsorted(self.edges, x, side="left")
+            if out is None:
+                return k
+            out[...] = k
+            return out
+        n = len(x)
+        y, c, above = scratch("y", n, np.float64), scratch("c", n, np.intp), scratch("above", n, np.bool_)
+        k = out if out is not None else np.empty(n, dtype=np.intp)
         np.subtract(x, self._lo, out=y)
         y *= self._scale
         np.clip(y, 0, _GRID - 1, out=y)
-        k = self._lut.take(y.astype(np.intp))
-        upper = self._upper
-        above = np.empty(len(x), dtype=bool)
+        np.copyto(c, y, casting="unsafe")
+        np.take(self._lut, c, out=k, mode="clip")
         for _ in range(self._steps):
-            np.take(upper, k, out=y)
+            np.take(self._upper, k, out=y, mode="clip")
             np.greater(x, y, out=above)
             k += above
         return k
 
-    def count(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def count(self, x: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Bin index of each value, and the count and sum of values in every bin."""
-        k = self.index(x)
+        k = self.index(x, out)
         counts = np.bincount(k, minlength=self.n_bins)
         sums = np.bincount(k, weights=x, minlength=self.n_bins)
         return k, counts, sums
@@ -112,9 +121,12 @@ class ReferenceBins:
 _local = threading.local()
 
 
-def _scratch(n: int) -> np.ndarray:
-    """A float64 work array per thread, reused across columns (fresh pages are slow to fault in)."""
-    buf = getattr(_local, "buf", None)
-    if buf is None or len(buf) < n:
-        buf = _local.buf = np.empty(n)
+def scratch(name: str, n: int, dtype: type) -> np.ndarray:
+    """A work array of this thread, reused across columns and calls; contents are garbage."""
+    bufs = getattr(_local, "bufs", None)
+    if bufs is None:
+        bufs = _local.bufs = {}
+    buf = bufs.get(name)
+    if buf is None or len(buf) < n or buf.dtype != dtype:
+        buf = bufs[name] = np.empty(n, dtype=dtype)
     return buf[:n]

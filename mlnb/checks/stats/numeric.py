@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .binning import ReferenceBins
+from .binning import ReferenceBins, scratch
 
 #: scipy's ``ks_2samp(method="auto")`` is exact up to this many values per sample
 KS_EXACT_MAX_N = 10_000
@@ -42,10 +42,14 @@ class BinnedWindow:
     sums: np.ndarray
 
     @classmethod
-    def of(cls, bins: ReferenceBins | NumericReference, x: np.ndarray) -> BinnedWindow:
+    def of(cls, bins: ReferenceBins | NumericReference, x: np.ndarray, keep: bool = False) -> BinnedWindow:
+        """Bin ``x``. The bin indices live in this thread's scratch space (valid until the next
+        window is binned here) unless ``keep``, which stores them compactly (int16/int32)."""
         if isinstance(bins, NumericReference):
             bins = bins.bins
-        k, counts, sums = bins.count(x)
+        k, counts, sums = bins.count(x, out=scratch("k", len(x), np.intp))
+        if keep:
+            k = k.astype(np.int16 if bins.n_bins < 2**15 else np.int32)
         return cls(x=x, k=k, counts=counts, sums=sums)
 
     @property
@@ -81,7 +85,7 @@ class NumericReference:
     @classmethod
     def fit(cls, x: np.ndarray) -> NumericReference:
         bins = ReferenceBins.fit(x)
-        own = BinnedWindow.of(bins, x)
+        own = BinnedWindow.of(bins, x, keep=True)
         return cls(bins, own, float(x.mean()), float(x.std()), float(bins.edges[0]), float(bins.edges[-1]))
 
     @property
