@@ -16,8 +16,6 @@ the tested columns did).
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -25,6 +23,7 @@ import numpy as np
 
 from ..errors import UsageError
 from ._columns import CATEGORICAL, ColumnData
+from ._parallel import map_columns
 from ._profile import ColumnProfile, Profile
 from .stats import categorical as cat_stats
 from .stats import numeric as num_stats
@@ -37,8 +36,6 @@ CATEGORICAL_METRICS = ("jensenshannon", "psi")
 DEFAULT_THRESHOLDS = {"wasserstein": 0.1, "psi": 0.2, "ks": 0.1, "jensenshannon": 0.1}
 DISPLAY_BINS = 20
 TOP_CATEGORIES = 12
-#: columns scored in parallel (numpy releases the GIL in the heavy loops)
-MAX_WORKERS = 4
 
 
 @dataclass
@@ -152,12 +149,7 @@ def score(profile_: Profile, current: Any, columns: list[str] | None = None, con
             return _one_sided(name, ref, cur)
         return _compare(ref, cur, config)
 
-    workers = min(len(names), os.cpu_count() or 1, MAX_WORKERS)
-    if workers > 1:
-        with ThreadPoolExecutor(workers) as pool:
-            rows = list(pool.map(one, names))
-    else:
-        rows = [one(n) for n in names]
+    rows = map_columns(one, names)
     _decide(rows, config)
     return DriftReport(rows, config, n_ref=profile_.n_rows, n_cur=n_cur)
 

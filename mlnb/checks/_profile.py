@@ -22,6 +22,7 @@ import numpy as np
 from .._display import Table
 from ._batches import DEFAULT_BATCH, DEFAULT_SAMPLE, Accumulator, iter_parquet, summarize
 from ._columns import CATEGORICAL, ColumnData, column_data
+from ._parallel import map_columns
 from .stats.numeric import NumericReference
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -122,11 +123,11 @@ class Profile:
 
 
 def _from_accumulators(acc: dict[str, Accumulator], source: str) -> Profile:
-    cols = {}
-    for name, a in acc.items():
+    def fit(a: Accumulator) -> ColumnProfile:
         exact = a.kind != CATEGORICAL and a.n
-        cols[name] = ColumnProfile.fit(a.data(), a.mean if exact else None, a.std if exact else None)
-    return Profile(cols, source)
+        return ColumnProfile.fit(a.data(), a.mean if exact else None, a.std if exact else None)
+
+    return Profile(dict(zip(acc, map_columns(fit, acc.values()))), source)
 
 
 def profile(
@@ -157,7 +158,8 @@ def profile(
             raise UsageError("the reference has no rows: profile a non-empty frame")
         names = check_columns(reference, columns, "reference")
         if sample_size is None:
-            return Profile({str(n): ColumnProfile.fit(column_data(reference[n], str(n))) for n in names}, "DataFrame")
+            fitted = map_columns(lambda n: ColumnProfile.fit(column_data(reference[n], str(n))), names)
+            return Profile({str(n): c for n, c in zip(names, fitted)}, "DataFrame")
         return _from_accumulators(summarize([reference[names]], sample_size=sample_size), "DataFrame")
     if isinstance(reference, (str, Path)):
         path = Path(reference)
