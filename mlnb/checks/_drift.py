@@ -16,6 +16,7 @@ the tested columns did).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -97,27 +98,37 @@ def drift(reference: Any, current: Any, columns: list[str] | None = None, **conf
     >>> report = mlnb.checks.drift(train_df, new_df)       # doctest: +SKIP
     >>> report.drifted, report.to_frame()                   # doctest: +SKIP
     """
+    import pandas as pd
+
     from ._profile import profile
 
-    return profile(reference, columns=columns).drift(current, columns=columns, **config)
+    ref_columns = columns
+    if columns and isinstance(reference, pd.DataFrame):  # a column only in `current` is reported, not an error
+        ref_columns = [c for c in columns if c in reference.columns]
+    return profile(reference, columns=ref_columns).drift(current, columns=columns, **config)
 
 
-def _window(profile_: Profile, current: Any, columns: list[str] | None) -> tuple[dict[str, ColumnData], int]:
+def _window(profile_: Profile, current: Any, columns: list[str] | None) -> tuple[dict[str, Callable[[], ColumnData]], int]:
+    """Per column of the window, a function returning its data (run in the worker threads)."""
     import pandas as pd
 
     from ._columns import column_data
-    from ._inputs import check_columns, check_frame
+    from ._inputs import check_frame
 
     if isinstance(current, pd.DataFrame):
         check_frame(current, "current")
-        names = check_columns(current, columns, "current") if columns else list(current.columns)
-        kinds = {n: profile_.columns[str(n)].kind for n in names if str(n) in profile_.columns}
-        data = {str(n): column_data(current[n], str(n), _same_kind(kinds.get(n), current[n])) for n in names}
-        return data, len(current)
+        by_name = {str(c): c for c in current.columns}
+
+        def getter(name: str) -> Callable[[], ColumnData]:
+            ref = profile_.columns.get(name)
+            s = current[by_name[name]]
+            return lambda: column_data(s, name, _same_kind(ref.kind if ref else None, s))
+
+        return {n: getter(n) for n in (columns or list(by_name)) if n in by_name}, len(current)
     from ._profile import profile
 
     other = profile(current, columns=columns)
-    return {n: c.data() for n, c in other.columns.items()}, other.n_rows
+    return {n: (lambda c=c: c.data()) for n, c in other.columns.items()}, other.n_rows
 
 
 def _same_kind(ref_kind: str | None, s: Any) -> str | None:
@@ -144,7 +155,8 @@ def score(profile_: Profile, current: Any, columns: list[str] | None = None, con
         raise UsageError(f"column(s) {unknown} are in neither dataset")
 
     def one(name: str) -> dict[str, Any]:
-        ref, cur = profile_.columns.get(name), window.get(name)
+        ref, get = profile_.columns.get(name), window.get(name)
+        cur = get() if get else None
         if ref is None or cur is None:
             return _one_sided(name, ref, cur)
         return _compare(ref, cur, config)

@@ -231,3 +231,12 @@ def test_notebook_output_of_20_columns_is_under_200kb():
     total = sum(len(json.dumps(o)) for o in outputs)
     assert total < 200_000
     assert all(math.isfinite(v) for v in [total])
+
+
+def test_named_columns_present_in_one_frame_are_reported():
+    ref, cur = frames(500, seed=12)
+    cur = cur.rename(columns={"num_5": "new_col"})
+    rows = mlnb.checks.drift(ref, cur, columns=["num_0", "num_5", "new_col"]).to_frame().set_index("column")
+    assert list(rows.index) == ["num_0", "num_5", "new_col"]
+    assert rows.loc["num_5", "reason"] == "absent from current"
+    assert "only in current" in rows.loc["new_col", "notes"]
