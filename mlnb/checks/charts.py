@@ -54,37 +54,33 @@ def summary_chart(rows: Sequence[dict[str, Any]]) -> Any:
     return (bars + rule).properties(width=360, height=alt.Step(14), title="Drift by column")
 
 
-def _shares(counts: Sequence[float]) -> list[float]:
-    total = sum(counts) or 1
-    return [c / total for c in counts]
+def _histograms(rows: Sequence[dict[str, Any]], key: str):  # type: ignore[no-untyped-def]
+    """(column, histogram, reference shares, current shares) of the rows with that kind of histogram."""
+    for r in rows:
+        h = r.get("hist")
+        if h and key in h:
+            shares = [[c / (sum(counts) or 1) for c in counts] for counts in (h["ref"], h["cur"])]
+            yield r["column"], h, shares[0], shares[1]
 
 
 def _numeric_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per display bin with both densities (folded into long form by the spec)."""
     out = []
-    for r in rows:
-        h = r.get("hist")
-        if not h or "edges" not in h:
-            continue
+    for column, h, ref_shares, cur_shares in _histograms(rows, "edges"):
         e = h["edges"]
         span = (e[-1] - e[0]) or 1.0
-        for lo, hi, ref, cur in zip(e[:-1], e[1:], _shares(h["ref"]), _shares(h["cur"])):
+        for lo, hi, ref, cur in zip(e[:-1], e[1:], ref_shares, cur_shares):
             if ref or cur:
                 width = (hi - lo) or span / 200  # a tie-heavy value gets a visible sliver
-                out.append({"column": r["column"], "x0": _r(lo), "x1": _r(lo + width),
+                out.append({"column": column, "x0": _r(lo), "x1": _r(lo + width),
                             "reference": _r(ref / width), "current": _r(cur / width)})
     return out
 
 
 def _categorical_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    out = []
-    for r in rows:
-        h = r.get("hist")
-        if not h or "categories" not in h:
-            continue
-        out += [{"column": r["column"], "category": cat, "reference": _r(ref), "current": _r(cur)}
-                for cat, ref, cur in zip(h["categories"], _shares(h["ref"]), _shares(h["cur"]))]
-    return out
+    return [{"column": column, "category": cat, "reference": _r(ref), "current": _r(cur)}
+            for column, h, ref_shares, cur_shares in _histograms(rows, "categories")
+            for cat, ref, cur in zip(h["categories"], ref_shares, cur_shares)]
 
 
 def distribution_chart(rows: Sequence[dict[str, Any]], columns: int = 4) -> Any:
