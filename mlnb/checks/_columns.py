@@ -1,6 +1,7 @@
 """What a column is (numeric, datetime or categorical) and its values in the form the statistics use.
 
-* int, float (numpy or nullable) → **numeric**; never turned categorical because of low cardinality.
+* int, float (numpy or nullable) and timedelta (in seconds) → **numeric**; never turned categorical
+  because of low cardinality.
 * datetime (any unit, with or without time zone) → **datetime**: compared as seconds since the epoch.
 * bool, category, string, object → **categorical**. Object columns holding values of several types
   are compared on each value's string form (and say so).
@@ -25,6 +26,8 @@ def kind_of(s: pd.Series) -> str:
         return CATEGORICAL
     if pd.api.types.is_datetime64_any_dtype(dt):
         return DATETIME
+    if pd.api.types.is_timedelta64_dtype(dt):
+        return NUMERIC
     if pd.api.types.is_numeric_dtype(dt) and not pd.api.types.is_complex_dtype(dt):
         return NUMERIC
     return CATEGORICAL
@@ -58,6 +61,8 @@ def numeric_values(s: pd.Series, kind: str) -> tuple[np.ndarray, int, int]:
         x = ns.view("i8").astype(np.float64) / 1e9
         n_missing = int(missing.sum())
         return (x[~missing] if n_missing else x), n_missing, 0
+    if pd.api.types.is_timedelta64_dtype(s.dtype):
+        s = s.dt.total_seconds()
     if isinstance(s.dtype, np.dtype) and s.dtype.kind == "f":
         x = s.to_numpy()
         if x.dtype != np.float64:

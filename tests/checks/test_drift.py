@@ -105,6 +105,7 @@ def test_bad_inputs_give_sensible_rows():
         "mixed": pd.Series([1, "a", 2.5, None] * (n // 4), dtype=object),
         "only_ref": rng.normal(size=n), "cat": rng.choice(["a", "b"], n),
         "when": pd.date_range("2024-01-01", periods=n, freq="h"), "flag": rng.random(n) < 0.3,
+        "took": pd.to_timedelta(rng.integers(1, 100, n), unit="s"),
     })
     cur = ref.drop(columns="only_ref").assign(
         constant=1.0, cat=rng.choice(["a", "b", "c"], n), only_cur=1.0, all_nan=rng.normal(size=n),
@@ -121,6 +122,7 @@ def test_bad_inputs_give_sensible_rows():
     assert "new in current (c)" in rows.loc["cat", "notes"] and rows.loc["cat", "drifted"]
     assert rows.loc["when", "kind"] == "datetime" and rows.loc["when", "drifted"]
     assert rows.loc["flag", "kind"] == "categorical" and not rows.loc["flag", "drifted"]
+    assert rows.loc["took", "kind"] == "numeric" and rows.loc["took", "score"] == 0
     json.dumps(report.to_dict(), allow_nan=False)  # NaN/inf become null
 
 

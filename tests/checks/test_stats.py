@@ -170,3 +170,15 @@ def test_benjamini_hochberg_matches_scipy(ps):
     if ok.any():
         assert np.allclose(out[ok], st.false_discovery_control(p[ok], method="bh"))
     assert np.array_equal(np.array(adjust(ps, "none")), p, equal_nan=True)
+
+
+def test_discrete_columns_are_exact_without_refinement():
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 50, 200_000).astype(float)
+    b = rng.integers(0, 52, 150_000).astype(float)
+    ref, w = _fit(a, b)
+    assert ref.tied
+    est = num.wasserstein(ref, w)  # no refinement asked for: flat CDFs inside every bin
+    assert est.exact and est.value == pytest.approx(st.wasserstein_distance(a, b), rel=1e-9)
+    cdfs = num._Cdfs(ref, w)
+    assert np.allclose(cdfs.gap_lo[1:-1], cdfs.gap_hi[1:-1])

@@ -110,12 +110,20 @@ class ReferenceBins:
             k += above
         return k
 
-    def count(self, x: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Bin index of each value, and the count and sum of values in every bin."""
+    def count(self, x: np.ndarray, out: np.ndarray | None = None,
+              at_edge: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """Bin index of each value, the count and sum of values in every bin, and (``at_edge``)
+        how many values of each bin equal its right edge."""
         k = self.index(x, out)
         counts = np.bincount(k, minlength=self.n_bins)
         sums = np.bincount(k, weights=x, minlength=self.n_bins)
-        return k, counts, sums
+        edge_counts = None
+        if at_edge:
+            right = scratch("y", len(x), np.float64)
+            np.take(self._upper, k, out=right, mode="clip")
+            edge_counts = np.bincount(k, weights=np.equal(x, right, out=scratch("above", len(x), np.bool_)),
+                                      minlength=self.n_bins).astype(np.int64)
+        return k, counts, sums, edge_counts
 
 
 _local = threading.local()

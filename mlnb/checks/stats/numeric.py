@@ -40,17 +40,27 @@ class BinnedWindow:
     k: np.ndarray
     counts: np.ndarray
     sums: np.ndarray
+    #: values strictly inside each bin (not on its right edge); ``counts`` when not known
+    inside: np.ndarray
 
     @classmethod
     def of(cls, bins: ReferenceBins | NumericReference, x: np.ndarray, keep: bool = False) -> BinnedWindow:
         """Bin ``x``. The bin indices live in this thread's scratch space (valid until the next
-        window is binned here) unless ``keep``, which stores them compactly (int16/int32)."""
-        if isinstance(bins, NumericReference):
-            bins = bins.bins
-        k, counts, sums = bins.count(x, out=scratch("k", len(x), np.intp))
+        window is binned here) unless ``keep``, which stores them compactly (int16/int32).
+
+        Values sitting exactly on edges are counted when the reference has ties (``keep`` is the
+        reference itself; a window is checked when its reference was tie-heavy): inside a bin
+        without interior values both CDFs are flat, which makes KS and Wasserstein exact there
+        without refinement. Otherwise every value is assumed interior, which is always safe.
+        """
+        ref = bins if isinstance(bins, NumericReference) else None
+        bins = bins.bins if isinstance(bins, NumericReference) else bins
+        edges_matter = keep or (ref is not None and ref.tied)
+        k, counts, sums, on_edge = bins.count(x, out=scratch("k", len(x), np.intp), at_edge=edges_matter)
         if keep:
             k = k.astype(np.int16 if bins.n_bins < 2**15 else np.int32)
-        return cls(x=x, k=k, counts=counts, sums=sums)
+        inside = counts - on_edge if on_edge is not None else counts
+        return cls(x=x, k=k, counts=counts, sums=sums, inside=inside)
 
     @property
     def m(self) -> int:
@@ -93,6 +103,11 @@ class NumericReference:
         return self.own.m
 
     @property
+    def tied(self) -> bool:
+        """Many reference values sit on bin edges (discrete data): worth counting windows' too."""
+        return bool((self.own.counts - self.own.inside).sum() > 2 * len(self.bins.edges))
+
+    @property
     def values(self) -> np.ndarray:
         return self.own.x
 
@@ -126,8 +141,9 @@ class _Cdfs:
         self.c_lo = np.concatenate([[0], ccum])
         self.c_hi = np.concatenate([ccum, [m]])
         self.edge_gap = rcum / n - ccum / m
-        self.gap_lo = self.r_lo / n - self.c_hi / m  # smallest gap possible inside the bin
-        self.gap_hi = self.r_hi / n - self.c_lo / m  # largest
+        # the range of F_ref - F_cur strictly inside each bin (a, b): only interior values move it
+        self.gap_lo = self.r_lo / n - (self.c_lo + w.inside) / m
+        self.gap_hi = (self.r_lo + ref.own.inside) / n - self.c_lo / m
 
 
 def ks_statistic(ref: NumericReference, w: BinnedWindow, cdfs: _Cdfs | None = None) -> float:
