@@ -37,6 +37,8 @@ CATEGORICAL_METRICS = ("jensenshannon", "psi")
 DEFAULT_THRESHOLDS = {"wasserstein": 0.1, "psi": 0.2, "ks": 0.1, "jensenshannon": 0.1}
 DISPLAY_BINS = 20
 TOP_CATEGORIES = 12
+#: windows up to this size always get the exact Wasserstein distance (refining is cheap there)
+EXACT_W1_MAX = 100_000
 
 
 @dataclass
@@ -226,7 +228,7 @@ def _numeric(ref: ColumnProfile, cur: ColumnData, row: dict[str, Any], notes: li
     scale = r.std if r.std > 0 else 1.0
     if not r.std > 0:
         notes.append("reference is constant: Wasserstein distance not normalised")
-    est = num_stats.wasserstein(r, w, exact=config.exact, cdfs=cdfs)
+    est = num_stats.wasserstein(r, w, exact=config.exact or w.m <= EXACT_W1_MAX, cdfs=cdfs)
     thr = row["threshold"]
     if not est.exact and row["metric"] == "wasserstein" and est.lower / scale < thr <= est.upper / scale:
         est = num_stats.wasserstein(r, w, exact=True, cdfs=cdfs)
