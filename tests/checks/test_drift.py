@@ -59,6 +59,8 @@ def test_decisions_identical_to_exact_scipy(n):
     for c in ref.columns[:6]:
         assert frame.loc[c, "statistic"] == st.ks_2samp(ref[c], cur[c]).statistic
         assert frame.loc[c, "p_value"] == pytest.approx(st.ks_2samp(ref[c], cur[c]).pvalue, rel=1e-9)
+        w1 = st.wasserstein_distance(ref[c], cur[c]) / np.std(ref[c])
+        assert frame.loc[c, "score"] == pytest.approx(w1, rel=1e-9) and frame.loc[c, "score_error"] == 0
 
 
 def test_fit_once_score_many_equals_one_call():
