@@ -17,7 +17,7 @@ FINE_BINS = 16000
 _GRID = 1 << 17
 #: up to this many reference values the edges are exact quantiles; beyond, sample quantiles
 EXACT_EDGES_MAX = 1 << 18
-EDGE_SAMPLE = 1 << 17
+EDGE_SAMPLE = 1 << 16
 _MAX_STEPS = 6
 
 
@@ -121,8 +121,8 @@ class ReferenceBins:
         if at_edge:
             right = scratch("y", len(x), np.float64)
             np.take(self._upper, k, out=right, mode="clip")
-            edge_counts = np.bincount(k, weights=np.equal(x, right, out=scratch("above", len(x), np.bool_)),
-                                      minlength=self.n_bins).astype(np.int64)
+            on_edge = np.equal(x, right, out=scratch("above", len(x), np.bool_))
+            edge_counts = np.bincount(k[on_edge], minlength=self.n_bins)
         return k, counts, sums, edge_counts
 
 

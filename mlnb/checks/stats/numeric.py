@@ -15,7 +15,7 @@ All three are computed from one binning pass of the window against :class:`Refer
   exact values when a decision depends on it (or when it is cheap).
 * **PSI** on reference-decile bins (open-ended outer bins) with shares floored at ``eps``. The
   decile edges are the fine-bin edges nearest the reference deciles (exact reference quantiles
-  up to 262,144 values; from a 131,072-value sample beyond).
+  up to 262,144 values; from a 65,536-value sample beyond).
 """
 
 from __future__ import annotations
@@ -96,7 +96,10 @@ class NumericReference:
     def fit(cls, x: np.ndarray) -> NumericReference:
         bins = ReferenceBins.fit(x)
         own = BinnedWindow.of(bins, x, keep=True)
-        return cls(bins, own, float(x.mean()), float(x.std()), float(bins.edges[0]), float(bins.edges[-1]))
+        mean = float(x.mean())
+        centred = np.subtract(x, mean, out=scratch("y", len(x), np.float64))
+        std = float(np.sqrt(np.dot(centred, centred) / len(x)))
+        return cls(bins, own, mean, std, float(bins.edges[0]), float(bins.edges[-1]))
 
     @property
     def n(self) -> int:
