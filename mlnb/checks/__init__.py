@@ -23,6 +23,7 @@ _EXPORTS = {
     "ValidationResult": "validation",
     "profile": "_profile",
     "Profile": "_profile",
+    "load_profile": "_profile_file",
     "drift": "_drift",
     "DriftConfig": "_drift",
     "DriftReport": "report",

@@ -74,7 +74,8 @@ def register(sub: Any) -> None:
     add_json_flag(p)
 
     p = add_verb(sub, "drift", _drift, "compare a reference with current data; exits 1 on drift")
-    p.add_argument("ref", help="reference: file, parquet folder, dataset reference or notebook DataFrame")
+    p.add_argument("ref", help="reference: file, parquet folder, saved profile (.npz), dataset reference "
+                               "or notebook DataFrame")
     p.add_argument("cur", help="current data, same forms")
     p.add_argument("--columns", help="comma-separated columns to compare (default: all)")
     p.add_argument("--alpha", type=float, help="significance level after correction (default 0.05; 0: effect size only)")

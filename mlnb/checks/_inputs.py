@@ -56,8 +56,8 @@ def load_frame(spec: str) -> Any:
 def resolve_source(spec: str, shell: Any = None, prefer_path: bool = False) -> Any:
     """A DataFrame from a notebook variable name, a file, or a dataset reference.
 
-    With ``prefer_path`` a parquet file or folder comes back as its path, so it can be read in
-    batches instead of all at once.
+    With ``prefer_path`` a parquet file or folder (or a saved ``.npz`` profile) comes back as its
+    path, so it can be read in batches instead of all at once.
     """
     if shell is not None and spec.isidentifier() and spec in getattr(shell, "user_ns", {}):
         value = shell.user_ns[spec]
@@ -67,6 +67,6 @@ def resolve_source(spec: str, shell: Any = None, prefer_path: bool = False) -> A
             raise UsageError(f"notebook variable {spec!r} is a {type(value).__name__}, not a DataFrame")
         return value
     path = Path(spec)
-    if prefer_path and path.exists() and (path.is_dir() or path.suffix.lower() in (".parquet", ".pq")):
+    if prefer_path and path.exists() and (path.is_dir() or path.suffix.lower() in (".parquet", ".pq", ".npz")):
         return path
     return load_frame(spec)

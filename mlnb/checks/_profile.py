@@ -102,6 +102,15 @@ class Profile:
 
         return score(self, current, columns=columns, config=DriftConfig.of(**config))
 
+    def save(self, path: str | Path) -> Path:
+        """Write this profile to a ``.npz`` file; :func:`mlnb.checks.load_profile` reads it back.
+
+        >>> mlnb.checks.profile(train_df).save("profiles/train.npz")   # doctest: +SKIP
+        """
+        from ._profile_file import save_profile
+
+        return save_profile(self, path)
+
     def summary(self) -> Table:
         cols = ["column", "kind", "rows", "missing", "mean", "std", "min", "max", "categories", "notes"]
         return Table([c.summary() for c in self.columns.values()], cols, title=f"Profile of {self.source or 'reference'}")
@@ -136,7 +145,8 @@ def profile(
     batch_size: int = DEFAULT_BATCH,
     sample_size: int | None = None,
 ) -> Profile:
-    """Fit a reference profile from a DataFrame, a parquet file/folder, or an iterable of DataFrames.
+    """Fit a reference profile from a DataFrame, a parquet file/folder, or an iterable of DataFrames
+    (a ``.npz`` file saved by :meth:`Profile.save` is loaded instead).
 
     A DataFrame is profiled exactly. A parquet source is read ``batch_size`` rows at a time, with
     at most ``sample_size`` (default 1,000,000) values kept per numeric column, so memory stays
@@ -163,6 +173,10 @@ def profile(
         return _from_accumulators(summarize([reference[names]], sample_size=sample_size), "DataFrame")
     if isinstance(reference, (str, Path)):
         path = Path(reference)
+        if path.suffix == ".npz":
+            from ._profile_file import load_profile
+
+            return load_profile(path)
         if path.is_dir() or path.suffix.lower() in (".parquet", ".pq"):
             frames = iter_parquet(path, columns, batch_size)
             acc = summarize(frames, columns, sample_size or DEFAULT_SAMPLE)

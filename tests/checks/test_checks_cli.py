@@ -55,6 +55,11 @@ def test_drift_exit_codes_json_and_html(files):
     assert only.returncode == 0 and "income" not in only.stdout
     loose = run_cli("drift", "ref.parquet", "cur.csv", "--threshold", "income=2", cwd=files)
     assert loose.returncode == 0
+    import mlnb
+
+    mlnb.checks.profile(files / "ref.parquet").save(files / "ref-profile.npz")
+    saved = run_cli("drift", "ref-profile.npz", "cur.csv", "--json", cwd=files)
+    assert saved.returncode == 1 and json.loads(saved.stdout)["drifted"] == ["income"]
 
 
 def test_cli_errors_are_one_line(files):

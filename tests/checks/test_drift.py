@@ -244,3 +244,27 @@ def test_named_columns_present_in_one_frame_are_reported():
     assert list(rows.index) == ["num_0", "num_5", "new_col"]
     assert rows.loc["num_5", "reason"] == "absent from current"
     assert "only in current" in rows.loc["new_col", "notes"]
+
+
+def test_saved_profile_scores_like_the_original(tmp_path):
+    ref, cur = frames(3000, seed=13)
+    ref["flag"] = np.arange(3000) % 3 == 0
+    ref["code"] = pd.Series([1, "x", 2.5] * 1000, dtype=object)
+    ref.loc[::10, "num_3"] = np.nan
+    cur = cur.assign(flag=np.arange(3000) % 2 == 0, code=ref["code"])
+    prof = mlnb.checks.profile(ref)
+    path = prof.save(tmp_path / "profiles" / "ref.npz")
+    loaded = mlnb.checks.load_profile(path)
+    pd.testing.assert_frame_equal(loaded.drift(cur).to_frame(), prof.drift(cur).to_frame())
+    pd.testing.assert_frame_equal(mlnb.checks.drift(path, cur).to_frame(), prof.drift(cur).to_frame())
+    assert loaded.columns["flag"].counts == prof.columns["flag"].counts  # True/False stay booleans
+
+
+def test_bad_profile_files(tmp_path):
+    with pytest.raises(UsageError, match="no profile file"):
+        mlnb.checks.load_profile(tmp_path / "nope.npz")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(UsageError, match="not an mlnb profile"):
+        mlnb.checks.load_profile(tmp_path / "junk.npz")
+    with pytest.raises(UsageError, match=".npz"):
+        mlnb.checks.profile(pd.DataFrame({"a": [1.0]})).save(tmp_path / "p.json")
