@@ -1,0 +1,103 @@
+"""The SQL a run writes: one transaction to start it, one per flush, one to end it.
+
+Upserts use each dialect's ``ON CONFLICT`` (SQLite and PostgreSQL); other databases fall back to
+delete-then-insert inside the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, delete, update
+
+from ..store._schema import run_artifacts, run_data, run_latest, run_metrics, run_params, run_tags, runs
+
+#: a metric point as buffered in memory: (key, step, value, logged_at)
+Point = tuple[str, int, float, float]
+
+
+def upsert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> None:
+    """Insert ``rows``; where a row with the same ``keys`` exists, overwrite its other columns."""
+    if not rows:
+        return
+    name = conn.dialect.name
+    if name in ("sqlite", "postgresql"):
+        if name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        stmt = insert(table)
+        others = [c for c in rows[0] if c not in keys]
+        if others:
+            stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in others})
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+        conn.execute(stmt, list(rows))
+        return
+    for row in rows:  # pragma: no cover - other dialects
+        conn.execute(delete(table).where(and_(*(table.c[k] == row[k] for k in keys))))
+    conn.execute(table.insert(), list(rows))
+
+
+def encode_value(value: float) -> tuple[float | None, int]:
+    """(value, is_nan): NaN is stored as NULL plus a flag, since SQLite cannot hold it."""
+    return (None, 1) if math.isnan(value) else (value, 0)
+
+
+def decode_value(value: float | None, is_nan: int | bool) -> float | None:
+    return math.nan if is_nan else value
+
+
+def param_rows(run_id: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for key, value in params.items():
+        num = None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            num = float(value)
+            if math.isnan(num):
+                num = None
+        rows.append({"run_id": run_id, "key": key, "value": json.dumps(value, default=str), "num": num})
+    return rows
+
+
+def insert_run(conn: Connection, row: Mapping[str, Any], params: Mapping[str, Any], tags: Iterable[str]) -> None:
+    conn.execute(runs.insert(), [dict(row)])
+    upsert(conn, run_params, param_rows(row["id"], params), ["run_id", "key"])
+    upsert(conn, run_tags, [{"run_id": row["id"], "tag": t} for t in tags], ["run_id", "tag"])
+
+
+def write_batch(
+    conn: Connection,
+    run_id: str,
+    points: Sequence[Point] = (),
+    params: Mapping[str, Any] | None = None,
+    tags: Iterable[str] = (),
+    artifacts: Sequence[Mapping[str, Any]] = (),
+    data: Iterable[tuple[str, int]] = (),
+    run_fields: Mapping[str, Any] | None = None,
+) -> None:
+    """Everything buffered for one run, in the caller's transaction."""
+    if points:
+        rows = []
+        latest: dict[str, dict[str, Any]] = {}
+        for key, step, value, logged_at in points:
+            stored, is_nan = encode_value(value)
+            row = {"run_id": run_id, "key": key, "step": step, "value": stored, "is_nan": is_nan, "logged_at": logged_at}
+            rows.append(row)
+            latest[key] = row
+        conn.execute(run_metrics.insert(), rows)
+        upsert(conn, run_latest, [
+            {"run_id": run_id, "key": k, "value": r["value"], "is_nan": r["is_nan"], "step": r["step"]}
+            for k, r in latest.items()
+        ], ["run_id", "key"])
+    if params:
+        upsert(conn, run_params, param_rows(run_id, params), ["run_id", "key"])
+    upsert(conn, run_tags, [{"run_id": run_id, "tag": t} for t in tags], ["run_id", "tag"])
+    upsert(conn, run_artifacts, [{"run_id": run_id, **a} for a in artifacts], ["run_id", "path"])
+    upsert(conn, run_data, [{"run_id": run_id, "direction": d, "data_version_id": i} for d, i in data],
+           ["run_id", "data_version_id", "direction"])
+    if run_fields:
+        conn.execute(update(runs).where(runs.c.id == run_id).values(**run_fields))
