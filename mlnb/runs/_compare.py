@@ -47,11 +47,11 @@ class RunComparison(Table):
         return out
 
     def _ipython_display_(self) -> None:
-        from IPython.display import HTML, display
+        from IPython.display import display
 
         from .._charts import chart_bundle
 
-        display(HTML(self._repr_html_()))
+        display({"text/plain": str(self), "text/html": self._repr_html_()}, raw=True)
         for chart in self.charts():
             display(chart_bundle(chart, text="<chart>"), raw=True)
 
