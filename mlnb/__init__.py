@@ -11,7 +11,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_AREAS = {"data", "errors"}
+_AREAS = {"data", "errors", "runs"}
 _FUNCTIONS = {
     "init": ("mlnb._api", "init"),
     "start_run": ("mlnb.runs._run", "start_run"),

@@ -157,6 +157,9 @@ def current_cell(shell: Any) -> str | None:
         return None
 
 
+_script: dict[tuple[str, float], tuple[str, str | None]] = {}
+
+
 def script_source() -> tuple[str | None, str | None]:
     """(path, source) of the script this process runs, when it runs one; sources over 256 KB are skipped."""
     main = sys.modules.get("__main__")
@@ -165,10 +168,17 @@ def script_source() -> tuple[str | None, str | None]:
         return None, None
     p = Path(path)
     try:
-        source = p.read_text() if p.stat().st_size <= 256 * 1024 else None
-    except (OSError, UnicodeDecodeError):
-        source = None
-    return str(p.resolve()), source
+        st = p.stat()
+    except OSError:
+        return str(p), None
+    key = (str(p), st.st_mtime)
+    if key not in _script:  # read once per version of the file, not once per run
+        try:
+            source = p.read_text() if st.st_size <= 256 * 1024 else None
+        except (OSError, UnicodeDecodeError):
+            source = None
+        _script[key] = (str(p.resolve()), source)
+    return _script[key]
 
 
 def ipython_shell() -> Any:

@@ -302,7 +302,7 @@ def start_run(
     ...     run.log_metric("accuracy", 0.91)
     >>> run = mlnb.start_run("long"); run.log_metric("loss", 0.3, step=1); run.end()  # doctest: +SKIP
     """
-    project = current_project()
+    project = _project()
     clean = clean_params(params or {})
     tag_list = clean_tags(tags)
     if name is not None and (not isinstance(name, str) or not name.strip() or len(name) > 255):
@@ -336,6 +336,16 @@ def start_run(
 
 
 _own_start: str | None = None
+_projects: dict[str, Project] = {}
+
+
+def _project() -> Project:
+    """The current project, remembered per working directory (resolving paths costs more than a run)."""
+    cwd = os.getcwd()
+    project = _projects.get(cwd)
+    if project is None or not project.mlnb_dir.is_dir():
+        project = _projects[cwd] = current_project()
+    return project
 
 
 def _proc_start(pid: int) -> str | None:

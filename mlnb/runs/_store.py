@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, update
+from sqlalchemy import Connection, Table, and_, bindparam, delete, update
 
 from ..store._schema import run_artifacts, run_data, run_latest, run_metrics, run_params, run_tags, runs
 
@@ -19,27 +19,34 @@ from ..store._schema import run_artifacts, run_data, run_latest, run_metrics, ru
 Point = tuple[str, int, float, float]
 
 
+_upserts: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], Any] = {}
+
+
 def upsert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> None:
     """Insert ``rows``; where a row with the same ``keys`` exists, overwrite its other columns."""
     if not rows:
         return
     name = conn.dialect.name
-    if name in ("sqlite", "postgresql"):
+    if name not in ("sqlite", "postgresql"):  # pragma: no cover - other dialects
+        for row in rows:
+            conn.execute(delete(table).where(and_(*(table.c[k] == row[k] for k in keys))))
+        conn.execute(table.insert(), list(rows))
+        return
+    others = tuple(c for c in rows[0] if c not in keys)
+    cache_key = (name, table.name, tuple(keys), others)
+    stmt = _upserts.get(cache_key)
+    if stmt is None:  # building an ON CONFLICT statement costs more than running it: build once
         if name == "sqlite":
             from sqlalchemy.dialects.sqlite import insert
         else:
             from sqlalchemy.dialects.postgresql import insert
         stmt = insert(table)
-        others = [c for c in rows[0] if c not in keys]
         if others:
             stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in others})
         else:
             stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-        conn.execute(stmt, list(rows))
-        return
-    for row in rows:  # pragma: no cover - other dialects
-        conn.execute(delete(table).where(and_(*(table.c[k] == row[k] for k in keys))))
-    conn.execute(table.insert(), list(rows))
+        _upserts[cache_key] = stmt
+    conn.execute(stmt, list(rows))
 
 
 def encode_value(value: float) -> tuple[float | None, int]:
@@ -82,16 +89,15 @@ def write_batch(
     """Everything buffered for one run, in the caller's transaction."""
     if points:
         rows = []
-        latest: dict[str, dict[str, Any]] = {}
+        latest: dict[str, tuple[Any, ...]] = {}
         for key, step, value, logged_at in points:
             stored, is_nan = encode_value(value)
-            row = {"run_id": run_id, "key": key, "step": step, "value": stored, "is_nan": is_nan, "logged_at": logged_at}
+            row = (run_id, key, step, stored, is_nan, logged_at)
             rows.append(row)
             latest[key] = row
-        conn.execute(run_metrics.insert(), rows)
+        insert_points(conn, rows)
         upsert(conn, run_latest, [
-            {"run_id": run_id, "key": k, "value": r["value"], "is_nan": r["is_nan"], "step": r["step"]}
-            for k, r in latest.items()
+            {"run_id": run_id, "key": k, "value": r[3], "is_nan": r[4], "step": r[2]} for k, r in latest.items()
         ], ["run_id", "key"])
     if params:
         upsert(conn, run_params, param_rows(run_id, params), ["run_id", "key"])
@@ -100,4 +106,24 @@ def write_batch(
     upsert(conn, run_data, [{"run_id": run_id, "direction": d, "data_version_id": i} for d, i in data],
            ["run_id", "data_version_id", "direction"])
     if run_fields:
-        conn.execute(update(runs).where(runs.c.id == run_id).values(**run_fields))
+        fields = tuple(sorted(run_fields))
+        stmt = _updates.get(fields)
+        if stmt is None:
+            stmt = _updates[fields] = update(runs).where(runs.c.id == bindparam("run_id_"))
+        conn.execute(stmt, {"run_id_": run_id, **run_fields})
+
+
+_updates: dict[tuple[str, ...], Any] = {}
+_POINT_COLUMNS = ("run_id", "key", "step", "value", "is_nan", "logged_at")
+
+
+def insert_points(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Metric points straight through the driver's executemany: at thousands of rows per flush,
+    SQLAlchemy's per-row parameter handling would cost more than the database."""
+    if conn.dialect.name not in ("sqlite", "postgresql"):  # pragma: no cover - other dialects
+        conn.execute(run_metrics.insert(), [dict(zip(_POINT_COLUMNS, r)) for r in rows])
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (f"INSERT INTO {run_metrics.name} ({', '.join(_POINT_COLUMNS)}) "
+           f"VALUES ({', '.join([mark] * len(_POINT_COLUMNS))})")
+    conn.exec_driver_sql(sql, rows)
