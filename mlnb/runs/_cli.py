@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from typing import Any
 
 from ..cli import Context, add_json_flag, add_verb
@@ -41,7 +42,13 @@ def _list(args: argparse.Namespace, ctx: Context) -> Any:
                         limit=getattr(args, "limit", 50), offset=getattr(args, "offset", 0))
 
 
+#: ``--sort -metrics.accuracy``: argparse reads "-metrics..." as an unknown option unless it looks
+#: like a negative number, so on these parsers "-FIELD" does.
+_DESCENDING = re.compile(r"^-(\d+\.?\d*|\.\d+|[A-Za-z_][\w.`/,+-]*)$")
+
+
 def _list_options(p: argparse.ArgumentParser, suppress: bool) -> None:
+    p._negative_number_matcher = _DESCENDING  # type: ignore[attr-defined]
     default = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)
     p.add_argument("--filter", default=default(None),
                    help="e.g. \"metrics.accuracy > 0.8 and params.lr < 0.5\", \"tags.churn\", \"name ~ 'base'\"")

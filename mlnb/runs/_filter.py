@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, not_, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, true
 from sqlalchemy.sql import operators
 
 from ..errors import UsageError
@@ -49,6 +49,15 @@ RUN_FIELDS = {
 TIME_FIELDS = {"started_at", "ended_at", "duration"}
 _SQL_OPS = {"=": operators.eq, "==": operators.eq, "!=": operators.ne, "<": operators.lt,
             "<=": operators.le, ">": operators.gt, ">=": operators.ge}
+
+
+def has(table: Any, *conditions: Any) -> ColumnElement[bool]:
+    """EXISTS a row of ``table`` for the run with ``conditions``.
+
+    A correlated EXISTS is a primary-key probe per candidate run, so a query walking an index in
+    the sort order stops after the first page; ``id IN (subquery)`` would build the whole list.
+    """
+    return exists().where(table.c.run_id == runs.c.id, *conditions)
 
 
 def duration_column() -> ColumnElement[Any]:
@@ -202,11 +211,11 @@ class _Parser:
 
     def exists(self, field: Field) -> ColumnElement[bool]:
         if field.kind == "metrics":
-            return runs.c.id.in_(select(run_latest.c.run_id).where(run_latest.c.key == field.key))
+            return has(run_latest, run_latest.c.key == field.key)
         if field.kind == "params":
-            return runs.c.id.in_(select(run_params.c.run_id).where(run_params.c.key == field.key))
+            return has(run_params, run_params.c.key == field.key)
         if field.kind == "tag":
-            return runs.c.id.in_(select(run_tags.c.run_id).where(run_tags.c.tag == field.key))
+            return has(run_tags, run_tags.c.tag == field.key)
         raise self.fail(self.tok.pos, f"expected an operator (= != < <= > >= ~) after {self.field_text(field)!r}, "
                                       f"got {self.describe(self.tok)}")
 
@@ -227,7 +236,7 @@ class _Parser:
             if op.text in ("~", "!~"):
                 raise self.fail(op.pos, f"'~' matches text; {name} is a number")
             cond = _SQL_OPS[op.text](run_latest.c.value, value)
-            return runs.c.id.in_(select(run_latest.c.run_id).where(run_latest.c.key == field.key, cond))
+            return has(run_latest, run_latest.c.key == field.key, cond)
         if field.kind == "params":
             if isinstance(value, float):
                 if op.text in ("~", "!~"):
@@ -239,13 +248,13 @@ class _Parser:
                 cond = _SQL_OPS[op.text](run_params.c.value, json.dumps(value))
             else:
                 raise self.fail(op.pos, f"{op.text!r} compares numbers; compare {name} with a number, or use = or ~")
-            return runs.c.id.in_(select(run_params.c.run_id).where(run_params.c.key == field.key, cond))
+            return has(run_params, run_params.c.key == field.key, cond)
         if field.kind == "tags":
             if not isinstance(value, str) or op.text not in ("=", "==", "!=", "~", "!~"):
                 raise self.fail(op.pos, "tags compare with = or ~ and a 'quoted string'")
             cond = (self.contains(run_tags.c.tag, value, False) if "~" in op.text else run_tags.c.tag == value)
-            has = runs.c.id.in_(select(run_tags.c.run_id).where(cond))
-            return not_(has) if op.text.startswith("!") else has
+            found = has(run_tags, cond)
+            return not_(found) if op.text.startswith("!") else found
         column = duration_column() if field.key == "duration" else RUN_FIELDS[field.key]
         if field.key in TIME_FIELDS:
             if isinstance(value, str) and field.key != "duration":

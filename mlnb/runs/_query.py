@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, and_, func, select, text, update
 
 from .._project import Project, current_project
 from ..errors import NotFound, UsageError
@@ -26,6 +26,9 @@ from ._display import RunRecord, RunTable
 from ._store import decode_value
 
 LIST_COLUMNS = ["id", "name", "status", "started_at", "ended_at", "duration", "params", "metrics", "tags"]
+
+
+_RUNNING = text("runs.status = 'running'")
 
 
 def _stale_seconds() -> float:
@@ -41,7 +44,7 @@ def reap(project: Project) -> list[str]:
     with reg.read() as conn:
         rows = conn.execute(
             select(runs.c.id, runs.c.host, runs.c.pid, runs.c.proc_start, runs.c.heartbeat_at)
-            .where(runs.c.status == "running")
+            .where(_RUNNING)  # a literal, so SQLite uses the partial index of running runs
         ).fetchall()
     if not rows:
         return []
@@ -172,31 +175,74 @@ def _run_data(conn: Connection, ids: Sequence[str]) -> dict[str, dict[str, list[
     return out
 
 
-def _sort_clauses(sort: str | None) -> tuple[list[Any], list[Any]]:
-    """(joins, order_by) for a sort spec like ``-metrics.accuracy,name``."""
+def parse_sort(sort: str | None) -> list[tuple[_filter.Field, bool]]:
+    """``-metrics.accuracy,name`` → [(field, descending), ...]; the default is newest first."""
+    out = []
+    for part in (sort or "-started_at").split(","):
+        part = part.strip()
+        if part:
+            out.append((_filter.parse_field(part.lstrip("+-")), part.startswith("-")))
+    return out or [(_filter.parse_field("started_at"), True)]
+
+
+def _order(spec: list[tuple[_filter.Field, bool]], first: int = 0) -> tuple[list[Any], list[Any]]:
+    """(outer joins, ORDER BY terms) for sort keys ``spec[first:]``, ending with the run id."""
     joins: list[Any] = []
     order: list[Any] = []
-    for n, part in enumerate((sort or "-started_at").split(",")):
-        part = part.strip()
-        if not part:
-            continue
-        desc = part.startswith("-")
-        field = _filter.parse_field(part.lstrip("+-"))
-        if field.kind == "metrics":
-            alias = run_latest.alias(f"sort{n}")
+    for n, (field, desc) in enumerate(spec[first:], first):
+        if field.kind in ("metrics", "params"):
+            table = run_latest if field.kind == "metrics" else run_params
+            alias = table.alias(f"sort{n}")
             joins.append((alias, and_(alias.c.run_id == runs.c.id, alias.c.key == field.key)))
-            cols = [alias.c.value]
-        elif field.kind == "params":
-            alias = run_params.alias(f"sort{n}")
-            joins.append((alias, and_(alias.c.run_id == runs.c.id, alias.c.key == field.key)))
-            cols = [alias.c.num, alias.c.value]
+            cols = [alias.c.value] if field.kind == "metrics" else [alias.c.num, alias.c.value]
         elif field.key == "duration":
             cols = [_filter.duration_column()]
         else:
             cols = [_filter.RUN_FIELDS[field.key]]
         order.extend((c.desc() if desc else c.asc()).nulls_last() for c in cols)
-    order.append(runs.c.id.asc())  # a stable order for paging
+    desc = spec[0][1] if spec else False
+    order.append(runs.c.id.desc() if desc else runs.c.id.asc())  # ties: a stable order for paging
     return joins, order
+
+
+_LIST_SELECT = (runs.c.id, runs.c.name, runs.c.status, runs.c.started_at, runs.c.ended_at, runs.c.heartbeat_at,
+                runs.c.error)
+
+
+def _page(conn: Connection, condition: Any, spec: list[tuple[_filter.Field, bool]], limit: int, offset: int) -> list[dict[str, Any]]:
+    """The rows of one page. Sorting by a metric or param walks that key's index, so the first
+    page costs a few probes however many runs there are; runs without the key come last."""
+    field, desc = spec[0]
+    if field.kind not in ("metrics", "params"):
+        joins, order = _order(spec)
+        base = runs
+        for alias, on in joins:
+            base = base.outerjoin(alias, on)
+        q = select(*_LIST_SELECT).select_from(base).where(condition).order_by(*order).limit(limit).offset(offset)
+        return [dict(r._mapping) for r in conn.execute(q)]
+    table = run_latest if field.kind == "metrics" else run_params
+    key = table.alias("sortkey")
+    present = key.c.value.is_not(None)  # a NaN metric (NULL) sorts with the runs that lack the key
+    joins, order = _order(spec, first=1)
+    keyed = key.join(runs, runs.c.id == key.c.run_id)
+    for alias, on in joins:
+        keyed = keyed.outerjoin(alias, on)
+    cols = [key.c.value] if field.kind == "metrics" else [key.c.num, key.c.value]
+    head = [(c.desc() if desc else c.asc()).nulls_last() for c in cols]
+    where = and_(key.c.key == field.key, present, condition)
+    q = select(*_LIST_SELECT).select_from(keyed).where(where).order_by(*head, *order)
+    rows = [dict(r._mapping) for r in conn.execute(q.limit(limit).offset(offset))]
+    if len(rows) == limit:
+        return rows
+    with_key = offset + len(rows) if rows else conn.execute(
+        select(func.count()).select_from(keyed).where(where)).scalar()
+    rest = runs
+    for alias, on in joins:
+        rest = rest.outerjoin(alias, on)
+    lacking = ~_filter.has(table, table.c.key == field.key, table.c.value.is_not(None))
+    q = (select(*_LIST_SELECT).select_from(rest).where(condition, lacking).order_by(*order)
+         .limit(limit - len(rows)).offset(max(0, offset - with_key)))
+    return rows + [dict(r._mapping) for r in conn.execute(q)]
 
 
 def list_runs(
@@ -208,8 +254,8 @@ def list_runs(
 ) -> RunTable:
     """A page of runs matching ``filter``, ordered by ``sort`` (default: newest first).
 
-    ``sort`` is a field, ``-`` for descending, several separated by commas. The filter language
-    is described in :mod:`mlnb.runs._filter`.
+    ``sort`` is a field, ``-`` for descending, several separated by commas; runs without the
+    sort key come last. The filter language is described in :mod:`mlnb.runs._filter`.
 
     >>> mlnb.runs.list("metrics.accuracy > 0.8 and params.lr < 0.5", sort="-metrics.accuracy", limit=20)  # doctest: +SKIP
     >>> mlnb.runs.list(limit=1000).to_frame()  # doctest: +SKIP
@@ -220,18 +266,10 @@ def list_runs(
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
         raise UsageError(f"invalid offset {offset!r}: use a whole number >= 0")
     condition = _filter.compile_filter(filter)
-    joins, order = _sort_clauses(sort)
+    spec = parse_sort(sort)
     reap(project)
-    base = runs
-    for alias, on in joins:
-        base = base.outerjoin(alias, on)
-    q = (
-        select(runs.c.id, runs.c.name, runs.c.status, runs.c.started_at, runs.c.ended_at, runs.c.heartbeat_at,
-               runs.c.error)
-        .select_from(base).where(condition).order_by(*order).limit(limit).offset(offset)
-    )
     with registry(project).read() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(q)]
+        rows = _page(conn, condition, spec, limit, offset) if limit else []
         params, latest, tags = _details(conn, [r["id"] for r in rows])
     for r in rows:
         r["duration"] = _duration(r)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -100,7 +101,9 @@ runs = Table(
     Column("git_dirty", Integer),
     Column("environment", Text),  # JSON: python, platform, package versions
     Index("ix_runs_started_at", "started_at"),
-    Index("ix_runs_status", "status"),
+    # only running runs: what the crash check reads before every listing
+    Index("ix_runs_running", "status", sqlite_where=text("status = 'running'"),
+          postgresql_where=text("status = 'running'")),
     Index("ix_runs_name", "name"),
 )
 

@@ -76,6 +76,10 @@ def test_sort_puts_runs_without_the_key_last_both_ways(seeded):
     assert set(down[3:]) == set(up[3:]) == {"tuned", "inf-run", "broken"}
     assert names(mlnb.runs.list(sort="params.lr"))[0] == "tuned"
     assert names(mlnb.runs.list(sort="name,-started_at")) == sorted(n for n, *_ in RUNS)
+    for sort in ("-metrics.loss", "metrics.accuracy", "params.opt", "-params.lr", "status,-name"):
+        whole = mlnb.runs.list(sort=sort, limit=100).ids
+        pages = [i for off in range(0, 6, 2) for i in mlnb.runs.list(sort=sort, limit=2, offset=off).ids]
+        assert pages == whole and len(whole) == len(RUNS), sort
     page1 = mlnb.runs.list(sort="name", limit=2)
     page2 = mlnb.runs.list(sort="name", limit=2, offset=2)
     assert names(page1) + names(page2) == sorted(n for n, *_ in RUNS)[:4]
