@@ -179,6 +179,8 @@ class Run:
         try:
             with self._registry.write() as conn:
                 _store.write_batch(conn, self.id, points, params, tags, artifacts, data, run_fields=fields)
+                if not end:
+                    _store.revive(conn, self.id)
         except BaseException:
             with self._buf_lock:  # keep them for the next try; nothing is half-written
                 self._points[:0] = points

@@ -114,6 +114,13 @@ def write_batch(
 
 
 _updates: dict[tuple[str, ...], Any] = {}
+_REVIVE = (update(runs).where(runs.c.id == bindparam("run_id_"), runs.c.status == "crashed")
+           .values(status="running", ended_at=None, error=None))
+
+
+def revive(conn: Connection, run_id: str) -> None:
+    """A run taken for crashed (a silent heartbeat, e.g. a suspended laptop) that writes again runs again."""
+    conn.execute(_REVIVE, {"run_id_": run_id})
 _POINT_COLUMNS = ("run_id", "key", "step", "value", "is_nan", "logged_at")
 
 

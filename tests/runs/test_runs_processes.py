@@ -19,10 +19,10 @@ from mlnb.store._schema import run_metrics, run_params, runs
 from tests.conftest import ROOT
 
 
-def _python(code: str, cwd: Path, **popen) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
+def _python(code: str, cwd: Path, **env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def test_a_killed_process_leaves_a_crashed_run_with_what_it_flushed(project):
@@ -105,3 +105,35 @@ def _eight_writers(project, runs_each: int = 15, points: int = 40) -> None:
 
 def test_eight_processes_write_into_one_registry(backend_project):
     _eight_writers(backend_project)
+
+
+def test_the_heartbeat_flushes_a_long_cell_and_a_silent_remote_run_is_crashed(project, monkeypatch):
+    child = _python("""
+        import os, time, mlnb
+        run = mlnb.start_run("long")
+        run.log_metric("loss", 0.5)      # no flush here: the heartbeat thread writes it
+        print(run.id, flush=True)
+        time.sleep(120)
+    """, project.root, MLNB_FLUSH_SECONDS="0.2")
+    try:
+        run_id = child.stdout.readline().strip()
+        deadline = time.time() + 60
+        while time.time() < deadline and "loss" not in mlnb.runs.get(run_id).metrics:
+            time.sleep(0.1)
+        assert mlnb.runs.get(run_id).metrics == {"loss": 0.5}
+    finally:
+        child.kill()
+        child.wait(30)
+    with mlnb.start_run("elsewhere") as other:
+        pass
+    with registry(project).write() as conn:  # a run another machine started and stopped reporting on
+        conn.execute(runs.update().where(runs.c.id == other.id).values(
+            status="running", host="another-host", heartbeat_at=time.time() - 3600, ended_at=None))
+    monkeypatch.setenv("MLNB_STALE_SECONDS", "600")
+    assert mlnb.runs.get(other.id).status == "crashed"
+    with mlnb.start_run("suspended") as laptop:
+        with registry(project).write() as conn:
+            conn.execute(runs.update().where(runs.c.id == laptop.id).values(status="crashed"))
+        laptop.flush()  # it wakes up and writes: running again
+        assert mlnb.runs.get(laptop.id).status == "running"
+    assert mlnb.runs.get(laptop.id).status == "finished"
