@@ -11,7 +11,7 @@ import ast
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ._run import Run, start_run
+from ._run import start_run
 
 
 def record_cell(
@@ -69,4 +69,4 @@ def _cell_filename(shell: Any, source: str) -> str:
     return "<mlops-cell>"
 
 
-__all__ = ["Run", "record_cell", "run_in_shell"]
+__all__ = ["record_cell", "run_in_shell"]

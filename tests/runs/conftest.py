@@ -104,7 +104,7 @@ def postgres_url(postgres_server: str) -> str:
     return f"{postgres_server}/{name}"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def backend_project(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
     """The `project` fixture on SQLite, then again with its registry on PostgreSQL."""
     if request.param == "postgresql":
