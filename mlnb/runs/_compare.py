@@ -56,14 +56,14 @@ class RunComparison(Table):
             display(chart_bundle(chart, text="<chart>"), raw=True)
 
 
-def compare(ids: Sequence[str]) -> RunComparison:
+def compare(ids: Sequence[Any]) -> RunComparison:
     """Params side by side (differences first) and metric charts for two or more runs.
 
     >>> mlnb.runs.compare(["3fa2c1", "9b0e77"])  # doctest: +SKIP
     """
     if isinstance(ids, str):
         ids = ids.replace(",", " ").split()
-    ids = list(dict.fromkeys(ids))
+    ids = list(dict.fromkeys(getattr(i, "id", i) for i in ids))
     if len(ids) < 2:
         raise UsageError(f"compare needs at least two run ids, got {len(ids)}: `mlnb runs list` shows them")
     project = current_project()

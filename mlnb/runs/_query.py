@@ -67,8 +67,9 @@ def reap(project: Project) -> list[str]:
     return [r.id for r in dead]
 
 
-def resolve_id(conn: Connection, run_id: str) -> str:
-    """A full run id from an id or a unique prefix of at least 4 characters."""
+def resolve_id(conn: Connection, run_id: Any) -> str:
+    """A full run id from an id, a unique prefix of at least 4 characters, or a run object."""
+    run_id = getattr(run_id, "id", run_id)  # a Run or a RunRecord
     if not isinstance(run_id, str) or not run_id.strip():
         raise UsageError(f"invalid run id {run_id!r}: give the id `mlnb runs list` shows")
     run_id = run_id.strip()
@@ -87,7 +88,7 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def get(run_id: str, project: Project | None = None) -> RunRecord:
+def get(run_id: Any, project: Project | None = None) -> RunRecord:
     """Everything recorded about one run (an id or a unique prefix of 4+ characters).
 
     >>> r = mlnb.runs.get("3fa2c1")            # doctest: +SKIP
@@ -277,7 +278,7 @@ def list_runs(
     return RunTable(rows, LIST_COLUMNS, query={"filter": filter, "sort": sort, "limit": limit, "offset": offset})
 
 
-def lineage(ref_or_run: str, project: Project | None = None) -> RunTable | RunRecord:
+def lineage(ref_or_run: Any, project: Project | None = None) -> RunTable | RunRecord:
     """Lineage both ways: the runs that read or wrote a data version, or a run's inputs and outputs.
 
     >>> mlnb.runs.lineage("train@3")     # which runs used train@3 (and which produced it)  # doctest: +SKIP

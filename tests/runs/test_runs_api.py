@@ -167,7 +167,7 @@ def test_lineage_both_ways_and_artifacts(project):
     users = mlnb.runs.lineage("train@1")
     assert users.ids == [run.id] and users.rows[0]["used_as"] == "read"
     assert mlnb.runs.lineage("predictions@1").rows[0]["used_as"] == "wrote"
-    assert mlnb.runs.lineage(run.id).id == run.id
+    assert mlnb.runs.lineage(run.id).id == run.id == mlnb.runs.lineage(run).id == mlnb.runs.get(rec).id
     (chart,) = [c for c in rec.charts()]
     labels = {n["label"] for n in chart.to_dict()["layer"][1]["data"]["values"]}
     assert labels == {"train@1", "uses train@1", "predictions@1", "reports/confusion.png"}
