@@ -24,8 +24,12 @@ print("done", flush=True)
 
 
 def cache_objects(root: Path) -> list[Path]:
+    """Objects under their hash names; DVC writes each to a hidden temp name first and renames it
+    when complete, so a killed writer can leave only such temp files behind, never a bad object."""
     base = root / ".dvc/cache/files/md5"
-    return [p for p in base.glob("*/*") if p.is_file()] if base.exists() else []
+    if not base.exists():
+        return []
+    return [p for p in base.glob("*/*") if p.is_file() and not p.name.startswith(".")]
 
 
 def assert_cache_is_sound(root: Path) -> None:
