@@ -261,6 +261,10 @@ def _unchanged_version(project: Project, rel: str, name: str) -> DataVersion | N
     return _row_to_version(row) if row else None
 
 
+#: Progress bars vanish when done and appear only for operations slower than half a second,
+#: so quick calls leave no output behind.
+_BAR = {"leave": False, "delay": 0.5}
+
 #: Files at least this big get a progress bar while hashed (hashing is most of an add).
 PROGRESS_MIN_BYTES = 64 * 1024**2
 
@@ -281,7 +285,7 @@ def _hash_with_progress(project: Project, full: Path) -> None:
     meta, cached = repo.state.get(str(full), fs, info=info)
     if cached is not None:
         return
-    kwargs = {"desc": f"hashing {full.name}", "unit": "B", "unit_scale": True, "unit_divisor": 1024, "leave": False}
+    kwargs = {"desc": f"hashing {full.name}", "unit": "B", "unit_scale": True, "unit_divisor": 1024, **_BAR}
     with TqdmCallback(tqdm_kwargs=kwargs, tqdm_cls=tqdm) as callback:
         callback.set_size(info["size"])
         oid = file_md5(str(full), fs, callback=callback, size=info["size"])
@@ -444,6 +448,50 @@ def log(name: str) -> Table:
                              "md5": lambda h: h[:10], "git_commit": lambda c: (c or "")[:8]})
 
 
+_STATUS_COLUMNS = ["name", "path", "checked_out", "latest", "state"]
+
+
+def status() -> Table:
+    """Per dataset: which version the working copy holds and whether it was changed since.
+
+    ``state`` is ``latest``, ``older version`` (after a checkout), ``modified`` (changed and
+    not added yet), ``missing`` (deleted, or not pulled on this clone) or ``untracked`` (no
+    ``.dvc`` file).
+    """
+    project = current_project()
+    repo = project.dvc
+    repo._reset()
+    q = select(ds.c.name, ds.c.path, dv.c.version, dv.c.md5).join(dv, dv.c.dataset_id == ds.c.id)
+    with registry(project).read() as conn:
+        versions: dict[str, dict[str, int]] = {}
+        paths: dict[str, str] = {}
+        for name, rel, number, md5 in conn.execute(q.order_by(ds.c.name, dv.c.version)):
+            versions.setdefault(name, {})[md5] = number
+            paths[name] = rel
+    rows = []
+    for name, rel in paths.items():
+        dvcfile = project.root / f"{rel}.dvc"
+        latest = max(versions[name].values())
+        row = {"name": name, "path": rel, "checked_out": None, "latest": f"{name}@{latest}"}
+        if not dvcfile.is_file():
+            rows.append({**row, "state": "untracked"})
+            continue
+        recorded = (yaml.safe_load(dvcfile.read_text()) or {}).get("outs", [{}])[0].get("md5")
+        number = versions[name].get(recorded)
+        row["checked_out"] = f"{name}@{number}" if number else None
+        changed = repo.status(targets=[str(dvcfile)])
+        outs = [state for entry in changed.get(str(dvcfile.relative_to(project.root)), [])
+                for state in entry.get("changed outs", {}).values()]
+        if "deleted" in outs or ("not in cache" in outs and not (project.root / rel).exists()):
+            state = "missing"
+        elif outs:
+            state = "modified"
+        else:
+            state = "latest" if number == latest else "older version"
+        rows.append({**row, "state": state})
+    return Table(rows, _STATUS_COLUMNS, title="working copy", empty="no datasets yet")
+
+
 def versions_by_id(ids: list[int], project: Project | None = None) -> list[DataVersion]:
     """Versions by registry id (lineage uses this to name what a run read or wrote)."""
     project = project or current_project()
@@ -526,7 +574,7 @@ def _transfer_with_progress(project: Project, direction: str, hashes: list[Any],
         src, dest, kwargs = cache, odb, {"dest_index": get_index(odb)}
     else:
         src, dest, kwargs = odb, cache, {"src_index": get_index(odb), "verify": odb.verify}
-    bar = {"desc": f"{direction} {odb.fs.unstrip_protocol(odb.path)}", "unit": "file", "leave": False}
+    bar = {"desc": f"{direction} {odb.fs.unstrip_protocol(odb.path)}", "unit": "file", **_BAR}
     with TqdmCallback(tqdm_kwargs=bar, tqdm_cls=tqdm) as callback:
         return cloud.transfer(src, dest, hashes, cache_odb=cache, validate_status=cloud._log_missing,
                               callback=callback, **kwargs)
