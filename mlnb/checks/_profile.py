@@ -127,6 +127,9 @@ class Profile:
     def __repr__(self) -> str:
         return f"<Profile of {len(self.columns)} columns, {self.n_rows:,} rows>"
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/plain": repr(self), "text/html": self._repr_html_()}
+
     def _repr_html_(self) -> str:
         return self.summary()._repr_html_()
 

@@ -160,6 +160,9 @@ class Schema:
     def __str__(self) -> str:
         return self.to_yaml()
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/plain": self.to_yaml(), "text/html": self._repr_html_()}
+
     def _repr_html_(self) -> str:
         from .._display import Table
 

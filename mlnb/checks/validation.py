@@ -94,6 +94,9 @@ class ValidationResult:
     def __repr__(self) -> str:
         return f"<ValidationResult: {self.headline()}>"
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/plain": repr(self), "text/html": self._repr_html_()}
+
     def _repr_html_(self) -> str:
         return coloured_table(self.headline(), not self.ok, SUMMARY_COLUMNS, self.summary, self.table().formatters,
                               lambda r: bool(r["failures"]), good_colour=GOOD)

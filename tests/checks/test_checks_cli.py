@@ -83,13 +83,11 @@ def test_dataset_references_in_a_project(project):
     assert run_cli("validate", "customers@latest", "--schema", "schemas/customers.yaml", cwd=project.root).returncode == 1
 
 
-def test_magic_uses_notebook_variables(files, monkeypatch):
-    from IPython.core.interactiveshell import InteractiveShell
+def test_magic_uses_notebook_variables(files, monkeypatch, ipython):
     from IPython.utils.capture import capture_output
 
     monkeypatch.chdir(files)
-    shell = InteractiveShell.instance()
-    shell.run_cell("%load_ext mlnb", store_history=False)
+    shell = ipython
     ref, cur = _frames(seed=2)
     shell.user_ns.update(train=ref, new_batch=cur, not_a_frame=3)
     with capture_output() as cap:

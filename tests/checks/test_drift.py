@@ -216,12 +216,10 @@ def _values(spec):
             yield from _values(v)
 
 
-def test_notebook_output_of_20_columns_is_under_200kb():
-    from IPython.core.interactiveshell import InteractiveShell
-
+def test_notebook_output_of_20_columns_is_under_200kb(ipython):
     ref, cur = frames(100_000, seed=11, n_num=15, n_cat=5)
     report = mlnb.checks.drift(ref, cur)
-    shell = InteractiveShell.instance()
+    shell = ipython
     outputs = []
     shell.display_pub.publish = lambda data, metadata=None, **kw: outputs.append(data)
     try:
