@@ -1,0 +1,160 @@
+"""What exported stage scripts import (``from mlnb.export import runtime as _mlnb_export``).
+
+Kept small and free of IPython: parameters from ``params.yaml``, values crossing a stage boundary,
+the run a stage records, and ``%mlops`` lines.
+
+Formats for a value crossing stages (a folder named after the value holds one file):
+
+- ``frame.parquet``: a pandas DataFrame (``series.parquet`` for a Series);
+- ``array.npy``: a numpy array, written with ``allow_pickle=False``;
+- ``value.json``: ``None``, bools, numbers, strings, and lists/dicts of them;
+- ``object.skops``: anything else (fitted models, pipelines ...) through skops, which never runs
+  code on load; types outside scikit-learn, numpy and scipy must be trusted explicitly
+  (``MLNB_EXPORT_TRUST="mymodule.MyType,..."``). Without skops installed: ``object.joblib``
+  (pickle-based — load only files your own pipeline wrote).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
+
+
+def load_params(path: str) -> dict[str, Any]:
+    """The parameters of ``params.yaml`` as a dict."""
+    import yaml
+
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh) or {}
+
+
+def _plain(value: Any) -> bool:
+    try:
+        return json.loads(json.dumps(value)) == value and type(json.loads(json.dumps(value))) is type(value)
+    except (TypeError, ValueError):
+        return False
+
+
+def write_var(value: Any, folder: str) -> Path:
+    """Write ``value`` into ``folder`` in the safest format that holds it."""
+    out = Path(folder)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    kind = type(value).__module__.split(".")[0] + "." + type(value).__name__
+    if kind == "pandas.DataFrame":
+        try:
+            value.to_parquet(out / "frame.parquet")
+            return out / "frame.parquet"
+        except (ValueError, TypeError, ImportError):
+            (out / "frame.parquet").unlink(missing_ok=True)
+    elif kind == "pandas.Series":
+        value.to_frame().to_parquet(out / "series.parquet")
+        return out / "series.parquet"
+    elif kind == "numpy.ndarray" and value.dtype != object:
+        import numpy as np
+
+        np.save(out / "array.npy", value, allow_pickle=False)
+        return out / "array.npy"
+    if _plain(value):
+        (out / "value.json").write_text(json.dumps(value, sort_keys=True))
+        return out / "value.json"
+    try:
+        import skops.io as sio
+    except ImportError:
+        import joblib
+
+        joblib.dump(value, out / "object.joblib")
+        return out / "object.joblib"
+    sio.dump(value, out / "object.skops")
+    return out / "object.skops"
+
+
+def read_var(folder: str) -> Any:
+    """Read back what :func:`write_var` wrote."""
+    out = Path(folder)
+    if (out / "frame.parquet").exists():
+        import pandas as pd
+
+        return pd.read_parquet(out / "frame.parquet")
+    if (out / "series.parquet").exists():
+        import pandas as pd
+
+        return pd.read_parquet(out / "series.parquet").iloc[:, 0]
+    if (out / "array.npy").exists():
+        import numpy as np
+
+        return np.load(out / "array.npy", allow_pickle=False)
+    if (out / "value.json").exists():
+        return json.loads((out / "value.json").read_text())
+    if (out / "object.skops").exists():
+        return _load_skops(out / "object.skops")
+    if (out / "object.joblib").exists():
+        import joblib
+
+        return joblib.load(out / "object.joblib")
+    raise FileNotFoundError(f"{folder} holds no value written by mlnb: run the stage that produces it (dvc repro)")
+
+
+def _load_skops(path: Path) -> Any:
+    import skops.io as sio
+
+    extra = {t.strip() for t in os.environ.get("MLNB_EXPORT_TRUST", "").split(",") if t.strip()}
+    types = sio.get_untrusted_types(file=path)
+    refused = [t for t in types if not t.startswith(TRUSTED_PREFIXES) and t not in extra]
+    if refused:
+        raise RuntimeError(
+            f"{path} holds types mlnb does not trust by default: {', '.join(refused)}; "
+            "if you trust them, set MLNB_EXPORT_TRUST to a comma-separated list of them"
+        )
+    return sio.load(path, trusted=types)
+
+
+@contextlib.contextmanager
+def stage(name: str, params: dict[str, Any] | None = None, metrics: str | None = None) -> Iterator[None]:
+    """Run a stage's body inside an mlnb run named ``name``; write its metrics file at the end."""
+    try:
+        from ..runs import start_run
+    except ImportError:  # the runs area is not installed: the stage runs without a record
+        run = None
+        yield
+    else:
+        with start_run(name, params=params or {}, tags={"mlnb.source": "pipeline", "mlnb.stage": name}) as run:
+            yield
+    if metrics:
+        values = _final_metrics(run) if run is not None else {}
+        Path(metrics).parent.mkdir(parents=True, exist_ok=True)
+        Path(metrics).write_text(json.dumps(values, sort_keys=True, indent=2) + "\n")
+
+
+def _final_metrics(run: Any) -> dict[str, Any]:
+    """The last value of every metric the run logged."""
+    import mlnb
+
+    record = mlnb.runs.get(run.id)
+    metrics = getattr(record, "metrics", None)
+    if metrics is None and hasattr(record, "to_dict"):
+        metrics = record.to_dict().get("metrics")
+    return {k: v for k, v in sorted(dict(metrics or {}).items())}
+
+
+def mlops(line: str) -> Any:
+    """A ``%mlops ...`` line in a script: the same verb, through the CLI tree."""
+    import shlex
+
+    from ..cli import Context, run
+
+    return run(shlex.split(line), Context(prog="mlnb"))[1]
+
+
+def display(*objects: Any) -> None:
+    """Scripts have no rich display: print what a notebook would show."""
+    for obj in objects:
+        print(obj)
