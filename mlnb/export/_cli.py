@@ -68,5 +68,6 @@ def _stage(args: argparse.Namespace, ctx: Context) -> Any:
     except ImportError:  # the runs area is not installed: run the cell plainly
         ctx.shell.run_cell(ctx.cell)
         return None
-    record_cell(args.name, ctx.cell, ctx.shell, tags={"mlnb.source": "notebook", "mlnb.stage": args.name})
-    return None
+    from .runtime import NOTEBOOK_TAG
+
+    return record_cell(args.name, ctx.cell, ctx.shell, tags=[NOTEBOOK_TAG])

@@ -74,6 +74,8 @@ class CellFacts:
     writes_files: list[str] = field(default_factory=list)
     datasets: list[str] = field(default_factory=list)  # mlnb.data.load("ref") references
     saves_dataset: bool = False
+    trivial: bool = False  # nothing but constants (e.g. a dropped `%matplotlib` line)
+    project_commands: bool = False  # `%mlops ...` lines (translated to _mlnb_export.mlops)
     line_of: dict[str, int] = field(default_factory=dict)  # first line a name is used or bound
 
     @property
@@ -89,7 +91,9 @@ def analyze(code: str) -> CellFacts:
     (['df', 'pd'], ['df'], ['a.csv'])
     """
     facts = CellFacts()
-    _Module(facts).visit(ast.parse(code))
+    tree = ast.parse(code)
+    _Module(facts).visit(tree)
+    facts.trivial = all(isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) for s in tree.body)
     return facts
 
 
@@ -269,7 +273,10 @@ class _Scope(ast.NodeVisitor):
             if ref:
                 facts.datasets.append(ref)
             return
-        if dotted == "mlnb.data.save":
+        if dotted == "_mlnb_export.mlops":
+            facts.project_commands = True
+            return
+        if dotted in ("mlnb.data.save", "mlnb.data.add"):
             facts.saves_dataset = True
             return
         if dotted in _FILE_CALLS:

@@ -66,9 +66,10 @@ def build_plan(nb: Notebook, dataset_path: Any = None) -> Plan:
         if f.star_import:
             raise _error(cell, f"`from {f.star_import} import *` hides which names the cell defines: "
                                "import the names you use")
-        if f.saves_dataset and cell.stage:
-            raise _error(cell, "mlnb.data.save cannot run inside `dvc repro` (DVC is busy running the "
-                               "pipeline): write the file with df.to_parquet(PATH) and version it afterwards")
+        if (f.saves_dataset or f.project_commands) and cell.stage and not cell.parameters:
+            raise _error(cell, "mlnb.data.save/add and %mlops commands cannot run inside `dvc repro` (DVC is "
+                               "busy running the pipeline): write files with e.g. df.to_parquet(PATH) (the stage "
+                               "lists them as outputs) and version them afterwards, or move this to the setup cells")
     imported = {n for f in facts.values() for n in f.imports}
     functions: dict[str, tuple[Function, Cell]] = {}
     for cell in cells:
@@ -227,7 +228,8 @@ class _Walker:
         """Close the copied setup cells over what they need; add side-effect-only setup cells."""
         wanted = {c.number for c in stage.setup}
         wanted |= {c.number for c in self.cells if c.stage is None and not c.parameters
-                   and not self.facts[c.number].changes}
+                   and not self.facts[c.number].changes and not self.facts[c.number].trivial
+                   and not _notebook_only(self.facts[c.number])}
         stack = list(wanted)
         while stack:
             for need in self.setup_needs.get(stack.pop(), ()):
@@ -235,6 +237,11 @@ class _Walker:
                     wanted.add(need)
                     stack.append(need)
         stage.setup = [c for c in self.cells if c.number in wanted]
+        for cell in stage.setup:
+            if _notebook_only(self.facts[cell.number]):
+                raise _error(cell, f"stage {stage.name!r} needs names this cell defines, but the cell records data "
+                                   "or runs %mlops commands, which only the notebook does: split those lines "
+                                   "into a cell of their own")
         for cell in stage.setup:  # parameters read by copied setup cells
             for name in self.facts[cell.number].uses:
                 if name in self.params and self.provider.get(name) != SETUP and name not in stage.params:
@@ -242,6 +249,11 @@ class _Walker:
         stage.params.sort()
         stage.outputs.sort()
         stage.metrics = any("log_metric" in c.code for c in [*stage.setup, *stage.cells])
+
+
+def _notebook_only(f: CellFacts) -> bool:
+    """Setup cells that record data or run project commands belong to the notebook, not the pipeline."""
+    return f.saves_dataset or f.project_commands
 
 
 def _check_functions(cells: list[Cell], facts: dict[int, CellFacts], functions: dict[str, tuple[Function, Cell]],

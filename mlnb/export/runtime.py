@@ -24,6 +24,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+#: Tag of the runs a pipeline stage records (the notebook's own stage runs carry ``mlnb-stage``).
+PIPELINE_TAG = "mlnb-pipeline"
+NOTEBOOK_TAG = "mlnb-stage"
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
 
 
@@ -126,7 +129,7 @@ def stage(name: str, params: dict[str, Any] | None = None, metrics: str | None =
         run = None
         yield
     else:
-        with start_run(name, params=params or {}, tags={"mlnb.source": "pipeline", "mlnb.stage": name}) as run:
+        with start_run(name, params=params or {}, tags=[PIPELINE_TAG]) as run:
             yield
     if metrics:
         values = _final_metrics(run) if run is not None else {}
@@ -135,14 +138,15 @@ def stage(name: str, params: dict[str, Any] | None = None, metrics: str | None =
 
 
 def _final_metrics(run: Any) -> dict[str, Any]:
-    """The last value of every metric the run logged."""
-    import mlnb
+    """The last value of every metric the stage's run logged, and its child runs (``start_run`` in a cell)."""
+    from ..runs import get
 
-    record = mlnb.runs.get(run.id)
-    metrics = getattr(record, "metrics", None)
-    if metrics is None and hasattr(record, "to_dict"):
-        metrics = record.to_dict().get("metrics")
-    return {k: v for k, v in sorted(dict(metrics or {}).items())}
+    record = get(run.id)
+    values: dict[str, Any] = {}
+    for child in record.children:
+        values.update(get(child).metrics)
+    values.update(record.metrics)
+    return dict(sorted(values.items()))
 
 
 def mlops(line: str) -> Any:
