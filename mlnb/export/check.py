@@ -66,7 +66,7 @@ def check_pipeline(exported: Any) -> CheckResult:
     out = exported.out.resolve()
     with tempfile.TemporaryDirectory(prefix="mlnb-check-") as tmp:
         copy = Path(tmp) / top.name
-        _clean_copy(top, copy)
+        _clean_copy(top, copy, _produced(exported, top))
         copy_root = copy / project.root.relative_to(top)
         _share_cache(project, copy_root)
         env = _pipeline_env(project.registry_url)
@@ -89,18 +89,39 @@ def check_pipeline(exported: Any) -> CheckResult:
 
 
 def notebook_metrics(stages: list[str]) -> dict[str, dict[str, Any]]:
-    """The last value of each metric of the newest notebook run (not a pipeline run) of each stage."""
+    """Per stage, the metrics of the newest finished notebook run named after it.
+
+    A stage with no such run (a notebook without markers, whose cells start their own runs) is
+    compared through the runs its pipeline run started inside itself, matched by name.
+    """
     try:
         from .. import runs
     except ImportError:
         return {}
-    from .runtime import PIPELINE_TAG
+    from .runtime import PIPELINE_TAG, run_metrics
+
+    def newest(name: str) -> str | None:
+        candidates = runs.list(f"name = {name!r} and status = 'finished' and not tags.{PIPELINE_TAG}", limit=20)
+        for row in candidates:
+            parent = runs.get(row["id"]).parent_id
+            if parent is None or PIPELINE_TAG not in runs.get(parent).tags:
+                return row["id"]
+        return None
 
     found: dict[str, dict[str, Any]] = {}
     for stage in stages:
-        newest = runs.list(f"name = {stage!r} and status = 'finished' and not tags.{PIPELINE_TAG}", limit=1)
-        if len(newest):
-            found[stage] = dict(newest[0].get("metrics") or {})
+        own = newest(stage)
+        if own is not None:
+            found[stage] = run_metrics(own)
+            continue
+        pipeline = runs.list(f"name = {stage!r} and tags.{PIPELINE_TAG}", limit=1)
+        merged: dict[str, Any] = {}
+        for child in runs.get(pipeline[0]["id"]).children if len(pipeline) else []:
+            match = newest(runs.get(child).name)
+            if match is not None:
+                merged.update(run_metrics(match))
+        if merged:
+            found[stage] = merged
     return found
 
 
@@ -111,11 +132,24 @@ def _git(cwd: Path, *args: str) -> str:
     return proc.stdout.strip()
 
 
-def _clean_copy(top: Path, copy: Path) -> None:
+def _produced(exported: Any, top: Path) -> set[str]:
+    """What the pipeline writes (relative to ``top``): left out of the copy, as a fresh clone would."""
+    from .writer import metrics_path, var_path
+
+    out, nb_dir = exported.out.resolve(), exported.plan.notebook.resolve().parent
+    found: set[str] = set()
+    for stage in exported.plan.stages:
+        paths = [nb_dir / p for p in stage.outs] + [out / var_path(stage.name, n) for n in stage.outputs]
+        paths += [out / metrics_path(stage)] if stage.metrics else []
+        found |= {Path(os.path.normpath(p)).relative_to(top).as_posix() for p in paths}
+    return found
+
+
+def _clean_copy(top: Path, copy: Path, produced: set[str]) -> None:
     listed = _git(top, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
     for rel in sorted({r for r in listed if r}):
         src = top / rel
-        if not src.is_file():  # deleted but still in the index
+        if not src.is_file() or any(rel == p or rel.startswith(p + "/") for p in produced):
             continue
         dst = copy / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
@@ -127,11 +161,15 @@ def _clean_copy(top: Path, copy: Path) -> None:
 
 def _share_cache(project: Any, copy_root: Path) -> None:
     """Point the copy's DVC cache at the project's, then restore DVC-tracked data from it."""
-    cache = Path(project.dvc.cache.local.path).resolve()
+    cache = Path(project.dvc.cache.local_cache_dir).resolve()
     config = copy_root / ".dvc" / "config.local"
     config.write_text(f"[cache]\n    dir = {cache}\n")
+    import logging
+
     from dvc.repo import Repo
 
+    # pipeline outputs have no hashes yet: DVC warns about each; only .dvc-tracked data matters here
+    logging.getLogger("dvc_data").setLevel(logging.ERROR)
     with Repo(str(copy_root)) as repo:
         try:
             repo.checkout(force=True)

@@ -132,16 +132,16 @@ def stage(name: str, params: dict[str, Any] | None = None, metrics: str | None =
         with start_run(name, params=params or {}, tags=[PIPELINE_TAG]) as run:
             yield
     if metrics:
-        values = _final_metrics(run) if run is not None else {}
+        values = run_metrics(run.id) if run is not None else {}
         Path(metrics).parent.mkdir(parents=True, exist_ok=True)
         Path(metrics).write_text(json.dumps(values, sort_keys=True, indent=2) + "\n")
 
 
-def _final_metrics(run: Any) -> dict[str, Any]:
-    """The last value of every metric the stage's run logged, and its child runs (``start_run`` in a cell)."""
+def run_metrics(run_id: str) -> dict[str, Any]:
+    """The last value of every metric a run logged, with its child runs' (``start_run`` inside a cell)."""
     from ..runs import get
 
-    record = get(run.id)
+    record = get(run_id)
     values: dict[str, Any] = {}
     for child in record.children:
         values.update(get(child).metrics)
