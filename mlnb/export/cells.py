@@ -52,7 +52,8 @@ class Cell:
 
     @property
     def where(self) -> str:
-        return f"cell {self.number} ({'stage ' + repr(self.stage) if self.stage else 'setup'})"
+        kind = "parameters" if self.parameters else f"stage {self.stage!r}" if self.stage else "setup"
+        return f"cell {self.number} ({kind})"
 
 
 @dataclass

@@ -98,8 +98,9 @@ def analyze(code: str) -> CellFacts:
 
 
 def _root_name(node: ast.AST) -> str | None:
-    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
-        node = node.func if isinstance(node, ast.Call) else node.value
+    """``x`` of ``x.a[i].b``; None when a call is in the way (``make().fit()`` changes a new object)."""
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
     return node.id if isinstance(node, ast.Name) else None
 
 

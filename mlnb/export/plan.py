@@ -105,7 +105,7 @@ def _parameters(cells: list[Cell], facts: dict[int, CellFacts]) -> dict[str, Any
             try:
                 value = ast.literal_eval(stmt.value)
             except ValueError:
-                raise _error(cell, f"parameter {name} = {ast.unparse(stmt.value)} is not a literal: "
+                raise _error(cell, f"parameter {name} = {ast.get_source_segment(cell.code, stmt.value)} is not a literal: "
                                    "give a number, string, bool, list or dict") from None
             params[name] = list(value) if isinstance(value, tuple) else value
     return params
@@ -125,6 +125,7 @@ class _Walker:
         self.setup_cell: dict[str, Cell] = {}  # name → setup cell that last changed it
         self.setup_needs: dict[int, set[int]] = {}  # setup cell → setup cells it needs
         self.changed_by: dict[str, list[Cell]] = {}
+        self.changes: dict[int, set[str]] = {}  # cell → names it changes (imports are never mutated)
 
     def walk(self) -> None:
         for cell in self.cells:
@@ -140,6 +141,7 @@ class _Walker:
                 stage.cells.append(cell)
                 self.resolve_stage(stage, cell, uses)
             changes = (f.changes | writes) - (self.imported - f.imports.keys())
+            self.changes[cell.number] = changes
             for name in changes:
                 self.provider[name] = segment
                 self.changed_by.setdefault(name, []).append(cell)
@@ -228,7 +230,7 @@ class _Walker:
         """Close the copied setup cells over what they need; add side-effect-only setup cells."""
         wanted = {c.number for c in stage.setup}
         wanted |= {c.number for c in self.cells if c.stage is None and not c.parameters
-                   and not self.facts[c.number].changes and not self.facts[c.number].trivial
+                   and not self.changes[c.number] and not self.facts[c.number].trivial
                    and not _notebook_only(self.facts[c.number])}
         stack = list(wanted)
         while stack:
