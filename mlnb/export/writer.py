@@ -10,6 +10,7 @@ import ast
 import io
 import os
 import posixpath
+import re
 import tokenize
 from pathlib import Path
 
@@ -79,6 +80,8 @@ def _script(plan: Plan, stage: Stage, here) -> str:  # type: ignore[no-untyped-d
         parts.append(f"_params = _mlnb_export.load_params({here('params.yaml')!r})")
         parts += [f"{name} = _params[{name!r}]" for name in stage.params]
         parts.append("")
+    if any(re.search(r"\bdisplay\(", c.code) for c in [*stage.setup, *stage.cells]):
+        parts += ["display = _mlnb_export.display", ""]
     for cell in stage.setup:
         parts += [f"# --- setup, cell {cell.number}", cell.code.rstrip(), ""]
     for name in sorted(stage.imports):
