@@ -170,14 +170,17 @@ def translate(source: str, where: str) -> str:
         tree = ast.parse(code)
     except SyntaxError as exc:
         raise UsageError(f"{where}: syntax error on line {exc.lineno}: {exc.msg}") from None
+    statements = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr)}
     edits: list[tuple[int, int, int, int, str]] = []
     for node in ast.walk(tree):
         call = _ipython_call(node)
         if call is None:
             continue
         method, args = call
-        edits.append((node.lineno, node.col_offset, node.end_lineno or node.lineno, node.end_col_offset or 0,
-                      _replacement(method, args, where)))
+        new = _replacement(method, args, where)
+        if new.startswith("None  #") and id(node) in statements:
+            new = new[len("None  "):]  # a dropped magic on its own line becomes a comment
+        edits.append((node.lineno, node.col_offset, node.end_lineno or node.lineno, node.end_col_offset or 0, new))
     if not edits:
         return code
     return _apply(code, edits)
@@ -221,9 +224,7 @@ def _apply(code: str, edits: list[tuple[int, int, int, int, str]]) -> str:
     text = code
     for lineno, col, end_lineno, end_col, new in sorted(edits, reverse=True):
         start, end = pos(lineno, col), pos(end_lineno, end_col)
-        if "#" in new:  # a comment must end its line: keep only an expression statement's own line
-            rest_of_line = text[end:].split("\n", 1)[0]
-            if rest_of_line.strip():
-                new = new.split("  #")[0]
+        if "#" in new and text[end:].split("\n", 1)[0].strip():  # a comment must end its line
+            new = new.split("  #")[0] if not new.startswith("#") else "None"
         text = text[:start] + new + text[end:]
     return text
