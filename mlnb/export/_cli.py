@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 from typing import Any
 
 from ..cli import Context, add_json_flag, add_verb
@@ -54,7 +55,10 @@ def current_notebook(ctx: Context) -> str:
         where = "this kernel does not say which notebook it runs" if shell is not None else "no notebook given"
         raise UsageError(f"{where}: pass the notebook, e.g. `export analysis.ipynb --out pipeline/` "
                          "or `--notebook analysis.ipynb`")
-    return str(found)
+    path = Path(found)
+    if not path.is_file() and (Path.cwd() / path.name).is_file():
+        path = Path.cwd() / path.name  # the session names it from the server's root; the kernel runs beside it
+    return str(path)
 
 
 def _stage(args: argparse.Namespace, ctx: Context) -> Any:

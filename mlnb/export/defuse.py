@@ -297,7 +297,7 @@ class _Scope(ast.NodeVisitor):
             (facts.writes_files if direction == "out" else facts.reads_files).append(path)
 
     # -- nested scopes --------------------------------------------------------------------
-    def nested(self, params: list[str], body: list[ast.AST], is_class: bool = False) -> _Function:
+    def nested(self, params: list[str], body: list[ast.AST]) -> _Function:
         scope = _Function(self.facts, params)
         scope.body(body)
         return scope
@@ -325,7 +325,7 @@ class _Scope(ast.NodeVisitor):
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         for expr in [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]:
             self.visit(expr)
-        scope = _Function(self.facts, [], is_class=True)
+        scope = _Function(self.facts, [])
         scope.body(node.body)
         self.defined_function(node.name, scope)
         self.store(node.name, node)
@@ -367,12 +367,11 @@ class _Scope(ast.NodeVisitor):
 class _Function(_Scope):
     """A function, class body, lambda or comprehension scope."""
 
-    def __init__(self, facts: CellFacts, params: list[str], is_class: bool = False) -> None:
+    def __init__(self, facts: CellFacts, params: list[str]) -> None:
         super().__init__(facts)
         self.bound.update(params)
         self.globals: set[str] = set()
-        self.is_class = is_class
-        self.functions: list[_Function] = []
+        self.functions: list[_Function] = []  # nested scopes, whose reads are this scope's too
 
     def body(self, statements: list[ast.AST]) -> None:
         # Python decides locals for the whole body up front: any binding makes a name local.
@@ -394,13 +393,10 @@ class _Function(_Scope):
         else:
             self.mutated.add(name)
 
-    def nested(self, params: list[str], body: list[ast.AST], is_class: bool = False) -> _Function:
-        scope = super().nested(params, body, is_class)
+    def nested(self, params: list[str], body: list[ast.AST]) -> _Function:
+        scope = super().nested(params, body)
         self.functions.append(scope)
         return scope
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        super().visit_ClassDef(node)
 
     def defined_function(self, name: str, scope: _Function) -> None:
         if scope not in self.functions:
@@ -413,7 +409,7 @@ class _Function(_Scope):
         inner: set[str] = set()
         for fn in self.functions:
             inner |= fn.writes()
-        return ((self.mutated - self.bound) | (self.mutated & self.globals) | inner) - set()
+        return (self.mutated - self.bound) | (self.mutated & self.globals) | inner
 
 
 class _Module(_Scope):

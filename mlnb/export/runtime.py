@@ -47,6 +47,16 @@ def _plain(value: Any) -> bool:
 
 def write_var(value: Any, folder: str) -> Path:
     """Write ``value`` into ``folder`` in the safest format that holds it."""
+    try:
+        return _write_var(value, folder)
+    except Exception as exc:
+        raise RuntimeError(
+            f"cannot save `{Path(folder).name}` ({type(value).__name__}) for the next stage in {folder}: {exc}; "
+            "compute it in the stage that uses it, or define it in the setup cells"
+        ) from exc
+
+
+def _write_var(value: Any, folder: str) -> Path:
     out = Path(folder)
     if out.exists():
         shutil.rmtree(out)
