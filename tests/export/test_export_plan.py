@@ -87,12 +87,12 @@ def test_layout_scripts_and_cross_stage_values(tmp_path: Path) -> None:
     assert "    doc = '''line one\nline two'''" in make_py  # the string's inside is not indented
 
 
-def test_scripts_run_with_plain_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_scripts_run_with_plain_python(project, capsys) -> None:  # type: ignore[no-untyped-def]
+    tmp_path = project.root
     cells = ["import json",
              "%%mlops stage make\ndoc = '''line one\n  line two'''\nsizes = {'a': 1, 'b': [1, 2]}",
              "%%mlops stage use\nprint(json.dumps({'doc': doc, 'sizes': sizes}, sort_keys=True))"]
     _export(tmp_path, cells, out="pipe")
-    monkeypatch.chdir(tmp_path)
     for script in ("make", "use"):
         runpy.run_path(str(tmp_path / "pipe" / f"{script}.py"), run_name="__main__")
     assert capsys.readouterr().out.strip() == '{"doc": "line one\\n  line two", "sizes": {"a": 1, "b": [1, 2]}}'
