@@ -69,6 +69,7 @@ class CellFacts:
     deleted: set[str] = field(default_factory=set)
     imports: dict[str, str] = field(default_factory=dict)  # name → import statement binding it alone
     functions: dict[str, Function] = field(default_factory=dict)
+    classes: set[str] = field(default_factory=set)
     star_import: str | None = None  # the module of a `from x import *`
     reads_files: list[str] = field(default_factory=list)
     writes_files: list[str] = field(default_factory=list)
@@ -426,6 +427,10 @@ class _Module(_Scope):
     def deleted(self, name: str) -> None:
         super().deleted(name)
         self.facts.deleted.add(name)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        super().visit_ClassDef(node)
+        self.facts.classes.add(node.name)
 
     def imported(self, name: str, statement: str) -> None:
         self.facts.imports[name] = statement

@@ -229,6 +229,8 @@ class _Walker:
     def finish(self, stage: Stage) -> None:
         """Close the copied setup cells over what they need; add side-effect-only setup cells."""
         wanted = {c.number for c in stage.setup}
+        if stage.inputs:  # values read from files may be instances of the notebook's own classes
+            wanted |= {c.number for c in self.cells if c.stage is None and self.facts[c.number].classes}
         wanted |= {c.number for c in self.cells if c.stage is None and not c.parameters
                    and not self.changes[c.number] and not self.facts[c.number].trivial
                    and not _notebook_only(self.facts[c.number])}

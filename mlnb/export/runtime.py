@@ -9,7 +9,8 @@ Formats for a value crossing stages (a folder named after the value holds one fi
 - ``array.npy``: a numpy array, written with ``allow_pickle=False``;
 - ``value.json``: ``None``, bools, numbers, strings, and lists/dicts of them;
 - ``object.skops``: anything else (fitted models, pipelines ...) through skops, which never runs
-  code on load; types outside scikit-learn, numpy and scipy must be trusted explicitly
+  code on load; types outside scikit-learn, numpy and scipy (and classes the script defines
+  itself, from the notebook's setup cells) must be trusted explicitly
   (``MLNB_EXPORT_TRUST="mymodule.MyType,..."``). Without skops installed: ``object.joblib``
   (pickle-based — load only files your own pipeline wrote).
 """
@@ -116,12 +117,20 @@ def read_var(folder: str) -> Any:
     raise FileNotFoundError(f"{folder} holds no value written by mlnb: run the stage that produces it (dvc repro)")
 
 
+def _own_class(type_name: str) -> bool:
+    """A class the running script defines itself (copied from the notebook's setup cells)."""
+    import sys
+
+    module, _, name = type_name.partition(".")
+    return module == "__main__" and isinstance(getattr(sys.modules["__main__"], name, None), type)
+
+
 def _load_skops(path: Path) -> Any:
     import skops.io as sio
 
     extra = {t.strip() for t in os.environ.get("MLNB_EXPORT_TRUST", "").split(",") if t.strip()}
     types = sio.get_untrusted_types(file=path)
-    refused = [t for t in types if not t.startswith(TRUSTED_PREFIXES) and t not in extra]
+    refused = [t for t in types if not t.startswith(TRUSTED_PREFIXES) and t not in extra and not _own_class(t)]
     if refused:
         raise RuntimeError(
             f"{path} holds types mlnb does not trust by default: {', '.join(refused)}; "

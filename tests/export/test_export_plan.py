@@ -89,13 +89,13 @@ def test_layout_scripts_and_cross_stage_values(tmp_path: Path) -> None:
 
 def test_scripts_run_with_plain_python(project, capsys) -> None:  # type: ignore[no-untyped-def]
     tmp_path = project.root
-    cells = ["import json",
-             "%%mlops stage make\ndoc = '''line one\n  line two'''\nsizes = {'a': 1, 'b': [1, 2]}",
-             "%%mlops stage use\nprint(json.dumps({'doc': doc, 'sizes': sizes}, sort_keys=True))"]
+    cells = ["import json\nclass Box:\n    def __init__(self, v):\n        self.v = v",
+             "%%mlops stage make\ndoc = '''line one\n  line two'''\nsizes = {'a': 1, 'b': [1, 2]}\nbox = Box(3)",
+             "%%mlops stage use\nprint(json.dumps({'doc': doc, 'sizes': sizes, 'box': box.v}, sort_keys=True))"]
     _export(tmp_path, cells, out="pipe")
     for script in ("make", "use"):
         runpy.run_path(str(tmp_path / "pipe" / f"{script}.py"), run_name="__main__")
-    assert capsys.readouterr().out.strip() == '{"doc": "line one\\n  line two", "sizes": {"a": 1, "b": [1, 2]}}'
+    assert capsys.readouterr().out.strip() == '{"box": 3, "doc": "line one\\n  line two", "sizes": {"a": 1, "b": [1, 2]}}'
 
 
 def test_notebook_in_a_subfolder_runs_from_its_folder(tmp_path: Path) -> None:
