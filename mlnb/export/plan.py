@@ -75,7 +75,7 @@ def build_plan(nb: Notebook, dataset_path: Any = None) -> Plan:
     for cell in cells:
         for fn in facts[cell.number].functions.values():
             functions[fn.name] = (fn, cell)
-    params = _parameters(cells, facts)
+    params = _parameters(cells)
     stages: dict[str, Stage] = {}
     walker = _Walker(cells, facts, imported, functions, stages, params)
     walker.walk()
@@ -95,7 +95,7 @@ def _assign_default_stage(nb: Notebook) -> list[Cell]:
     return [Cell(c.number, c.code, None if c.parameters else name, c.parameters, c.outs, c.deps) for c in nb.cells]
 
 
-def _parameters(cells: list[Cell], facts: dict[int, CellFacts]) -> dict[str, Any]:
+def _parameters(cells: list[Cell]) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for cell in (c for c in cells if c.parameters):
         for stmt in ast.parse(cell.code).body:
@@ -114,12 +114,13 @@ def _parameters(cells: list[Cell], facts: dict[int, CellFacts]) -> dict[str, Any
 class _Walker:
     """One pass over the cells, resolving every use to its provider."""
 
-    def __init__(self, cells, facts, imported, functions, stages, params) -> None:  # type: ignore[no-untyped-def]
-        self.cells: list[Cell] = cells
-        self.facts: dict[int, CellFacts] = facts
-        self.imported: set[str] = imported
-        self.functions: dict[str, tuple[Function, Cell]] = functions
-        self.stages: dict[str, Stage] = stages
+    def __init__(self, cells: list[Cell], facts: dict[int, CellFacts], imported: set[str],
+                 functions: dict[str, tuple[Function, Cell]], stages: dict[str, Stage], params: dict[str, Any]) -> None:
+        self.cells = cells
+        self.facts = facts
+        self.imported = imported  # every name some cell binds by import
+        self.functions = functions  # every def/class of the notebook, with its cell
+        self.stages = stages  # filled in notebook order
         self.params = params
         self.provider: dict[str, str] = {}  # name → segment that last changed it
         self.setup_cell: dict[str, Cell] = {}  # name → setup cell that last changed it
