@@ -64,7 +64,7 @@ def check_pipeline(exported: Any) -> CheckResult:
     project = current_project(nb_dir)
     top = Path(_git(project.root, "rev-parse", "--show-toplevel")).resolve()
     out = exported.out.resolve()
-    if top not in out.parents:
+    if out != top and top not in out.parents:
         raise UsageError(f"--check needs the pipeline folder inside the project's git repository ({top}), not {out}")
     with tempfile.TemporaryDirectory(prefix="mlnb-check-") as tmp:
         copy = Path(tmp) / top.name
