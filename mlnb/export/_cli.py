@@ -23,7 +23,7 @@ def register(sub: Any) -> None:
                    help="also run `dvc repro` in a clean temporary copy and compare metrics with the notebook's run")
     add_json_flag(p)
 
-    p = add_verb(sub, "stage", _stage, "%%mlops stage NAME: run this cell as pipeline stage NAME (recorded as a run)")
+    p = add_verb(sub, "stage", _stage, "%%%%mlops stage NAME: run this cell as pipeline stage NAME (recorded as a run)")
     add_stage_arguments(p)
 
 

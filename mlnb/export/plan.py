@@ -127,6 +127,7 @@ class _Walker:
         self.setup_needs: dict[int, set[int]] = {}  # setup cell → setup cells it needs
         self.changed_by: dict[str, list[Cell]] = {}
         self.changes: dict[int, set[str]] = {}  # cell → names it changes (imports are never mutated)
+        self.deleted_in: dict[str, Cell] = {}
 
     def walk(self) -> None:
         for cell in self.cells:
@@ -150,6 +151,7 @@ class _Walker:
                     self.setup_cell[name] = cell
             for name in f.deleted:
                 self.provider.pop(name, None)
+                self.deleted_in[name] = cell
         for stage in self.stages.values():
             self.finish(stage)
 
@@ -178,6 +180,8 @@ class _Walker:
         return None
 
     def missing(self, cell: Cell, name: str) -> UsageError:
+        if name in self.deleted_in:
+            return _error(cell, f"`{name}` is used here but was deleted in {self.deleted_in[name].where}")
         later = self.where_defined_later(name, cell)
         if later is not None:
             return _error(cell, f"`{name}` is used here but defined only later, in {later.where}: "

@@ -43,6 +43,8 @@ def _export(tmp_path: Path, cells: list, out: str = "pipeline"):  # type: ignore
         (["import mlnb\nimport pandas as pd", "%%mlops stage a\nmlnb.data.save(pd.DataFrame(), 'x')"],
          r"cell 2 \(stage 'a'\): mlnb.data.save/add and %mlops commands cannot run inside `dvc repro`"),
         (["x = 1\n!ls", "%%mlops stage a\ny = x"], r"cell 1 \(setup\): the shell command !ls"),
+        (["tmp = [1]", "%%mlops stage a\ndel tmp", "%%mlops stage b\nprint(tmp)"],
+         r"cell 3 \(stage 'b'\): `tmp` is used here but was deleted in cell 2 \(stage 'a'\)"),
     ],
 )
 def test_errors_name_the_cell_and_the_name(tmp_path: Path, cells: list, message: str) -> None:
@@ -96,6 +98,15 @@ def test_scripts_run_with_plain_python(project, capsys) -> None:  # type: ignore
     for script in ("make", "use"):
         runpy.run_path(str(tmp_path / "pipe" / f"{script}.py"), run_name="__main__")
     assert capsys.readouterr().out.strip() == '{"box": 3, "doc": "line one\\n  line two", "sizes": {"a": 1, "b": [1, 2]}}'
+
+
+def test_globals_written_by_a_called_function_cross_stages(tmp_path: Path) -> None:
+    cells = ["counter = 0\ndef bump(by):\n    global counter\n    counter += by",
+             "%%mlops stage a\nbump(2)", "%%mlops stage b\nprint(counter)"]
+    result = _export(tmp_path, cells)
+    a, b = result.plan.stages
+    assert a.outputs == ["counter"] and b.inputs == {"counter": "a"}
+    assert [c.number for c in a.setup] == [1] and b.setup == []
 
 
 def test_notebook_in_a_subfolder_runs_from_its_folder(tmp_path: Path) -> None:
