@@ -42,3 +42,15 @@ def test_export_finds_the_current_notebook_from_the_session(shell, project, caps
     shell.run_cell("%mlops export pipe")
     stages = yaml.safe_load((project.root / "pipe" / "dvc.yaml").read_text())["stages"]
     assert list(stages) == ["a"]
+
+
+def test_session_path_from_the_server_root_is_found_beside_the_kernel(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from mlnb.cli import Context
+    from mlnb.export._cli import current_notebook
+
+    write_notebook(tmp_path / "work.ipynb", ["x = 1"])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("JPY_SESSION_NAME", "projects/demo/work.ipynb")  # relative to the server's root
+    assert current_notebook(Context()) == str(tmp_path / "work.ipynb")
+    monkeypatch.setenv("JPY_SESSION_NAME", str(tmp_path / "work.ipynb"))
+    assert current_notebook(Context()) == str(tmp_path / "work.ipynb")
