@@ -5,7 +5,8 @@ the run a stage records, and ``%mlops`` lines.
 
 Formats for a value crossing stages (a folder named after the value holds one file):
 
-- ``frame.parquet``: a pandas DataFrame (``series.parquet`` for a Series);
+- ``frame.parquet``: a pandas DataFrame (``series.parquet`` for a Series); non-text column
+  labels (``0, 1, 2`` ...) are kept in ``columns.json`` beside it;
 - ``array.npy``: a numpy array, written with ``allow_pickle=False``;
 - ``value.json``: ``None``, bools, numbers, strings, and lists/dicts of them;
 - ``object.skops``: anything else (fitted models, pipelines ...) through skops, which never runs
@@ -64,11 +65,17 @@ def _write_var(value: Any, folder: str) -> Path:
     out.mkdir(parents=True)
     kind = type(value).__module__.split(".")[0] + "." + type(value).__name__
     if kind == "pandas.DataFrame":
+        labels = list(value.columns)
+        if not all(isinstance(c, str) for c in labels) and _plain(labels) and value.columns.nlevels == 1:
+            # parquet wants text column names: store e.g. 0, 1, 2 beside the frame
+            (out / "columns.json").write_text(json.dumps(labels))
+            value = value.set_axis([str(c) for c in labels], axis=1)
         try:
             value.to_parquet(out / "frame.parquet")
             return out / "frame.parquet"
         except (ValueError, TypeError, ImportError):
             (out / "frame.parquet").unlink(missing_ok=True)
+            (out / "columns.json").unlink(missing_ok=True)
     elif kind == "pandas.Series":
         value.to_frame().to_parquet(out / "series.parquet")
         return out / "series.parquet"
@@ -97,7 +104,10 @@ def read_var(folder: str) -> Any:
     if (out / "frame.parquet").exists():
         import pandas as pd
 
-        return pd.read_parquet(out / "frame.parquet")
+        frame = pd.read_parquet(out / "frame.parquet")
+        if (out / "columns.json").exists():
+            frame = frame.set_axis(pd.Index(json.loads((out / "columns.json").read_text())), axis=1)
+        return frame
     if (out / "series.parquet").exists():
         import pandas as pd
 
