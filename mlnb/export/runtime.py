@@ -76,8 +76,9 @@ def _write_var(value: Any, folder: str) -> Path:
         except (ValueError, TypeError, ImportError):
             (out / "frame.parquet").unlink(missing_ok=True)
             (out / "columns.json").unlink(missing_ok=True)
-    elif kind == "pandas.Series":
-        value.to_frame().to_parquet(out / "series.parquet")
+    elif kind == "pandas.Series" and _plain(value.name):
+        value.to_frame(name="series").to_parquet(out / "series.parquet")
+        (out / "name.json").write_text(json.dumps(value.name))
         return out / "series.parquet"
     elif kind == "numpy.ndarray" and value.dtype != object:
         import numpy as np
@@ -111,7 +112,8 @@ def read_var(folder: str) -> Any:
     if (out / "series.parquet").exists():
         import pandas as pd
 
-        return pd.read_parquet(out / "series.parquet").iloc[:, 0]
+        name = json.loads((out / "name.json").read_text())
+        return pd.read_parquet(out / "series.parquet").iloc[:, 0].rename(name)
     if (out / "array.npy").exists():
         import numpy as np
 

@@ -35,9 +35,10 @@ def test_frames_series_arrays_and_plain_values(tmp_path: Path) -> None:
     name, back = _roundtrip(tmp_path, numbered)
     assert name == "frame.parquet"
     pd.testing.assert_frame_equal(back, numbered)
-    series = pd.Series([1, 2, 3], name="s")
-    assert _roundtrip(tmp_path, series)[0] == "series.parquet"
-    pd.testing.assert_series_equal(_roundtrip(tmp_path, series)[1], series)
+    for series in (pd.Series([1, 2, 3], name="s"), pd.Series([0.5, None]), pd.Series(["a"], name=4)):
+        name, back = _roundtrip(tmp_path, series)
+        assert name == "series.parquet"
+        pd.testing.assert_series_equal(back, series)
     name, back = _roundtrip(tmp_path, np.linspace(0, 1, 7))
     assert name == "array.npy" and np.array_equal(back, np.linspace(0, 1, 7))
     for plain in (3, 0.1, "text", None, True, [1, {"k": [2.5, None]}]):
