@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import ast
+import io
 import re
 import shlex
+import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,7 +133,7 @@ def _read_cell(number: int, source: str, tags: list[str], current: str | None) -
         raise UsageError(f"cell {number}: more than one stage tag ({', '.join(tagged)}): keep one")
     if tagged:
         stage, marker = check_stage_name(tagged[0], f"cell {number}"), True
-    body = source
+    body, run_line = source, None
     first, _, rest = source.lstrip("\n").partition("\n")
     if first.startswith("%%"):
         magic, _, line = first[2:].partition(" ")
@@ -144,8 +146,8 @@ def _read_cell(number: int, source: str, tags: list[str], current: str | None) -
                     raise UsageError(f"{where}: tag stage:{tagged[0]} and %%mlops stage {args.name} disagree")
                 stage, outs, deps, body = args.name, tuple(args.outs), tuple(args.deps), rest
                 marker = True
-            elif verb == "run":
-                body = rest  # a stage script already records a run
+            elif verb == "run":  # the script starts the same run around the body
+                body, run_line = rest, args_line.strip()
             else:
                 raise UsageError(f"{where}: %%mlops {verb} has no plain-Python form: use %%mlops stage NAME")
         elif magic in TRANSPARENT_CELL_MAGICS:
@@ -155,7 +157,14 @@ def _read_cell(number: int, source: str, tags: list[str], current: str | None) -
                 f"{where}: the %%{magic} cell magic cannot run outside IPython: rewrite the cell in Python"
             )
     label = f"cell {number} ({'stage ' + repr(stage) if stage else 'setup'})"
-    code = translate(body, label)
+    return _finish(number, tags, stage, outs, deps, marker, translate(body, label), run_line)
+
+
+def _finish(number: int, tags: list[str], stage: str | None, outs: tuple[str, ...], deps: tuple[str, ...],
+            marker: bool, code: str, run_line: str | None = None) -> Cell | None:
+    if run_line is not None:  # `%%mlops run NAME ...` → the run it records, around the body
+        code = f"with _mlnb_export.run({run_line!r}):\n" + (indent(code.rstrip() + "\n") if code.strip() else "    pass")
+        code += "\n"
     if not code.strip() and not marker and "parameters" not in tags:
         return None
     return Cell(number=number, code=code, stage=stage, parameters="parameters" in tags, outs=outs, deps=deps)
@@ -228,3 +237,18 @@ def _apply(code: str, edits: list[tuple[int, int, int, int, str]]) -> str:
             new = new.split("  #")[0] if not new.startswith("#") else "None"
         text = text[:start] + new + text[end:]
     return text
+
+
+def indent(code: str, prefix: str = "    ") -> str:
+    """Indent code by ``prefix``, leaving the inside of multi-line strings untouched."""
+    inside: set[int] = set()
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(code).readline):
+            if tok.type == tokenize.STRING and tok.end[0] > tok.start[0]:
+                inside.update(range(tok.start[0] + 1, tok.end[0] + 1))
+    except (tokenize.TokenError, IndentationError):  # pragma: no cover - the code parsed before
+        pass
+    lines = code.split("\n")
+    return "\n".join(
+        line if (n in inside or not line.strip()) else prefix + line for n, line in enumerate(lines, start=1)
+    ).rstrip("\n")

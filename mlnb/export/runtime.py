@@ -180,6 +180,19 @@ def run_metrics(run_id: str) -> dict[str, Any]:
     return dict(sorted(values.items()))
 
 
+def run(line: str) -> Any:
+    """``%%mlops run NAME --param k=v --tag t`` in a script: the same run, as a context manager."""
+    import shlex
+
+    from ..cli import build_parser
+    from ..runs import start_run
+    from ..runs._cli import parse_param
+
+    args = build_parser().parse_args(["run", *shlex.split(line)])
+    params = dict(parse_param(p) for p in args.param or [])
+    return start_run(args.name, params=params, tags=args.tag or [])
+
+
 def mlops(line: str) -> Any:
     """A ``%mlops ...`` line in a script: the same verb, through the CLI tree."""
     import shlex

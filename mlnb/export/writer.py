@@ -7,15 +7,14 @@ byte-identical files (sorted parameters, sorted deps/outs, stages in notebook or
 from __future__ import annotations
 
 import ast
-import io
 import os
 import posixpath
 import re
-import tokenize
 from pathlib import Path
 
 import yaml
 
+from .cells import indent
 from .plan import Plan, Stage
 
 RUNTIME_IMPORT = "from mlnb.export import runtime as _mlnb_export"
@@ -106,18 +105,3 @@ def _script(plan: Plan, stage: Stage, here) -> str:  # type: ignore[no-untyped-d
     for name in stage.outputs:
         parts.append(f"_mlnb_export.write_var({name}, {here(var_path(stage.name, name))!r})")
     return "\n".join(parts).rstrip() + "\n"
-
-
-def indent(code: str, prefix: str = "    ") -> str:
-    """Indent code by ``prefix``, leaving the inside of multi-line strings untouched."""
-    inside: set[int] = set()
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(code).readline):
-            if tok.type == tokenize.STRING and tok.end[0] > tok.start[0]:
-                inside.update(range(tok.start[0] + 1, tok.end[0] + 1))
-    except (tokenize.TokenError, IndentationError):  # pragma: no cover - the code parsed before
-        pass
-    lines = code.split("\n")
-    return "\n".join(
-        line if (n in inside or not line.strip()) else prefix + line for n, line in enumerate(lines, start=1)
-    ).rstrip("\n")

@@ -115,3 +115,13 @@ def test_magics_become_plain_python_or_are_refused() -> None:
         translate("%timeit f()", "cell 4")
     with pytest.raises(UsageError, match="cell 5: syntax error on line 1"):
         translate("def (:", "cell 5")
+
+
+def test_run_cells_start_the_same_run_in_the_script(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from mlnb.export.cells import read_notebook
+    from tests.export.shapes import write_notebook
+
+    nb = write_notebook(tmp_path / "nb.ipynb", ["%%time\nx = 1", "%%mlops run fit --param lr=0.1 --tag t\ny = x\nz = '''a\nb'''"])
+    first, second = read_notebook(nb).cells
+    assert first.code == "x = 1\n"
+    assert second.code == "with _mlnb_export.run('fit --param lr=0.1 --tag t'):\n    y = x\n    z = '''a\nb'''\n"
