@@ -21,6 +21,7 @@ from .errors import MlnbError, UsageError
 AREA_CLIS = [
     "mlnb.data._cli",
     "mlnb.export._cli",
+    "mlnb.runs._cli",
 ]
 
 

@@ -261,6 +261,10 @@ def _unchanged_version(project: Project, rel: str, name: str) -> DataVersion | N
     return _row_to_version(row) if row else None
 
 
+#: Progress bars vanish when done and appear only for operations slower than half a second,
+#: so quick calls leave no output behind.
+_BAR = {"leave": False, "delay": 0.5}
+
 #: Files at least this big get a progress bar while hashed (hashing is most of an add).
 PROGRESS_MIN_BYTES = 64 * 1024**2
 
@@ -281,7 +285,7 @@ def _hash_with_progress(project: Project, full: Path) -> None:
     meta, cached = repo.state.get(str(full), fs, info=info)
     if cached is not None:
         return
-    kwargs = {"desc": f"hashing {full.name}", "unit": "B", "unit_scale": True, "unit_divisor": 1024, "leave": False}
+    kwargs = {"desc": f"hashing {full.name}", "unit": "B", "unit_scale": True, "unit_divisor": 1024, **_BAR}
     with TqdmCallback(tqdm_kwargs=kwargs, tqdm_cls=tqdm) as callback:
         callback.set_size(info["size"])
         oid = file_md5(str(full), fs, callback=callback, size=info["size"])
@@ -526,7 +530,7 @@ def _transfer_with_progress(project: Project, direction: str, hashes: list[Any],
         src, dest, kwargs = cache, odb, {"dest_index": get_index(odb)}
     else:
         src, dest, kwargs = odb, cache, {"src_index": get_index(odb), "verify": odb.verify}
-    bar = {"desc": f"{direction} {odb.fs.unstrip_protocol(odb.path)}", "unit": "file", "leave": False}
+    bar = {"desc": f"{direction} {odb.fs.unstrip_protocol(odb.path)}", "unit": "file", **_BAR}
     with TqdmCallback(tqdm_kwargs=bar, tqdm_cls=tqdm) as callback:
         return cloud.transfer(src, dest, hashes, cache_odb=cache, validate_status=cloud._log_missing,
                               callback=callback, **kwargs)
