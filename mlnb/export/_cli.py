@@ -67,11 +67,7 @@ def _stage(args: argparse.Namespace, ctx: Context) -> Any:
     from .cells import check_stage_name
 
     check_stage_name(args.name)
-    try:
-        from ..runs import record_cell
-    except ImportError:  # the runs area is not installed: run the cell plainly
-        ctx.shell.run_cell(ctx.cell)
-        return None
+    from ..runs import record_cell
     from .runtime import NOTEBOOK_TAG
 
     return record_cell(args.name, ctx.cell, ctx.shell, tags=[NOTEBOOK_TAG])

@@ -96,10 +96,7 @@ def notebook_metrics(stages: list[str]) -> dict[str, dict[str, Any]]:
     A stage with no such run (a notebook without markers, whose cells start their own runs) is
     compared through the runs its pipeline run started inside itself, matched by name.
     """
-    try:
-        from .. import runs
-    except ImportError:
-        return {}
+    from .. import runs
     from .runtime import PIPELINE_TAG, run_metrics
 
     def newest(name: str) -> str | None:

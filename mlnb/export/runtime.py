@@ -154,16 +154,12 @@ def _load_skops(path: Path) -> Any:
 @contextlib.contextmanager
 def stage(name: str, params: dict[str, Any] | None = None, metrics: str | None = None) -> Iterator[None]:
     """Run a stage's body inside an mlnb run named ``name``; write its metrics file at the end."""
-    try:
-        from ..runs import start_run
-    except ImportError:  # the runs area is not installed: the stage runs without a record
-        run = None
+    from ..runs import start_run
+
+    with start_run(name, params=params or {}, tags=[PIPELINE_TAG]) as run:
         yield
-    else:
-        with start_run(name, params=params or {}, tags=[PIPELINE_TAG]) as run:
-            yield
     if metrics:
-        values = run_metrics(run.id) if run is not None else {}
+        values = run_metrics(run.id)
         Path(metrics).parent.mkdir(parents=True, exist_ok=True)
         Path(metrics).write_text(json.dumps(values, sort_keys=True, indent=2) + "\n")
 
