@@ -1,7 +1,7 @@
 """Benchmark: notebook → pipeline export, and the overhead of ``--check``.
 
     python bench/export.py            # full: 200-cell notebook, 5 repeats; --check on a 3-stage pipeline, 3 repeats
-    python bench/export.py --quick    # CI smoke: 1 repeat each, a 1-stage pipeline
+    python bench/export.py --quick    # CI smoke: fewer repeats, a 1-stage pipeline
 
 Targets (issue 5): export of a 200-cell notebook <= 1 s; ``--check`` overhead beyond the
 pipeline's own run <= 3 s. Anchors, run here in the same process tree:
@@ -116,7 +116,7 @@ def check_overhead(work: Path, repeats: int, cells: list) -> tuple[float, float,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="one repeat each (CI smoke run)")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and a 1-stage pipeline (CI smoke run)")
     args = parser.parse_args()
     repeats = 1 if args.quick else 5
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in [str(ROOT), os.environ.get("PYTHONPATH")] if p)
