@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +45,11 @@ def _export(args: argparse.Namespace, ctx: Context) -> Any:
 
 def current_notebook(ctx: Context) -> str:
     """The notebook this kernel runs, from the Jupyter session; else ask for ``--notebook``."""
-    shell = ctx.shell
-    found = None
-    if shell is not None:
-        found = shell.user_ns.get("__session__") or shell.user_ns.get("__vsc_ipynb_file__")
-    found = found or os.environ.get("JPY_SESSION_NAME")
+    from ..runs._capture import notebook_path
+
+    found = notebook_path(ctx.shell)
     if not found or not str(found).endswith(".ipynb"):
-        where = "this kernel does not say which notebook it runs" if shell is not None else "no notebook given"
+        where = "this kernel does not say which notebook it runs" if ctx.shell is not None else "no notebook given"
         raise UsageError(f"{where}: pass the notebook, e.g. `export analysis.ipynb --out pipeline/` "
                          "or `--notebook analysis.ipynb`")
     path = Path(found)
