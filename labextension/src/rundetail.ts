@@ -1,0 +1,111 @@
+/** One run: overview, params, metrics, lineage, artifacts, environment, and "insert code". */
+
+import { IRun, requestAPI, segment } from './api';
+import { button, clear, el, fmt, fmtDuration, fmtTime, kvTable, rowsTable } from './dom';
+import { InsertCode, pyString, setState } from './view';
+
+const OVERVIEW = ['id', 'name', 'status', 'error', 'started_at', 'ended_at', 'duration', 'notebook', 'git_commit', 'git_dirty', 'host', 'parent_id'];
+// Shown otherwise (code as a block) or too bulky for the panel (full metric history).
+const SKIP = ['code', 'history', 'pid'];
+const SECTIONS: [string, string][] = [
+  ['params', 'Parameters'],
+  ['metrics', 'Metrics'],
+  ['tags', 'Tags'],
+  ['lineage', 'Lineage'],
+  ['inputs', 'Inputs'],
+  ['outputs', 'Outputs'],
+  ['artifacts', 'Artifacts'],
+  ['environment', 'Environment'],
+  ['env', 'Environment']
+];
+
+export class RunDetail {
+  readonly node = el('div', { cls: 'mlnb-run-detail' });
+  private id = '';
+
+  constructor(
+    private readonly insertCode: InsertCode,
+    private readonly back: () => void
+  ) {}
+
+  async show(id: string): Promise<void> {
+    this.id = id;
+    clear(this.node);
+    setState(this.node, 'loading');
+    await this.refresh();
+  }
+
+  async refresh(): Promise<void> {
+    const id = this.id;
+    try {
+      const run = await requestAPI<IRun>(`runs/${segment(id)}`);
+      if (id === this.id) {
+        this.render(run);
+      }
+    } catch (err) {
+      clear(this.node);
+      this.node.append(this.header(id), el('p', { cls: 'mlnb-error', text: err instanceof Error ? err.message : String(err) }));
+      setState(this.node, 'error');
+    }
+  }
+
+  private header(id: string): HTMLElement {
+    const insert = button('Insert code', () => {
+      if (!this.insertCode(`import mlnb\n\nrun = mlnb.runs.get(${pyString(id)})\nrun`)) {
+        status.textContent = 'Open a notebook first.';
+      }
+    }, 'mlnb-insert');
+    insert.title = `Add mlnb.runs.get("${id}") to the active notebook`;
+    const status = el('span', { cls: 'mlnb-hint' });
+    return el('div', { cls: 'mlnb-toolbar' }, button('← Runs', this.back, 'mlnb-back'), insert, status);
+  }
+
+  private render(run: IRun): void {
+    clear(this.node);
+    const overview: Record<string, unknown> = {};
+    for (const key of OVERVIEW) {
+      if (key in run) {
+        const v = run[key];
+        overview[key] = key.endsWith('_at') ? fmtTime(v) : key === 'duration' ? fmtDuration(v) : v;
+      }
+    }
+    this.node.append(this.header(run.id), el('h3', { cls: 'mlnb-run-title', text: run.name || run.id }), kvTable(overview));
+    const shown = new Set([...OVERVIEW, ...SKIP]);
+    for (const [key, title] of SECTIONS) {
+      if (key in run) {
+        shown.add(key);
+        this.section(title, run[key]);
+      }
+    }
+    for (const [key, value] of Object.entries(run)) {
+      if (!shown.has(key) && value !== null && typeof value === 'object') {
+        this.section(key, value);
+      }
+    }
+    if (typeof run.code === 'string' && run.code) {
+      const code = el('details', { cls: 'mlnb-section' }, el('summary', { text: 'Code' }), el('pre', { cls: 'mlnb-code', text: run.code }));
+      this.node.append(code);
+    }
+    setState(this.node, 'ok');
+  }
+
+  private section(title: string, value: unknown): void {
+    const details = el('details', { cls: 'mlnb-section' }, el('summary', { text: title }));
+    details.open = true;
+    if (Array.isArray(value)) {
+      if (!value.length) {
+        details.append(el('p', { cls: 'mlnb-empty', text: 'none' }));
+      } else if (value.every(v => v !== null && typeof v === 'object' && !Array.isArray(v))) {
+        details.append(rowsTable(value as Record<string, unknown>[]));
+      } else {
+        details.append(el('p', { text: fmt(value) }));
+      }
+    } else if (value !== null && typeof value === 'object') {
+      const entries = Object.entries(value as Record<string, unknown>);
+      details.append(entries.length ? kvTable(value as Record<string, unknown>) : el('p', { cls: 'mlnb-empty', text: 'none' }));
+    } else {
+      details.append(el('p', { text: fmt(value) }));
+    }
+    this.node.append(details);
+  }
+}
