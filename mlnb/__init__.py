@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 _AREAS = {"data", "runs", "checks", "models", "monitor", "export", "errors", "store"}
 _FUNCTIONS = {
     "init": ("mlnb._api", "init"),
+    "enable_altair_renderer": ("mlnb._charts", "enable_altair_renderer"),
 }
 
 __all__ = sorted([*_AREAS, *_FUNCTIONS, "load_ipython_extension", "unload_ipython_extension", "__version__"])

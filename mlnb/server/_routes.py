@@ -94,12 +94,17 @@ def jsonable(value: Any) -> Any:
 # -- handlers --------------------------------------------------------------------------------
 
 
-class StatusHandler(_ApiHandler):
-    """What the panel needs first: the project root, which areas exist, the registry version."""
+class AreaHandler(_ApiHandler):
+    """``GET`` answers ``fn(project, *path_args)`` (status, run detail, datasets, models, alerts)."""
+
+    def initialize(self, locator: ProjectLocator, fn: Callable[..., Any] | None = None) -> None:
+        super().initialize(locator)
+        self.fn = fn
 
     @tornado.web.authenticated
-    async def get(self) -> None:
-        await self.reply(_areas.status)
+    async def get(self, *path_args: str) -> None:
+        assert self.fn is not None
+        await self.reply(self.fn, *path_args)
 
 
 class VersionHandler(_ApiHandler):
@@ -115,6 +120,8 @@ class VersionHandler(_ApiHandler):
 
 
 class RunsHandler(_ApiHandler):
+    """A page of runs: ``?filter=<mlnb filter>&sort=<field,-field>&limit=50&offset=0``."""
+
     @tornado.web.authenticated
     async def get(self) -> None:
         try:
@@ -125,36 +132,6 @@ class RunsHandler(_ApiHandler):
         flt = self.get_query_argument("filter", "").strip() or None
         sort = self.get_query_argument("sort", "").strip() or None
         await self.reply(_areas.runs_page, flt, sort, limit, offset)
-
-
-class RunHandler(_ApiHandler):
-    @tornado.web.authenticated
-    async def get(self, run_id: str) -> None:
-        await self.reply(_areas.run_detail, run_id)
-
-
-class DatasetsHandler(_ApiHandler):
-    @tornado.web.authenticated
-    async def get(self) -> None:
-        await self.reply(_areas.datasets)
-
-
-class DatasetHandler(_ApiHandler):
-    @tornado.web.authenticated
-    async def get(self, name: str) -> None:
-        await self.reply(_areas.dataset_versions, name)
-
-
-class ModelsHandler(_ApiHandler):
-    @tornado.web.authenticated
-    async def get(self) -> None:
-        await self.reply(_areas.models)
-
-
-class AlertsHandler(_ApiHandler):
-    @tornado.web.authenticated
-    async def get(self) -> None:
-        await self.reply(_areas.alerts)
 
 
 class FileHandler(_ApiHandler):
@@ -191,17 +168,17 @@ def inside_project(project: Project, raw: str) -> Path:
 
 
 API = "/mlnb/api"
-#: (path pattern, handler); every entry is registered and checked by the auth test.
-ROUTES: list[tuple[str, type[_ApiHandler]]] = [
-    (f"{API}/status", StatusHandler),
-    (f"{API}/version", VersionHandler),
-    (f"{API}/runs", RunsHandler),
-    (f"{API}/runs/([^/]+)", RunHandler),
-    (f"{API}/datasets", DatasetsHandler),
-    (f"{API}/datasets/([^/]+)", DatasetHandler),
-    (f"{API}/models", ModelsHandler),
-    (f"{API}/alerts", AlertsHandler),
-    (f"{API}/files", FileHandler),
+#: (path pattern, handler, handler kwargs); every entry is registered and checked by the auth test.
+ROUTES: list[tuple[str, type[_ApiHandler], dict[str, Any]]] = [
+    (f"{API}/status", AreaHandler, {"fn": _areas.status}),
+    (f"{API}/version", VersionHandler, {}),
+    (f"{API}/runs", RunsHandler, {}),
+    (f"{API}/runs/([^/]+)", AreaHandler, {"fn": _areas.run_detail}),
+    (f"{API}/datasets", AreaHandler, {"fn": _areas.datasets}),
+    (f"{API}/datasets/([^/]+)", AreaHandler, {"fn": _areas.dataset_versions}),
+    (f"{API}/models", AreaHandler, {"fn": _areas.models}),
+    (f"{API}/alerts", AreaHandler, {"fn": _areas.alerts}),
+    (f"{API}/files", FileHandler, {}),
 ]
 
 
@@ -209,5 +186,5 @@ def setup_routes(web_app: Any, root_dir: str) -> None:
     """Register ``ROUTES`` on a Jupyter server's tornado application."""
     base_url = web_app.settings["base_url"]
     locator = ProjectLocator(root_dir)
-    handlers = [(url_path_join(base_url, path), cls, {"locator": locator}) for path, cls in ROUTES]
+    handlers = [(url_path_join(base_url, path), cls, {"locator": locator, **kw}) for path, cls, kw in ROUTES]
     web_app.add_handlers(".*$", handlers)

@@ -1,0 +1,55 @@
+"""Driving JupyterLab in headless Chromium with no network beyond the lab server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._lab import Lab
+
+PANEL = "#mlnb-panel"
+PANEL_TAB = '.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="mlnb-panel"]'
+
+
+@dataclass
+class LabPage:
+    page: Any
+    context: Any
+    blocked: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def open_panel(self, tab: str = "runs") -> None:
+        if not self.page.is_visible(PANEL):
+            self.page.click(PANEL_TAB)
+        self.page.wait_for_selector(f"{PANEL}[data-project]")
+        self.page.click(f'{PANEL} .mlnb-tab[data-tab="{tab}"]')
+        self.page.wait_for_selector(f"{PANEL} .mlnb-{tab}:not([data-state='loading'])")
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def open_lab(browser: Any, lab: Lab, path: str = "lab") -> LabPage:
+    """A fresh browser context on ``path``; any request that is not to the lab server is refused
+    and recorded, so a test can prove a feature works with no network."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    lp = LabPage(page=None, context=context)
+
+    def guard(route: Any) -> None:
+        url = route.request.url
+        if url.startswith(lab.url) or url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            lp.blocked.append(url)
+            route.abort()
+
+    context.route("**/*", guard)
+    page = context.new_page()
+    lp.page = page
+    page.on("dialog", lambda d: (lp.dialogs.append(d.message), d.dismiss()))
+    page.on("pageerror", lambda e: lp.errors.append(str(e)))
+    page.goto(f"{lab.url}{path}?token={lab.token}")
+    page.wait_for_selector("#jp-main-dock-panel", timeout=60_000)
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
+    return lp
