@@ -104,6 +104,10 @@ def start_lab(root: Path, work: Path, env: dict[str, str]) -> Lab:
     config.mkdir(exist_ok=True)
     server_config = {"ServerApp": {"jpserver_extensions": {"mlnb.server": True}}}
     (config / "jupyter_server_config.json").write_text(json.dumps(server_config))
+    # no "get Jupyter news?" toast: it would cover the screenshots, and it fetches from the web
+    (config / "labconfig").mkdir(exist_ok=True)
+    page_config = {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}
+    (config / "labconfig" / "page_config.json").write_text(json.dumps(page_config))
     port, token = free_port(), secrets.token_hex(16)
     env = {
         **env,
