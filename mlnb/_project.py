@@ -188,5 +188,11 @@ def _git_toplevel(path: Path) -> Path | None:
 
 
 def _quiet_dvc() -> None:
-    """DVC logs git hints at INFO when used in-process; a notebook does not need them."""
+    """DVC logs git hints at INFO and draws rich status spinners (empty outputs in a notebook)
+    when used in-process; mlnb shows its own results, so both are turned off."""
     logging.getLogger("dvc").setLevel(logging.WARNING)
+    from dvc.ui import ui
+    from rich.console import Console
+
+    if not getattr(ui.__dict__.get("error_console"), "quiet", False):
+        ui.__dict__["error_console"] = Console(stderr=True, quiet=True)

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import yaml
 from sqlalchemy import func, select
 
 from .. import _lineage
@@ -75,6 +76,8 @@ class DataVersion:
 
     def __str__(self) -> str:
         return str(self._record())
+
+    __repr__ = __str__
 
     def _repr_html_(self) -> str:
         return self._record()._repr_html_()
@@ -210,9 +213,15 @@ def _track(project: Project, rel: str, name: str, message: str, frame: pd.DataFr
         raise UsageError(
             f"dataset {name!r} already tracks {existing_path}, not {rel}: pick another --name or add {existing_path}"
         )
+    unchanged = _unchanged_version(project, rel, name)
+    if unchanged is not None:
+        _lineage.touched("output", unchanged.id)
+        return unchanged
     repo = project.dvc
     repo._reset()
     from dvc.exceptions import DvcException
+
+    _hash_with_progress(project, project.root / rel)
 
     try:
         (stage,) = repo.add(rel)
@@ -229,6 +238,54 @@ def _track(project: Project, rel: str, name: str, message: str, frame: pd.DataFr
         version = _register(project, rel, name, message, md5, meta, frame)
     _lineage.touched("output", version.id)
     return version
+
+
+def _unchanged_version(project: Project, rel: str, name: str) -> DataVersion | None:
+    """The registered version when the file is exactly what its ``.dvc`` file and the registry
+    already record (same stat as when DVC hashed it): re-adding it then costs no hashing at all."""
+    full = project.root / rel
+    dvcfile = full.with_name(full.name + ".dvc")
+    if not full.is_file() or not dvcfile.is_file():
+        return None
+    recorded = yaml.safe_load(dvcfile.read_text()) or {}
+    outs = recorded.get("outs") or [{}]
+    md5 = outs[0].get("md5")
+    if not md5:
+        return None
+    repo = project.dvc
+    _, hash_info = repo.state.get(str(full), repo.fs)
+    if hash_info is None or hash_info.value != md5 or not _cache_path(project, md5).exists():
+        return None
+    with registry(project).read() as conn:
+        row = conn.execute(_versions_query().where(ds.c.name == name, dv.c.md5 == md5)).first()
+    return _row_to_version(row) if row else None
+
+
+#: Files at least this big get a progress bar while hashed (hashing is most of an add).
+PROGRESS_MIN_BYTES = 64 * 1024**2
+
+
+def _hash_with_progress(project: Project, full: Path) -> None:
+    """Hash a large file with a tqdm.auto bar (a widget in notebooks) and hand the hash to DVC's
+    state database, so DVC's own add finds it there instead of hashing a second time."""
+    if not full.is_file() or full.stat().st_size < PROGRESS_MIN_BYTES:
+        return
+    from dvc_data.hashfile.hash import file_md5
+    from dvc_data.hashfile.hash_info import HashInfo
+    from fsspec.callbacks import TqdmCallback
+    from tqdm.auto import tqdm
+
+    repo = project.dvc
+    fs = repo.fs
+    info = fs.info(str(full))
+    meta, cached = repo.state.get(str(full), fs, info=info)
+    if cached is not None:
+        return
+    kwargs = {"desc": f"hashing {full.name}", "unit": "B", "unit_scale": True, "unit_divisor": 1024, "leave": False}
+    with TqdmCallback(tqdm_kwargs=kwargs, tqdm_cls=tqdm) as callback:
+        callback.set_size(info["size"])
+        oid = file_md5(str(full), fs, callback=callback, size=info["size"])
+    repo.state.save(str(full), fs, HashInfo("md5", oid), info=info)
 
 
 def _register(project: Project, rel: str, name: str, message: str, md5: str, meta: Any,

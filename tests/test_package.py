@@ -1,0 +1,29 @@
+"""The package surface: lazy imports and the public names."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import mlnb
+from tests.conftest import ROOT
+
+HEAVY = ("pandas", "sqlalchemy", "dvc", "altair", "scipy", "sklearn", "pyarrow")
+
+
+def test_import_and_load_ext_import_nothing_heavy():
+    code = (
+        "import json, sys, mlnb\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "InteractiveShell.instance().run_line_magic('load_ext', 'mlnb')\n"
+        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == []
+
+
+def test_public_names_resolve():
+    for name in mlnb.__all__:
+        assert getattr(mlnb, name) is not None
+    assert set(mlnb.data.__all__) <= set(dir(mlnb.data))
