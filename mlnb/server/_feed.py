@@ -11,15 +11,16 @@ import hashlib
 import os
 from pathlib import Path
 
-from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
+from typing import TYPE_CHECKING
 
-from .._project import Project
-from ..store import registry
+if TYPE_CHECKING:  # pragma: no cover
+    from .._project import Project
 
 
 def registry_version(project: Project) -> str:
     """A short string that changes whenever the project's registry changes."""
+    from sqlalchemy.engine import make_url
+
     url = project.registry_url
     if url.startswith("sqlite"):
         database = make_url(url).database
@@ -41,6 +42,10 @@ def _file_stamp(db: Path) -> str:
 
 
 def _table_stamp(project: Project) -> str:
+    from sqlalchemy import func, select
+
+    from ..store import registry
+
     reg = registry(project)
     parts = []
     with reg.read() as conn:

@@ -30,7 +30,7 @@ class LabPage:
         self.context.close()
 
 
-def open_lab(browser: Any, lab: Lab, path: str = "lab") -> LabPage:
+def open_lab(browser: Any, lab: Lab, path: str = "lab", on_response: Any = None) -> LabPage:
     """A fresh browser context on ``path``; any request that is not to the lab server is refused
     and recorded, so a test can prove a feature works with no network."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
@@ -49,6 +49,8 @@ def open_lab(browser: Any, lab: Lab, path: str = "lab") -> LabPage:
     lp.page = page
     page.on("dialog", lambda d: (lp.dialogs.append(d.message), d.dismiss()))
     page.on("pageerror", lambda e: lp.errors.append(str(e)))
+    if on_response is not None:
+        page.on("response", on_response)
     page.goto(f"{lab.url}{path}?token={lab.token}")
     page.wait_for_selector("#jp-main-dock-panel", timeout=60_000)
     page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)

@@ -88,18 +88,18 @@ class Lab:
                 self.proc.wait()
 
 
-def start_lab(root: Path, work: Path, env: dict[str, str]) -> Lab:
+def start_lab(root: Path, work: Path, env: dict[str, str], bundle: Path = BUNDLE) -> Lab:
     """Start ``jupyter lab`` on a free port with a token; returns once ``/api/status`` answers."""
-    if not (BUNDLE / "package.json").exists():
+    if not (bundle / "package.json").exists():
         raise RuntimeError(
-            f"the labextension is not built ({BUNDLE} is missing): run `pip install -e .` "
+            f"the labextension is not built ({bundle} is missing): run `pip install -e .` "
             "or `jlpm install && jlpm build` in labextension/"
         )
     share = work / "jupyter-path"
     (share / "labextensions").mkdir(parents=True, exist_ok=True)
     link = share / "labextensions" / "mlnb"
     if not link.exists():
-        link.symlink_to(BUNDLE, target_is_directory=True)
+        link.symlink_to(bundle, target_is_directory=True)
     config = work / "config"
     config.mkdir(exist_ok=True)
     server_config = {"ServerApp": {"jpserver_extensions": {"mlnb.server": True}}}
