@@ -90,6 +90,13 @@ export function fmtTime(value: unknown): string {
   );
 }
 
+/** Like fmtTime, without the date for today and without seconds for other days. */
+export function fmtShortTime(value: unknown): string {
+  const full = fmtTime(value);
+  const today = fmtTime(Date.now() / 1000).slice(0, 10);
+  return full.startsWith(today) ? full.slice(11) : full.slice(0, 16);
+}
+
 export function fmtDuration(seconds: unknown): string {
   if (typeof seconds !== 'number' || !isFinite(seconds)) {
     return '';

@@ -73,7 +73,7 @@ export class MlnbPanel extends Widget {
     try {
       const status = await requestAPI<IStatus>('status');
       this.version = status.version;
-      this.project.textContent = status.project;
+      this.project.textContent = `project: ${status.project.split('/').filter(Boolean).pop() ?? status.project}`;
       this.project.title = status.project;
       this.node.dataset.version = status.version;
       this.node.dataset.project = 'yes';

@@ -64,7 +64,7 @@ export class RunDetail {
     clear(this.node);
     const overview: Record<string, unknown> = {};
     for (const key of OVERVIEW) {
-      if (key in run) {
+      if (run[key] !== null && run[key] !== undefined && run[key] !== '') {
         const v = run[key];
         overview[key] = key.endsWith('_at') ? fmtTime(v) : key === 'duration' ? fmtDuration(v) : v;
       }

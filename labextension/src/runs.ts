@@ -1,7 +1,7 @@
 /** The Runs tab: latest runs first, a filter box, paging, selection for comparison. */
 
 import { IRun, IRunsPage, requestAPI } from './api';
-import { button, clear, el, fmt, fmtDuration, fmtTime } from './dom';
+import { button, clear, el, fmt, fmtDuration, fmtShortTime } from './dom';
 import { compareTable } from './compare';
 import { RunDetail } from './rundetail';
 import { InsertCode, IView, setState } from './view';
@@ -26,7 +26,8 @@ export class RunsView implements IView {
 
   constructor(insertCode: InsertCode) {
     this.filter.type = 'search';
-    this.filter.placeholder = "Filter: name, or metrics.acc > 0.9 and status = 'finished'";
+    this.filter.placeholder = 'Filter runs';
+    this.filter.title = "A name, or an expression: metrics.accuracy > 0.9 and status = 'finished'";
     this.filter.setAttribute('aria-label', 'Filter runs');
     this.filter.addEventListener('input', () => {
       window.clearTimeout(this.debounce);
@@ -93,20 +94,16 @@ export class RunsView implements IView {
       setState(this.node, 'empty');
       return;
     }
-    const table = el('table', { cls: 'mlnb-table mlnb-runs-table' });
-    table.append(
-      el('thead', {}, el('tr', {}, ...['', 'Run', 'Status', 'Started', 'Duration', 'Metrics'].map(t => el('th', { text: t }))))
-    );
-    const body = el('tbody');
+    const list = el('div', { cls: 'mlnb-runs-list' });
+    list.setAttribute('role', 'list');
     for (const run of this.runs) {
-      body.append(this.row(run));
+      list.append(this.row(run));
     }
-    table.append(body);
-    this.list.append(table);
+    this.list.append(list);
     setState(this.node, 'ok');
   }
 
-  private row(run: IRun): HTMLTableRowElement {
+  private row(run: IRun): HTMLDivElement {
     const check = el('input', { cls: 'mlnb-select' });
     check.type = 'checkbox';
     check.checked = this.selected.has(run.id);
@@ -124,16 +121,20 @@ export class RunsView implements IView {
       .slice(0, KEY_METRICS)
       .map(([k, v]) => `${k}=${fmt(v)}`)
       .join('  ');
+    const when = [fmtShortTime(run.started_at), fmtDuration(run.duration)].filter(Boolean).join(' · ');
     const row = el(
-      'tr',
+      'div',
       { cls: 'mlnb-run', data: { runId: run.id, status: String(run.status ?? '') } },
-      el('td', {}, check),
-      el('td', { cls: 'mlnb-run-name', text: run.name || run.id, title: run.id }),
-      el('td', {}, el('span', { cls: `mlnb-status mlnb-status-${statusClass(run.status)}`, text: fmt(run.status) })),
-      el('td', { text: fmtTime(run.started_at) }),
-      el('td', { text: fmtDuration(run.duration) }),
-      el('td', { cls: 'mlnb-metrics', text: metrics })
+      el(
+        'div',
+        { cls: 'mlnb-run-line' },
+        check,
+        el('span', { cls: 'mlnb-run-name', text: run.name || run.id, title: `${run.name ?? ''} (${run.id})` }),
+        el('span', { cls: `mlnb-status mlnb-status-${statusClass(run.status)}`, text: fmt(run.status) })
+      ),
+      el('div', { cls: 'mlnb-run-line mlnb-run-sub' }, el('span', { cls: 'mlnb-when', text: when }), el('span', { cls: 'mlnb-metrics', text: metrics }))
     );
+    row.setAttribute('role', 'listitem');
     row.addEventListener('click', () => void this.showDetail(run.id));
     return row;
   }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -115,21 +116,42 @@ def test_compare_marks_differing_params(runs_tab) -> None:  # type: ignore[no-un
     assert lr.locator("td").all_inner_texts() == ["0.1", "0.001"]
     depth = table.locator("tr", has=page.locator("th", has_text="depth"))
     assert depth.get_attribute("class") != "mlnb-diff"
+    page.locator(f"{PANEL} .mlnb-back").first.click()
     for name in ("baseline-0", "baseline-2"):
-        page.locator(f"{PANEL} .mlnb-back").first.click()
         page.locator(f"{PANEL} .mlnb-run", has_text=name).locator(".mlnb-select").uncheck()
+
+
+def test_insert_code_adds_a_cell_to_the_active_notebook(chromium, lab: Lab) -> None:  # type: ignore[no-untyped-def]
+    if not _runs_available(lab):
+        pytest.skip("mlnb.runs is not part of this checkout")
+    kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook = {"cells": [], "metadata": {"kernelspec": kernelspec}, "nbformat": 4, "nbformat_minor": 5}
+    (lab.root / "insert.ipynb").write_text(json.dumps(notebook))
+    lp = open_lab(chromium, lab, "lab/tree/insert.ipynb")
+    try:
+        page = lp.page
+        page.locator(".jp-NotebookPanel-toolbar").first.wait_for()
+        page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
+        lp.open_panel("runs")
+        row = page.locator(f"{PANEL} .mlnb-run", has_text="baseline-0")
+        run_id = row.get_attribute("data-run-id")
+        row.click()
+        page.locator(f"{PANEL} .mlnb-run-detail[data-state='ok'] .mlnb-insert").click()
+        code = f'run = mlnb.runs.get("{run_id}")'
+        inserted = page.locator(".jp-NotebookPanel .jp-Cell .cm-content", has_text=code)
+        inserted.wait_for()
+        assert inserted.count() == 1
+    finally:
+        lp.close()
 
 
 def test_panel_screenshot_for_the_docs(runs_tab) -> None:  # type: ignore[no-untyped-def]
     page = runs_tab.page
     page.locator(f"{PANEL} .mlnb-run").first.wait_for()
-    page.locator(f"{PANEL} .mlnb-run", has_text="baseline-1").click()
-    page.locator(f"{PANEL} .mlnb-run-detail[data-state='ok']").wait_for()
-    shot = page.screenshot(clip={"x": 0, "y": 0, "width": 720, "height": 900})
+    shot = page.screenshot(clip={"x": 0, "y": 0, "width": 900, "height": 560})
     assert len(shot) > 10_000
     if DOCS.is_dir():
         (DOCS / "panel.png").write_bytes(shot)
-    page.locator(f"{PANEL} .mlnb-back").first.click()
 
 
 def test_data_tab_lists_datasets_and_versions(lab_page) -> None:  # type: ignore[no-untyped-def]

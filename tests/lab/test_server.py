@@ -108,3 +108,38 @@ def test_version_changes_when_the_registry_changes(lab: Lab) -> None:
     assert after != before
     names = [d["name"] for d in lab.api("mlnb/api/datasets")[1]["datasets"]]
     assert "feed-check" in names
+
+
+def _needs_runs(lab: Lab) -> None:
+    if not lab.api("mlnb/api/status")[1]["areas"]["runs"]:
+        pytest.skip("mlnb.runs is not part of this checkout")
+
+
+def test_runs_pages_follow_each_other(lab: Lab) -> None:
+    _needs_runs(lab)
+    status, first = lab.api("mlnb/api/runs?limit=2&filter=name%20~%20'baseline'")
+    assert status == 200 and first["available"] is True
+    assert [r["name"] for r in first["runs"]] == ["baseline-2", "baseline-1"] and first["has_more"] is True
+    status, second = lab.api("mlnb/api/runs?limit=2&offset=2&filter=name%20~%20'baseline'")
+    assert [r["name"] for r in second["runs"]] == ["baseline-0"] and second["has_more"] is False
+    status, by_lr = lab.api("mlnb/api/runs?filter=tags.seed&sort=params.lr")
+    assert [r["params"]["lr"] for r in by_lr["runs"]] == [0.001, 0.01, 0.1]
+
+
+def test_run_detail_and_unknown_run(lab: Lab) -> None:
+    _needs_runs(lab)
+    run = lab.api("mlnb/api/runs?filter=name%20%3D%20'baseline-1'")[1]["runs"][0]
+    status, detail = lab.api(f"mlnb/api/runs/{run['id']}")
+    assert status == 200
+    assert detail["params"] == {"lr": 0.01, "depth": 3}
+    assert detail["metrics"]["accuracy"] == pytest.approx(0.85)
+    assert detail["tags"] == ["seed"]
+    status, body = lab.api("mlnb/api/runs/ffffffffffff")
+    assert status == 404 and "ffffffffffff" in body["message"]
+
+
+def test_a_bad_filter_is_a_400_naming_the_problem(lab: Lab) -> None:
+    _needs_runs(lab)
+    status, body = lab.api("mlnb/api/runs?filter=metrics.accuracy%20%3E")
+    assert status == 400
+    assert body["error"] == "bad_request" and body["message"]
