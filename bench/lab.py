@@ -44,7 +44,9 @@ def seed_registry(root: Path, n: int, env: dict[str, str]) -> None:
         return
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
-    run_python(f"import mlnb; mlnb.init(); print(mlnb.runs.__name__)", root, env)
+    # its own git repository: inside the checkout's ignored bench/.work/ DVC would refuse a subdir
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    run_python("import mlnb; mlnb.init(); print(mlnb.runs.__name__)", root, env)
     t = time.perf_counter()
     run_python(_SEED.replace("N_RUNS", str(n)), root, env)
     (root / ".mlnb" / f"seeded-{n}").touch()
