@@ -36,6 +36,12 @@ export async function requestAPI<T>(path: string, query: Query = {}): Promise<T>
   return data as T;
 }
 
+/** The URL of a project file (a run artifact); the server refuses paths outside the project. */
+export function fileURL(path: string): string {
+  const settings = ServerConnection.makeSettings();
+  return URLExt.join(settings.baseUrl, 'mlnb', 'api', 'files') + `?path=${encodeURIComponent(path)}`;
+}
+
 export const segment = (value: string): string => encodeURIComponent(value);
 
 export interface IStatus {

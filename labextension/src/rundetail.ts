@@ -1,6 +1,6 @@
 /** One run: overview, params, metrics, lineage, artifacts, environment, and "insert code". */
 
-import { IRun, requestAPI, segment } from './api';
+import { IRun, fileURL, requestAPI, segment } from './api';
 import { button, clear, el, fmt, fmtDuration, fmtTime, kvTable, rowsTable } from './dom';
 import { InsertCode, pyString, setState } from './view';
 
@@ -92,7 +92,12 @@ export class RunDetail {
   private section(title: string, value: unknown): void {
     const details = el('details', { cls: 'mlnb-section' }, el('summary', { text: title }));
     details.open = true;
-    if (Array.isArray(value)) {
+    const items = Array.isArray(value) ? (value as Record<string, unknown>[]) : [];
+    if (items.length && items.every(v => typeof v?.ref === 'string')) {
+      details.append(lineageList(items));
+    } else if (items.length && items.every(v => typeof v?.path === 'string' && 'size' in v)) {
+      details.append(artifactList(items));
+    } else if (Array.isArray(value)) {
       if (!value.length) {
         details.append(el('p', { cls: 'mlnb-empty', text: 'none' }));
       } else if (value.every(v => v !== null && typeof v === 'object' && !Array.isArray(v))) {
@@ -108,4 +113,42 @@ export class RunDetail {
     }
     this.node.append(details);
   }
+}
+
+/** Data versions a run read or wrote: `name@version` and the start of the content hash. */
+function lineageList(items: Record<string, unknown>[]): HTMLUListElement {
+  return el(
+    'ul',
+    { cls: 'mlnb-lineage' },
+    ...items.map(v =>
+      el('li', {}, el('span', { cls: 'mlnb-ref', text: String(v.ref) }), ' ', el('span', { cls: 'mlnb-hint', text: String(v.md5 ?? '').slice(0, 10), title: String(v.path ?? '') }))
+    )
+  );
+}
+
+/** Files a run logged, each a download link through the server's project-confined file route. */
+function artifactList(items: Record<string, unknown>[]): HTMLUListElement {
+  return el(
+    'ul',
+    { cls: 'mlnb-artifacts' },
+    ...items.map(a => {
+      const link = el('a', { cls: 'mlnb-artifact', text: String(a.path) });
+      link.href = fileURL(String(a.path));
+      link.download = String(a.path).split('/').pop() ?? 'artifact';
+      return el('li', {}, link, ' ', el('span', { cls: 'mlnb-hint', text: fmtBytes(a.size) }));
+    })
+  );
+}
+
+function fmtBytes(n: unknown): string {
+  if (typeof n !== 'number') {
+    return '';
+  }
+  const units = ['B', 'KB', 'MB', 'GB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${i ? n.toFixed(1) : n} ${units[i]}`;
 }

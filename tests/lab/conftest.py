@@ -12,8 +12,11 @@ from ._lab import CHROMIUM, CHROMIUM_ARGS, Lab, child_env, run_python, start_lab
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
 
+ARTIFACT_TEXT = "lr=0.001 accuracy=0.9"
+
 SEED = f"""
-import mlnb, pandas as pd
+import os, mlnb, pandas as pd
+ARTIFACT_TEXT = {ARTIFACT_TEXT!r}
 mlnb.init(remote="../remote")
 mlnb.data.save(pd.DataFrame({{"x": [1, 2, 3], "y": [0, 1, 0]}}), "train", message="first")
 mlnb.data.save(pd.DataFrame({{"x": [1, 2, 3, 4], "y": [0, 1, 0, 1]}}), "train", message="more rows")
@@ -21,6 +24,12 @@ if hasattr(mlnb, "start_run"):
     for i, lr in enumerate([0.1, 0.01, 0.001]):
         with mlnb.start_run(f"baseline-{{i}}", params={{"lr": lr, "depth": 3}}, tags=["seed"]) as run:
             run.log_metric("accuracy", 0.8 + i / 20)
+            if i == 2:  # lineage and an artifact for the detail view
+                mlnb.data.load("train@1")
+                os.makedirs("reports", exist_ok=True)
+                with open("reports/summary.txt", "w") as fh:
+                    fh.write(ARTIFACT_TEXT)
+                run.log_artifact("reports/summary.txt")
     with mlnb.start_run({XSS_NAME!r}, params={{"note": "<b>bold</b>"}}, tags=["<script>x</script>"]) as run:
         run.log_metric("accuracy", 0.5)
 """

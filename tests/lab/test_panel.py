@@ -10,7 +10,7 @@ import pytest
 
 from ._browser import PANEL, open_lab
 from ._lab import Lab, run_python
-from .conftest import XSS_NAME
+from .conftest import ARTIFACT_TEXT, XSS_NAME
 
 pytestmark = pytest.mark.browser
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -100,6 +100,20 @@ def test_a_hostile_run_name_is_shown_as_text(runs_tab) -> None:  # type: ignore[
     assert page.locator(f"{PANEL} img, {PANEL} script, {PANEL} b").count() == 0
     page.wait_for_timeout(500)  # give an injected handler the time it would need
     assert runs_tab.dialogs == [] and runs_tab.errors == []
+
+
+def test_run_detail_shows_lineage_and_serves_artifacts(runs_tab) -> None:  # type: ignore[no-untyped-def]
+    page = runs_tab.page
+    page.locator(f"{PANEL} .mlnb-run", has_text="baseline-2").click()
+    detail = page.locator(f"{PANEL} .mlnb-run-detail[data-state='ok']")
+    detail.wait_for()
+    assert detail.locator(".mlnb-kv th", has_text="lr").locator("xpath=..").locator("td").inner_text() == "0.001"
+    assert detail.locator(".mlnb-lineage .mlnb-ref").all_inner_texts() == ["train@1"]
+    link = detail.locator(".mlnb-artifact")
+    assert link.inner_text() == "reports/summary.txt"
+    response = page.request.get(link.get_attribute("href"))
+    assert response.status == 200 and response.text() == ARTIFACT_TEXT
+    page.locator(f"{PANEL} .mlnb-back").first.click()
 
 
 def test_compare_marks_differing_params(runs_tab) -> None:  # type: ignore[no-untyped-def]
