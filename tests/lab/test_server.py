@@ -8,7 +8,7 @@ import pytest
 
 from mlnb.server import ROUTES
 
-from ._lab import Lab, run_python
+from ._lab import Lab, run_python, start_lab
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -143,3 +143,20 @@ def test_a_bad_filter_is_a_400_naming_the_problem(lab: Lab) -> None:
     status, body = lab.api("mlnb/api/runs?filter=metrics.accuracy%20%3E")
     assert status == 400
     assert body["error"] == "bad_request" and body["message"]
+
+
+def test_a_folder_without_a_project_says_so_until_init(tmp_path, lab_project) -> None:  # type: ignore[no-untyped-def]
+    _, env = lab_project
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    other = start_lab(empty, tmp_path / "server", env)
+    try:
+        status, body = other.api("mlnb/api/status")
+        assert status == 404 and body["error"] == "not_a_project" and "mlnb init" in body["message"]
+        assert other.api("mlnb/api/version") == (200, {"version": None})
+        assert other.api("mlnb/api/runs")[0] == 404
+        run_python("import mlnb; mlnb.init()", empty, env)
+        status, body = other.api("mlnb/api/status")
+        assert status == 200 and body["project"] == str(empty)
+    finally:
+        other.stop()
