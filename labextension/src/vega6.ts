@@ -45,6 +45,8 @@ export class RenderedVega6 extends Widget implements IRenderMime.IRenderer {
     const result = await embed(this.node, spec, {
       actions: { export: true, source: false, compiled: false, editor: false },
       defaultStyle: true,
+      // follow JupyterLab's dark themes, as its own v5 renderer does
+      ...(document.body.dataset.jpThemeLight === 'false' ? { theme: 'dark' as const } : {}),
       ...(meta.embed_options ?? {}),
       mode: mime === VEGA6_MIME ? 'vega' : 'vega-lite',
       loader
