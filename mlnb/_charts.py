@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from typing import Any
 
-V6_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 V5_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 V6_MIME = "application/vnd.vegalite.v6+json"
 V5_MIME = "application/vnd.vegalite.v5+json"
@@ -38,8 +37,7 @@ def chart_bundle(chart: Any, text: str = "<chart>", v5_fallback: bool = True) ->
     >>> chart_bundle({"mark": "bar", "data": {"values": []}})["text/plain"]
     '<chart>'
     """
-    spec = dict(chart_spec(chart))
-    spec.setdefault("$schema", V6_SCHEMA)
+    spec = chart_spec(chart)
     bundle: dict[str, Any] = {V6_MIME: spec, "text/plain": text}
     if v5_fallback:
         bundle[V5_MIME] = {**spec, "$schema": V5_SCHEMA}
