@@ -87,5 +87,18 @@ def test_saved_chart_notebook_renders_offline(chromium, lab: Lab, chart_notebook
             page.screenshot(path=str(DOCS / "charts.png"))
         assert lp.errors == []
         assert lp.blocked == [], f"the page tried to reach the network: {lp.blocked}"
+        # saved again by JupyterLab, the notebook is still valid and keeps its chart outputs
+        stamp = chart_notebook.stat().st_mtime_ns
+        page.locator(".jp-NotebookPanel .jp-Cell").first.click()
+        page.keyboard.press("Control+s")
+        for _ in range(100):
+            if chart_notebook.stat().st_mtime_ns != stamp:
+                break
+            page.wait_for_timeout(100)
+        assert chart_notebook.stat().st_mtime_ns != stamp, "JupyterLab did not save the notebook"
+        page.wait_for_timeout(300)  # the contents API writes in one go; let it finish
+        saved = nbformat.read(chart_notebook, as_version=4)
+        nbformat.validate(saved)
+        assert sum(V6_MIME in o.get("data", {}) for c in saved.cells for o in c.outputs) == 2
     finally:
         lp.close()
