@@ -95,8 +95,7 @@ def test_saved_chart_notebook_renders_offline(chromium, lab: Lab, chart_notebook
             if chart_notebook.stat().st_mtime_ns != stamp:
                 break
             page.wait_for_timeout(100)
-        assert chart_notebook.stat().st_mtime_ns != stamp, "JupyterLab did not save the notebook"
-        page.wait_for_timeout(300)  # the contents API writes in one go; let it finish
+        assert chart_notebook.stat().st_mtime_ns != stamp, "JupyterLab did not save the notebook"  # atomic write: complete once renamed
         saved = nbformat.read(chart_notebook, as_version=4)
         nbformat.validate(saved)
         assert sum(V6_MIME in o.get("data", {}) for c in saved.cells for o in c.outputs) == 2
