@@ -11,10 +11,18 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_AREAS = {"data", "errors"}
+_AREAS = {"data", "errors", "runs"}
 _FUNCTIONS = {
     "init": ("mlnb._api", "init"),
     "enable_altair_renderer": ("mlnb._charts", "enable_altair_renderer"),
+    "start_run": ("mlnb.runs._run", "start_run"),
+    "active_run": ("mlnb.runs._run", "active_run"),
+    "log_metric": ("mlnb.runs._run", "log_metric"),
+    "log_metrics": ("mlnb.runs._run", "log_metrics"),
+    "log_param": ("mlnb.runs._run", "log_param"),
+    "log_params": ("mlnb.runs._run", "log_params"),
+    "log_artifact": ("mlnb.runs._run", "log_artifact"),
+    "set_tags": ("mlnb.runs._run", "set_tags"),
 }
 
 __all__ = sorted([*_AREAS, *_FUNCTIONS, "load_ipython_extension", "unload_ipython_extension", "__version__"])

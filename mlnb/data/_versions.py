@@ -261,6 +261,10 @@ def _unchanged_version(project: Project, rel: str, name: str) -> DataVersion | N
     return _row_to_version(row) if row else None
 
 
+#: Progress bars vanish when done and appear only for operations slower than half a second,
+#: so quick calls leave no output behind.
+_BAR = {"leave": False, "delay": 0.5}
+
 #: Files at least this big get a progress bar while hashed (hashing is most of an add).
 PROGRESS_MIN_BYTES = 64 * 1024**2
 
@@ -281,7 +285,7 @@ def _hash_with_progress(project: Project, full: Path) -> None:
     meta, cached = repo.state.get(str(full), fs, info=info)
     if cached is not None:
         return
-    kwargs = {"desc": f"hashing {full.name}", "unit": "B", "unit_scale": True, "unit_divisor": 1024, "leave": False}
+    kwargs = {"desc": f"hashing {full.name}", "unit": "B", "unit_scale": True, "unit_divisor": 1024, **_BAR}
     with TqdmCallback(tqdm_kwargs=kwargs, tqdm_cls=tqdm) as callback:
         callback.set_size(info["size"])
         oid = file_md5(str(full), fs, callback=callback, size=info["size"])
@@ -363,7 +367,7 @@ def _ensure_cached(project: Project, version: DataVersion) -> None:
     from dvc_data.hashfile.hash_info import HashInfo
 
     try:
-        result = project.dvc.cloud.pull([HashInfo("md5", version.md5)])
+        result = _transfer_with_progress(project, "pull", [HashInfo("md5", version.md5)], None)
     except Exception as exc:  # no remote configured, remote unreachable ...
         raise NotFound(
             f"{version.ref} is not in the local cache and could not be fetched: {exc}"
@@ -501,7 +505,7 @@ def _transfer(direction: str, remote: str | None) -> Record:
     from dvc.exceptions import DvcException
 
     try:
-        result = getattr(project.dvc.cloud, direction)(hashes, remote=remote)
+        result = _transfer_with_progress(project, direction, hashes, remote)
     except DvcException as exc:
         raise UsageError(f"{direction} failed: {exc} (set a remote with `mlnb init --remote URL`)") from exc
     if result.failed:
@@ -511,6 +515,25 @@ def _transfer(direction: str, remote: str | None) -> Record:
         project.dvc.pull(remote=remote)
     return Record({"direction": direction, "versions": len(hashes), "transferred": len(result.transferred)},
                   title=f"data {direction}")
+
+
+def _transfer_with_progress(project: Project, direction: str, hashes: list[Any], remote: str | None) -> Any:
+    """DVC's cache <-> remote transfer with a tqdm.auto bar (DVC's own bar hides outside a TTY)."""
+    from dvc_data.hashfile.db import get_index
+    from fsspec.callbacks import TqdmCallback
+    from tqdm.auto import tqdm
+
+    cloud = project.dvc.cloud
+    odb = cloud.get_remote_odb(remote, direction)
+    cache = project.dvc.cache.local
+    if direction == "push":
+        src, dest, kwargs = cache, odb, {"dest_index": get_index(odb)}
+    else:
+        src, dest, kwargs = odb, cache, {"src_index": get_index(odb), "verify": odb.verify}
+    bar = {"desc": f"{direction} {odb.fs.unstrip_protocol(odb.path)}", "unit": "file", **_BAR}
+    with TqdmCallback(tqdm_kwargs=bar, tqdm_cls=tqdm) as callback:
+        return cloud.transfer(src, dest, hashes, cache_odb=cache, validate_status=cloud._log_missing,
+                              callback=callback, **kwargs)
 
 
 # -- diff ------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -72,3 +73,100 @@ def _create(*tables: Table) -> Callable[[Connection], None]:
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _create(meta, datasets, data_versions),
 ]
+
+
+# -- runs (migration 2) ----------------------------------------------------------------------
+# A run's scalar fields live in `runs`; params, metric points, the latest value of each metric,
+# tags, artifacts and the data versions it read or wrote each get a narrow table indexed for the
+# filters `mlnb runs list` compiles to SQL. NaN is not storable in SQLite (it becomes NULL), so a
+# metric value is stored as NULL plus `is_nan`; +/-inf are stored as such on both backends.
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("status", String(16), nullable=False),  # running finished failed interrupted crashed
+    Column("error", Text),  # exception summary of a failed run
+    Column("started_at", Float, nullable=False),
+    Column("ended_at", Float),
+    Column("heartbeat_at", Float),
+    Column("parent_id", String(32)),
+    Column("host", String(255)),
+    Column("pid", Integer),
+    Column("proc_start", String(32)),  # start time of the process, to tell a reused pid apart
+    Column("notebook", Text),  # notebook or script path
+    Column("code", Text),  # cell source (or script source)
+    Column("git_commit", String(64)),
+    Column("git_dirty", Integer),
+    Column("environment", Text),  # JSON: python, platform, package versions
+    Index("ix_runs_started_at", "started_at"),
+    # only running runs: what the crash check reads before every listing
+    Index("ix_runs_running", "status", sqlite_where=text("status = 'running'"),
+          postgresql_where=text("status = 'running'")),
+    Index("ix_runs_name", "name"),
+)
+
+run_params = Table(
+    "run_params",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", Text, nullable=False),  # JSON text of the value
+    Column("num", Float),  # the value as a number when it is one, for numeric filters
+    Index("ix_run_params_key_num", "key", "num"),
+)
+
+run_metrics = Table(
+    "run_metrics",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("value", Float),
+    Column("is_nan", Integer, nullable=False, default=0),
+    Column("logged_at", Float, nullable=False),
+    Index("ix_run_metrics_run_key_step", "run_id", "key", "step"),
+)
+
+run_latest = Table(
+    "run_latest",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", Float),
+    Column("is_nan", Integer, nullable=False, default=0),
+    Column("step", BigInteger, nullable=False),
+    Index("ix_run_latest_key_value", "key", "value"),
+)
+
+run_tags = Table(
+    "run_tags",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag", String(255), primary_key=True),
+    Index("ix_run_tags_tag", "tag"),
+)
+
+run_artifacts = Table(
+    "run_artifacts",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("path", Text, primary_key=True),
+    Column("md5", String(64)),
+    Column("size", BigInteger),
+    Column("data_version_id", Integer),  # set when the artifact was versioned with DVC
+    Column("logged_at", Float, nullable=False),
+)
+
+run_data = Table(
+    "run_data",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("data_version_id", Integer, ForeignKey("data_versions.id"), primary_key=True),
+    Column("direction", String(8), primary_key=True),  # input | output
+    Index("ix_run_data_version", "data_version_id"),
+)
+
+MIGRATIONS.append(_create(runs, run_params, run_metrics, run_latest, run_tags, run_artifacts, run_data))

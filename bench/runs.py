@@ -1,0 +1,295 @@
+"""Run-tracking benchmarks against MLflow 3.x (local SQLite store), measured in the same run.
+
+    python bench/runs.py              # full: 100,000 runs in the listing benchmark
+    python bench/runs.py --quick      # CI smoke: smaller counts, finishes in seconds
+    python bench/runs.py --no-anchor  # mlnb only (no MLflow venv)
+
+MLflow runs in its own venv, bench/.venvs/mlflow, created here when missing (pip install
+"mlflow>=3,<4"). Both tools write to a fresh SQLite file; timings are medians of repeats.
+
+| what                                               | MLflow (issue)  | target   |
+|----------------------------------------------------|-----------------|----------|
+| 1,000 metric points logged one call at a time      | 4.1 s           | <= 10 ms |
+| 100 params                                         | 0.37 s          | <= 5 ms  |
+| 50 small runs (2 params, 2 metrics each)           | 0.86 s          | <= 0.1 s |
+| list 100,000 runs, filter + sort + top 50          | -               | <= 50 ms |
+| overhead of `%%mlops run` over the bare cell       | -               | <= 20 ms |
+
+For the listing, both registries hold the same 100,000 runs, seeded with bulk SQL inserts into
+each tool's own schema (logging 100,000 runs through MLflow's API would take about half an hour);
+the timed part is each tool's own query. MLflow compares params as strings, so the shared filter
+compares a text param; mlnb's numeric-param filter is timed as an extra row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from data import timed as median_time  # noqa: E402 - the median-of-repeats helper all benchmarks share
+VENV = ROOT / "bench" / ".venvs" / "mlflow"
+FILTER_SHARED = ("metrics.accuracy > 0.8 and params.opt = 'adam'", "-metrics.accuracy")
+FILTER_NUMERIC = ("metrics.accuracy > 0.8 and params.lr < 0.5", "-metrics.accuracy")
+
+
+def seed_rows(n: int, seed: int = 7):
+    """The same synthetic runs for both tools: (id, name, started, lr, opt, accuracy, loss, churn)."""
+    rnd = random.Random(seed)
+    start = time.time() - n
+    for i in range(n):
+        yield (f"{i:012x}", f"run-{i}", start + i, rnd.choice([0.001, 0.01, 0.1, 0.3, 0.5, 1.0]),
+               rnd.choice(["adam", "sgd", "rmsprop"]), rnd.random(), rnd.random() * 2, i % 3 == 0)
+
+
+# -- mlnb -------------------------------------------------------------------------------------
+
+
+def bench_mlnb(args: argparse.Namespace, work: Path) -> dict[str, float]:
+    os.chdir(work)
+    import mlnb
+
+    mlnb.init()
+    out: dict[str, float] = {}
+    run = mlnb.start_run("warm-up")
+    run.log_metric("x", 1)
+    run.end()
+
+    def inside_a_run(log) -> float:  # noqa: ANN001 - time the logging (and its flush), not the run's start
+        times = []
+        for _ in range(args.repeat):
+            with mlnb.start_run("timed") as run:
+                t = time.perf_counter()
+                log(run)
+                run.flush()
+                times.append(time.perf_counter() - t)
+        return statistics.median(times)
+
+    out["points"] = inside_a_run(lambda run: [run.log_metric("loss", 1.0 / (i + 1)) for i in range(args.points)])
+    out["params"] = inside_a_run(lambda run: [run.log_param(f"p{i}", i * 0.5) for i in range(args.params)])
+
+    def small_runs() -> None:
+        for i in range(args.runs):
+            with mlnb.start_run(f"small-{i}", params={"lr": 0.1, "depth": i}) as run:
+                run.log_metric("accuracy", 0.9)
+                run.log_metric("loss", 0.1)
+
+    out["runs"] = median_time(small_runs, args.repeat)
+    out["overhead"] = cell_overhead(args.repeat * 10)
+    seed_mlnb(args.list)
+    for label, (expr, sort) in (("list", FILTER_SHARED), ("list_numeric", FILTER_NUMERIC),
+                                ("list_default", (None, None)), ("list_tag", ("tags.churn and name ~ 'run-9'", "-started_at"))):
+        page = mlnb.runs.list(expr, sort=sort, limit=50)  # warm the page cache
+        assert len(page) == min(50, len(page)) and page.rows, (label, len(page))
+        out[label] = median_time(lambda: mlnb.runs.list(expr, sort=sort, limit=50), args.repeat * 2)
+    return out
+
+
+def cell_overhead(repeat: int) -> float:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.run_cell("%load_ext mlnb", store_history=False)
+    body = "total = sum(range(100))\n"
+    shell.run_cell("%%mlops run warm\n" + body)
+    bare = median_time(lambda: shell.run_cell(body), repeat)
+    magic = median_time(lambda: shell.run_cell("%%mlops run overhead\n" + body), repeat)
+    return magic - bare
+
+
+def seed_mlnb(n: int) -> None:
+    from mlnb._project import current_project
+    from mlnb.store import registry
+    from mlnb.store._schema import run_latest, run_params, run_tags, runs
+
+    reg = registry(current_project())
+    batch = 20_000
+    rows = list(seed_rows(n))
+    for lo in range(0, n, batch):
+        chunk = rows[lo:lo + batch]
+        with reg.write() as conn:
+            conn.execute(runs.insert(), [
+                {"id": r[0], "name": r[1], "status": "finished", "started_at": r[2], "ended_at": r[2] + 1,
+                 "heartbeat_at": r[2] + 1} for r in chunk])
+            conn.execute(run_params.insert(), [
+                p for r in chunk for p in ({"run_id": r[0], "key": "lr", "value": json.dumps(r[3]), "num": r[3]},
+                                           {"run_id": r[0], "key": "opt", "value": json.dumps(r[4]), "num": None})])
+            conn.execute(run_latest.insert(), [
+                m for r in chunk for m in ({"run_id": r[0], "key": "accuracy", "value": r[5], "is_nan": 0, "step": 0},
+                                           {"run_id": r[0], "key": "loss", "value": r[6], "is_nan": 0, "step": 0})])
+            conn.execute(run_tags.insert(), [{"run_id": r[0], "tag": "churn"} for r in chunk if r[7]])
+    with reg.write() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("ANALYZE")
+
+
+# -- MLflow (in its own venv) -------------------------------------------------------------------
+
+MLFLOW_SCRIPT = r'''
+import json, os, statistics, sys, time, uuid
+args = json.loads(sys.argv[1])
+os.environ["MLFLOW_TRACKING_URI"] = "sqlite:///" + os.path.join(args["work"], "mlflow.db")
+import logging
+logging.getLogger("mlflow").setLevel(logging.ERROR)
+logging.getLogger("alembic").setLevel(logging.ERROR)
+import mlflow
+from mlflow.tracking import MlflowClient
+mlflow.set_experiment("bench")
+def med(fn, n):
+    ts = []
+    for _ in range(n):
+        t = time.perf_counter(); fn(); ts.append(time.perf_counter() - t)
+    return statistics.median(ts)
+out = {}
+with mlflow.start_run(run_name="warm"):
+    mlflow.log_metric("x", 1)
+def points():
+    with mlflow.start_run(run_name="points"):
+        t = time.perf_counter()
+        for i in range(args["points"]):
+            mlflow.log_metric("loss", 1.0 / (i + 1))
+        out.setdefault("_p", []).append(time.perf_counter() - t)
+for _ in range(args["repeat"]):
+    points()
+out["points"] = statistics.median(out.pop("_p"))
+def params():
+    with mlflow.start_run(run_name="params"):
+        t = time.perf_counter()
+        for i in range(args["params"]):
+            mlflow.log_param(f"p{i}", i * 0.5)
+        out.setdefault("_q", []).append(time.perf_counter() - t)
+for _ in range(args["repeat"]):
+    params()
+out["params"] = statistics.median(out.pop("_q"))
+def small_runs():
+    for i in range(args["runs"]):
+        with mlflow.start_run(run_name=f"small-{i}"):
+            mlflow.log_param("lr", 0.1)
+            mlflow.log_param("depth", i)
+            mlflow.log_metric("accuracy", 0.9)
+            mlflow.log_metric("loss", 0.1)
+out["runs"] = med(small_runs, args["repeat"])
+def overhead():
+    with mlflow.start_run(run_name="overhead"):
+        total = sum(range(100))
+out["overhead"] = med(overhead, args["repeat"] * 10)
+# the listing: seed the same runs into MLflow's own tables, then time its search
+import sqlite3
+exp = mlflow.create_experiment("listing")
+db = sqlite3.connect(os.path.join(args["work"], "mlflow.db"))
+rows = [json.loads(line) for line in open(args["rows"])]
+db.executemany(
+    "insert into runs (run_uuid, name, source_type, source_name, entry_point_name, user_id, status, start_time, "
+    "end_time, source_version, lifecycle_stage, artifact_uri, experiment_id) values (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [(r[0].rjust(32, "0"), r[1], "LOCAL", "", "", "bench", "FINISHED", int(r[2] * 1000), int(r[2] * 1000) + 1000,
+      "", "active", "", int(exp)) for r in rows])
+db.executemany("insert into params (key, value, run_uuid) values (?,?,?)",
+               [p for r in rows for p in (("lr", str(r[3]), r[0].rjust(32, "0")), ("opt", r[4], r[0].rjust(32, "0")))])
+db.executemany("insert into latest_metrics (key, value, timestamp, step, is_nan, run_uuid) values (?,?,?,?,?,?)",
+               [m for r in rows for m in (("accuracy", r[5], 0, 0, 0, r[0].rjust(32, "0")),
+                                          ("loss", r[6], 0, 0, 0, r[0].rjust(32, "0")))])
+db.executemany("insert into metrics (key, value, timestamp, step, is_nan, run_uuid) values (?,?,?,?,?,?)",
+               [m for r in rows for m in (("accuracy", r[5], 0, 0, 0, r[0].rjust(32, "0")),
+                                          ("loss", r[6], 0, 0, 0, r[0].rjust(32, "0")))])
+db.executemany("insert into tags (key, value, run_uuid) values (?,?,?)",
+               [("churn", "1", r[0].rjust(32, "0")) for r in rows if r[7]])
+db.commit()
+db.execute("ANALYZE")
+db.close()
+client = MlflowClient()
+search = lambda: client.search_runs([exp], filter_string="metrics.accuracy > 0.8 and params.opt = 'adam'",
+                                    order_by=["metrics.accuracy DESC"], max_results=50)
+assert len(search()) == 50
+out["list"] = med(search, args["repeat"] * 2)
+out["version"] = mlflow.__version__
+print(json.dumps(out))
+'''
+
+
+def ensure_mlflow() -> Path | None:
+    python = VENV / "bin" / "python"
+    if python.exists():
+        return python
+    print(f"creating {VENV} with mlflow (one time; takes a few minutes) ...", file=sys.stderr)
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "mlflow>=3,<4"], check=True)
+    except (subprocess.CalledProcessError, OSError) as exc:
+        print(f"could not set up MLflow ({exc}); anchor columns stay empty", file=sys.stderr)
+        return None
+    return python
+
+
+def bench_mlflow(args: argparse.Namespace, work: Path) -> dict[str, float] | None:
+    python = ensure_mlflow()
+    if python is None:
+        return None
+    rows_file = work / "rows.jsonl"
+    with open(rows_file, "w") as f:
+        for r in seed_rows(args.list):
+            f.write(json.dumps(r) + "\n")
+    payload = json.dumps({"work": str(work), "rows": str(rows_file), "points": args.points, "params": args.params,
+                          "runs": args.runs, "repeat": args.repeat})
+    proc = subprocess.run([str(python), "-c", MLFLOW_SCRIPT, payload], capture_output=True, text=True, cwd=work,
+                          env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    if proc.returncode:
+        print(f"MLflow benchmark failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def report(args: argparse.Namespace, ours: dict[str, float], anchor: dict[str, float] | None) -> None:
+    anchor = anchor or {}
+    print(f"mlnb vs MLflow {anchor.get('version', '(not run)')}, medians of {args.repeat}+ repeats; "
+          f"{args.list:,} runs in the listing")
+    print(f"{'what':<58} {'mlnb':>10} {'MLflow':>10} {'ratio':>8}  target")
+    lines = [
+        (f"{args.points:,} metric points, one call each (+ flush)", "points", "<= 10 ms" if args.points == 1000 else ""),
+        (f"{args.params} params (+ flush)", "params", "<= 5 ms" if args.params == 100 else ""),
+        (f"{args.runs} small runs (2 params, 2 metrics each)", "runs", "<= 100 ms" if args.runs == 50 else ""),
+        (f"list {args.list:,} runs: {FILTER_SHARED[0]}, sort, top 50", "list", "<= 50 ms"),
+        (f"list {args.list:,} runs: {FILTER_NUMERIC[0]}", "list_numeric", "<= 50 ms"),
+        (f"list {args.list:,} runs: newest 50, no filter", "list_default", "<= 50 ms"),
+        (f"list {args.list:,} runs: tags.churn and name ~ 'run-9'", "list_tag", "<= 50 ms"),
+        ("overhead of %%mlops run over the bare cell (MLflow: empty with start_run)", "overhead", "<= 20 ms"),
+    ]
+    for what, key, target in lines:
+        mine, theirs = ours[key], anchor.get(key)
+        ratio = f"{mine / theirs:7.3f}x" if theirs else "      -"
+        theirs_s = f"{theirs * 1000:8.1f}ms" if theirs is not None else "        - "
+        print(f"{what:<58} {mine * 1000:8.1f}ms {theirs_s} {ratio}  {target}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small counts for a CI smoke run")
+    parser.add_argument("--no-anchor", action="store_true", help="skip MLflow")
+    args = parser.parse_args()
+    if args.quick:
+        args.points, args.params, args.runs, args.list, args.repeat = 200, 20, 10, 5_000, 1
+    else:
+        args.points, args.params, args.runs, args.list, args.repeat = 1000, 100, 50, 100_000, 5
+    with tempfile.TemporaryDirectory(prefix="mlnb-bench-runs-") as tmp:
+        base = Path(tmp)
+        (base / "mlnb").mkdir()
+        (base / "mlflow").mkdir()
+        anchor = None if args.no_anchor else bench_mlflow(args, base / "mlflow")
+        try:
+            ours = bench_mlnb(args, base / "mlnb")
+        finally:
+            os.chdir(ROOT)  # leave the folder before it is removed
+        report(args, ours, anchor)
+
+
+if __name__ == "__main__":
+    main()

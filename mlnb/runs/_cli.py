@@ -1,0 +1,91 @@
+"""``%%mlops run`` and ``mlnb runs ...`` / ``%mlops runs ...``: thin verbs over :mod:`mlnb.runs`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from typing import Any
+
+from ..cli import Context, add_json_flag, add_verb
+from ..errors import UsageError
+
+
+def _runs():  # type: ignore[no-untyped-def]
+    from .. import runs
+
+    return runs
+
+
+def parse_param(text: str) -> tuple[str, Any]:
+    """``k=v`` with ``v`` read as JSON when it is JSON (numbers, true, lists), else as text."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise UsageError(f"invalid --param {text!r}: write NAME=VALUE, e.g. --param lr=0.1")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return key.strip(), value
+
+
+def _record(args: argparse.Namespace, ctx: Context) -> Any:
+    if ctx.cell is None:
+        raise UsageError("`run` records a notebook cell: write `%%mlops run NAME` at the top of a cell "
+                         "(in a script, use `with mlnb.start_run(NAME):`)")
+    params = dict(parse_param(p) for p in args.param or [])
+    return _runs().record_cell(args.name, ctx.cell, ctx.shell, params=params, tags=args.tag or [])
+
+
+def _list(args: argparse.Namespace, ctx: Context) -> Any:
+    return _runs().list(getattr(args, "filter", None), sort=getattr(args, "sort", None),
+                        limit=getattr(args, "limit", 50), offset=getattr(args, "offset", 0))
+
+
+#: ``--sort -metrics.accuracy``: argparse reads "-metrics..." as an unknown option unless it looks
+#: like a negative number, so on these parsers "-FIELD" does.
+_DESCENDING = re.compile(r"^-(\d+\.?\d*|\.\d+|[A-Za-z_][\w.`/,+-]*)$")
+
+
+def _list_options(p: argparse.ArgumentParser, suppress: bool) -> None:
+    p._negative_number_matcher = _DESCENDING  # type: ignore[attr-defined]
+    default = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)
+    p.add_argument("--filter", default=default(None),
+                   help="e.g. \"metrics.accuracy > 0.8 and params.lr < 0.5\", \"tags.churn\", \"name ~ 'base'\"")
+    p.add_argument("--sort", default=default(None), help="field, '-' for descending (default: -started_at)")
+    p.add_argument("--limit", type=int, default=default(50), help="rows to show (default: 50)")
+    p.add_argument("--offset", type=int, default=default(0), help="rows to skip, for paging")
+    p.add_argument("--json", action="store_true", default=default(False), help="print machine-readable JSON (stable keys)")
+
+
+def register(sub: Any) -> None:
+    p = add_verb(sub, "run", _record, "record this cell as a run: %%mlops run NAME --param k=v --tag t")
+    p.add_argument("name", help="the run's name")
+    p.add_argument("--param", action="append", metavar="K=V", help="a parameter to record (repeatable)")
+    p.add_argument("--tag", action="append", metavar="TAG", help="a tag (repeatable)")
+
+    parser = add_verb(sub, "runs", _list, "list, show, compare, export and import runs (alone: list)")
+    _list_options(parser, suppress=False)
+    verbs = parser.add_subparsers(title="runs commands", metavar="VERB", parser_class=type(parser))
+
+    p = add_verb(verbs, "list", _list, "runs matching a filter, sorted (newest first by default)")
+    _list_options(p, suppress=True)
+
+    p = add_verb(verbs, "show", lambda a, c: _runs().get(a.id), "one run: params, metrics, code, environment, lineage")
+    p.add_argument("id", help="a run id or a unique prefix of 4+ characters")
+    add_json_flag(p)
+
+    p = add_verb(verbs, "compare", lambda a, c: _runs().compare(a.ids), "params side by side and metric charts")
+    p.add_argument("ids", nargs="+", metavar="ID", help="two or more run ids")
+    add_json_flag(p)
+
+    p = add_verb(verbs, "lineage", lambda a, c: _runs().lineage(a.ref),
+                 "runs that used a data version (train@3), or a run's inputs and outputs")
+    p.add_argument("ref", help="a data reference (NAME@VERSION) or a run id")
+    add_json_flag(p)
+
+    p = add_verb(verbs, "export", lambda a, c: _runs().export(a.file), "write every run to a JSON Lines file")
+    p.add_argument("file", help="e.g. runs.jsonl")
+
+    p = add_verb(verbs, "import", lambda a, c: _runs().import_(a.file), "add the runs of an exported JSON Lines file")
+    p.add_argument("file", help="a file written by `mlnb runs export`")

@@ -1,0 +1,321 @@
+"""Reading runs back: one run, a filtered and sorted page of runs, and lineage both ways.
+
+Before answering, runs still marked ``running`` whose process is gone are marked ``crashed``: on
+this host by their pid (and process start time), elsewhere by a heartbeat older than
+``MLNB_STALE_SECONDS`` (default 300).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, select, text, update
+
+from .._project import Project, current_project
+from ..errors import NotFound, UsageError
+from ..store import registry
+from ..store._schema import data_versions, datasets, run_artifacts, run_data, run_latest, run_metrics
+from ..store._schema import run_params, run_tags, runs
+from . import _capture, _filter
+from ._display import RunRecord, RunTable
+from ._store import decode_value
+
+LIST_COLUMNS = ["id", "name", "status", "started_at", "ended_at", "duration", "params", "metrics", "tags"]
+
+
+_RUNNING = text("runs.status = 'running'")
+
+
+def _stale_seconds() -> float:
+    try:
+        return float(os.environ.get("MLNB_STALE_SECONDS", "300"))
+    except ValueError:
+        return 300.0
+
+
+def reap(project: Project) -> list[str]:
+    """Mark ``crashed`` the running runs whose process died; returns their ids."""
+    reg = registry(project)
+    with reg.read() as conn:
+        rows = conn.execute(
+            select(runs.c.id, runs.c.host, runs.c.pid, runs.c.proc_start, runs.c.heartbeat_at)
+            .where(_RUNNING)  # a literal, so SQLite uses the partial index of running runs
+        ).fetchall()
+    if not rows:
+        return []
+    me, here, now = os.getpid(), _capture.host(), time.time()
+    dead = []
+    for r in rows:
+        if r.host == here:
+            if r.pid != me and r.pid is not None and not _capture.process_alive(r.pid, r.proc_start):
+                dead.append(r)
+        elif (r.heartbeat_at or 0) < now - _stale_seconds():
+            dead.append(r)
+    if dead:
+        with reg.write() as conn:
+            for r in dead:
+                conn.execute(
+                    update(runs).where(runs.c.id == r.id, runs.c.status == "running")
+                    .values(status="crashed", ended_at=r.heartbeat_at,
+                            error="the process running it ended without ending the run")
+                )
+    return [r.id for r in dead]
+
+
+def resolve_id(conn: Connection, run_id: Any) -> str:
+    """A full run id from an id, a unique prefix of at least 4 characters, or a run object."""
+    run_id = getattr(run_id, "id", run_id)  # a Run or a RunRecord
+    if not isinstance(run_id, str) or not run_id.strip():
+        raise UsageError(f"invalid run id {run_id!r}: give the id `mlnb runs list` shows")
+    run_id = run_id.strip()
+    if conn.execute(select(runs.c.id).where(runs.c.id == run_id)).first():
+        return run_id
+    if len(run_id) >= 4:
+        found = conn.execute(select(runs.c.id).where(runs.c.id.like(f"{_escape(run_id)}%", escape="\\")).limit(2)).all()
+        if len(found) == 1:
+            return found[0][0]
+        if len(found) > 1:
+            raise UsageError(f"run id prefix {run_id!r} is ambiguous: give more characters")
+    raise NotFound(f"no run {run_id!r}: `mlnb runs list` shows the runs there are")
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def get(run_id: Any, project: Project | None = None) -> RunRecord:
+    """Everything recorded about one run (an id or a unique prefix of 4+ characters).
+
+    >>> r = mlnb.runs.get("3fa2c1")            # doctest: +SKIP
+    >>> r.metrics["accuracy"], r.params["lr"], r.inputs  # doctest: +SKIP
+    """
+    project = project or current_project()
+    reap(project)
+    with registry(project).read() as conn:
+        full = resolve_id(conn, run_id)
+        row = conn.execute(select(runs).where(runs.c.id == full)).one()._mapping
+        params, latest, tags = _details(conn, [full])
+        history: dict[str, dict[str, list[Any]]] = {}
+        for key, step, value, is_nan in conn.execute(
+            select(run_metrics.c.key, run_metrics.c.step, run_metrics.c.value, run_metrics.c.is_nan)
+            .where(run_metrics.c.run_id == full).order_by(run_metrics.c.key, run_metrics.c.id)
+        ):
+            series = history.setdefault(key, {"step": [], "value": []})
+            series["step"].append(step)
+            series["value"].append(decode_value(value, is_nan))
+        artifacts = [dict(a._mapping) for a in conn.execute(
+            select(run_artifacts.c.path, run_artifacts.c.md5, run_artifacts.c.size, run_artifacts.c.data_version_id)
+            .where(run_artifacts.c.run_id == full).order_by(run_artifacts.c.logged_at)
+        )]
+        data = _run_data(conn, [full]).get(full, {})
+        children = [c for (c,) in conn.execute(select(runs.c.id).where(runs.c.parent_id == full))]
+    fields = {
+        "id": row["id"], "name": row["name"], "status": row["status"], "error": row["error"],
+        "started_at": row["started_at"], "ended_at": row["ended_at"], "duration": _duration(row),
+        "params": params.get(full, {}), "metrics": latest.get(full, {}), "history": history,
+        "tags": tags.get(full, []), "artifacts": artifacts,
+        "inputs": data.get("input", []), "outputs": data.get("output", []),
+        "notebook": row["notebook"], "code": row["code"], "git_commit": row["git_commit"],
+        "git_dirty": None if row["git_dirty"] is None else bool(row["git_dirty"]),
+        "environment": json.loads(row["environment"]) if row["environment"] else {},
+        "parent_id": row["parent_id"], "children": children, "host": row["host"], "pid": row["pid"],
+    }
+    return RunRecord(fields)
+
+
+def _duration(row: Any) -> float | None:
+    end = row["ended_at"] or row["heartbeat_at"]
+    return None if end is None else max(0.0, end - row["started_at"])
+
+
+def _details(conn: Connection, ids: Sequence[str]) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, list[str]]]:
+    params: dict[str, dict[str, Any]] = defaultdict(dict)
+    latest: dict[str, dict[str, Any]] = defaultdict(dict)
+    tags: dict[str, list[str]] = defaultdict(list)
+    for chunk in _chunks(ids):
+        for rid, key, value in conn.execute(
+            select(run_params.c.run_id, run_params.c.key, run_params.c.value)
+            .where(run_params.c.run_id.in_(chunk)).order_by(run_params.c.key)
+        ):
+            params[rid][key] = json.loads(value)
+        for rid, key, value, is_nan in conn.execute(
+            select(run_latest.c.run_id, run_latest.c.key, run_latest.c.value, run_latest.c.is_nan)
+            .where(run_latest.c.run_id.in_(chunk)).order_by(run_latest.c.key)
+        ):
+            latest[rid][key] = decode_value(value, is_nan)
+        for rid, tag in conn.execute(
+            select(run_tags.c.run_id, run_tags.c.tag).where(run_tags.c.run_id.in_(chunk)).order_by(run_tags.c.tag)
+        ):
+            tags[rid].append(tag)
+    return params, latest, tags
+
+
+def _chunks(ids: Sequence[str], size: int = 500) -> Iterable[list[str]]:
+    ids = list(ids)
+    for i in range(0, len(ids), size):
+        yield ids[i:i + size]
+
+
+def _run_data(conn: Connection, ids: Sequence[str]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    out: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    q = (
+        select(run_data.c.run_id, run_data.c.direction, data_versions.c.id, datasets.c.name,
+               data_versions.c.version, data_versions.c.md5, datasets.c.path)
+        .join(data_versions, data_versions.c.id == run_data.c.data_version_id)
+        .join(datasets, datasets.c.id == data_versions.c.dataset_id)
+        .where(run_data.c.run_id.in_(list(ids)))
+        .order_by(datasets.c.name, data_versions.c.version)
+    )
+    for rid, direction, vid, name, version, md5, path in conn.execute(q):
+        out[rid][direction].append({"ref": f"{name}@{version}", "md5": md5, "path": path, "id": vid})
+    return out
+
+
+def parse_sort(sort: str | None) -> list[tuple[_filter.Field, bool]]:
+    """``-metrics.accuracy,name`` → [(field, descending), ...]; the default is newest first."""
+    out = []
+    for part in (sort or "-started_at").split(","):
+        part = part.strip()
+        if part:
+            out.append((_filter.parse_field(part.lstrip("+-")), part.startswith("-")))
+    return out or [(_filter.parse_field("started_at"), True)]
+
+
+def _order(spec: list[tuple[_filter.Field, bool]], first: int = 0) -> tuple[list[Any], list[Any]]:
+    """(outer joins, ORDER BY terms) for sort keys ``spec[first:]``, ending with the run id."""
+    joins: list[Any] = []
+    order: list[Any] = []
+    for n, (field, desc) in enumerate(spec[first:], first):
+        if field.kind in ("metrics", "params"):
+            table = run_latest if field.kind == "metrics" else run_params
+            alias = table.alias(f"sort{n}")
+            joins.append((alias, and_(alias.c.run_id == runs.c.id, alias.c.key == field.key)))
+            cols = [alias.c.value] if field.kind == "metrics" else [alias.c.num, alias.c.value]
+        elif field.key == "duration":
+            cols = [_filter.duration_column()]
+        else:
+            cols = [_filter.RUN_FIELDS[field.key]]
+        order.extend((c.desc() if desc else c.asc()).nulls_last() for c in cols)
+    desc = spec[0][1] if spec else False
+    order.append(runs.c.id.desc() if desc else runs.c.id.asc())  # ties: a stable order for paging
+    return joins, order
+
+
+_LIST_SELECT = (runs.c.id, runs.c.name, runs.c.status, runs.c.started_at, runs.c.ended_at, runs.c.heartbeat_at,
+                runs.c.error)
+
+
+def _page(conn: Connection, condition: Any, spec: list[tuple[_filter.Field, bool]], limit: int, offset: int) -> list[dict[str, Any]]:
+    """The rows of one page. Sorting by a metric or param walks that key's index, so the first
+    page costs a few probes however many runs there are; runs without the key come last."""
+    field, desc = spec[0]
+    if field.kind not in ("metrics", "params"):
+        joins, order = _order(spec)
+        base = runs
+        for alias, on in joins:
+            base = base.outerjoin(alias, on)
+        q = select(*_LIST_SELECT).select_from(base).where(condition).order_by(*order).limit(limit).offset(offset)
+        return [dict(r._mapping) for r in conn.execute(q)]
+    table = run_latest if field.kind == "metrics" else run_params
+    key = table.alias("sortkey")
+    present = key.c.value.is_not(None)  # a NaN metric (NULL) sorts with the runs that lack the key
+    joins, order = _order(spec, first=1)
+    keyed = key.join(runs, runs.c.id == key.c.run_id)
+    for alias, on in joins:
+        keyed = keyed.outerjoin(alias, on)
+    cols = [key.c.value] if field.kind == "metrics" else [key.c.num, key.c.value]
+    head = [(c.desc() if desc else c.asc()).nulls_last() for c in cols]
+    where = and_(key.c.key == field.key, present, condition)
+    q = select(*_LIST_SELECT).select_from(keyed).where(where).order_by(*head, *order)
+    rows = [dict(r._mapping) for r in conn.execute(q.limit(limit).offset(offset))]
+    if len(rows) == limit:
+        return rows
+    with_key = offset + len(rows) if rows else conn.execute(
+        select(func.count()).select_from(keyed).where(where)).scalar()
+    rest = runs
+    for alias, on in joins:
+        rest = rest.outerjoin(alias, on)
+    lacking = ~_filter.has(table, table.c.key == field.key, table.c.value.is_not(None))
+    q = (select(*_LIST_SELECT).select_from(rest).where(condition, lacking).order_by(*order)
+         .limit(limit - len(rows)).offset(max(0, offset - with_key)))
+    return rows + [dict(r._mapping) for r in conn.execute(q)]
+
+
+def list_runs(
+    filter: str | None = None,  # noqa: A002 - the CLI flag's name
+    sort: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    project: Project | None = None,
+) -> RunTable:
+    """A page of runs matching ``filter``, ordered by ``sort`` (default: newest first).
+
+    ``sort`` is a field, ``-`` for descending, several separated by commas; runs without the
+    sort key come last. The filter language is described in :mod:`mlnb.runs._filter`.
+
+    >>> mlnb.runs.list("metrics.accuracy > 0.8 and params.lr < 0.5", sort="-metrics.accuracy", limit=20)  # doctest: +SKIP
+    >>> mlnb.runs.list(limit=1000).to_frame()  # doctest: +SKIP
+    """
+    project = project or current_project()
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+        raise UsageError(f"invalid limit {limit!r}: use a whole number >= 0")
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise UsageError(f"invalid offset {offset!r}: use a whole number >= 0")
+    condition = _filter.compile_filter(filter)
+    spec = parse_sort(sort)
+    reap(project)
+    with registry(project).read() as conn:
+        rows = _page(conn, condition, spec, limit, offset) if limit else []
+        params, latest, tags = _details(conn, [r["id"] for r in rows])
+    for r in rows:
+        r["duration"] = _duration(r)
+        r["params"], r["metrics"], r["tags"] = params.get(r["id"], {}), latest.get(r["id"], {}), tags.get(r["id"], [])
+    return RunTable(rows, LIST_COLUMNS, query={"filter": filter, "sort": sort, "limit": limit, "offset": offset})
+
+
+def lineage(ref_or_run: Any, project: Project | None = None) -> RunTable | RunRecord:
+    """Lineage both ways: the runs that read or wrote a data version, or a run's inputs and outputs.
+
+    >>> mlnb.runs.lineage("train@3")     # which runs used train@3 (and which produced it)  # doctest: +SKIP
+    >>> mlnb.runs.lineage(run_id)        # the run's record: inputs, outputs, artifacts   # doctest: +SKIP
+    """
+    project = project or current_project()
+    with registry(project).read() as conn:
+        try:
+            run_id = resolve_id(conn, ref_or_run)
+        except NotFound:
+            run_id = None
+    if run_id is not None:
+        return get(run_id, project)
+    from ..data import resolve
+
+    try:
+        version = resolve(ref_or_run, project)
+    except NotFound:
+        raise NotFound(f"{ref_or_run!r} is neither a run id nor a data version: "
+                       "`mlnb runs list` and `mlnb data list` show what there is") from None
+    reap(project)
+    with registry(project).read() as conn:
+        links = conn.execute(
+            select(run_data.c.run_id, run_data.c.direction).where(run_data.c.data_version_id == version.id)
+        ).fetchall()
+        direction = {}
+        for rid, d in links:
+            direction[rid] = "read+wrote" if rid in direction and direction[rid] != d else ("read" if d == "input" else "wrote")
+        rows = [dict(r._mapping) for r in conn.execute(
+            select(runs.c.id, runs.c.name, runs.c.status, runs.c.started_at, runs.c.ended_at, runs.c.heartbeat_at,
+                   runs.c.error)
+            .where(runs.c.id.in_(list(direction))).order_by(runs.c.started_at.desc())
+        )]
+        params, latest, tags = _details(conn, [r["id"] for r in rows])
+    for r in rows:
+        r["duration"] = _duration(r)
+        r["used_as"] = direction[r["id"]]
+        r["params"], r["metrics"], r["tags"] = params.get(r["id"], {}), latest.get(r["id"], {}), tags.get(r["id"], [])
+    return RunTable(rows, ["id", "name", "used_as", "status", "started_at", "duration", "metrics"],
+                    title=f"runs that used {version.ref}", empty=f"no run read or wrote {version.ref}")

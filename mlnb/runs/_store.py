@@ -1,0 +1,136 @@
+"""The SQL a run writes: one transaction to start it, one per flush, one to end it.
+
+Upserts use each dialect's ``ON CONFLICT`` (SQLite and PostgreSQL); other databases fall back to
+delete-then-insert inside the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, bindparam, delete, update
+
+from ..store._schema import run_artifacts, run_data, run_latest, run_metrics, run_params, run_tags, runs
+
+#: a metric point as buffered in memory: (key, step, value, logged_at)
+Point = tuple[str, int, float, float]
+
+
+_upserts: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], Any] = {}
+
+
+def upsert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> None:
+    """Insert ``rows``; where a row with the same ``keys`` exists, overwrite its other columns."""
+    if not rows:
+        return
+    name = conn.dialect.name
+    if name not in ("sqlite", "postgresql"):  # pragma: no cover - other dialects
+        for row in rows:
+            conn.execute(delete(table).where(and_(*(table.c[k] == row[k] for k in keys))))
+        conn.execute(table.insert(), list(rows))
+        return
+    others = tuple(c for c in rows[0] if c not in keys)
+    cache_key = (name, table.name, tuple(keys), others)
+    stmt = _upserts.get(cache_key)
+    if stmt is None:  # building an ON CONFLICT statement costs more than running it: build once
+        if name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        stmt = insert(table)
+        if others:
+            stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in others})
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+        _upserts[cache_key] = stmt
+    conn.execute(stmt, list(rows))
+
+
+def encode_value(value: float) -> tuple[float | None, int]:
+    """(value, is_nan): NaN is stored as NULL plus a flag, since SQLite cannot hold it."""
+    return (None, 1) if math.isnan(value) else (value, 0)
+
+
+def decode_value(value: float | None, is_nan: int | bool) -> float | None:
+    return math.nan if is_nan else value
+
+
+def param_rows(run_id: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for key, value in params.items():
+        num = None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            num = float(value)
+            if math.isnan(num):
+                num = None
+        rows.append({"run_id": run_id, "key": key, "value": json.dumps(value, default=str), "num": num})
+    return rows
+
+
+def insert_run(conn: Connection, row: Mapping[str, Any], params: Mapping[str, Any], tags: Iterable[str]) -> None:
+    conn.execute(runs.insert(), [dict(row)])
+    upsert(conn, run_params, param_rows(row["id"], params), ["run_id", "key"])
+    upsert(conn, run_tags, [{"run_id": row["id"], "tag": t} for t in tags], ["run_id", "tag"])
+
+
+def write_batch(
+    conn: Connection,
+    run_id: str,
+    points: Sequence[Point] = (),
+    params: Mapping[str, Any] | None = None,
+    tags: Iterable[str] = (),
+    artifacts: Sequence[Mapping[str, Any]] = (),
+    data: Iterable[tuple[str, int]] = (),
+    run_fields: Mapping[str, Any] | None = None,
+) -> None:
+    """Everything buffered for one run, in the caller's transaction."""
+    if points:
+        rows = []
+        latest: dict[str, tuple[Any, ...]] = {}
+        for key, step, value, logged_at in points:
+            stored, is_nan = encode_value(value)
+            row = (run_id, key, step, stored, is_nan, logged_at)
+            rows.append(row)
+            latest[key] = row
+        insert_points(conn, rows)
+        upsert(conn, run_latest, [
+            {"run_id": run_id, "key": k, "value": r[3], "is_nan": r[4], "step": r[2]} for k, r in latest.items()
+        ], ["run_id", "key"])
+    if params:
+        upsert(conn, run_params, param_rows(run_id, params), ["run_id", "key"])
+    upsert(conn, run_tags, [{"run_id": run_id, "tag": t} for t in tags], ["run_id", "tag"])
+    upsert(conn, run_artifacts, [{"run_id": run_id, **a} for a in artifacts], ["run_id", "path"])
+    upsert(conn, run_data, [{"run_id": run_id, "direction": d, "data_version_id": i} for d, i in data],
+           ["run_id", "data_version_id", "direction"])
+    if run_fields:
+        fields = tuple(sorted(run_fields))
+        stmt = _updates.get(fields)
+        if stmt is None:
+            stmt = _updates[fields] = update(runs).where(runs.c.id == bindparam("run_id_"))
+        conn.execute(stmt, {"run_id_": run_id, **run_fields})
+
+
+_updates: dict[tuple[str, ...], Any] = {}
+_REVIVE = (update(runs).where(runs.c.id == bindparam("run_id_"), runs.c.status == "crashed")
+           .values(status="running", ended_at=None, error=None))
+
+
+def revive(conn: Connection, run_id: str) -> None:
+    """A run taken for crashed (a silent heartbeat, e.g. a suspended laptop) that writes again runs again."""
+    conn.execute(_REVIVE, {"run_id_": run_id})
+_POINT_COLUMNS = ("run_id", "key", "step", "value", "is_nan", "logged_at")
+
+
+def insert_points(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Metric points straight through the driver's executemany: at thousands of rows per flush,
+    SQLAlchemy's per-row parameter handling would cost more than the database."""
+    if conn.dialect.name not in ("sqlite", "postgresql"):  # pragma: no cover - other dialects
+        conn.execute(run_metrics.insert(), [dict(zip(_POINT_COLUMNS, r)) for r in rows])
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (f"INSERT INTO {run_metrics.name} ({', '.join(_POINT_COLUMNS)}) "
+           f"VALUES ({', '.join([mark] * len(_POINT_COLUMNS))})")
+    conn.exec_driver_sql(sql, rows)

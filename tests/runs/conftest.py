@@ -1,0 +1,112 @@
+"""Fixtures for the runs tests: a throwaway PostgreSQL cluster, and projects on either backend.
+
+The cluster is made with the server binaries of Debian's ``postgresql`` package (initdb refuses
+root, so as root it runs as the ``postgres`` user), listens on 127.0.0.1 and a private socket
+folder with trust auth, and is stopped after the session. ``MLNB_TEST_POSTGRES_URL`` points the
+tests at an existing server instead. Without binaries the PostgreSQL tests are skipped, unless
+``MLNB_REQUIRE_POSTGRES=1`` (CI), where they fail.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+def _pg_bindir() -> Path | None:
+    for pattern in ("/usr/lib/postgresql/*/bin",):
+        for found in sorted(glob.glob(pattern), key=lambda p: int(p.split("/")[-2]) if p.split("/")[-2].isdigit() else 0,
+                            reverse=True):
+            if (Path(found) / "initdb").exists():
+                return Path(found)
+    initdb = shutil.which("initdb")
+    return Path(initdb).resolve().parent if initdb else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("MLNB_REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"PostgreSQL is required here (MLNB_REQUIRE_POSTGRES=1) but {reason}")
+    pytest.skip(f"no PostgreSQL: {reason} (apt-get install postgresql, or set MLNB_TEST_POSTGRES_URL)")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A SQLAlchemy URL (without database name) of a running PostgreSQL server."""
+    url = os.environ.get("MLNB_TEST_POSTGRES_URL")
+    if url:
+        yield url.rsplit("/", 1)[0]
+        return
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        _unavailable("the psycopg driver is not installed")
+    bindir = _pg_bindir()
+    if bindir is None:
+        _unavailable("the server binaries (initdb, pg_ctl) are not installed")
+    base = Path(tempfile.mkdtemp(prefix="mlnb-pg-"))
+    data, sock, log = base / "data", base / "sock", base / "server.log"
+    sock.mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres")
+        shutil.chown(sock, "postgres")
+    port = _free_port()
+    env = {**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
+    try:
+        subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
+                                     "-E", "UTF8", "--no-sync"]),
+                       check=True, capture_output=True, env=env)
+        options = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
+        subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options,
+                                     "-w", "-t", "60", "start"]), check=True, capture_output=True, env=env)
+    except subprocess.CalledProcessError as exc:
+        detail = (exc.stderr or b"").decode(errors="replace").strip()
+        if log.exists():
+            detail += "\n" + log.read_text()
+        shutil.rmtree(base, ignore_errors=True)
+        pytest.fail(f"could not start a PostgreSQL cluster with {bindir}: {detail}")
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+    finally:
+        subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]),
+                       capture_output=True, env=env)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """A fresh, empty database on the session's server."""
+    import psycopg
+
+    name = f"mlnb_{uuid.uuid4().hex[:12]}"
+    host_port = postgres_server.split("@", 1)[1]
+    host, port = host_port.split(":")
+    with psycopg.connect(host=host, port=int(port), user="postgres", dbname="postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{postgres_server}/{name}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend_project(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """The `project` fixture on SQLite, then again with its registry on PostgreSQL."""
+    if request.param == "postgresql":
+        monkeypatch.setenv("MLNB_REGISTRY_URL", request.getfixturevalue("postgres_url"))
+    return request.getfixturevalue("project")
