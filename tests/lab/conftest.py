@@ -20,24 +20,23 @@ ARTIFACT_TEXT = {ARTIFACT_TEXT!r}
 mlnb.init(remote="../remote")
 mlnb.data.save(pd.DataFrame({{"x": [1, 2, 3], "y": [0, 1, 0]}}), "train", message="first")
 mlnb.data.save(pd.DataFrame({{"x": [1, 2, 3, 4], "y": [0, 1, 0, 1]}}), "train", message="more rows")
-if hasattr(mlnb, "start_run"):
-    for i, lr in enumerate([0.1, 0.01, 0.001]):
-        with mlnb.start_run(f"baseline-{{i}}", params={{"lr": lr, "depth": 3}}, tags=["seed"]) as run:
-            run.log_metric("accuracy", 0.8 + i / 20)
-            if i == 2:  # lineage and an artifact for the detail view
-                mlnb.data.load("train@1")
-                os.makedirs("reports", exist_ok=True)
-                with open("reports/summary.txt", "w") as fh:
-                    fh.write(ARTIFACT_TEXT)
-                run.log_artifact("reports/summary.txt")
-    with mlnb.start_run({XSS_NAME!r}, params={{"note": "<b>bold</b>"}}, tags=["<script>x</script>"]) as run:
-        run.log_metric("accuracy", 0.5)
+for i, lr in enumerate([0.1, 0.01, 0.001]):
+    with mlnb.start_run(f"baseline-{{i}}", params={{"lr": lr, "depth": 3}}, tags=["seed"]) as run:
+        run.log_metric("accuracy", 0.8 + i / 20)
+        if i == 2:  # lineage and an artifact for the detail view
+            mlnb.data.load("train@1")
+            os.makedirs("reports", exist_ok=True)
+            with open("reports/summary.txt", "w") as fh:
+                fh.write(ARTIFACT_TEXT)
+            run.log_artifact("reports/summary.txt")
+with mlnb.start_run({XSS_NAME!r}, params={{"note": "<b>bold</b>"}}, tags=["<script>x</script>"]) as run:
+    run.log_metric("accuracy", 0.5)
 """
 
 
 @pytest.fixture(scope="session")
 def lab_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    """A project with two versions of a dataset and, when runs exist, four finished runs."""
+    """A project with two versions of a dataset and four finished runs (one with a hostile name)."""
     base = tmp_path_factory.mktemp("lab")
     root = base / "proj"
     root.mkdir()

@@ -16,10 +16,6 @@ pytestmark = pytest.mark.browser
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
-def _runs_available(lab: Lab) -> bool:
-    return bool(lab.api("mlnb/api/status")[1]["areas"]["runs"])
-
-
 @pytest.fixture(scope="module")
 def lab_page(chromium, lab: Lab):  # type: ignore[no-untyped-def]
     """One JupyterLab page for the module (loading JupyterLab is the slow part)."""
@@ -29,9 +25,7 @@ def lab_page(chromium, lab: Lab):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def runs_tab(lab_page, lab: Lab):  # type: ignore[no-untyped-def]
-    if not _runs_available(lab):
-        pytest.skip("mlnb.runs is not part of this checkout")
+def runs_tab(lab_page):  # type: ignore[no-untyped-def]
     lab_page.open_panel("runs")
     back = lab_page.page.locator(f"{PANEL} .mlnb-runs.mlnb-mod-side .mlnb-back")
     if back.count():
@@ -136,8 +130,6 @@ def test_compare_marks_differing_params(runs_tab) -> None:  # type: ignore[no-un
 
 
 def test_insert_code_adds_a_cell_to_the_active_notebook(chromium, lab: Lab) -> None:  # type: ignore[no-untyped-def]
-    if not _runs_available(lab):
-        pytest.skip("mlnb.runs is not part of this checkout")
     kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
     notebook = {"cells": [], "metadata": {"kernelspec": kernelspec}, "nbformat": 4, "nbformat_minor": 5}
     (lab.root / "insert.ipynb").write_text(json.dumps(notebook))
