@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ._lab import Lab
 
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 PANEL = "#mlnb-panel"
 PANEL_TAB = '.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="mlnb-panel"]'
 
@@ -55,3 +58,10 @@ def open_lab(browser: Any, lab: Lab, path: str = "lab", on_response: Any = None)
     page.wait_for_selector("#jp-main-dock-panel", timeout=60_000)
     page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
     return lp
+
+
+def keep_screenshot(png: bytes, name: str, tmp_path: Path) -> None:
+    """Keep a screenshot with the test's files; with MLNB_UPDATE_SCREENSHOTS=1 also as docs/<name>."""
+    (tmp_path / name).write_bytes(png)
+    if os.environ.get("MLNB_UPDATE_SCREENSHOTS"):
+        (DOCS / name).write_bytes(png)

@@ -9,10 +9,9 @@ import pytest
 
 from mlnb._charts import V5_MIME, V6_MIME, altair_renderer, chart_bundle
 
-from ._browser import open_lab
+from ._browser import keep_screenshot, open_lab
 from ._lab import Lab, run_python
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 # Executed in a real kernel: the user's own Altair chart through mlnb's renderer, then a chart
 # mlnb itself displays.
@@ -82,9 +81,7 @@ def test_saved_chart_notebook_renders_offline(chromium, lab: Lab, chart_notebook
             assert charts.nth(i).locator("svg, canvas").count() >= 1
         box = charts.nth(0).locator("svg, canvas").first.bounding_box()
         assert box and box["width"] > 50 and box["height"] > 50
-        page.screenshot(path=str(tmp_path / "charts.png"))
-        if DOCS.is_dir():
-            page.screenshot(path=str(DOCS / "charts.png"))
+        keep_screenshot(page.screenshot(), "charts.png", tmp_path)
         assert lp.errors == []
         assert lp.blocked == [], f"the page tried to reach the network: {lp.blocked}"
         # saved again by JupyterLab, the notebook is still valid and keeps its chart outputs

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from ._browser import PANEL, open_lab
+from ._browser import PANEL, keep_screenshot, open_lab
 from ._lab import Lab, run_python
 from .conftest import ARTIFACT_TEXT, XSS_NAME
 
 pytestmark = pytest.mark.browser
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 @pytest.fixture(scope="module")
@@ -151,13 +150,12 @@ def test_insert_code_adds_a_cell_to_the_active_notebook(chromium, lab: Lab) -> N
         lp.close()
 
 
-def test_panel_screenshot_for_the_docs(runs_tab) -> None:  # type: ignore[no-untyped-def]
+def test_panel_screenshot_for_the_docs(runs_tab, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     page = runs_tab.page
     page.locator(f"{PANEL} .mlnb-run").first.wait_for()
     shot = page.screenshot(clip={"x": 0, "y": 0, "width": 900, "height": 560})
     assert len(shot) > 10_000
-    if DOCS.is_dir():
-        (DOCS / "panel.png").write_bytes(shot)
+    keep_screenshot(shot, "panel.png", tmp_path)
 
 
 def test_data_tab_lists_datasets_and_versions(lab_page) -> None:  # type: ignore[no-untyped-def]
