@@ -71,7 +71,7 @@ def test_executed_notebook_is_valid_nbformat_with_v6_outputs(chart_notebook: Pat
 
 @pytest.mark.browser
 def test_saved_chart_notebook_renders_offline(chromium, lab: Lab, chart_notebook: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    lp = open_lab(chromium, lab, f"lab/tree/{chart_notebook.name}")
+    lp = open_lab(chromium, lab, f"lab/workspaces/charts/tree/{chart_notebook.name}")
     try:
         page = lp.page
         charts = page.locator(".mlnb-vega6[data-state='rendered']")

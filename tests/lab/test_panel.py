@@ -132,7 +132,7 @@ def test_insert_code_adds_a_cell_to_the_active_notebook(chromium, lab: Lab) -> N
     kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
     notebook = {"cells": [], "metadata": {"kernelspec": kernelspec}, "nbformat": 4, "nbformat_minor": 5}
     (lab.root / "insert.ipynb").write_text(json.dumps(notebook))
-    lp = open_lab(chromium, lab, "lab/tree/insert.ipynb")
+    lp = open_lab(chromium, lab, "lab/workspaces/insert/tree/insert.ipynb")
     try:
         page = lp.page
         page.locator(".jp-NotebookPanel-toolbar").first.wait_for()
