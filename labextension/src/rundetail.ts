@@ -3,10 +3,11 @@
 import { IRun, fileURL, requestAPI, segment } from './api';
 import { button, clear, el, fmt, fmtDuration, fmtTime, kvTable, rowsTable } from './dom';
 import { InsertCode, pyString, setState } from './view';
+import { embedChart } from './vega6';
 
 const OVERVIEW = ['id', 'name', 'status', 'error', 'started_at', 'ended_at', 'duration', 'notebook', 'git_commit', 'git_dirty', 'host', 'parent_id'];
 // Shown otherwise (code as a block) or too bulky for the panel (full metric history).
-const SKIP = ['code', 'history', 'pid'];
+const SKIP = ['code', 'history', 'pid'];  // history is drawn as charts
 const SECTIONS: [string, string][] = [
   ['params', 'Parameters'],
   ['metrics', 'Metrics'],
@@ -22,6 +23,7 @@ const SECTIONS: [string, string][] = [
 export class RunDetail {
   readonly node = el('div', { cls: 'mlnb-run-detail' });
   private id = '';
+  private freeChart: (() => void) | null = null;
 
   constructor(
     private readonly insertCode: InsertCode,
@@ -61,6 +63,8 @@ export class RunDetail {
   }
 
   private render(run: IRun): void {
+    this.freeChart?.();
+    this.freeChart = null;
     clear(this.node);
     const overview: Record<string, unknown> = {};
     for (const key of OVERVIEW) {
@@ -76,9 +80,13 @@ export class RunDetail {
         shown.add(key);
         this.section(title, run[key]);
       }
+      if (key === 'metrics') {
+        this.history(run.history);
+      }
     }
     for (const [key, value] of Object.entries(run)) {
-      if (!shown.has(key) && value !== null && typeof value === 'object') {
+      const empty = Array.isArray(value) ? !value.length : !Object.keys(value ?? {}).length;
+      if (!shown.has(key) && value !== null && typeof value === 'object' && !empty) {
         this.section(key, value);
       }
     }
@@ -87,6 +95,43 @@ export class RunDetail {
       this.node.append(code);
     }
     setState(this.node, 'ok');
+  }
+
+  /** Metrics logged at several steps, as small line charts (vega loads on first use). */
+  private history(value: unknown): void {
+    const series = Object.entries((value ?? {}) as Record<string, { step: number[]; value: (number | null)[] }>).filter(
+      ([, s]) => Array.isArray(s?.step) && s.step.length > 1
+    );
+    if (!series.length) {
+      return;
+    }
+    const values = series.flatMap(([metric, s]) => s.step.map((step, i) => ({ metric, step, value: s.value[i] })));
+    const chart = el('div', { cls: 'mlnb-history' });
+    const details = el('details', { cls: 'mlnb-section' }, el('summary', { text: 'Metric history' }), chart);
+    details.open = true;
+    this.node.append(details);
+    const spec = {
+      data: { values },
+      facet: { row: { field: 'metric', type: 'nominal', title: null } },
+      spec: {
+        width: 160,
+        height: 60,
+        mark: { type: 'line', point: values.length < 60 },
+        encoding: {
+          x: { field: 'step', type: 'quantitative' },
+          y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } }
+        }
+      },
+      resolve: { scale: { y: 'independent' } }
+    };
+    embedChart(chart, spec)
+      .then(finalize => {
+        this.freeChart = finalize;
+        chart.dataset.state = 'rendered';
+      })
+      .catch(err => {
+        chart.textContent = `chart unavailable: ${err instanceof Error ? err.message : String(err)}`;
+      });
   }
 
   private section(title: string, value: unknown): void {

@@ -21,6 +21,21 @@ function loadEmbed(): Promise<Embed> {
   return embedModule;
 }
 
+/** Draw a Vega-Lite spec into ``node`` (the panel's charts); returns a function that frees it. */
+export async function embedChart(node: HTMLElement, spec: object): Promise<() => void> {
+  const { default: embed, vega } = await loadEmbed();
+  const result = await embed(node, spec as any, { actions: false, renderer: 'svg', loader: offlineLoader(vega) });
+  return () => result.finalize();
+}
+
+function offlineLoader(vega: Embed['vega']) {
+  const loader = vega.loader();
+  loader.sanitize = async (uri: string) => {
+    throw new Error(`mlnb charts do not load data from URLs (${uri}); put the data in the spec`);
+  };
+  return loader;
+}
+
 export class RenderedVega6 extends Widget implements IRenderMime.IRenderer {
   private finalize: (() => void) | null = null;
 
@@ -37,10 +52,7 @@ export class RenderedVega6 extends Widget implements IRenderMime.IRenderer {
     }
     const meta = (model.metadata[mime] ?? {}) as { embed_options?: Record<string, unknown> };
     const { default: embed, vega } = await loadEmbed();
-    const loader = vega.loader();
-    loader.sanitize = async (uri: string) => {
-      throw new Error(`mlnb charts do not load data from URLs (${uri}); put the data in the spec`);
-    };
+    const loader = offlineLoader(vega);
     this.finalize?.();
     const result = await embed(this.node, spec, {
       actions: { export: true, source: false, compiled: false, editor: false },

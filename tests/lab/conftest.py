@@ -29,6 +29,8 @@ for i, lr in enumerate([0.1, 0.01, 0.001]):
             with open("reports/summary.txt", "w") as fh:
                 fh.write(ARTIFACT_TEXT)
             run.log_artifact("reports/summary.txt")
+            for step, loss in enumerate([0.9, 0.5, 0.3, 0.25]):
+                run.log_metric("loss", loss, step=step)
 with mlnb.start_run({XSS_NAME!r}, params={{"note": "<b>bold</b>"}}, tags=["<script>x</script>"]) as run:
     run.log_metric("accuracy", 0.5)
 """

@@ -95,7 +95,7 @@ def test_a_hostile_run_name_is_shown_as_text(runs_tab) -> None:  # type: ignore[
     assert runs_tab.dialogs == [] and runs_tab.errors == []
 
 
-def test_run_detail_shows_lineage_and_serves_artifacts(runs_tab) -> None:  # type: ignore[no-untyped-def]
+def test_run_detail_shows_lineage_history_and_serves_artifacts(runs_tab) -> None:  # type: ignore[no-untyped-def]
     page = runs_tab.page
     page.locator(f"{PANEL} .mlnb-run", has_text="baseline-2").click()
     detail = page.locator(f"{PANEL} .mlnb-run-detail[data-state='ok']")
@@ -106,6 +106,9 @@ def test_run_detail_shows_lineage_and_serves_artifacts(runs_tab) -> None:  # typ
     assert link.inner_text() == "reports/summary.txt"
     response = page.request.get(link.get_attribute("href"))
     assert response.status == 200 and response.text() == ARTIFACT_TEXT
+    history = detail.locator(".mlnb-history[data-state='rendered'] svg")
+    history.wait_for()
+    assert "loss" in history.text_content()
     page.locator(f"{PANEL} .mlnb-back").first.click()
 
 
