@@ -20,6 +20,7 @@ from .errors import MlnbError, UsageError
 #: Modules whose ``register(subparsers)`` adds verbs, in the order ``--help`` lists them.
 AREA_CLIS = [
     "mlnb.data._cli",
+    "mlnb.export._cli",
     "mlnb.runs._cli",
 ]
 

@@ -18,6 +18,7 @@ from ._versions import (
     push,
     resolve,
     save,
+    status,
 )
 
 list = list_datasets  # noqa: A001 - `mlnb.data.list()` reads like the CLI verb
@@ -37,4 +38,5 @@ __all__ = [
     "push",
     "resolve",
     "save",
+    "status",
 ]

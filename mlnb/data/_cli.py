@@ -27,6 +27,10 @@ def register(sub: Any) -> None:
     p = add_verb(verbs, "list", lambda a, c: _data().list_datasets(), "one row per dataset")
     add_json_flag(p)
 
+    p = add_verb(verbs, "status", lambda a, c: _data().status(),
+                 "which version each working copy holds, and whether it changed since")
+    add_json_flag(p)
+
     p = add_verb(verbs, "log", lambda a, c: _data().log(a.name), "every version of a dataset, newest first")
     p.add_argument("name")
     add_json_flag(p)

@@ -448,6 +448,50 @@ def log(name: str) -> Table:
                              "md5": lambda h: h[:10], "git_commit": lambda c: (c or "")[:8]})
 
 
+_STATUS_COLUMNS = ["name", "path", "checked_out", "latest", "state"]
+
+
+def status() -> Table:
+    """Per dataset: which version the working copy holds and whether it was changed since.
+
+    ``state`` is ``latest``, ``older version`` (after a checkout), ``modified`` (changed and
+    not added yet), ``missing`` (deleted, or not pulled on this clone) or ``untracked`` (no
+    ``.dvc`` file).
+    """
+    project = current_project()
+    repo = project.dvc
+    repo._reset()
+    q = select(ds.c.name, ds.c.path, dv.c.version, dv.c.md5).join(dv, dv.c.dataset_id == ds.c.id)
+    with registry(project).read() as conn:
+        versions: dict[str, dict[str, int]] = {}
+        paths: dict[str, str] = {}
+        for name, rel, number, md5 in conn.execute(q.order_by(ds.c.name, dv.c.version)):
+            versions.setdefault(name, {})[md5] = number
+            paths[name] = rel
+    rows = []
+    for name, rel in paths.items():
+        dvcfile = project.root / f"{rel}.dvc"
+        latest = max(versions[name].values())
+        row = {"name": name, "path": rel, "checked_out": None, "latest": f"{name}@{latest}"}
+        if not dvcfile.is_file():
+            rows.append({**row, "state": "untracked"})
+            continue
+        recorded = (yaml.safe_load(dvcfile.read_text()) or {}).get("outs", [{}])[0].get("md5")
+        number = versions[name].get(recorded)
+        row["checked_out"] = f"{name}@{number}" if number else None
+        changed = repo.status(targets=[str(dvcfile)])
+        outs = [state for entry in changed.get(str(dvcfile.relative_to(project.root)), [])
+                for state in entry.get("changed outs", {}).values()]
+        if "deleted" in outs or ("not in cache" in outs and not (project.root / rel).exists()):
+            state = "missing"
+        elif outs:
+            state = "modified"
+        else:
+            state = "latest" if number == latest else "older version"
+        rows.append({**row, "state": state})
+    return Table(rows, _STATUS_COLUMNS, title="working copy", empty="no datasets yet")
+
+
 def versions_by_id(ids: list[int], project: Project | None = None) -> list[DataVersion]:
     """Versions by registry id (lineage uses this to name what a run read or wrote)."""
     project = project or current_project()

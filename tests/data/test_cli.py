@@ -29,6 +29,8 @@ def test_cli_round_trip(tmp_path):
     run_cli("data", "push", cwd=root, check=True)
     run_cli("data", "checkout", "t@1", cwd=root, check=True)
     assert (root / "t.csv").read_text() == "x\n1\n2\n3\n"
+    status = json.loads(run_cli("data", "status", "--json", cwd=root, check=True).stdout)
+    assert status == [{"name": "t", "path": "t.csv", "checked_out": "t@1", "latest": "t@2", "state": "older version"}]
 
 
 def test_cli_errors_are_one_line_with_exit_codes(tmp_path):

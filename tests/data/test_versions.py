@@ -216,3 +216,16 @@ def test_init_is_idempotent_and_sets_a_remote(project, tmp_path):
     assert (project.root / ".dvc/config").read_text() == before
     assert result["remote"] == str((tmp_path / "remote").resolve())
     assert "registry.db" in (project.root / ".mlnb/.gitignore").read_text()
+
+
+def test_status_follows_the_working_copy(project):
+    mlnb.data.save(frame(seed=1), "train")
+    mlnb.data.save(frame(seed=2), "train")
+    state = lambda: {r["name"]: (r["checked_out"], r["state"]) for r in mlnb.data.status()}  # noqa: E731
+    assert state() == {"train": ("train@2", "latest")}
+    mlnb.data.checkout("train@1")
+    assert state() == {"train": ("train@1", "older version")}
+    frame(seed=3).to_parquet(project.root / "data/train.parquet")
+    assert state() == {"train": ("train@1", "modified")}
+    (project.root / "data/train.parquet").unlink()
+    assert state() == {"train": ("train@1", "missing")}

@@ -1,0 +1,142 @@
+"""Benchmark: notebook → pipeline export, and the overhead of ``--check``.
+
+    python bench/export.py            # full: 200-cell notebook, 5 repeats; --check on a 3-stage pipeline, 3 repeats
+    python bench/export.py --quick    # CI smoke: fewer repeats, a 1-stage pipeline
+
+Targets (issue 5): export of a 200-cell notebook <= 1 s; ``--check`` overhead beyond the
+pipeline's own run <= 3 s. Anchors, run here in the same process tree:
+
+- ``jupyter nbconvert --to script`` on the same notebook (the usual notebook → script tool, which
+  does no analysis at all);
+- ``dvc repro --force`` of the exported pipeline alone, in place: the pipeline's own run time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.export.shapes import write_notebook  # noqa: E402
+
+
+def big_notebook(n_cells: int = 200, stages: int = 10) -> list:
+    """Setup (imports, helpers), a parameters cell, then ``stages`` stages sharing the other cells."""
+    cells: list = [
+        "import json\nimport math\nimport numpy as np\nimport pandas as pd",
+        ("rate = 0.5\nsize = 100\nlabel = 'bench'", ["parameters"]),
+        "def scale(v, k=2):\n    return [x * k for x in v]\n\nclass Box:\n    def __init__(self, v):\n        self.v = v",
+    ]
+    per_stage = (n_cells - len(cells)) // stages
+    for s in range(stages):
+        body = [f"%%mlops stage s{s}\nframe{s} = pd.DataFrame({{'a': np.arange(size) * rate}})"]
+        for i in range(1, per_stage):
+            prev = f"frame{s - 1}" if (i == 1 and s) else f"frame{s}"
+            body.append(
+                f"v{s}_{i} = [math.sqrt(abs(x)) for x in {prev}['a'].head(5)]\n"
+                f"frame{s}['c{i}'] = scale(list({prev}['a']), k={i})[: len(frame{s})]\n"
+                f"if v{s}_{i}:\n    note{s}_{i} = json.dumps({{'n': len(v{s}_{i}), 'l': label}})\n"
+                f"box{s}_{i} = Box(v{s}_{i})"
+            )
+        body[-1] += f"\nframe{s}.to_csv('out_{s}.csv', index=False)"
+        cells += body
+    while len(cells) < n_cells:
+        cells.append(f"pad{len(cells)} = {len(cells)}")
+    return cells
+
+
+def time_export(nb: Path, out: Path, repeats: int) -> float:
+    from mlnb.export import export
+
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        export(nb, out)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def time_nbconvert(nb: Path, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "nbconvert", "--to", "script", "--log-level", "ERROR",
+                        "--output-dir", str(nb.parent / "nbconvert"), str(nb)], check=True, capture_output=True)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+CHECK_NOTEBOOK = [
+    "%load_ext mlnb\nimport mlnb\nimport numpy as np\nimport pandas as pd\nfrom sklearn.linear_model import Ridge",
+    ("alpha = 0.5", ["parameters"]),
+    "%%mlops stage prepare\nrng = np.random.default_rng(0)\ndf = pd.DataFrame({'x': rng.normal(size=200)})\n"
+    "df['y'] = 3 * df.x + rng.normal(size=200)",
+    "%%mlops stage train\nmodel = Ridge(alpha=alpha)\nmodel.fit(df[['x']], df.y)\n"
+    "mlnb.log_metric('coef', float(model.coef_[0]))",
+    "%%mlops stage evaluate\nmlnb.log_metric('r2', float(model.score(df[['x']], df.y)))",
+]
+
+
+def check_overhead(work: Path, repeats: int, cells: list) -> tuple[float, float, float]:
+    """(dvc repro alone, check total, check's own repro) in seconds, medians."""
+    import mlnb
+    from mlnb._project import current_project
+    from tests.export.shapes import dvc
+
+    root = work / "proj"
+    root.mkdir()
+    os.chdir(root)
+    mlnb.init()
+    nb = write_notebook(root / "analysis.ipynb", cells)
+    mlnb.export.export(nb, "pipeline")
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True, capture_output=True)
+    subprocess.run(["git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "bench"], cwd=root,
+                   check=True, capture_output=True)
+    alone, totals, inner = [], [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        proc = dvc(root, "repro", "--force", "--no-run-cache", "pipeline/dvc.yaml")
+        alone.append(time.perf_counter() - t0)
+        if proc.returncode:
+            raise SystemExit(proc.stderr)
+        result = mlnb.export.export(nb, "pipeline", check=True)
+        totals.append(result.total_seconds)
+        inner.append(result.repro_seconds)
+    current_project().close()
+    return statistics.median(alone), statistics.median(totals), statistics.median(inner)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and a 1-stage pipeline (CI smoke run)")
+    args = parser.parse_args()
+    repeats = 1 if args.quick else 5
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in [str(ROOT), os.environ.get("PYTHONPATH")] if p)
+    with tempfile.TemporaryDirectory(prefix="mlnb-bench-export-") as tmp:
+        work = Path(tmp)
+        nb = write_notebook(work / "big.ipynb", big_notebook(), markdown_every=10)
+        export_s = time_export(nb, work / "pipeline", max(repeats, 3))  # the first call also imports nbformat
+        nbconvert_s = time_nbconvert(nb, repeats)
+        print(f"export, 200-cell notebook (10 stages): {export_s:.3f} s  (target <= 1 s) "
+              f"{'OK' if export_s <= 1 else 'OVER'}")
+        print(f"  anchor `jupyter nbconvert --to script`: {nbconvert_s:.3f} s  -> ratio {export_s / nbconvert_s:.2f}x")
+        cells = CHECK_NOTEBOOK[:3] if args.quick else CHECK_NOTEBOOK
+        alone, total, inner = check_overhead(work, 1 if args.quick else 3, cells)
+        overhead = total - alone
+        print(f"--check, {len(cells) - 2}-stage pipeline: {total:.2f} s; anchor `dvc repro` alone: {alone:.2f} s "
+              f"-> overhead {overhead:.2f} s (target <= 3 s) {'OK' if overhead <= 3 else 'OVER'}; "
+              f"ratio {total / alone:.2f}x")
+        print(f"  (dvc repro inside the check's clean copy: {inner:.2f} s; copy + git + checkout + compare: "
+              f"{total - inner:.2f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""``mlnb export`` / ``%mlops export`` and the ``%%mlops stage`` cell magic: thin verbs over :mod:`mlnb.export`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ..cli import Context, add_json_flag, add_verb
+from ..errors import UsageError
+from .cells import add_stage_arguments
+
+
+def register(sub: Any) -> None:
+    p = add_verb(sub, "export", _export,
+                 "write the notebook as a DVC pipeline (a script per stage, dvc.yaml, params.yaml)")
+    p.add_argument("target", nargs="*", metavar="NOTEBOOK|OUT",
+                   help="the notebook (.ipynb) and/or the output folder; in a notebook: the output folder")
+    p.add_argument("--out", help="output folder (default: pipeline)")
+    p.add_argument("--notebook", help="the notebook to export (default in a notebook: the current one)")
+    p.add_argument("--check", action="store_true",
+                   help="also run `dvc repro` in a clean temporary copy and compare metrics with the notebook's run")
+    add_json_flag(p)
+
+    p = add_verb(sub, "stage", _stage, "%%%%mlops stage NAME: run this cell as pipeline stage NAME (recorded as a run)")
+    add_stage_arguments(p)
+
+
+def _export(args: argparse.Namespace, ctx: Context) -> Any:
+    from . import export
+
+    notebook, out = args.notebook, args.out
+    for value in args.target:
+        if value.endswith(".ipynb"):
+            if notebook:
+                raise UsageError(f"two notebooks given ({notebook}, {value}): export one at a time")
+            notebook = value
+        elif out:
+            raise UsageError(f"two output folders given ({out}, {value}): give one")
+        else:
+            out = value
+    notebook = notebook or current_notebook(ctx)
+    return export(notebook, out or "pipeline", check=args.check)
+
+
+def current_notebook(ctx: Context) -> str:
+    """The notebook this kernel runs, from the Jupyter session; else ask for ``--notebook``."""
+    from ..runs._capture import notebook_path
+
+    found = notebook_path(ctx.shell)
+    if not found or not str(found).endswith(".ipynb"):
+        where = "this kernel does not say which notebook it runs" if ctx.shell is not None else "no notebook given"
+        raise UsageError(f"{where}: pass the notebook, e.g. `export analysis.ipynb --out pipeline/` "
+                         "or `--notebook analysis.ipynb`")
+    path = Path(found)
+    if not path.is_file() and (Path.cwd() / path.name).is_file():
+        path = Path.cwd() / path.name  # the session names it from the server's root; the kernel runs beside it
+    return str(path)
+
+
+def _stage(args: argparse.Namespace, ctx: Context) -> Any:
+    if ctx.cell is None or ctx.shell is None:
+        raise UsageError("`stage` marks a notebook cell: write `%%mlops stage NAME` as the cell's first line")
+    from .cells import check_stage_name
+
+    check_stage_name(args.name)
+    from ..runs import record_cell
+    from .runtime import NOTEBOOK_TAG
+
+    return record_cell(args.name, ctx.cell, ctx.shell, tags=[NOTEBOOK_TAG])

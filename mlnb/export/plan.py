@@ -1,0 +1,356 @@
+"""From analysed cells to a pipeline plan: stages, what crosses between them, files, parameters.
+
+Walking the cells in notebook order, the *provider* of a name is the segment (setup, the
+parameters cell, or a stage) that last defined or mutated it. A stage that uses a name provided
+by another stage reads it from a file the provider writes (``vars/<provider>/<name>``); a name
+provided by setup makes the stage copy the setup cells that build it; a parameter is read from
+``params.yaml``.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import posixpath
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+from .cells import NOTEBOOK_BUILTINS, Cell, Notebook, check_stage_name
+from .defuse import CellFacts, Function, analyze
+
+SETUP, PARAMS = "(setup)", "(parameters)"
+_BUILTINS = frozenset(dir(builtins)) | NOTEBOOK_BUILTINS | {"_mlnb_export", "__name__", "__file__"}
+
+
+@dataclass
+class Stage:
+    name: str
+    cells: list[Cell] = field(default_factory=list)
+    setup: list[Cell] = field(default_factory=list)  # setup cells copied in, notebook order
+    params: list[str] = field(default_factory=list)
+    inputs: dict[str, str] = field(default_factory=dict)  # name → producing stage
+    outputs: list[str] = field(default_factory=list)  # names later stages read
+    imports: dict[str, str] = field(default_factory=dict)  # import statements re-emitted
+    deps: list[str] = field(default_factory=list)  # files read (paths relative to the notebook)
+    outs: list[str] = field(default_factory=list)  # files written
+    metrics: bool = False  # calls mlnb.log_metric
+
+    @property
+    def script(self) -> str:
+        return re.sub(r"[^A-Za-z0-9_]", "_", self.name) + ".py"
+
+
+@dataclass
+class Plan:
+    notebook: Path
+    stages: list[Stage]
+    params: dict[str, Any]
+
+
+def _error(cell: Cell, message: str) -> UsageError:
+    return UsageError(f"{cell.where}: {message}")
+
+
+def build_plan(nb: Notebook, dataset_path: Any = None) -> Plan:
+    """Plan the pipeline of a read notebook; raises :class:`UsageError` naming the cell and the name.
+
+    ``dataset_path(ref)`` maps an ``mlnb.data.load`` reference to its file (relative to the notebook).
+    """
+    cells = _assign_default_stage(nb)
+    facts = {c.number: analyze(c.code) for c in cells}
+    for cell in cells:
+        f = facts[cell.number]
+        if f.star_import:
+            raise _error(cell, f"`from {f.star_import} import *` hides which names the cell defines: "
+                               "import the names you use")
+        if (f.saves_dataset or f.project_commands) and cell.stage and not cell.parameters:
+            raise _error(cell, "mlnb.data.save/add and %mlops commands cannot run inside `dvc repro` (DVC is "
+                               "busy running the pipeline): write files with e.g. df.to_parquet(PATH) (the stage "
+                               "lists them as outputs) and version them afterwards, or move this to the setup cells")
+    imported = {n for f in facts.values() for n in f.imports}
+    functions: dict[str, tuple[Function, Cell]] = {}
+    for cell in cells:
+        for fn in facts[cell.number].functions.values():
+            functions[fn.name] = (fn, cell)
+    params = _parameters(cells)
+    stages: dict[str, Stage] = {}
+    walker = _Walker(cells, facts, imported, functions, stages, params)
+    walker.walk()
+    _check_functions(cells, facts, functions, imported)
+    for stage in stages.values():
+        _files(stage, facts, dataset_path)
+    _check_files(list(stages.values()))
+    _check_cycles(list(stages.values()))
+    return Plan(notebook=nb.path, stages=list(stages.values()), params=params)
+
+
+def _assign_default_stage(nb: Notebook) -> list[Cell]:
+    if nb.marked:
+        return nb.cells
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", nb.path.stem).strip("_-") or "notebook"
+    name = check_stage_name(name if name[0].isalpha() else f"nb_{name}")
+    return [Cell(c.number, c.code, None if c.parameters else name, c.parameters, c.outs, c.deps) for c in nb.cells]
+
+
+def _parameters(cells: list[Cell]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for cell in (c for c in cells if c.parameters):
+        for stmt in ast.parse(cell.code).body:
+            if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
+                raise _error(cell, f"the parameters cell may only hold `name = value` lines, not {ast.unparse(stmt)!r}")
+            name = stmt.targets[0].id
+            try:
+                value = ast.literal_eval(stmt.value)
+            except ValueError:
+                raise _error(cell, f"parameter {name} = {ast.get_source_segment(cell.code, stmt.value)} is not a literal: "
+                                   "give a number, string, bool, list or dict") from None
+            params[name] = list(value) if isinstance(value, tuple) else value
+    return params
+
+
+class _Walker:
+    """One pass over the cells, resolving every use to its provider."""
+
+    def __init__(self, cells: list[Cell], facts: dict[int, CellFacts], imported: set[str],
+                 functions: dict[str, tuple[Function, Cell]], stages: dict[str, Stage], params: dict[str, Any]) -> None:
+        self.cells = cells
+        self.facts = facts
+        self.imported = imported  # every name some cell binds by import
+        self.functions = functions  # every def/class of the notebook, with its cell
+        self.stages = stages  # filled in notebook order
+        self.params = params
+        self.provider: dict[str, str] = {}  # name → segment that last changed it
+        self.setup_cell: dict[str, Cell] = {}  # name → setup cell that last changed it
+        self.setup_needs: dict[int, set[int]] = {}  # setup cell → setup cells it needs
+        self.changed_by: dict[str, list[Cell]] = {}
+        self.changes: dict[int, set[str]] = {}  # cell → names it changes (imports are never mutated)
+        self.deleted_in: dict[str, Cell] = {}
+
+    def walk(self) -> None:
+        for cell in self.cells:
+            segment = PARAMS if cell.parameters else (cell.stage or SETUP)
+            f = self.facts[cell.number]
+            uses, writes = self.expanded(f)
+            if segment == PARAMS:
+                pass
+            elif segment == SETUP:
+                self.setup_needs[cell.number] = self.resolve_setup(cell, uses)
+            else:
+                stage = self.stages.setdefault(cell.stage, Stage(cell.stage))  # type: ignore[arg-type]
+                stage.cells.append(cell)
+                self.resolve_stage(stage, cell, uses)
+            changes = (f.changes | writes) - (self.imported - f.imports.keys())
+            self.changes[cell.number] = changes
+            for name in changes:
+                self.provider[name] = segment
+                self.changed_by.setdefault(name, []).append(cell)
+                if segment == SETUP:
+                    self.setup_cell[name] = cell
+            for name in f.deleted:
+                self.provider.pop(name, None)
+                self.deleted_in[name] = cell
+        for stage in self.stages.values():
+            self.finish(stage)
+
+    def expanded(self, f: CellFacts) -> tuple[list[str], set[str]]:
+        """A cell's uses plus what the functions it names read; the globals they write."""
+        uses, writes, seen = list(f.uses), set(), set()
+        stack = [u for u in f.uses if u in self.functions]
+        while stack:
+            name = stack.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            fn = self.functions[name][0]
+            writes |= fn.writes
+            for read in sorted(fn.reads):
+                if read not in uses and read not in f.defs:
+                    uses.append(read)
+                if read in self.functions:
+                    stack.append(read)
+        return uses, writes
+
+    def where_defined_later(self, name: str, after: Cell) -> Cell | None:
+        for cell in self.cells:
+            if cell.number > after.number and name in self.facts[cell.number].changes:
+                return cell
+        return None
+
+    def missing(self, cell: Cell, name: str) -> UsageError:
+        if name in self.deleted_in:
+            return _error(cell, f"`{name}` is used here but was deleted in {self.deleted_in[name].where}")
+        later = self.where_defined_later(name, cell)
+        if later is not None:
+            return _error(cell, f"`{name}` is used here but defined only later, in {later.where}: "
+                                "move its definition before this cell")
+        return _error(cell, f"`{name}` is not defined anywhere in the notebook: define or import it")
+
+    def resolve_setup(self, cell: Cell, uses: list[str]) -> set[int]:
+        needs: set[int] = set()
+        for name in uses:
+            if name in _BUILTINS:
+                continue
+            segment = self.provider.get(name)
+            if segment is None:
+                if name in self.params:
+                    continue
+                raise self.missing(cell, name)
+            if segment == SETUP:
+                needs.add(self.setup_cell[name].number)
+        return needs
+
+    def resolve_stage(self, stage: Stage, cell: Cell, uses: list[str]) -> None:
+        for name in uses:
+            if name in _BUILTINS:
+                continue
+            segment = self.provider.get(name)
+            if segment is None:
+                raise self.missing(cell, name)
+            if segment == stage.name:
+                continue
+            if segment == PARAMS:
+                if name not in stage.params:
+                    stage.params.append(name)
+            elif segment == SETUP:
+                stage.setup.append(self.setup_cell[name])
+            elif name in self.imported:
+                origin = self.changed_by[name][-1]
+                stage.imports[name] = self.facts[origin.number].imports[name]
+            elif name in self.functions:
+                fn_cell = self.functions[name][1]
+                raise _error(cell, f"`{name}` is defined in {fn_cell.where} and used in stage {stage.name!r}: "
+                                   "functions and classes shared by stages belong in the setup cells "
+                                   "before the first stage")
+            else:
+                if name not in stage.inputs:
+                    stage.inputs[name] = segment
+                producer = self.stages[segment]
+                if name not in producer.outputs:
+                    producer.outputs.append(name)
+
+    def finish(self, stage: Stage) -> None:
+        """Close the copied setup cells over what they need; add side-effect-only setup cells."""
+        wanted = {c.number for c in stage.setup}
+        if stage.inputs:  # values read from files may be instances of the notebook's own classes
+            wanted |= {c.number for c in self.cells if c.stage is None and self.facts[c.number].classes}
+        wanted |= {c.number for c in self.cells if c.stage is None and not c.parameters
+                   and not self.changes[c.number] and not self.facts[c.number].trivial
+                   and not _notebook_only(self.facts[c.number])}
+        stack = list(wanted)
+        while stack:
+            for need in self.setup_needs.get(stack.pop(), ()):
+                if need not in wanted:
+                    wanted.add(need)
+                    stack.append(need)
+        stage.setup = [c for c in self.cells if c.number in wanted]
+        for cell in stage.setup:
+            if _notebook_only(self.facts[cell.number]):
+                raise _error(cell, f"stage {stage.name!r} needs names this cell defines, but the cell records data "
+                                   "or runs %mlops commands, which only the notebook does: split those lines "
+                                   "into a cell of their own")
+        for cell in stage.setup:  # parameters read by copied setup cells
+            for name in self.facts[cell.number].uses:
+                if name in self.params and self.provider.get(name) != SETUP and name not in stage.params:
+                    stage.params.append(name)
+        stage.params.sort()
+        stage.outputs.sort()
+        stage.metrics = any("log_metric" in c.code for c in [*stage.setup, *stage.cells])
+
+
+def _notebook_only(f: CellFacts) -> bool:
+    """Setup cells that record data or run project commands belong to the notebook, not the pipeline."""
+    return f.saves_dataset or f.project_commands
+
+
+def _check_functions(cells: list[Cell], facts: dict[int, CellFacts], functions: dict[str, tuple[Function, Cell]],
+                     imported: set[str]) -> None:
+    """A function reading a global that changes in more than one segment behaves differently per stage."""
+    segments: dict[str, list[Cell]] = {}
+    for cell in cells:
+        for name in facts[cell.number].changes - imported:
+            if name not in functions or functions[name][1] is not cell:
+                segments.setdefault(name, []).append(cell)
+    for name, (fn, fn_cell) in functions.items():
+        for read in sorted(fn.reads - imported - set(functions)):
+            changers = segments.get(read, [])
+            kinds = {PARAMS if c.parameters else (c.stage or SETUP) for c in changers}
+            if len(kinds) > 1 and kinds - {SETUP, PARAMS}:
+                places = ", ".join(c.where for c in changers)
+                raise _error(fn_cell, f"function `{name}` reads the global `{read}`, which changes between "
+                                      f"stages ({places}): pass `{read}` to `{name}` as an argument")
+
+
+def _normal(path: str) -> str | None:
+    """A path relative to the notebook, or None when it is absolute or leaves the folder tree."""
+    if not path or "://" in path or Path(path).is_absolute():
+        return None
+    norm = posixpath.normpath(path.replace("\\", "/"))
+    return norm
+
+
+def _files(stage: Stage, facts: dict[int, CellFacts], dataset_path: Any) -> None:
+    reads: list[str] = []
+    writes: list[str] = []
+    for cell in [*stage.setup, *stage.cells]:
+        f = facts[cell.number]
+        reads += [*f.reads_files, *cell.deps]
+        writes += [*f.writes_files, *cell.outs]
+        for ref in f.datasets:
+            if dataset_path is None:
+                raise _error(cell, f"mlnb.data.load({ref!r}) needs the project's registry: export inside the project")
+            reads.append(dataset_path(ref))
+    outs = sorted({p for p in map(_normal, writes) if p})
+    stage.outs = outs
+    stage.deps = sorted({p for p in map(_normal, reads) if p} - set(outs))
+
+
+def _check_files(stages: list[Stage]) -> None:
+    owner: dict[str, str] = {}
+    for stage in stages:
+        for path in stage.outs:
+            if path in owner:
+                raise UsageError(f"stages {owner[path]!r} and {stage.name!r} both write {path}: "
+                                 "one stage must own each output file")
+            owner[path] = stage.name
+
+
+def edges(stages: list[Stage]) -> dict[str, dict[str, list[str]]]:
+    """consumer → producer → the names and files that make the edge."""
+    owner = {path: s.name for s in stages for path in s.outs}
+    found: dict[str, dict[str, list[str]]] = {}
+    for stage in stages:
+        for name, producer in stage.inputs.items():
+            found.setdefault(stage.name, {}).setdefault(producer, []).append(f"`{name}`")
+        for path in stage.deps:
+            if path in owner and owner[path] != stage.name:
+                found.setdefault(stage.name, {}).setdefault(owner[path], []).append(path)
+    return found
+
+
+def _check_cycles(stages: list[Stage]) -> None:
+    graph = edges(stages)
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        path.append(node)
+        for producer in sorted(graph.get(node, {})):
+            if state.get(producer) == 1:
+                cycle = path[path.index(producer):] + [producer]
+                links = "; ".join(
+                    f"{a!r} needs {', '.join(graph[a][b])} from {b!r}" for a, b in zip(cycle, cycle[1:])
+                )
+                raise UsageError(f"the stages form a cycle ({links}): "
+                                 "give each stage its own name or move the cells so data flows one way")
+            if state.get(producer) is None:
+                visit(producer)
+        path.pop()
+        state[node] = 2
+
+    for stage in stages:
+        if stage.name not in state:
+            visit(stage.name)

@@ -1,0 +1,58 @@
+"""`%%mlops stage` and `%mlops export` in a real IPython shell."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+import mlnb
+from tests.export.shapes import write_notebook
+
+
+@pytest.fixture
+def shell(project):  # type: ignore[no-untyped-def]
+    from IPython import get_ipython
+    from IPython.testing.globalipapp import start_ipython
+
+    ip = start_ipython() or get_ipython()  # one shell for the whole session, as the runs tests use
+    ip.run_cell("%load_ext mlnb", store_history=False)
+    yield ip
+    ip.user_ns.pop("__session__", None)
+    ip.run_cell("%unload_ext mlnb", store_history=False)
+
+
+def test_stage_cell_runs_in_the_notebook_as_a_run_named_after_the_stage(shell) -> None:  # type: ignore[no-untyped-def]
+    result = shell.run_cell("%%mlops stage train --outs model.bin\nimport mlnb\nx = 40 + 2\nmlnb.log_metric('score', 0.25)\nx")
+    assert result.success
+    assert shell.user_ns["x"] == 42
+    runs = mlnb.runs.list("name = 'train'")
+    assert len(runs) == 1 and runs[0]["status"] == "finished" and runs[0]["metrics"] == {"score": 0.25}
+    assert "mlnb-stage" in runs[0]["tags"]
+
+
+def test_stage_cell_errors_are_one_line(shell, capsys) -> None:  # type: ignore[no-untyped-def]
+    shell.run_cell("%%mlops stage 1bad\nx = 1")
+    err = capsys.readouterr().err
+    assert "stage name '1bad' is not allowed" in err and "Traceback" not in err
+
+
+def test_export_finds_the_current_notebook_from_the_session(shell, project, capsys) -> None:  # type: ignore[no-untyped-def]
+    nb = write_notebook(project.root / "work.ipynb", ["import json", "%%mlops stage a\nv = json.dumps([1])"])
+    shell.run_cell("%mlops export pipe")
+    assert "pass the notebook" in capsys.readouterr().err
+    shell.user_ns["__session__"] = str(nb)
+    shell.run_cell("%mlops export pipe")
+    stages = yaml.safe_load((project.root / "pipe" / "dvc.yaml").read_text())["stages"]
+    assert list(stages) == ["a"]
+
+
+def test_session_path_from_the_server_root_is_found_beside_the_kernel(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from mlnb.cli import Context
+    from mlnb.export._cli import current_notebook
+
+    write_notebook(tmp_path / "work.ipynb", ["x = 1"])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("JPY_SESSION_NAME", "projects/demo/work.ipynb")  # relative to the server's root
+    assert current_notebook(Context()) == str(tmp_path / "work.ipynb")
+    monkeypatch.setenv("JPY_SESSION_NAME", str(tmp_path / "work.ipynb"))
+    assert current_notebook(Context()) == str(tmp_path / "work.ipynb")
