@@ -26,3 +26,13 @@ def coloured_table(headline: str, failed: bool, columns: Sequence[str], rows: Se
     return (f"<div class='mlnb-check'><p style='font-weight:bold;color:{_HEAD_COLOURS[failed]}'>{esc(headline)}</p>"
             f"<table class='mlnb-table' style='border-collapse:collapse;font-size:12px'><thead><tr>{head}</tr>"
             f"</thead><tbody>{''.join(body)}</tbody></table></div>")
+
+
+class HtmlDisplay:
+    """Mixin: a notebook mime bundle (text and HTML) for any frontend, from ``_repr_html_``."""
+
+    def _plain_text(self) -> str:
+        return repr(self)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/plain": self._plain_text(), "text/html": self._repr_html_()}  # type: ignore[attr-defined]

@@ -22,6 +22,7 @@ import numpy as np
 from .._display import Table
 from ._batches import DEFAULT_BATCH, DEFAULT_SAMPLE, Accumulator, iter_parquet, summarize
 from ._columns import CATEGORICAL, ColumnData, column_data
+from ._html import HtmlDisplay
 from ._parallel import map_columns
 from .stats.numeric import NumericReference
 
@@ -80,7 +81,7 @@ class ColumnProfile:
         return row
 
 
-class Profile:
+class Profile(HtmlDisplay):
     """A fitted reference: ``profile.drift(window)`` scores a window against it."""
 
     def __init__(self, columns: dict[str, ColumnProfile], source: str = "") -> None:
@@ -126,9 +127,6 @@ class Profile:
 
     def __repr__(self) -> str:
         return f"<Profile of {len(self.columns)} columns, {self.n_rows:,} rows>"
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/plain": repr(self), "text/html": self._repr_html_()}
 
     def _repr_html_(self) -> str:
         return self.summary()._repr_html_()

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
+from ._html import HtmlDisplay
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -107,7 +108,7 @@ def _yaml_value(v: Any) -> Any:
 
 
 @dataclass
-class Schema:
+class Schema(HtmlDisplay):
     """An ordered set of column expectations; ``strict`` makes unexpected columns failures."""
 
     columns: dict[str, ColumnSchema] = field(default_factory=dict)
@@ -160,8 +161,8 @@ class Schema:
     def __str__(self) -> str:
         return self.to_yaml()
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/plain": self.to_yaml(), "text/html": self._repr_html_()}
+    def _plain_text(self) -> str:
+        return self.to_yaml()
 
     def _repr_html_(self) -> str:
         from .._display import Table

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._display import Table, format_value
-from ._html import GOOD, coloured_table
+from ._html import GOOD, HtmlDisplay, coloured_table
 from .schema import ColumnSchema, Schema, dtype_family
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -25,7 +25,7 @@ _NUMERIC = ("int", "float")
 _TEXT = ("string", "category")
 
 
-class ValidationResult:
+class ValidationResult(HtmlDisplay):
     """Outcome of ``Schema.validate``: a summary (one row per check) and the failure cases.
 
     >>> result = schema.validate(new_df)   # doctest: +SKIP
@@ -93,9 +93,6 @@ class ValidationResult:
 
     def __repr__(self) -> str:
         return f"<ValidationResult: {self.headline()}>"
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/plain": repr(self), "text/html": self._repr_html_()}
 
     def _repr_html_(self) -> str:
         return coloured_table(self.headline(), not self.ok, SUMMARY_COLUMNS, self.summary, self.table().formatters,
