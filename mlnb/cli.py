@@ -63,6 +63,17 @@ def _init(args: argparse.Namespace, ctx: Context) -> Any:
     return init(args.path, remote=args.remote)
 
 
+def _demo(args: argparse.Namespace, ctx: Context) -> Any:
+    from ._demo import open_lab, seed
+
+    result = seed(args.path)
+    if args.no_lab:
+        return result
+    print(result)
+    open_lab(result["project"])
+    return None  # pragma: no cover - exec does not return
+
+
 def build_parser(prog: str = "mlnb") -> ArgumentParser:
     parser = ArgumentParser(
         prog=prog,
@@ -73,6 +84,9 @@ def build_parser(prog: str = "mlnb") -> ArgumentParser:
     p = add_verb(sub, "init", _init, "make this folder an mlnb project (git + DVC + registry); safe to repeat")
     p.add_argument("path", nargs="?", default=None, help="project folder (default: the current one)")
     p.add_argument("--remote", help="default DVC remote: a folder or any URL DVC understands")
+    p = add_verb(sub, "demo", _demo, "make a small demo project (data versions, runs) and open JupyterLab on it")
+    p.add_argument("path", nargs="?", default=None, help="where (default: ~/mlnb-demo)")
+    p.add_argument("--no-lab", action="store_true", help="only create the project (a headless demo)")
     for module in AREA_CLIS:
         importlib.import_module(module).register(sub)
     return parser
