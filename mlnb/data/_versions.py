@@ -67,6 +67,10 @@ class DataVersion:
         out["ref"] = self.ref
         return out
 
+    def to_json(self) -> str:
+        """``to_dict()`` as JSON: what ``mlnb data show REF --json`` prints."""
+        return json.dumps(self.to_dict(), indent=2)
+
     def _record(self) -> Record:
         return Record(
             {k: v for k, v in self.to_dict().items() if k not in ("id",)},
