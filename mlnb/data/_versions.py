@@ -161,9 +161,9 @@ def add(path: str | os.PathLike[str], name: str | None = None, message: str = ""
     full = project.root / rel
     if not full.exists():
         raise NotFound(f"{path} does not exist: check the path (relative to {Path.cwd()})")
-    if rel.startswith(".dvc/") or rel.startswith(".mlnb/") or rel.startswith(".git/") or rel in (".", ""):
+    if rel.split("/")[0] in (".dvc", ".mlnb", ".git", ".", ""):
         raise UsageError(f"{path} cannot be versioned: pick a data file or folder inside the project")
-    name = _validate_name(name or Path(rel).name)
+    name = _validate_name(name or _dataset_at(project, rel) or Path(rel).name)
     return _track(project, rel, name, message)
 
 
@@ -179,6 +179,7 @@ def save(df: pd.DataFrame, name: str, message: str = "", path: str | None = None
     project = current_project()
     name = _validate_name(name)
     rel = project.relpath(path) if path else _dataset_path(project, name) or f"data/{name}.parquet"
+    _check_target(project, rel, name)  # before writing: a refused save changes no file
     full = project.root / rel
     full.parent.mkdir(parents=True, exist_ok=True)
     tmp = full.with_name(f".{full.name}.mlnb-tmp")
@@ -211,12 +212,27 @@ def _dataset_path(project: Project, name: str) -> str | None:
         return conn.execute(select(ds.c.path).where(ds.c.name == name)).scalar()
 
 
-def _track(project: Project, rel: str, name: str, message: str, frame: pd.DataFrame | None = None) -> DataVersion:
+def _dataset_at(project: Project, rel: str) -> str | None:
+    """The dataset that tracks ``rel``, if any."""
+    with registry(project).read() as conn:
+        return conn.execute(select(ds.c.name).where(ds.c.path == rel)).scalar()
+
+
+def _check_target(project: Project, rel: str, name: str) -> None:
+    """One dataset per path and one path per dataset."""
     existing_path = _dataset_path(project, name)
     if existing_path is not None and existing_path != rel:
         raise UsageError(
             f"dataset {name!r} already tracks {existing_path}, not {rel}: pick another --name or add {existing_path}"
         )
+    owner = _dataset_at(project, rel)
+    if owner not in (None, name):
+        raise UsageError(f"{rel} is already dataset {owner!r}: add it without --name (or as --name {owner}) "
+                         "for its next version, or copy it to another path")
+
+
+def _track(project: Project, rel: str, name: str, message: str, frame: pd.DataFrame | None = None) -> DataVersion:
+    _check_target(project, rel, name)
     unchanged = _unchanged_version(project, rel, name)
     if unchanged is not None:
         _lineage.touched("output", unchanged.id)
