@@ -390,7 +390,7 @@ def _ensure_cached(project: Project, version: DataVersion) -> None:
         result = _transfer_with_progress(project, "pull", [HashInfo("md5", version.md5)], None)
     except Exception as exc:  # no remote configured, remote unreachable ...
         raise NotFound(
-            f"{version.ref} is not in the local cache and could not be fetched: {exc}"
+            f"{version.ref} is not in the local cache and could not be fetched: {_one_line(exc)}"
         ) from exc
     if result.failed or not _cache_path(project, version.md5).exists():
         raise NotFound(f"{version.ref} is not in the local cache nor on the remote: was it pushed (`mlnb data push`)?")
@@ -570,8 +570,12 @@ def _transfer(direction: str, remote: str | None) -> Record:
 
     try:
         result = _transfer_with_progress(project, direction, hashes, remote)
+    except ImportError as exc:  # DVC knows the URL scheme but its plugin is not installed
+        plugin = re.search(r"'(dvc-[\w-]+)'", str(exc))
+        hint = f"pip install {plugin.group(1)}" if plugin else "install the DVC plugin for this remote"
+        raise UsageError(f"{direction} failed: {_one_line(exc)}: {hint}") from exc
     except DvcException as exc:
-        raise UsageError(f"{direction} failed: {exc} (set a remote with `mlnb init --remote URL`)") from exc
+        raise UsageError(f"{direction} failed: {_one_line(exc)} (set a remote with `mlnb init --remote URL`)") from exc
     if result.failed:
         raise NotFound(f"{direction}: {len(result.failed)} object(s) could not be transferred")
     if direction == "pull":  # like `dvc pull`: tracked files in the working copy appear too
@@ -579,6 +583,11 @@ def _transfer(direction: str, remote: str | None) -> Record:
         project.dvc.pull(remote=remote)
     return Record({"direction": direction, "versions": len(hashes), "transferred": len(result.transferred)},
                   title=f"data {direction}")
+
+
+def _one_line(exc: BaseException) -> str:
+    """DVC's messages may span lines; mlnb shows errors as one line."""
+    return " ".join(str(exc).split())
 
 
 def _transfer_with_progress(project: Project, direction: str, hashes: list[Any], remote: str | None) -> Any:
