@@ -499,9 +499,7 @@ def status() -> Table:
         recorded = (yaml.safe_load(dvcfile.read_text()) or {}).get("outs", [{}])[0].get("md5")
         number = versions[name].get(recorded)
         row["checked_out"] = f"{name}@{number}" if number else None
-        changed = repo.status(targets=[str(dvcfile)])
-        outs = [state for entry in changed.get(str(dvcfile.relative_to(project.root)), [])
-                for state in entry.get("changed outs", {}).values()]
+        outs = _changed_outs(project, dvcfile)
         if "deleted" in outs or ("not in cache" in outs and not (project.root / rel).exists()):
             state = "missing"
         elif outs:
@@ -510,6 +508,14 @@ def status() -> Table:
             state = "latest" if number == latest else "older version"
         rows.append({**row, "state": state})
     return Table(rows, _STATUS_COLUMNS, title="working copy", empty="no datasets yet")
+
+
+def _changed_outs(project: Project, dvcfile: Path) -> list[str]:
+    """How the working copy differs from what its ``.dvc`` file records (DVC's words:
+    ``modified``, ``deleted``, ``not in cache``); empty when it matches."""
+    changed = project.dvc.status(targets=[str(dvcfile)])
+    return [state for entry in changed.get(str(dvcfile.relative_to(project.root)), [])
+            for state in entry.get("changed outs", {}).values()]
 
 
 def versions_by_id(ids: list[int], project: Project | None = None) -> list[DataVersion]:
@@ -523,8 +529,14 @@ def versions_by_id(ids: list[int], project: Project | None = None) -> list[DataV
 # -- working copy and remote -----------------------------------------------------------------
 
 
-def checkout(ref: str) -> DataVersion:
-    """Put version ``ref`` in the working copy and point its ``.dvc`` file at it."""
+def checkout(ref: str, force: bool = False) -> DataVersion:
+    """Put version ``ref`` in the working copy and point its ``.dvc`` file at it.
+
+    Changes to the working copy that are not saved as a version are never discarded unless
+    ``force`` is true (as with ``dvc checkout --force``).
+
+    >>> mlnb.data.checkout("train@1")  # doctest: +SKIP
+    """
     project = current_project()
     version = resolve(ref, project)
     _ensure_cached(project, version)
@@ -536,6 +548,11 @@ def checkout(ref: str) -> DataVersion:
     dvcfile = f"{version.path}.dvc"
     if not (project.root / dvcfile).exists():
         raise NotFound(f"{dvcfile} is missing: restore it from git or re-add {version.path}")
+    if not force and "modified" in _changed_outs(project, project.root / dvcfile):
+        raise UsageError(
+            f"{version.path} has changes that are not saved as a version: `mlnb data add {version.path}` "
+            f"keeps them, `mlnb data checkout {ref} --force` discards them"
+        )
     stage = repo.stage.load_one(dvcfile)
     out = stage.outs[0]
     out.hash_info = HashInfo("md5", version.md5)
@@ -580,7 +597,18 @@ def _transfer(direction: str, remote: str | None) -> Record:
         raise NotFound(f"{direction}: {len(result.failed)} object(s) could not be transferred")
     if direction == "pull":  # like `dvc pull`: tracked files in the working copy appear too
         project.dvc._reset()
-        project.dvc.pull(remote=remote)
+        try:
+            project.dvc.pull(remote=remote)
+        except DvcException as exc:
+            if "unsaved" not in str(exc):
+                raise UsageError(f"pull: DVC could not update the working copy: {_one_line(exc)}") from exc
+            # DVC refuses to overwrite changes not saved as a version; its message lists the paths
+            unsaved = [line.strip() for line in str(exc).splitlines()[1:] if line.strip()]
+            where = ", ".join(project.relpath(p) for p in unsaved) or "the working copy"
+            raise UsageError(
+                f"pulled every version into the cache, but {where} has changes not saved as a version: "
+                f"`mlnb data add PATH` keeps them, `mlnb data checkout REF --force` discards them"
+            ) from exc
     return Record({"direction": direction, "versions": len(hashes), "transferred": len(result.transferred)},
                   title=f"data {direction}")
 
