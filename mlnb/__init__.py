@@ -11,9 +11,10 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_AREAS = {"data", "errors", "runs"}
+_AREAS = {"data", "errors", "runs", "checks"}
 _FUNCTIONS = {
     "init": ("mlnb._api", "init"),
+    "enable_altair_renderer": ("mlnb._charts", "enable_altair_renderer"),
     "start_run": ("mlnb.runs._run", "start_run"),
     "active_run": ("mlnb.runs._run", "active_run"),
     "log_metric": ("mlnb.runs._run", "log_metric"),

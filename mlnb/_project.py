@@ -7,10 +7,13 @@ DVC is imported on first use only: opening a project costs a few stat calls.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
 import subprocess
+from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -140,10 +143,28 @@ class Project:
 
 
 _open: dict[Path, Project] = {}
+_active: ContextVar[Project | None] = ContextVar("mlnb_active_project", default=None)
+
+
+@contextlib.contextmanager
+def using_project(project: Project) -> Iterator[Project]:
+    """Make ``project`` the current one in this context (thread/task), whatever the cwd.
+
+    A server serving one project from a process whose cwd is elsewhere calls the public API in
+    ``with using_project(p): ...``.
+    """
+    token = _active.set(project)
+    try:
+        yield project
+    finally:
+        _active.reset(token)
 
 
 def current_project(start: str | os.PathLike[str] | None = None) -> Project:
-    """The project around ``start`` (default: cwd), reusing the open one (and its DVC repo)."""
+    """The project around ``start`` (default: the active project, else cwd), reusing the open one."""
+    active = _active.get()
+    if start is None and active is not None:
+        return active
     here = Path(start or os.getcwd()).resolve()
     for root, project in _open.items():
         if here == root or root in here.parents:

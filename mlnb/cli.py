@@ -23,6 +23,7 @@ AREA_CLIS = [
     "mlnb.data._cli",
     "mlnb.export._cli",
     "mlnb.runs._cli",
+    "mlnb.checks._cli",
 ]
 
 

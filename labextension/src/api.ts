@@ -1,0 +1,77 @@
+/** Calls to the mlnb server extension (`<base_url>/mlnb/api/...`). */
+
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string
+  ) {
+    super(message);
+  }
+}
+
+export type Query = Record<string, string | number | undefined>;
+
+export async function requestAPI<T>(path: string, query: Query = {}): Promise<T> {
+  const settings = ServerConnection.makeSettings();
+  const params = Object.entries(query)
+    .filter(([, v]) => v !== undefined && v !== '')
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+    .join('&');
+  const url = URLExt.join(settings.baseUrl, 'mlnb', 'api', path) + (params ? `?${params}` : '');
+  const response = await ServerConnection.makeRequest(url, {}, settings);
+  const text = await response.text();
+  let data: any = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    throw new ApiError(data?.message ?? response.statusText, response.status, data?.error ?? '');
+  }
+  return data as T;
+}
+
+/** The URL of a project file (a run artifact); the server refuses paths outside the project. */
+export function fileURL(path: string): string {
+  const settings = ServerConnection.makeSettings();
+  return URLExt.join(settings.baseUrl, 'mlnb', 'api', 'files') + `?path=${encodeURIComponent(path)}`;
+}
+
+export const segment = (value: string): string => encodeURIComponent(value);
+
+export interface IStatus {
+  project: string;
+  version: string;
+  areas: Record<string, boolean>;
+}
+
+export interface IRun {
+  id: string;
+  name: string | null;
+  status: string;
+  started_at: number | string | null;
+  ended_at: number | string | null;
+  duration: number | null;
+  params: Record<string, unknown>;
+  metrics: Record<string, unknown>;
+  tags: string[];
+  [key: string]: unknown;
+}
+
+export interface IRunsPage {
+  available: boolean;
+  runs: IRun[];
+  offset: number;
+  limit: number;
+  has_more: boolean;
+}
+
+export interface IListing {
+  available: boolean;
+  [key: string]: unknown;
+}

@@ -1,0 +1,190 @@
+/** The Runs tab: latest runs first, a filter box, paging, selection for comparison. */
+
+import { IRun, IRunsPage, requestAPI } from './api';
+import { button, clear, el, fmt, fmtDuration, fmtShortTime } from './dom';
+import { compareTable } from './compare';
+import { RunDetail } from './rundetail';
+import { InsertCode, IView, setState } from './view';
+
+const PAGE = 50;
+const KEY_METRICS = 3;
+
+export class RunsView implements IView {
+  readonly node = el('div', { cls: 'mlnb-view mlnb-runs' });
+  private readonly filter = el('input', { cls: 'jp-mod-styled mlnb-filter' });
+  private readonly compareButton: HTMLButtonElement;
+  private readonly message = el('div', { cls: 'mlnb-message' });
+  private readonly list = el('div', { cls: 'mlnb-list' });
+  private readonly more: HTMLButtonElement;
+  private readonly side = el('div', { cls: 'mlnb-side' });
+  private readonly detail: RunDetail;
+  private runs: IRun[] = [];
+  private readonly selected = new Map<string, IRun>();
+  private hasMore = false;
+  private open: 'list' | 'detail' | 'compare' = 'list';
+  private debounce = 0;
+
+  constructor(insertCode: InsertCode) {
+    this.filter.type = 'search';
+    this.filter.placeholder = 'Filter runs';
+    this.filter.title = "A name, or an expression: metrics.accuracy > 0.9 and status = 'finished'";
+    this.filter.setAttribute('aria-label', 'Filter runs');
+    this.filter.addEventListener('input', () => {
+      window.clearTimeout(this.debounce);
+      this.debounce = window.setTimeout(() => void this.refresh(), 300);
+    });
+    this.compareButton = button('Compare', () => this.showCompare(), 'mlnb-compare');
+    this.more = button('Load more', () => void this.loadMore(), 'mlnb-more');
+    this.detail = new RunDetail(insertCode, () => this.showList());
+    const toolbar = el('div', { cls: 'mlnb-toolbar' }, this.filter, this.compareButton);
+    this.node.append(toolbar, this.message, this.list, this.more, this.side);
+    this.updateSelection();
+    setState(this.node, 'loading');
+  }
+
+  async refresh(): Promise<void> {
+    if (this.open === 'detail') {
+      await this.detail.refresh();
+    }
+    try {
+      const page = await this.fetch(0, Math.max(PAGE, this.runs.length));
+      this.runs = page.runs;
+      this.hasMore = page.has_more;
+      this.message.textContent = page.available ? '' : 'Runs are not available in this mlnb install.';
+      this.render();
+    } catch (err) {
+      this.showError(err);
+    }
+  }
+
+  private async loadMore(): Promise<void> {
+    try {
+      const page = await this.fetch(this.runs.length, PAGE);
+      this.runs = this.runs.concat(page.runs);
+      this.hasMore = page.has_more;
+      this.render();
+    } catch (err) {
+      this.showError(err);
+    }
+  }
+
+  private fetch(offset: number, limit: number): Promise<IRunsPage> {
+    return requestAPI<IRunsPage>('runs', { filter: toFilter(this.filter.value), offset, limit });
+  }
+
+  private showError(err: unknown): void {
+    this.message.textContent = err instanceof Error ? err.message : String(err);
+    this.message.classList.add('mlnb-error');
+    setState(this.node, 'error');
+  }
+
+  private render(): void {
+    this.message.classList.remove('mlnb-error');
+    clear(this.list);
+    this.more.hidden = !this.hasMore;
+    if (!this.runs.length) {
+      this.list.append(
+        el('p', {
+          cls: 'mlnb-empty',
+          text: this.filter.value.trim()
+            ? 'No runs match the filter.'
+            : 'No runs yet: start one with mlnb.runs.start() in a notebook.'
+        })
+      );
+      setState(this.node, 'empty');
+      return;
+    }
+    const list = el('div', { cls: 'mlnb-runs-list' });
+    list.setAttribute('role', 'list');
+    for (const run of this.runs) {
+      list.append(this.row(run));
+    }
+    this.list.append(list);
+    setState(this.node, 'ok');
+  }
+
+  private row(run: IRun): HTMLDivElement {
+    const check = el('input', { cls: 'mlnb-select' });
+    check.type = 'checkbox';
+    check.checked = this.selected.has(run.id);
+    check.setAttribute('aria-label', `Select run ${run.name ?? run.id}`);
+    check.addEventListener('click', event => event.stopPropagation());
+    check.addEventListener('change', () => {
+      if (check.checked) {
+        this.selected.set(run.id, run);
+      } else {
+        this.selected.delete(run.id);
+      }
+      this.updateSelection();
+    });
+    const metrics = Object.entries(run.metrics ?? {})
+      .slice(0, KEY_METRICS)
+      .map(([k, v]) => `${k}=${fmt(v)}`)
+      .join('  ');
+    const when = [fmtShortTime(run.started_at), fmtDuration(run.duration)].filter(Boolean).join(' · ');
+    const row = el(
+      'div',
+      { cls: 'mlnb-run', data: { runId: run.id, status: String(run.status ?? '') } },
+      el(
+        'div',
+        { cls: 'mlnb-run-line' },
+        check,
+        el('span', { cls: 'mlnb-run-name', text: run.name || run.id, title: `${run.name ?? ''} (${run.id})` }),
+        el('span', { cls: `mlnb-status mlnb-status-${statusClass(run.status)}`, text: fmt(run.status) })
+      ),
+      el('div', { cls: 'mlnb-run-line mlnb-run-sub' }, el('span', { cls: 'mlnb-when', text: when }), el('span', { cls: 'mlnb-metrics', text: metrics }))
+    );
+    row.setAttribute('role', 'listitem');
+    row.addEventListener('click', () => void this.showDetail(run.id));
+    return row;
+  }
+
+  private updateSelection(): void {
+    const n = this.selected.size;
+    this.compareButton.disabled = n < 2;
+    this.compareButton.textContent = n ? `Compare (${n})` : 'Compare';
+    this.compareButton.title = 'Select two or more runs to compare them';
+  }
+
+  private async showDetail(id: string): Promise<void> {
+    this.open = 'detail';
+    this.setSide(this.detail.node);
+    await this.detail.show(id);
+  }
+
+  private showCompare(): void {
+    const runs = [...this.selected.values()];
+    if (runs.length < 2) {
+      return;
+    }
+    this.open = 'compare';
+    const back = button('← Runs', () => this.showList(), 'mlnb-back');
+    this.setSide(el('div', { cls: 'mlnb-compare-view' }, back, el('h3', { text: `Comparing ${runs.length} runs` }), compareTable(runs)));
+  }
+
+  private setSide(content: HTMLElement): void {
+    this.node.classList.add('mlnb-mod-side');
+    clear(this.side);
+    this.side.append(content);
+  }
+
+  private showList(): void {
+    this.open = 'list';
+    this.node.classList.remove('mlnb-mod-side');
+    clear(this.side);
+  }
+}
+
+/** Plain words search run names; anything with an operator is mlnb's filter language. */
+export function toFilter(text: string): string {
+  const t = text.trim();
+  if (!t || /[=<>~!()'"`]|\b(and|or|not)\b|\b(metrics|params|tags)\./.test(t)) {
+    return t;
+  }
+  return `name ~ '${t.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+export function statusClass(status: unknown): string {
+  const s = String(status ?? '').toLowerCase();
+  return /^[a-z]+$/.test(s) ? s : 'other';
+}

@@ -1,0 +1,44 @@
+"""Data checks: schema inference and validation, and drift detection with Altair charts.
+
+>>> schema = mlnb.checks.infer_schema(train_df)                       # doctest: +SKIP
+>>> schema.save("schemas/train.yaml")                                 # doctest: +SKIP
+>>> mlnb.checks.load_schema("schemas/train.yaml").validate(new_df)    # doctest: +SKIP
+>>> mlnb.checks.profile(train_df).drift(new_df)                       # doctest: +SKIP
+
+Everything loads on first use: ``import mlnb.checks`` imports neither pandas nor scipy. The
+modules holding ``profile`` and ``drift`` are private (``_profile``, ``_drift``) so that importing
+them never shadows the functions of the same name.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "infer_schema": "schema",
+    "load_schema": "schema",
+    "Schema": "schema",
+    "ColumnSchema": "schema",
+    "ValidationResult": "validation",
+    "profile": "_profile",
+    "Profile": "_profile",
+    "load_profile": "_profile_file",
+    "drift": "_drift",
+    "DriftConfig": "_drift",
+    "DriftReport": "report",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'mlnb.checks' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

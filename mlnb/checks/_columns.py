@@ -1,0 +1,111 @@
+"""What a column is (numeric, datetime or categorical) and its values in the form the statistics use.
+
+* int, float (numpy or nullable) and timedelta (in seconds) → **numeric**; never turned categorical
+  because of low cardinality.
+* datetime (any unit, with or without time zone) → **datetime**: compared as seconds since the epoch.
+* bool, category, string, object → **categorical**. Object columns holding values of several types
+  are compared on each value's string form (and say so).
+
+NaN/None/NaT count as missing; ±inf are counted apart and left out of the distribution statistics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+NUMERIC, DATETIME, CATEGORICAL = "numeric", "datetime", "categorical"
+
+
+def kind_of(s: pd.Series) -> str:
+    dt = s.dtype
+    if pd.api.types.is_bool_dtype(dt):
+        return CATEGORICAL
+    if pd.api.types.is_datetime64_any_dtype(dt):
+        return DATETIME
+    if pd.api.types.is_timedelta64_dtype(dt):
+        return NUMERIC
+    if pd.api.types.is_numeric_dtype(dt) and not pd.api.types.is_complex_dtype(dt):
+        return NUMERIC
+    return CATEGORICAL
+
+
+@dataclass
+class ColumnData:
+    """One column of one frame, reduced to what drift statistics need."""
+
+    name: str
+    kind: str
+    n_rows: int
+    n_missing: int
+    n_inf: int = 0
+    values: np.ndarray | None = None  # numeric/datetime: finite float64 values
+    counts: dict[Any, int] | None = None  # categorical: value -> count
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_values(self) -> int:
+        return int(len(self.values)) if self.values is not None else int(sum(self.counts.values()))
+
+
+def numeric_values(s: pd.Series, kind: str) -> tuple[np.ndarray, int, int]:
+    """(finite float64 values, missing count, infinite count); no copy when all are finite."""
+    if kind == DATETIME:
+        if getattr(s.dt, "tz", None) is not None:
+            s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+        ns = s.astype("datetime64[ns]").to_numpy()
+        missing = np.isnat(ns)
+        x = ns.view("i8").astype(np.float64) / 1e9
+        n_missing = int(missing.sum())
+        return (x[~missing] if n_missing else x), n_missing, 0
+    if pd.api.types.is_timedelta64_dtype(s.dtype):
+        s = s.dt.total_seconds()
+    if isinstance(s.dtype, np.dtype) and s.dtype.kind == "f":
+        x = s.to_numpy()
+        if x.dtype != np.float64:
+            x = x.astype(np.float64)
+    else:
+        x = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    finite = np.isfinite(x)
+    if finite.all():
+        return x, 0, 0
+    n_missing = int(np.isnan(x).sum())
+    n_inf = int(len(x) - finite.sum() - n_missing)
+    return x[finite], n_missing, n_inf
+
+
+def category_counts(s: pd.Series) -> tuple[dict[Any, int], int, list[str]]:
+    """(value -> count for non-missing values, missing count, notes)."""
+    notes: list[str] = []
+    n_missing = int(s.isna().sum())
+    if s.dtype == object:
+        types = {type(v) for v in s.dropna().head(10_000)}
+        if len(types) > 1:
+            s = s.map(lambda v: v if v is None or (isinstance(v, float) and v != v) else str(v))
+            notes.append("mixed value types: compared as text")
+    try:
+        vc = s.value_counts(dropna=True, sort=False)
+    except TypeError:  # unhashable values such as lists
+        vc = s.dropna().astype(str).value_counts(sort=False)
+        notes.append("unhashable values: compared as text")
+    vc = vc[vc > 0]
+    return {_plain(k): int(v) for k, v in vc.items()}, n_missing, notes
+
+
+def _plain(v: Any) -> Any:
+    """numpy scalars → Python scalars, so counts serialise and compare across frames."""
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def column_data(s: pd.Series, name: str, kind: str | None = None) -> ColumnData:
+    kind = kind or kind_of(s)
+    n = len(s)
+    if kind == CATEGORICAL:
+        counts, n_missing, notes = category_counts(s)
+        return ColumnData(name, kind, n, n_missing, counts=counts, notes=notes)
+    values, n_missing, n_inf = numeric_values(s, kind)
+    notes = [f"{n_inf} infinite values left out of the statistics"] if n_inf else []
+    return ColumnData(name, kind, n, n_missing, n_inf, values=values, notes=notes)

@@ -1,0 +1,72 @@
+"""Where checks get their data: DataFrames, files, dataset references, notebook variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+
+_FILE_SUFFIXES = {".parquet", ".pq", ".csv", ".tsv", ".feather", ".json", ".jsonl"}
+
+
+def check_frame(df: Any, what: str) -> None:
+    import pandas as pd
+
+    if not isinstance(df, pd.DataFrame):
+        raise UsageError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
+    if df.shape[1] == 0:
+        raise UsageError(f"{what} has no columns: pass the frame with the columns to check")
+    if not df.columns.is_unique:
+        dup = df.columns[df.columns.duplicated()].tolist()
+        raise UsageError(f"{what} has duplicated column names {dup}: rename them first")
+
+
+def check_columns(df: Any, columns: list[str] | None, what: str) -> list[Any]:
+    if columns is None:
+        return list(df.columns)
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise UsageError(f"{what} has no column(s) {missing}; it has {list(map(str, df.columns))[:20]}")
+    return list(columns)
+
+
+def is_file_spec(spec: str) -> bool:
+    return Path(spec).suffix.lower() in _FILE_SUFFIXES or Path(spec).is_dir()
+
+
+def load_frame(spec: str) -> Any:
+    """A file (parquet/csv/...) or a dataset reference such as ``train@1`` as a DataFrame."""
+    if is_file_spec(spec) or Path(spec).exists():
+        path = Path(spec)
+        if not path.exists():
+            raise UsageError(f"no such file: {spec}")
+        if path.is_dir():
+            import pandas as pd
+
+            return pd.read_parquet(path)
+        from ..data._frames import read_table
+
+        return read_table(path)
+    from .. import data
+
+    return data.load(spec)
+
+
+def resolve_source(spec: str, shell: Any = None, prefer_path: bool = False) -> Any:
+    """A DataFrame from a notebook variable name, a file, or a dataset reference.
+
+    With ``prefer_path`` a parquet file or folder (or a saved ``.npz`` profile) comes back as its
+    path, so it can be read in batches instead of all at once.
+    """
+    if shell is not None and spec.isidentifier() and spec in getattr(shell, "user_ns", {}):
+        value = shell.user_ns[spec]
+        import pandas as pd
+
+        if not isinstance(value, pd.DataFrame):
+            raise UsageError(f"notebook variable {spec!r} is a {type(value).__name__}, not a DataFrame")
+        return value
+    path = Path(spec)
+    if prefer_path and path.exists() and (path.is_dir() or path.suffix.lower() in (".parquet", ".pq", ".npz")):
+        return path
+    return load_frame(spec)

@@ -1,0 +1,192 @@
+"""Reference profiles: fit once on the reference, score many windows.
+
+A profile keeps, per column, what every drift statistic needs and nothing recomputed later:
+finite values binned once on reference-quantile edges, mean and standard deviation (numeric and
+datetime columns), category counts (categorical columns), and row, missing and infinite counts.
+
+>>> import pandas as pd, mlnb
+>>> ref = pd.DataFrame({"x": range(100), "c": ["a", "b"] * 50})
+>>> p = mlnb.checks.profile(ref)
+>>> p.drift(ref).drifted
+[]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._display import Table
+from ._batches import DEFAULT_BATCH, DEFAULT_SAMPLE, Accumulator, iter_parquet, summarize
+from ._columns import CATEGORICAL, ColumnData, column_data
+from ._html import HtmlDisplay
+from ._parallel import map_columns
+from .stats.numeric import NumericReference
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from .report import DriftReport
+
+__all__ = ["ColumnProfile", "Profile", "profile"]
+
+
+@dataclass
+class ColumnProfile:
+    """The fitted reference of one column."""
+
+    name: str
+    kind: str
+    n_rows: int
+    n_missing: int
+    n_inf: int
+    numeric: NumericReference | None = None
+    counts: dict[Any, int] | None = None
+    notes: tuple[str, ...] = ()
+
+    @classmethod
+    def fit(cls, data: ColumnData, mean: float | None = None, std: float | None = None) -> ColumnProfile:
+        numeric = None
+        if data.values is not None and len(data.values):
+            numeric = NumericReference.fit(data.values)
+            if mean is not None:  # exact moments merged over batches (the values may be a sample)
+                numeric.mean, numeric.std = mean, std
+        return cls(data.name, data.kind, data.n_rows, data.n_missing, data.n_inf, numeric,
+                   dict(data.counts) if data.counts is not None else None, tuple(data.notes))
+
+    def data(self) -> ColumnData:
+        """This profile as a window (to score one profile against another)."""
+        values = self.numeric.values if self.numeric is not None else (
+            None if self.kind == CATEGORICAL else np.empty(0))
+        return ColumnData(self.name, self.kind, self.n_rows, self.n_missing, self.n_inf, values=values,
+                          counts=self.counts, notes=list(self.notes))
+
+    @property
+    def missing_rate(self) -> float:
+        return self.n_missing / self.n_rows if self.n_rows else float("nan")
+
+    def summary(self) -> dict[str, Any]:
+        row: dict[str, Any] = {"column": self.name, "kind": self.kind, "rows": self.n_rows,
+                               "missing": round(self.missing_rate, 4)}
+        if self.numeric is not None:
+            num = self.numeric
+            row.update(mean=num.mean, std=num.std, min=num.min, max=num.max,
+                       categories=None)
+        else:
+            row.update(mean=None, std=None, min=None, max=None, categories=len(self.counts or {}))
+        row["notes"] = "; ".join(self.notes)
+        return row
+
+
+class Profile(HtmlDisplay):
+    """A fitted reference: ``profile.drift(window)`` scores a window against it."""
+
+    def __init__(self, columns: dict[str, ColumnProfile], source: str = "") -> None:
+        self.columns = columns
+        self.source = source
+
+    @property
+    def n_rows(self) -> int:
+        return max((c.n_rows for c in self.columns.values()), default=0)
+
+    def drift(self, current: Any, columns: list[str] | None = None, **config: Any) -> DriftReport:
+        """Score ``current`` (a DataFrame, a parquet path or another Profile) against this profile.
+
+        Keyword arguments are :class:`mlnb.checks.DriftConfig` fields (``alpha``, ``thresholds`` ...).
+
+        >>> report = profile.drift(new_df, thresholds={"age": 0.2})   # doctest: +SKIP
+        """
+        from ._drift import DriftConfig, score
+
+        return score(self, current, columns=columns, config=DriftConfig.of(**config))
+
+    def save(self, path: str | Path) -> Path:
+        """Write this profile to a ``.npz`` file; :func:`mlnb.checks.load_profile` reads it back.
+
+        >>> mlnb.checks.profile(train_df).save("profiles/train.npz")   # doctest: +SKIP
+        """
+        from ._profile_file import save_profile
+
+        return save_profile(self, path)
+
+    def summary(self) -> Table:
+        cols = ["column", "kind", "rows", "missing", "mean", "std", "min", "max", "categories", "notes"]
+        return Table([c.summary() for c in self.columns.values()], cols, title=f"Profile of {self.source or 'reference'}")
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.summary().to_frame()
+
+    def to_dict(self) -> list[dict[str, Any]]:
+        return self.summary().to_dict()
+
+    def __str__(self) -> str:
+        return str(self.summary())
+
+    def __repr__(self) -> str:
+        return f"<Profile of {len(self.columns)} columns, {self.n_rows:,} rows>"
+
+    def _repr_html_(self) -> str:
+        return self.summary()._repr_html_()
+
+
+def _from_accumulators(acc: dict[str, Accumulator], source: str) -> Profile:
+    def fit(a: Accumulator) -> ColumnProfile:
+        exact = a.kind != CATEGORICAL and a.n
+        return ColumnProfile.fit(a.data(), a.mean if exact else None, a.std if exact else None)
+
+    return Profile(dict(zip(acc, map_columns(fit, acc.values()))), source)
+
+
+def profile(
+    reference: Any,
+    columns: list[str] | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    sample_size: int | None = None,
+) -> Profile:
+    """Fit a reference profile from a DataFrame, a parquet file/folder, or an iterable of DataFrames
+    (a ``.npz`` file saved by :meth:`Profile.save` is loaded instead).
+
+    A DataFrame is profiled exactly. A parquet source is read ``batch_size`` rows at a time, with
+    at most ``sample_size`` (default 1,000,000) values kept per numeric column, so memory stays
+    bounded; see :mod:`mlnb.checks._batches` for what is exact after merging.
+
+    >>> p = mlnb.checks.profile(train_df)                    # doctest: +SKIP
+    >>> p = mlnb.checks.profile("big/", sample_size=200_000)  # doctest: +SKIP
+    """
+    import pandas as pd
+
+    from ..errors import UsageError
+    from ._inputs import check_columns, check_frame
+
+    if isinstance(reference, Profile):
+        return reference
+    if isinstance(reference, pd.DataFrame):
+        check_frame(reference, "reference")
+        if len(reference) == 0:
+            raise UsageError("the reference has no rows: profile a non-empty frame")
+        names = check_columns(reference, columns, "reference")
+        if sample_size is None:
+            fitted = map_columns(lambda n: ColumnProfile.fit(column_data(reference[n], str(n))), names)
+            return Profile({str(n): c for n, c in zip(names, fitted)}, "DataFrame")
+        return _from_accumulators(summarize([reference[names]], sample_size=sample_size), "DataFrame")
+    if isinstance(reference, (str, Path)):
+        path = Path(reference)
+        if path.suffix == ".npz":
+            from ._profile_file import load_profile
+
+            return load_profile(path)
+        if path.is_dir() or path.suffix.lower() in (".parquet", ".pq"):
+            frames = iter_parquet(path, columns, batch_size)
+            acc = summarize(frames, columns, sample_size or DEFAULT_SAMPLE)
+            if not acc:
+                raise UsageError(f"{path} has no rows: profile a non-empty dataset")
+            return _from_accumulators(acc, str(path))
+        from ._inputs import load_frame
+
+        return profile(load_frame(str(reference)), columns, batch_size, sample_size)
+    if hasattr(reference, "__iter__"):
+        return _from_accumulators(summarize(reference, columns, sample_size or DEFAULT_SAMPLE), "batches")
+    raise UsageError(f"cannot profile a {type(reference).__name__}: pass a DataFrame or a parquet path")

@@ -1,0 +1,71 @@
+"""Saving a fitted profile and loading it back: fit on the training data once, score in CI later.
+
+One ``.npz`` file (no pickle): a JSON header with each column's counts, moments, category counts
+and notes, and one float64 array of finite values per numeric column. Loading re-derives the bins
+from the values (deterministically), so a loaded profile scores exactly like the original.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import UsageError
+from ._columns import ColumnData
+from ._profile import ColumnProfile, Profile
+
+FORMAT = "mlnb-profile/1"
+_JSON_SCALARS = (str, int, float, bool)
+
+
+def save_profile(profile: Profile, path: str | Path) -> Path:
+    out = Path(path)
+    if out.suffix != ".npz":
+        raise UsageError(f"save a profile as a .npz file, got {out.name}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    columns, arrays = [], {}
+    for i, (name, col) in enumerate(profile.columns.items()):
+        entry: dict[str, Any] = {"name": name, "kind": col.kind, "n_rows": col.n_rows, "n_missing": col.n_missing,
+                                 "n_inf": col.n_inf, "notes": list(col.notes)}
+        if col.numeric is not None:
+            arrays[f"values_{i}"] = col.numeric.values
+            entry.update(mean=col.numeric.mean, std=col.numeric.std)
+        if col.counts is not None:
+            if not all(isinstance(k, _JSON_SCALARS) or k is None for k in col.counts):
+                entry["notes"].append("category values saved as text")
+            entry["counts"] = [[k if isinstance(k, _JSON_SCALARS) else str(k), v] for k, v in col.counts.items()]
+        columns.append(entry)
+    header = json.dumps({"format": FORMAT, "source": profile.source, "columns": columns})
+    with out.open("wb") as fh:
+        np.savez_compressed(fh, header=np.array(header), **arrays)
+    return out
+
+
+def load_profile(path: str | Path) -> Profile:
+    """A profile written by :meth:`Profile.save`.
+
+    >>> profile = mlnb.checks.load_profile("profiles/train.npz")   # doctest: +SKIP
+    >>> profile.drift(today_df).exit_code                          # doctest: +SKIP
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"no profile file at {p}: save one with mlnb.checks.profile(df).save({str(p)!r})")
+    try:
+        with np.load(p, allow_pickle=False) as data:
+            header = json.loads(str(data["header"]))
+            arrays = {k: data[k] for k in data.files if k != "header"}
+    except (OSError, ValueError, KeyError) as exc:
+        raise UsageError(f"{p} is not an mlnb profile file: {exc}") from None
+    if header.get("format") != FORMAT:
+        raise UsageError(f"{p} is not an mlnb profile file (format {header.get('format')!r})")
+    cols = {}
+    for i, c in enumerate(header["columns"]):
+        values = arrays.get(f"values_{i}")
+        counts = {k: v for k, v in c["counts"]} if "counts" in c else None
+        data = ColumnData(c["name"], c["kind"], c["n_rows"], c["n_missing"], c["n_inf"], values=values,
+                          counts=counts, notes=c["notes"])
+        cols[c["name"]] = ColumnProfile.fit(data, c.get("mean"), c.get("std"))
+    return Profile(cols, header.get("source", str(p)))

@@ -1,0 +1,1 @@
+"""The statistics behind drift reports, each checked against scipy in the tests."""

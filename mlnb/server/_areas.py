@@ -1,0 +1,102 @@
+"""What each endpoint asks of the public API, as plain functions of the project.
+
+Areas that are not part of this install yet (models, alerts) answer ``{"available": false}`` so
+the panel can say so instead of failing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Any
+
+from .._project import Project
+from ._feed import registry_version
+
+
+def _area(name: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(f"mlnb.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name in (f"mlnb.{name}", "mlnb"):
+            return None
+        raise
+
+
+def _listing(area: str, *functions: str) -> Any | None:
+    module = _area(area)
+    for name in functions:
+        fn = getattr(module, name, None) if module else None
+        if callable(fn):
+            return fn
+    return None
+
+
+def _runs_api() -> Any | None:
+    return _listing("runs", "list")
+
+
+def _models_api() -> Any | None:
+    return _listing("models", "list", "list_models")
+
+
+def _alerts_api() -> Any | None:
+    return _listing("monitor", "alerts", "list_alerts")
+
+
+def status(project: Project) -> dict[str, Any]:
+    return {
+        "project": str(project.root),
+        "version": registry_version(project),
+        "areas": {
+            "runs": _runs_api() is not None,
+            "data": True,
+            "models": _models_api() is not None,
+            "alerts": _alerts_api() is not None,
+        },
+    }
+
+
+def runs_page(project: Project, flt: str | None, sort: str | None, limit: int, offset: int) -> dict[str, Any]:
+    """One page of runs, newest first unless ``sort`` says otherwise; asks for one extra row
+    to know whether there is a next page without counting the whole registry."""
+    list_runs = _runs_api()
+    if list_runs is None:
+        return {"available": False, "runs": [], "offset": offset, "limit": limit, "has_more": False}
+    rows = list_runs(filter=flt, sort=sort, limit=limit + 1, offset=offset).to_dict()
+    return {"available": True, "runs": rows[:limit], "offset": offset, "limit": limit, "has_more": len(rows) > limit}
+
+
+def run_detail(project: Project, run_id: str) -> Any:
+    runs = _area("runs")
+    if runs is None or not hasattr(runs, "get"):
+        from ..errors import NotFound
+
+        raise NotFound(f"no run {run_id!r}: runs are not available in this install")
+    return runs.get(run_id)
+
+
+def datasets(project: Project) -> dict[str, Any]:
+    from ..data import list_datasets
+
+    return {"datasets": list_datasets().to_dict()}
+
+
+def dataset_versions(project: Project, name: str) -> dict[str, Any]:
+    from ..data import log
+
+    return {"name": name, "versions": log(name).to_dict()}
+
+
+def models(project: Project) -> dict[str, Any]:
+    list_models = _models_api()
+    if list_models is None:
+        return {"available": False, "models": []}
+    return {"available": True, "models": list_models()}
+
+
+def alerts(project: Project) -> dict[str, Any]:
+    list_alerts = _alerts_api()
+    if list_alerts is None:
+        return {"available": False, "alerts": []}
+    return {"available": True, "alerts": list_alerts()}

@@ -1,0 +1,190 @@
+"""The ``/mlnb/api/`` handlers: parse the request, call the public API, answer JSON.
+
+No logic lives here. Each handler is ``@tornado.web.authenticated`` (a test enumerates ``ROUTES``
+and checks that each one refuses a request without credentials). Registry reads run in a worker
+thread so a slow query never blocks the Jupyter server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import mimetypes
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import tornado.web
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
+
+from .._project import Project, using_project
+from ..errors import MlnbError, NotAProject, NotFound, UsageError
+from . import _areas
+from ._feed import registry_version
+
+MAX_PAGE = 500
+
+
+class ProjectLocator:
+    """The mlnb project around the server's root folder, found again until there is one."""
+
+    def __init__(self, root_dir: str) -> None:
+        self.root_dir = root_dir
+        self._project: Project | None = None
+
+    def project(self) -> Project:
+        if self._project is None or not self._project.mlnb_dir.is_dir():
+            self._project = Project.find(self.root_dir)
+        return self._project
+
+
+class _ApiHandler(APIHandler):
+    """Shared plumbing: run ``fn`` inside the project, map mlnb errors to HTTP answers."""
+
+    def initialize(self, locator: ProjectLocator) -> None:
+        self.locator = locator
+
+    async def reply(self, fn: Callable[..., Any], *args: Any) -> None:
+        try:
+            project = self.locator.project()
+            result = await asyncio.to_thread(_in_project, project, fn, *args)
+        except NotAProject as exc:
+            return self._error(404, "not_a_project", exc)
+        except NotFound as exc:
+            return self._error(404, "not_found", exc)
+        except MlnbError as exc:
+            return self._error(400, "bad_request", exc)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(jsonable(result), allow_nan=False))
+
+    def _error(self, status: int, code: str, exc: Exception) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"error": code, "message": str(exc)}))
+
+    def int_arg(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self.get_query_argument(name, str(default))
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            raise UsageError(f"invalid {name}={raw!r}: use a whole number from {low} to {high}")
+        return int(raw)
+
+
+def _in_project(project: Project, fn: Callable[..., Any], *args: Any) -> Any:
+    with using_project(project):
+        return fn(project, *args)
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON: result objects via ``to_dict()``, NaN/inf as null (browsers reject NaN)."""
+    if hasattr(value, "to_dict") and not isinstance(value, dict):
+        value = value.to_dict()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [jsonable(v) for v in value]
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    return str(value)
+
+
+# -- handlers --------------------------------------------------------------------------------
+
+
+class AreaHandler(_ApiHandler):
+    """``GET`` answers ``fn(project, *path_args)`` (status, run detail, datasets, models, alerts)."""
+
+    def initialize(self, locator: ProjectLocator, fn: Callable[..., Any] | None = None) -> None:
+        super().initialize(locator)
+        self.fn = fn
+
+    @tornado.web.authenticated
+    async def get(self, *path_args: str) -> None:
+        assert self.fn is not None
+        await self.reply(self.fn, *path_args)
+
+
+class VersionHandler(_ApiHandler):
+    """The change feed: a token that changes when the registry does (polled by the panel)."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        try:
+            project = self.locator.project()
+        except NotAProject:
+            return self.finish({"version": None})
+        self.finish({"version": registry_version(project)})
+
+
+class RunsHandler(_ApiHandler):
+    """A page of runs: ``?filter=<mlnb filter>&sort=<field,-field>&limit=50&offset=0``."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        try:
+            limit = self.int_arg("limit", 50, 1, MAX_PAGE)
+            offset = self.int_arg("offset", 0, 0, 10**9)
+        except UsageError as exc:
+            return self._error(400, "bad_request", exc)
+        flt = self.get_query_argument("filter", "").strip() or None
+        sort = self.get_query_argument("sort", "").strip() or None
+        await self.reply(_areas.runs_page, flt, sort, limit, offset)
+
+
+class FileHandler(_ApiHandler):
+    """Bytes of a file inside the project (a run artifact); anything outside is refused."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        try:
+            project = self.locator.project()
+            path = inside_project(project, self.get_query_argument("path", ""))
+        except NotAProject as exc:
+            return self._error(404, "not_a_project", exc)
+        except UsageError as exc:
+            return self._error(403, "outside_project", exc)
+        if not path.is_file():
+            return self._error(404, "not_found", NotFound(f"no file {self.get_query_argument('path')!r} in the project"))
+        self.set_header("Content-Type", mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+        self.set_header("Content-Disposition", f'attachment; filename="{path.name}"')
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 16):
+                self.write(chunk)
+                await self.flush()
+        self.finish()
+
+
+def inside_project(project: Project, raw: str) -> Path:
+    """``raw`` (relative to the root) resolved with symlinks; refuses anything outside the project."""
+    if not raw or "\x00" in raw:
+        raise UsageError(f"invalid path {raw!r}: give a file path relative to the project root")
+    full = (project.root / raw).resolve()
+    if full != project.root and project.root not in full.parents:
+        raise UsageError(f"{raw!r} is outside the project at {project.root}: only project files are served")
+    return full
+
+
+API = "/mlnb/api"
+#: (path pattern, handler, handler kwargs); every entry is registered and checked by the auth test.
+ROUTES: list[tuple[str, type[_ApiHandler], dict[str, Any]]] = [
+    (f"{API}/status", AreaHandler, {"fn": _areas.status}),
+    (f"{API}/version", VersionHandler, {}),
+    (f"{API}/runs", RunsHandler, {}),
+    (f"{API}/runs/([^/]+)", AreaHandler, {"fn": _areas.run_detail}),
+    (f"{API}/datasets", AreaHandler, {"fn": _areas.datasets}),
+    (f"{API}/datasets/([^/]+)", AreaHandler, {"fn": _areas.dataset_versions}),
+    (f"{API}/models", AreaHandler, {"fn": _areas.models}),
+    (f"{API}/alerts", AreaHandler, {"fn": _areas.alerts}),
+    (f"{API}/files", FileHandler, {}),
+]
+
+
+def setup_routes(web_app: Any, root_dir: str) -> None:
+    """Register ``ROUTES`` on a Jupyter server's tornado application."""
+    base_url = web_app.settings["base_url"]
+    locator = ProjectLocator(root_dir)
+    handlers = [(url_path_join(base_url, path), cls, {"locator": locator, **kw}) for path, cls, kw in ROUTES]
+    web_app.add_handlers(".*$", handlers)

@@ -1,0 +1,268 @@
+"""Drift reports: decisions vs exact scipy, bad inputs, batches, charts and output size."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.stats as st
+from scipy.spatial.distance import jensenshannon
+
+import mlnb
+from mlnb.errors import UsageError
+
+
+def frames(n: int, seed: int = 0, n_num: int = 6, n_cat: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    ref = {f"num_{i}": rng.normal(size=n) for i in range(n_num)}
+    cur = {f"num_{i}": rng.normal(size=n) for i in range(n_num)}
+    cur["num_0"] = cur["num_0"] + 0.5           # clear shift
+    cur["num_1"] = cur["num_1"] * 1.5           # scale change
+    cur["num_2"] = cur["num_2"] + 0.02          # significant at large n, but tiny
+    p = [0.4, 0.3, 0.2, 0.1]
+    for i in range(n_cat):
+        ref[f"cat_{i}"] = rng.choice(list("abcd"), n, p=p)
+        cur[f"cat_{i}"] = rng.choice(list("abcd"), n, p=p[::-1] if i == 0 else p)
+    return pd.DataFrame(ref), pd.DataFrame(cur)
+
+
+def scipy_decisions(ref: pd.DataFrame, cur: pd.DataFrame, alpha=0.05, thr=0.1) -> set[str]:
+    """The documented default rule, computed with plain scipy calls on the raw columns."""
+    pvals, effects = {}, {}
+    for c in ref.columns:
+        if ref[c].dtype.kind == "f":
+            pvals[c] = st.ks_2samp(ref[c], cur[c]).pvalue
+            effects[c] = st.wasserstein_distance(ref[c], cur[c]) / np.std(ref[c])
+        else:
+            cats = sorted(set(ref[c]) | set(cur[c]))
+            r = ref[c].value_counts().reindex(cats, fill_value=0).to_numpy()
+            k = cur[c].value_counts().reindex(cats, fill_value=0).to_numpy()
+            pvals[c] = st.chi2_contingency(np.vstack([r, k]), correction=False).pvalue
+            effects[c] = jensenshannon(r / r.sum(), k / k.sum(), base=2)
+    # the missing-rate tests join the family with p = 1 (no missing values here)
+    family = list(pvals.values()) + [1.0] * len(pvals)
+    adj = dict(zip(pvals, st.false_discovery_control(family, method="bh")))
+    return {c for c in pvals if adj[c] < alpha and effects[c] >= thr}
+
+
+@pytest.mark.parametrize("n", [300, 20_000])
+def test_decisions_identical_to_exact_scipy(n):
+    ref, cur = frames(n, seed=n)
+    report = mlnb.checks.drift(ref, cur)
+    assert set(report.drifted) == scipy_decisions(ref, cur)
+    assert {"num_0", "num_1", "cat_0"} <= set(report.drifted)
+    assert "num_2" not in report.drifted  # significant or not, 0.02 sd is below the effect threshold
+    frame = report.to_frame().set_index("column")
+    for c in ref.columns[:6]:
+        assert frame.loc[c, "statistic"] == st.ks_2samp(ref[c], cur[c]).statistic
+        assert frame.loc[c, "p_value"] == pytest.approx(st.ks_2samp(ref[c], cur[c]).pvalue, rel=1e-9)
+        w1 = st.wasserstein_distance(ref[c], cur[c]) / np.std(ref[c])
+        assert frame.loc[c, "score"] == pytest.approx(w1, rel=1e-9) and frame.loc[c, "score_error"] == 0
+
+
+def test_fit_once_score_many_equals_one_call():
+    ref, cur = frames(5000, seed=3)
+    prof = mlnb.checks.profile(ref)
+    a, b = prof.drift(cur).to_frame(), mlnb.checks.drift(ref, cur).to_frame()
+    pd.testing.assert_frame_equal(a, b)
+    assert prof.drift(ref).drifted == []
+    assert prof.drift(cur, columns=["num_0", "cat_1"]).drifted == ["num_0"]
+
+
+def test_report_protocol_and_json():
+    ref, cur = frames(2000, seed=4)
+    report = mlnb.checks.drift(ref, cur, thresholds={"num_0": 5.0})
+    assert "num_0" not in report.drifted and report.dataset_drift and report.exit_code == 1
+    d = json.loads(report.to_json())
+    assert d["drift"] is True and d["n_drifted"] == len(report.drifted)
+    assert {c["column"] for c in d["columns"]} == set(ref.columns)
+    assert "DRIFT DETECTED" in str(report) and "DRIFT DETECTED" in report._repr_html_()
+    calm = mlnb.checks.drift(ref, ref)
+    assert calm.exit_code == 0 and "No dataset drift" in calm.verdict()
+
+
+def test_configuration_options():
+    ref, cur = frames(3000, seed=5)
+    psi = mlnb.checks.drift(ref, cur, numeric_metric="psi", metrics={"cat_0": "psi"}).to_frame().set_index("column")
+    assert psi.loc["num_0", "metric"] == "psi" and psi.loc["num_0", "threshold"] == 0.2
+    assert psi.loc["cat_0", "metric"] == "psi"
+    effect_only = mlnb.checks.drift(ref, cur, alpha=None, thresholds={"wasserstein": 0.01})
+    assert "num_2" in effect_only.drifted
+    share = mlnb.checks.drift(ref, cur, drift_share=0.9)
+    assert share.drifted and not share.dataset_drift
+    for bad in ({"alpha": 2}, {"metrics": {"num_0": "jensenshannon"}}, {"numeric_metric": "nope"}, {"colour": 1}):
+        with pytest.raises(UsageError):
+            mlnb.checks.drift(ref, cur, **bad)
+
+
+def test_bad_inputs_give_sensible_rows():
+    rng = np.random.default_rng(0)
+    n = 400
+    ref = pd.DataFrame({
+        "all_nan": [np.nan] * n, "constant": [1.0] * n,
+        "infs": np.r_[rng.normal(size=n - 3), [np.inf, -np.inf, np.inf]],
+        "mixed": pd.Series([1, "a", 2.5, None] * (n // 4), dtype=object),
+        "only_ref": rng.normal(size=n), "cat": rng.choice(["a", "b"], n),
+        "when": pd.date_range("2024-01-01", periods=n, freq="h"), "flag": rng.random(n) < 0.3,
+        "took": pd.to_timedelta(rng.integers(1, 100, n), unit="s"),
+    })
+    cur = ref.drop(columns="only_ref").assign(
+        constant=1.0, cat=rng.choice(["a", "b", "c"], n), only_cur=1.0, all_nan=rng.normal(size=n),
+        when=ref["when"] + pd.Timedelta(days=30))
+    report = mlnb.checks.drift(ref, cur)
+    rows = report.to_frame().set_index("column")
+    assert "no values in reference" in rows.loc["all_nan", "notes"] and rows.loc["all_nan", "drifted"]
+    assert "missing rate" in rows.loc["all_nan", "reason"]
+    assert rows.loc["constant", "score"] == 0 and not rows.loc["constant", "drifted"]
+    assert "3 infinite values" in rows.loc["infs", "notes"] and not rows.loc["infs", "drifted"]
+    assert "mixed value types" in rows.loc["mixed", "notes"]
+    assert rows.loc["only_ref", "drifted"] and rows.loc["only_ref", "reason"] == "absent from current"
+    assert not rows.loc["only_cur", "drifted"] and "only in current" in rows.loc["only_cur", "notes"]
+    assert "new in current (c)" in rows.loc["cat", "notes"] and rows.loc["cat", "drifted"]
+    assert rows.loc["when", "kind"] == "datetime" and rows.loc["when", "drifted"]
+    assert rows.loc["flag", "kind"] == "categorical" and not rows.loc["flag", "drifted"]
+    assert rows.loc["took", "kind"] == "numeric" and rows.loc["took", "score"] == 0
+    json.dumps(report.to_dict(), allow_nan=False)  # NaN/inf become null
+
+
+def test_tiny_samples_are_flagged_unreliable():
+    ref, cur = frames(12, seed=6)
+    rows = mlnb.checks.drift(ref, cur).to_frame()
+    assert not rows["reliable"].any()
+    assert rows["notes"].str.contains("small sample").all()
+
+
+def test_constant_reference_and_type_change():
+    ref = pd.DataFrame({"x": [1.0] * 100, "y": np.arange(100.0)})
+    cur = pd.DataFrame({"x": [2.0] * 100, "y": [str(i) for i in range(100)]})
+    rows = mlnb.checks.drift(ref, cur).to_frame().set_index("column")
+    assert rows.loc["x", "drifted"] and "not normalised" in rows.loc["x", "notes"]
+    assert rows.loc["y", "drifted"] and rows.loc["y", "reason"] == "type changed"
+
+
+@pytest.mark.parametrize("ref, cur, message", [
+    (pd.DataFrame({"a": []}), pd.DataFrame({"a": [1.0]}), "reference has no rows"),
+    (pd.DataFrame({"a": [1.0]}), pd.DataFrame({"a": []}), "current data has no rows"),
+    (pd.DataFrame(), pd.DataFrame({"a": [1.0]}), "no columns"),
+    ([1, 2], pd.DataFrame({"a": [1.0]}), "batch 0 must be a pandas DataFrame"),
+    (3.5, pd.DataFrame({"a": [1.0]}), "cannot profile a float"),
+])
+def test_unusable_inputs_raise_one_clear_error(ref, cur, message):
+    with pytest.raises(UsageError, match=message):
+        mlnb.checks.drift(ref, cur)
+
+
+def test_unknown_columns_are_named():
+    ref, cur = frames(50)
+    with pytest.raises(UsageError, match="nope"):
+        mlnb.checks.drift(ref, cur, columns=["num_0", "nope"])
+
+
+def test_profile_from_parquet_batches_matches_in_memory(tmp_path):
+    ref, cur = frames(30_000, seed=8)
+    ref.loc[::7, "num_3"] = np.nan
+    ref.to_parquet(tmp_path / "ref.parquet", row_group_size=4000)
+    cur.to_parquet(tmp_path / "cur.parquet", row_group_size=4000)
+    batched = mlnb.checks.profile(tmp_path / "ref.parquet", batch_size=3000)
+    exact = mlnb.checks.profile(ref)
+    for name, col in exact.columns.items():
+        b = batched.columns[name]
+        assert (b.n_rows, b.n_missing) == (col.n_rows, col.n_missing)
+        if col.numeric is not None:
+            assert b.numeric.mean == pytest.approx(col.numeric.mean, abs=1e-12)
+            assert b.numeric.std == pytest.approx(col.numeric.std, rel=1e-10)
+            assert np.array_equal(np.sort(b.numeric.values), np.sort(col.numeric.values))
+        else:
+            assert b.counts == col.counts
+    a = batched.drift(tmp_path / "cur.parquet").to_frame()
+    e = exact.drift(cur).to_frame()
+    cols = ["column", "drifted", "statistic", "p_value", "psi", "missing_ref"]
+    pd.testing.assert_frame_equal(a[cols], e[cols])
+
+
+def test_sampled_profile_is_bounded_and_says_so(tmp_path):
+    ref, cur = frames(20_000, seed=9, n_cat=1)
+    ref.to_parquet(tmp_path / "ref.parquet")
+    prof = mlnb.checks.profile(tmp_path / "ref.parquet", batch_size=2500, sample_size=5000)
+    col = prof.columns["num_0"]
+    assert len(col.numeric.values) == 5000 and col.n_rows == 20_000
+    assert col.numeric.mean == pytest.approx(ref["num_0"].mean(), abs=1e-12)  # moments stay exact
+    report = prof.drift(cur)
+    assert "uniform sample of 5,000 of 20,000" in report.to_frame().set_index("column").loc["num_0", "notes"]
+    assert {"num_0", "num_1"} <= set(report.drifted)
+
+
+def test_chart_is_prebinned_and_small():
+    ref, cur = frames(200_000, seed=10, n_num=15, n_cat=5)
+    report = mlnb.checks.drift(ref, cur)
+    spec = report.chart().to_dict()
+    size = len(json.dumps(spec))
+    assert size < 90_000
+    rows = [r for part in spec["vconcat"] for r in _values(part)]
+    assert len(rows) < 2000  # counts per bin, not rows of data
+
+
+def _values(spec):
+    if isinstance(spec, dict):
+        if "values" in spec and isinstance(spec["values"], list):
+            yield from spec["values"]
+        for v in spec.values():
+            yield from _values(v)
+    elif isinstance(spec, list):
+        for v in spec:
+            yield from _values(v)
+
+
+def test_notebook_output_of_20_columns_is_under_200kb(ipython):
+    ref, cur = frames(100_000, seed=11, n_num=15, n_cat=5)
+    report = mlnb.checks.drift(ref, cur)
+    shell = ipython
+    outputs = []
+    shell.display_pub.publish = lambda data, metadata=None, **kw: outputs.append(data)
+    try:
+        from IPython.display import display
+
+        display(report)
+    finally:
+        del shell.display_pub.publish
+    kinds = {k for o in outputs for k in o}
+    assert "text/html" in kinds and "application/vnd.vegalite.v5+json" in kinds
+    total = sum(len(json.dumps(o)) for o in outputs)
+    assert total < 200_000
+    assert all(math.isfinite(v) for v in [total])
+
+
+def test_named_columns_present_in_one_frame_are_reported():
+    ref, cur = frames(500, seed=12)
+    cur = cur.rename(columns={"num_5": "new_col"})
+    rows = mlnb.checks.drift(ref, cur, columns=["num_0", "num_5", "new_col"]).to_frame().set_index("column")
+    assert list(rows.index) == ["num_0", "num_5", "new_col"]
+    assert rows.loc["num_5", "reason"] == "absent from current"
+    assert "only in current" in rows.loc["new_col", "notes"]
+
+
+def test_saved_profile_scores_like_the_original(tmp_path):
+    ref, cur = frames(3000, seed=13)
+    ref["flag"] = np.arange(3000) % 3 == 0
+    ref["code"] = pd.Series([1, "x", 2.5] * 1000, dtype=object)
+    ref.loc[::10, "num_3"] = np.nan
+    cur = cur.assign(flag=np.arange(3000) % 2 == 0, code=ref["code"])
+    prof = mlnb.checks.profile(ref)
+    path = prof.save(tmp_path / "profiles" / "ref.npz")
+    loaded = mlnb.checks.load_profile(path)
+    pd.testing.assert_frame_equal(loaded.drift(cur).to_frame(), prof.drift(cur).to_frame())
+    pd.testing.assert_frame_equal(mlnb.checks.drift(path, cur).to_frame(), prof.drift(cur).to_frame())
+    assert loaded.columns["flag"].counts == prof.columns["flag"].counts  # True/False stay booleans
+
+
+def test_bad_profile_files(tmp_path):
+    with pytest.raises(UsageError, match="no profile file"):
+        mlnb.checks.load_profile(tmp_path / "nope.npz")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(UsageError, match="not an mlnb profile"):
+        mlnb.checks.load_profile(tmp_path / "junk.npz")
+    with pytest.raises(UsageError, match=".npz"):
+        mlnb.checks.profile(pd.DataFrame({"a": [1.0]})).save(tmp_path / "p.json")

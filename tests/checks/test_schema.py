@@ -1,0 +1,145 @@
+"""Schema inference, YAML round trip, validation of a messy frame, pandera export."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mlnb
+from mlnb.errors import UsageError, ValidationFailed
+
+
+@pytest.fixture
+def clean() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    n = 400
+    return pd.DataFrame({
+        "customer_id": [f"C{i:05d}" for i in range(n)],
+        "age": rng.integers(18, 90, n),
+        "income": np.round(rng.lognormal(10, 0.5, n), 2),
+        "plan": pd.Categorical(rng.choice(["basic", "pro", "team"], n)),
+        "country": rng.choice(["DE", "FR", "IT", "ES"], n),
+        "churned": rng.random(n) < 0.2,
+        "signup": pd.date_range("2023-01-01", periods=n, freq="D", tz="UTC"),
+        "score": np.where(rng.random(n) < 0.1, np.nan, rng.random(n)),
+        "comment": [f"note {i}" if i % 3 else None for i in range(n)],
+    })
+
+
+def test_inference(clean):
+    schema = mlnb.checks.infer_schema(clean)
+    c = schema.columns
+    assert [c[k].dtype for k in clean.columns] == [
+        "string", "int", "float", "category", "string", "bool", "datetime", "float", "string"]
+    assert c["customer_id"].unique and c["customer_id"].allowed is None
+    assert (c["age"].min, c["age"].max) == (clean["age"].min(), clean["age"].max())
+    assert c["country"].allowed == ["DE", "ES", "FR", "IT"]  # plain strings get allowed values too
+    assert c["plan"].allowed == ["basic", "pro", "team"]
+    assert c["score"].nullable and not c["age"].nullable
+    assert c["comment"].allowed is None  # high cardinality: free text
+    assert schema.validate(clean).ok
+
+
+def test_yaml_round_trip_is_readable(clean, tmp_path):
+    schema = mlnb.checks.infer_schema(clean)
+    path = schema.save(tmp_path / "schemas" / "train.yaml")
+    text = path.read_text()
+    assert text.startswith("# mlnb schema") and "country:" in text and "- DE" in text
+    assert "!!python" not in text  # plain YAML, no Python tags
+    again = mlnb.checks.load_schema(path)
+    assert again.to_dict() == schema.to_dict()
+    assert again.validate(clean).ok
+
+
+def test_messy_frame_reports_every_failure(clean):
+    schema = mlnb.checks.infer_schema(clean, strict=True)
+    messy = clean.copy()
+    messy["age"] = messy["age"].astype(object)
+    messy.loc[[3, 4], "age"] = ["n/a", "forty"]          # unreadable numbers
+    messy.loc[5, "age"] = 250                             # out of range
+    messy.loc[[6, 7, 8], "country"] = ["UK", "UK", None]  # unseen and null
+    messy.loc[9, "customer_id"] = messy.loc[10, "customer_id"]  # duplicate id
+    messy.loc[11, "signup"] = pd.Timestamp("2030-01-01", tz="UTC")
+    messy = messy.drop(columns="churned").assign(extra=1)
+    messy["income"] = messy["income"].astype(str)         # whole column of strings: still read as numbers
+    result = mlnb.checks.load_schema(_save(schema)).validate(messy)
+    failed = {(r["column"], r["check"]): r["failures"] for r in result.failed_checks}
+    assert failed == {
+        ("customer_id", "unique"): 2, ("age", "dtype"): 2, ("age", "max"): 1,
+        ("country", "not_null"): 1, ("country", "allowed"): 2, ("churned", "column_present"): 1,
+        ("signup", "max"): 1, ("extra", "no_extra_columns"): 1,
+    }
+    f = result.failures
+    assert list(f.columns) == ["column", "check", "failure_case", "index"]
+    assert set(f[(f.column == "age") & (f.check == "dtype")]["index"]) == {3, 4}
+    assert f[(f.column == "country") & (f.check == "allowed")]["failure_case"].tolist() == ["UK", "UK"]
+    assert f[f.check == "column_present"]["index"].isna().all()
+    assert result.exit_code == 1 and "FAILED" in str(result) and "#fde0dd" in result._repr_html_()
+    with pytest.raises(ValidationFailed, match="age:dtype"):
+        result.raise_for_failures()
+
+
+def _save(schema, _n=[0]):
+    import tempfile
+    from pathlib import Path
+
+    _n[0] += 1
+    return schema.save(Path(tempfile.mkdtemp()) / f"s{_n[0]}.yaml")
+
+
+def test_counts_all_failures_but_caps_examples():
+    df = pd.DataFrame({"x": np.arange(1000)})
+    schema = mlnb.checks.infer_schema(df)
+    bad = pd.DataFrame({"x": np.arange(1000) + 5000})
+    result = schema.validate(bad, max_examples=10)
+    assert result.n_failures == 1000 * 1  # every value is above max ...
+    assert len(result.failures) == 10     # ... but only 10 examples are kept
+    assert result.to_dict()["n_failures"] == 1000
+
+
+def test_dtype_mismatch_is_a_failure_not_a_crash():
+    schema = mlnb.checks.infer_schema(pd.DataFrame({"when": pd.date_range("2024-01-01", periods=3), "n": [1, 2, 3]}))
+    result = schema.validate(pd.DataFrame({"when": [1.5, 2.5, 3.5], "n": [1.5, 2.0, None]}))
+    failed = {(r["column"], r["check"]) for r in result.failed_checks}
+    assert failed == {("when", "dtype"), ("n", "dtype"), ("n", "not_null")}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("columns: [a, b]", "needs a 'columns:' mapping"),
+    ("columns:\n  a: {nullable: true}", "needs at least 'dtype:'"),
+    ("columns:\n  a: {dtype: decimal}", "unknown dtype 'decimal'"),
+    ("columns:\n  a: {dtype: int, minimum: 3}", "unknown key"),
+    ("columns: {a: [", "not valid YAML"),
+])
+def test_bad_schema_files(tmp_path, text, message):
+    p = tmp_path / "s.yaml"
+    p.write_text(text)
+    with pytest.raises(UsageError, match=message):
+        mlnb.checks.load_schema(p)
+
+
+def test_missing_schema_file_says_how_to_make_one(tmp_path):
+    with pytest.raises(UsageError, match="mlnb schema infer"):
+        mlnb.checks.load_schema(tmp_path / "nope.yaml")
+
+
+def test_empty_frame_cannot_be_inferred():
+    with pytest.raises(UsageError, match="no rows"):
+        mlnb.checks.infer_schema(pd.DataFrame({"a": []}))
+
+
+def test_to_pandera_agrees(clean):
+    pandera = pytest.importorskip("pandera.pandas")
+    schema = mlnb.checks.infer_schema(clean.drop(columns=["signup"]))
+    ps = schema.to_pandera()
+    assert isinstance(ps, pandera.DataFrameSchema)
+    ps.validate(clean.drop(columns=["signup"]))
+    bad = clean.drop(columns=["signup"]).copy()
+    bad.loc[0, "age"] = 500
+    bad.loc[1, "country"] = "UK"
+    with pytest.raises(pandera.errors.SchemaErrors) as err:
+        ps.validate(bad, lazy=True)
+    cases = err.value.failure_cases
+    assert set(cases["column"]) == {"age", "country"}
+    assert schema.validate(bad).n_failures == len(cases)

@@ -1,0 +1,184 @@
+"""The drift statistics against scipy, on random data (hypothesis) and on large samples."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.stats as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as hs
+from scipy.spatial.distance import jensenshannon
+
+from mlnb.checks.stats import categorical as cat
+from mlnb.checks.stats import numeric as num
+from mlnb.checks.stats.binning import ReferenceBins
+from mlnb.checks.stats.multitest import adjust
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@hs.composite
+def samples(draw, min_size: int = 1, max_size: int = 3000):
+    """Two samples: continuous, tie-heavy or huge-offset, sometimes shifted or rescaled."""
+    seed = draw(hs.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    n = draw(hs.integers(min_size, max_size))
+    m = draw(hs.integers(min_size, max_size))
+    kind = draw(hs.sampled_from(["normal", "ties", "offset", "lognormal"]))
+    shift = draw(hs.sampled_from([0.0, 0.05, 0.5]))
+    if kind == "ties":
+        a = rng.integers(0, 7, n).astype(float)
+        b = rng.integers(0, 8, m).astype(float) + (shift > 0.1)
+    else:
+        a, b = rng.normal(size=n), rng.normal(shift, 1 + shift, size=m)
+        if kind == "offset":
+            a, b = a + 1.7e9, b + 1.7e9
+        elif kind == "lognormal":
+            a, b = np.exp(2 * a), np.exp(2 * b)
+    return a, b
+
+
+def _fit(a, b):
+    ref = num.NumericReference.fit(a)
+    return ref, num.BinnedWindow.of(ref, b)
+
+
+@SETTINGS
+@given(samples())
+def test_binning_is_searchsorted(ab):
+    a, b = ab
+    bins = ReferenceBins.fit(a)
+    x = np.concatenate([a, b, bins.edges, np.nextafter(bins.edges, np.inf), np.nextafter(bins.edges, -np.inf)])
+    x = np.tile(x, 1 + 5000 // len(x))  # long enough for the grid path
+    assert np.array_equal(bins.index(x), np.searchsorted(bins.edges, x, side="left"))
+
+
+@SETTINGS
+@given(samples())
+def test_ks_statistic_equals_scipy_bit_for_bit(ab):
+    a, b = ab
+    ref, w = _fit(a, b)
+    # method="asymp" reports D as computed; in exact mode scipy re-derives it as h / lcm(n, m)
+    assert num.ks_statistic(ref, w) == st.ks_2samp(a, b, method="asymp").statistic
+
+
+@SETTINGS
+@given(samples())
+def test_ks_test_matches_scipy_auto(ab):
+    a, b = ab
+    ref, w = _fit(a, b)
+    d, p = num.ks_test(ref, w)
+    expected = st.ks_2samp(a, b)
+    assert (d, p) == (expected.statistic, expected.pvalue)
+
+
+@SETTINGS
+@given(samples(min_size=2))
+def test_wasserstein_exact_and_bounds_match_scipy(ab):
+    a, b = ab
+    ref, w = _fit(a, b)
+    expected = st.wasserstein_distance(a, b)
+    tol = 1e-9 * max(expected, np.abs(a).max() * 1e-6) + 1e-12
+    exact = num.wasserstein(ref, w, exact=True)
+    assert exact.exact and exact.value == pytest.approx(expected, rel=1e-9, abs=tol)
+    bounds = num.wasserstein(ref, w)
+    assert bounds.lower - tol <= expected <= bounds.upper + tol
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.003, 0.2])
+def test_large_samples_use_scipys_asymptotic_pvalue(shift):
+    rng = np.random.default_rng(7)
+    a, b = rng.normal(size=60_000), rng.normal(shift, 1, size=45_000)
+    ref, w = _fit(a, b)
+    d, p = num.ks_test(ref, w)
+    expected = st.ks_2samp(a, b)
+    assert d == expected.statistic and p == pytest.approx(expected.pvalue, rel=1e-9)
+    assert num.wasserstein(ref, w, exact=True).value == pytest.approx(st.wasserstein_distance(a, b), rel=1e-9)
+
+
+@pytest.mark.parametrize("n", [141, 5_000, 60_000, 300_000])
+@pytest.mark.parametrize("nxx", [0.5, 2.2, 4.0, 30.0, 369.0])
+def test_kstwo_sf_matches_scipy(n, nxx):
+    from mlnb.checks.stats.kolmogorov import kstwo_sf
+
+    d = float(np.sqrt(nxx / n))
+    assert kstwo_sf(d, n) == pytest.approx(st.kstwo.sf(d, n), rel=1e-9)
+
+
+def _psi_by_definition(a, b, edges, eps):
+    """PSI written out: counts on (-inf, q1], ..., (q_last, inf), shares floored at eps."""
+    ra = np.bincount(np.searchsorted(edges, a, side="left"), minlength=len(edges) + 1) / len(a)
+    cb = np.bincount(np.searchsorted(edges, b, side="left"), minlength=len(edges) + 1) / len(b)
+    r, c = np.maximum(ra, eps), np.maximum(cb, eps)
+    return float(((c - r) * np.log(c / r)).sum())
+
+
+@SETTINGS
+@given(samples(min_size=20))
+def test_psi_on_reference_deciles(ab):
+    a, b = ab
+    ref, w = _fit(a, b)
+    edges = ref.bins.edges[ref.quantile_edge_index(10)]
+    assert len(edges) <= 9
+    if len(np.unique(a)) >= 50:  # continuous: the edges are the reference deciles
+        shares = np.diff(np.concatenate([[0], np.searchsorted(np.sort(a), edges, side="right"), [len(a)]])) / len(a)
+        assert np.all(np.abs(shares - 0.1) < 0.02)
+    assert num.psi(ref, w) == pytest.approx(_psi_by_definition(a, b, edges, num.PSI_EPS), rel=1e-12)
+
+
+@hs.composite
+def category_counts(draw):
+    cats = draw(hs.lists(hs.sampled_from(list("abcdefgh")), min_size=1, max_size=8, unique=True))
+    ref = {c: draw(hs.integers(0, 500)) for c in cats}
+    cur = {c: draw(hs.integers(0, 500)) for c in draw(hs.lists(hs.sampled_from(list("abcdefghij")), max_size=10, unique=True))}
+    return ref, cur
+
+
+@SETTINGS
+@given(category_counts())
+def test_categorical_statistics_match_scipy(counts):
+    ref, cur = counts
+    cats, r, c = cat.align_counts(ref, cur)
+    assert cats[: len(ref)] == list(ref) and set(cats) == set(ref) | set(cur)
+    stat, p = cat.chi2_homogeneity(r, c)
+    keep = (r + c) > 0
+    if keep.sum() >= 2 and r.sum() and c.sum():
+        expected = st.chi2_contingency(np.vstack([r[keep], c[keep]]), correction=False)
+        assert (stat, p) == pytest.approx((expected.statistic, expected.pvalue))
+    else:
+        assert (stat, p) == (0.0, 1.0)
+    assert np.isfinite(cat.psi(r, c)) and cat.psi(r, c) >= 0
+    if r.sum() and c.sum():
+        assert cat.jensen_shannon(r, c) == pytest.approx(jensenshannon(r / r.sum(), c / c.sum(), base=2))
+        assert 0 <= cat.jensen_shannon(r, c) <= 1
+
+
+def test_new_category_does_not_divide_by_zero():
+    cats, r, c = cat.align_counts({"a": 50, "b": 50}, {"a": 40, "b": 40, "new": 20})
+    stat, p = cat.chi2_homogeneity(r, c)
+    assert np.isfinite(stat) and p < 1e-3
+    assert np.isfinite(cat.psi(r, c))
+
+
+@SETTINGS
+@given(hs.lists(hs.one_of(hs.floats(0, 1), hs.just(float("nan"))), min_size=1, max_size=30))
+def test_benjamini_hochberg_matches_scipy(ps):
+    out = np.array(adjust(ps, "bh"))
+    p = np.array(ps)
+    ok = ~np.isnan(p)
+    assert np.isnan(out[~ok]).all()
+    if ok.any():
+        assert np.allclose(out[ok], st.false_discovery_control(p[ok], method="bh"))
+    assert np.array_equal(np.array(adjust(ps, "none")), p, equal_nan=True)
+
+
+def test_discrete_columns_are_exact_without_refinement():
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 50, 200_000).astype(float)
+    b = rng.integers(0, 52, 150_000).astype(float)
+    ref, w = _fit(a, b)
+    assert ref.tied
+    est = num.wasserstein(ref, w)  # no refinement asked for: flat CDFs inside every bin
+    assert est.exact and est.value == pytest.approx(st.wasserstein_distance(a, b), rel=1e-9)
+    cdfs = num._Cdfs(ref, w)
+    assert np.allclose(cdfs.gap_lo[1:-1], cdfs.gap_hi[1:-1])

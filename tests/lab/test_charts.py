@@ -1,0 +1,100 @@
+"""Charts in notebooks: valid nbformat when saved, drawn offline by the v6 renderer in JupyterLab."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from mlnb._charts import V5_MIME, V6_MIME, altair_renderer, chart_bundle
+
+from ._browser import keep_screenshot, open_lab
+from ._lab import Lab, run_python
+
+
+# Executed in a real kernel: the user's own Altair chart through mlnb's renderer, then a chart
+# mlnb itself displays.
+MAKE_NOTEBOOK = '''
+import nbformat, nbclient
+cells = [
+    """import altair as alt, pandas as pd, mlnb
+mlnb.enable_altair_renderer()
+alt.Chart(pd.DataFrame({"fruit": ["apple", "pear", "plum"], "n": [3, 1, 2]}), title="user chart").mark_bar().encode(x="fruit", y="n")""",
+    """from IPython.display import display
+from mlnb._charts import chart_bundle
+spec = {"data": {"values": [{"t": i, "v": (i * 7) % 5} for i in range(12)]}, "mark": "line",
+        "encoding": {"x": {"field": "t", "type": "quantitative"}, "y": {"field": "v", "type": "quantitative"}},
+        "title": "mlnb chart"}
+display(chart_bundle(spec, text="<mlnb line chart>"), raw=True)""",
+]
+nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+nbformat.write(nb, "charts.ipynb")
+'''
+
+
+@pytest.fixture(scope="module")
+def chart_notebook(lab: Lab) -> Path:
+    run_python(MAKE_NOTEBOOK, lab.root, lab.env)
+    return lab.root / "charts.ipynb"
+
+
+def test_bundle_carries_v6_and_a_v5_fallback() -> None:
+    spec = {"mark": "point", "data": {"values": [{"a": 1}]}, "$schema": "https://vega.github.io/schema/vega-lite/v6.4.1.json"}
+    bundle = chart_bundle(spec)
+    assert bundle[V6_MIME]["$schema"].endswith("v6.4.1.json")
+    assert bundle[V5_MIME]["$schema"].endswith("/v5.json")
+    assert bundle[V5_MIME]["mark"] == "point"
+    assert V5_MIME not in chart_bundle(spec, v5_fallback=False)
+
+
+def test_renderer_passes_embed_options_as_metadata() -> None:
+    bundle, metadata = altair_renderer({"mark": "bar"}, embed_options={"actions": False})
+    assert metadata == {V6_MIME: {"embed_options": {"actions": False}}}
+    assert "bar chart" in bundle["text/plain"]
+
+
+def test_executed_notebook_is_valid_nbformat_with_v6_outputs(chart_notebook: Path) -> None:
+    nb = nbformat.read(chart_notebook, as_version=4)
+    nbformat.validate(nb)
+    outputs = [o for cell in nb.cells for o in cell.outputs if o.output_type in ("execute_result", "display_data")]
+    assert len(outputs) == 2
+    for out in outputs:
+        assert set(out.data) == {V6_MIME, V5_MIME, "text/plain"}
+        assert out.data[V5_MIME]["$schema"] == "https://vega.github.io/schema/vega-lite/v5.json"
+    # Altair's own spec keeps its v6 schema under the v6 key
+    assert outputs[0].data[V6_MIME]["$schema"].startswith("https://vega.github.io/schema/vega-lite/v6")
+    assert not any(key.endswith(".json") and not key.endswith("+json") for o in outputs for key in o.data)
+
+
+@pytest.mark.browser
+def test_saved_chart_notebook_renders_offline(chromium, lab: Lab, chart_notebook: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    lp = open_lab(chromium, lab, f"lab/workspaces/charts/tree/{chart_notebook.name}")
+    try:
+        page = lp.page
+        charts = page.locator(".mlnb-vega6[data-state='rendered']")
+        charts.nth(1).wait_for(timeout=60_000)
+        assert charts.count() == 2
+        for i in range(2):
+            assert charts.nth(i).locator("svg, canvas").count() >= 1
+        box = charts.nth(0).locator("svg, canvas").first.bounding_box()
+        assert box and box["width"] > 50 and box["height"] > 50
+        keep_screenshot(page.screenshot(), "charts.png", tmp_path)
+        assert lp.errors == []
+        assert lp.blocked == [], f"the page tried to reach the network: {lp.blocked}"
+        # saved again by JupyterLab, the notebook is still valid and keeps its chart outputs
+        stamp = chart_notebook.stat().st_mtime_ns
+        page.locator(".jp-NotebookPanel .jp-Cell").first.click()
+        page.keyboard.press("Control+s")
+        for _ in range(100):
+            if chart_notebook.stat().st_mtime_ns != stamp:
+                break
+            page.wait_for_timeout(100)
+        assert chart_notebook.stat().st_mtime_ns != stamp, "JupyterLab did not save the notebook"  # atomic write: complete once renamed
+        saved = nbformat.read(chart_notebook, as_version=4)
+        nbformat.validate(saved)
+        assert sum(V6_MIME in o.get("data", {}) for c in saved.cells for o in c.outputs) == 2
+    finally:
+        lp.close()

@@ -1,0 +1,16 @@
+"""The registry fingerprint behind the panel's change feed, without a server."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+import mlnb
+from mlnb.server._feed import _table_stamp, registry_version
+
+
+def test_both_stamps_change_on_a_write_and_only_then(project) -> None:  # type: ignore[no-untyped-def]
+    file_before, table_before = registry_version(project), _table_stamp(project)
+    assert registry_version(project) == file_before and _table_stamp(project) == table_before
+    mlnb.data.save(pd.DataFrame({"a": [1, 2]}), "feed")
+    assert registry_version(project) != file_before
+    assert _table_stamp(project) != table_before
