@@ -133,7 +133,10 @@ def resolve(ref: str, project: Project | None = None) -> DataVersion:
             row = conn.execute(q.order_by(dv.c.version.desc()).limit(1)).first()
             return _one([row] if row else [], ref)
         if spec.isdigit():
-            return _one(conn.execute(q.where(dv.c.version == int(spec))).fetchall(), ref)
+            rows = conn.execute(q.where(dv.c.version == int(spec))).fetchall()
+            if rows or not _HEX.match(spec):
+                return _one(rows, ref)
+            # no such version number: 6+ digits may be a hash prefix (md5s have runs of digits)
         if _HEX.match(spec):
             return _one(conn.execute(q.where(dv.c.md5.like(f"{spec}%"))).fetchall(), ref)
     raise UsageError(f"invalid version {spec!r} in {ref!r}: use a number, 'latest' or a hash prefix of 6+ characters")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pandas as pd
 import pytest
 
@@ -38,3 +40,14 @@ def test_a_second_name_for_a_tracked_path_is_refused(project):
 def test_project_internals_cannot_be_versioned(project, path):
     with pytest.raises(UsageError, match="cannot be versioned"):
         mlnb.data.add(path, name="x")
+
+
+def test_a_hash_prefix_made_only_of_digits_still_finds_the_version(project):
+    (project.root / "f.txt").write_text("first")
+    mlnb.data.add("f.txt", name="f")
+    content = next(f"x{i}" for i in range(10_000) if hashlib.md5(f"x{i}".encode()).hexdigest()[:8].isdigit())
+    (project.root / "f.txt").write_text(content)
+    v = mlnb.data.add("f.txt", name="f")
+    assert v.md5[:8].isdigit()
+    assert mlnb.data.resolve(f"f@{v.md5[:8]}").ref == v.ref == "f@2"
+    assert mlnb.data.resolve("f@1").version == 1  # a version number is still a version number
