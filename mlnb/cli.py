@@ -81,6 +81,7 @@ def build_parser(prog: str = "mlnb") -> ArgumentParser:
 
 def run(argv: Sequence[str], ctx: Context | None = None) -> tuple[argparse.Namespace, Any]:
     """Parse ``argv`` and call its verb; returns the parsed args and the verb's result."""
+    __tracebackhide__ = True  # noqa: F841 - IPython leaves this frame out of a cell's traceback
     ctx = ctx or Context()
     parser = build_parser(ctx.prog)
     args = parser.parse_args(list(argv))

@@ -59,6 +59,7 @@ def current_notebook(ctx: Context) -> str:
 
 
 def _stage(args: argparse.Namespace, ctx: Context) -> Any:
+    __tracebackhide__ = True  # noqa: F841 - IPython leaves this frame out of a cell's traceback
     if ctx.cell is None or ctx.shell is None:
         raise UsageError("`stage` marks a notebook cell: write `%%mlops stage NAME` as the cell's first line")
     from .cells import check_stage_name

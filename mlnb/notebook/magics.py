@@ -17,6 +17,7 @@ from ..errors import MlnbError
 
 def mlops(line: str, cell: str | None = None, shell: Any = None) -> Any:
     """Run one ``%mlops`` line (and a cell body for ``%%mlops``); display its result."""
+    __tracebackhide__ = True  # noqa: F841 - IPython leaves this frame out of a cell's traceback
     try:
         argv = shlex.split(line)
     except ValueError as exc:
@@ -45,6 +46,7 @@ def mlops(line: str, cell: str | None = None, shell: Any = None) -> Any:
 
 def register(ipython: Any) -> None:
     def line_cell(line: str, cell: str | None = None) -> Any:
+        __tracebackhide__ = True  # noqa: F841 - IPython leaves this frame out of a cell's traceback
         return mlops(line, cell, shell=ipython)
 
     line_cell.__doc__ = _magic_doc()
