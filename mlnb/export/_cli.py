@@ -35,6 +35,8 @@ def _export(args: argparse.Namespace, ctx: Context) -> Any:
             if notebook:
                 raise UsageError(f"two notebooks given ({notebook}, {value}): export one at a time")
             notebook = value
+        elif Path(value).is_file():
+            raise UsageError(f"{value} is not a notebook: give the .ipynb file to export")
         elif out:
             raise UsageError(f"two output folders given ({out}, {value}): give one")
         else:

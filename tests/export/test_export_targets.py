@@ -47,3 +47,11 @@ def test_output_outside_the_project_or_onto_a_file_is_one_line(project, tmp_path
     onto_file = run_cli("export", "nb.ipynb", "--out", "afile.txt", cwd=project.root)
     assert onto_file.returncode == 2 and "is a file" in onto_file.stderr and onto_file.stderr.count("\n") == 1
     assert (project.root / "afile.txt").read_text() == "keep me"
+
+
+def test_a_file_that_is_not_a_notebook_is_named_as_such(project):
+    write_notebook(project.root / "nb.ipynb", CELLS)
+    (project.root / "analysis.py").write_text("x = 1\n")
+    out = run_cli("export", "analysis.py", "--out", "pipeline", cwd=project.root)
+    assert out.returncode == 2 and out.stderr.strip() == (
+        "mlnb: error: analysis.py is not a notebook: give the .ipynb file to export")
