@@ -53,6 +53,12 @@ class Project:
     def init(cls, path: str | os.PathLike[str] | None = None, remote: str | None = None) -> Project:
         """Make ``path`` an mlnb project: git init, dvc init, ``.mlnb/``; idempotent."""
         root = Path(path or os.getcwd()).resolve()
+        enclosing = next((f for f in root.parents if (f / MLNB_DIR).is_dir()), None)
+        if enclosing is not None and not (root / MLNB_DIR).is_dir():
+            if path is not None:
+                raise UsageError(f"{path} is inside the mlnb project at {enclosing}: use that project, "
+                                 "or init a folder outside it")
+            root = enclosing  # `%mlops init` from a notebook folder inside a project: that project
         remote = _remote_url(remote) if remote else None  # a bad remote changes nothing
         root.mkdir(parents=True, exist_ok=True)
         if not _git_toplevel(root):

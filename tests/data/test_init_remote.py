@@ -15,3 +15,20 @@ def test_init_with_an_unusable_remote_folder(tmp_path):
     assert not (root / ".dvc").exists() and not (root / ".mlnb").exists()  # nothing half-done
     fine = run_cli("init", str(root), "--remote", str(tmp_path / "store"), cwd=tmp_path, check=True)
     assert str(tmp_path / "store") in fine.stdout
+
+
+def test_init_inside_a_project_uses_that_project(project, monkeypatch, tmp_path):
+    import pytest
+
+    import mlnb
+    from mlnb.errors import UsageError
+
+    notebooks = project.root / "notebooks"
+    notebooks.mkdir()
+    monkeypatch.chdir(notebooks)  # `cd notebooks && jupyter lab`, then `%mlops init`
+    result = mlnb.init(remote=str(tmp_path / "other-remote"))
+    assert result["root"] == str(project.root) and result["remote"] == str((tmp_path / "other-remote").resolve())
+    assert not (notebooks / ".mlnb").exists() and not (notebooks / ".dvc").exists()
+    with pytest.raises(UsageError, match="is inside the mlnb project at"):
+        mlnb.init("sub")
+    assert not (notebooks / "sub").exists()
