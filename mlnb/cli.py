@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -94,6 +95,7 @@ def build_parser(prog: str = "mlnb") -> ArgumentParser:
 
 def run(argv: Sequence[str], ctx: Context | None = None) -> tuple[argparse.Namespace, Any]:
     """Parse ``argv`` and call its verb; returns the parsed args and the verb's result."""
+    __tracebackhide__ = True  # noqa: F841 - IPython leaves this frame out of a cell's traceback
     ctx = ctx or Context()
     parser = build_parser(ctx.prog)
     args = parser.parse_args(list(argv))
@@ -118,5 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("mlnb: interrupted", file=sys.stderr)
         return 130
     if result is not None:
-        print(result.to_json() if getattr(args, "json", False) else str(result))
+        try:
+            print(result.to_json() if getattr(args, "json", False) else str(result), flush=True)
+        except BrokenPipeError:  # `mlnb ... | head`: the reader has gone, which is not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+            return 141  # what a shell reports for a process stopped by SIGPIPE
     return int(getattr(result, "exit_code", 0) or 0)
