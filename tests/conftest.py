@@ -56,3 +56,26 @@ def run_cli(*args: str, cwd: Path | None = None, check: bool = False) -> subproc
 
 def git(cwd: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture
+def ipython():
+    """The process-wide real IPython shell (IPython allows one per process), with mlnb loaded."""
+    from IPython import get_ipython
+    from IPython.testing.globalipapp import start_ipython
+
+    ip = start_ipython() or get_ipython()  # the first call starts it, later ones return None
+    ip.run_cell("%load_ext mlnb", store_history=False)
+    yield ip
+    ip.user_ns.pop("__session__", None)
+    ip.run_cell("%unload_ext mlnb", store_history=False)
+
+
+def cell_error(ip, source: str, capsys: pytest.CaptureFixture[str]) -> str:
+    """Run ``source`` as a cell that must fail with one line of error; returns that line."""
+    result = ip.run_cell(source, store_history=False)
+    assert not result.success, f"the cell should have failed: {source!r}"
+    captured = capsys.readouterr()
+    text = (captured.err + captured.out).strip()
+    assert "Traceback" not in text and text.count("\n") == 0, text
+    return text

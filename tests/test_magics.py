@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
+from IPython.core.error import UsageError
+
+from tests.conftest import cell_error
 
 
-@pytest.fixture(scope="module")
-def shell():
-    ip = InteractiveShell.instance()
-    ip.run_line_magic("load_ext", "mlnb")
-    yield ip
+@pytest.fixture
+def shell(ipython):
+    return ipython
 
 
 def test_init_save_and_list_in_a_notebook(shell, tmp_path, monkeypatch, capsys):
@@ -28,16 +28,17 @@ def test_init_save_and_list_in_a_notebook(shell, tmp_path, monkeypatch, capsys):
 
 def test_errors_are_one_line_not_a_traceback(shell, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    shell.run_line_magic("mlops", "data list")
-    err = capsys.readouterr().err
-    assert err.strip() == f"%mlops: error: {tmp_path.resolve()} is not inside an mlnb project: run `%mlops init` (or `mlnb init`) first"
+    err = cell_error(shell, "%mlops data list", capsys)
+    assert err == f"UsageError: %mlops: {tmp_path.resolve()} is not inside an mlnb project: run `%mlops init` (or `mlnb init`) first"
 
-    shell.run_line_magic("mlops", "data frobnicate")
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("%mlops: error: %mlops data: argument VERB: invalid choice: 'frobnicate'") and "\n" not in err
+    err = cell_error(shell, "%mlops data frobnicate", capsys)
+    assert err.startswith("UsageError: %mlops data: argument VERB: invalid choice: 'frobnicate'")
 
-    shell.run_line_magic("mlops", "data add 'unclosed")
-    assert capsys.readouterr().err.strip() == "%mlops: error: cannot parse the line: No closing quotation"
+    err = cell_error(shell, "%mlops data add 'unclosed", capsys)
+    assert err == "UsageError: %mlops: cannot parse the line: No closing quotation"
+
+    # the failed cell stops "Run All": the error is the cell's, not just printed text
+    assert isinstance(shell.run_cell("%mlops data log x").error_in_exec, UsageError)
 
 
 def test_help_prints_and_returns(shell, capsys):

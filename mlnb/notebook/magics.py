@@ -1,7 +1,7 @@
 """``%mlops`` and ``%%mlops``: the CLI's argparse tree, with results displayed inline.
 
-Errors an mlnb user can act on show as one line on stderr; ``%mlops --debug ...`` shows the
-traceback instead.
+Errors an mlnb user can act on show as one line (IPython's ``UsageError``, which also fails the
+cell, so "Run All" and nbval stop there); ``%mlops --debug ...`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -18,19 +18,20 @@ from ..errors import MlnbError
 def mlops(line: str, cell: str | None = None, shell: Any = None) -> Any:
     """Run one ``%mlops`` line (and a cell body for ``%%mlops``); display its result."""
     __tracebackhide__ = True  # noqa: F841 - IPython leaves this frame out of a cell's traceback
+    from IPython.core.error import UsageError
+
     try:
         argv = shlex.split(line)
     except ValueError as exc:
-        print(f"%mlops: error: cannot parse the line: {exc}", file=sys.stderr)
-        return None
+        raise UsageError(f"%mlops: cannot parse the line: {exc}") from None
     debug = "--debug" in argv
     try:
         args, result = run(argv, Context(cell=cell, shell=shell, prog="%mlops"))
     except MlnbError as exc:
         if debug:
             traceback.print_exc()
-        print(f"%mlops: error: {exc}", file=sys.stderr)
-        return None
+        message = str(exc)
+        raise UsageError(message if message.startswith("%mlops") else f"%mlops: {message}") from None
     except SystemExit:  # --help printed its text
         return None
     if result is None:

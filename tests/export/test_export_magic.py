@@ -10,15 +10,8 @@ from tests.export.shapes import write_notebook
 
 
 @pytest.fixture
-def shell(project):  # type: ignore[no-untyped-def]
-    from IPython import get_ipython
-    from IPython.testing.globalipapp import start_ipython
-
-    ip = start_ipython() or get_ipython()  # one shell for the whole session, as the runs tests use
-    ip.run_cell("%load_ext mlnb", store_history=False)
-    yield ip
-    ip.user_ns.pop("__session__", None)
-    ip.run_cell("%unload_ext mlnb", store_history=False)
+def shell(project, ipython):  # type: ignore[no-untyped-def]
+    return ipython
 
 
 def test_stage_cell_runs_in_the_notebook_as_a_run_named_after_the_stage(shell) -> None:  # type: ignore[no-untyped-def]

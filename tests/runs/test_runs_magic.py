@@ -5,20 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from IPython import get_ipython
-from IPython.testing.globalipapp import start_ipython
-
 import mlnb
-from tests.conftest import run_cli
+from tests.conftest import cell_error, run_cli
 
 
 @pytest.fixture
-def shell(project):
-    ip = start_ipython() or get_ipython()  # the first call starts it, later ones return None
-    ip.run_cell("%load_ext mlnb", store_history=False)
-    ip.run_cell("import mlnb", store_history=False)
-    yield ip
-    ip.run_cell("%unload_ext mlnb", store_history=False)
+def shell(project, ipython):
+    ipython.run_cell("import mlnb", store_history=False)
+    return ipython
 
 
 def test_cell_magic_records_the_cell_as_a_run(shell, capsys):
@@ -43,9 +37,8 @@ def test_a_failing_cell_fails_its_run_and_the_cell(shell, capsys):
     rec = mlnb.runs.get(row["id"])
     assert rec.status == "failed" and rec.error == "ZeroDivisionError: division by zero"
     assert rec.metrics == {"before": 1.0}
-    result = shell.run_cell("%%mlops run bad-metric\nmlnb.log_metric('acc', 'high')\n")
-    err = capsys.readouterr().err
-    assert "%mlops: error: metric 'acc' must be a number" in err and err.count("\n") == 1
+    err = cell_error(shell, "%%mlops run bad-metric\nmlnb.log_metric('acc', 'high')\n", capsys)
+    assert err.startswith("UsageError: %mlops: metric 'acc' must be a number")
     assert mlnb.runs.list("name = 'bad-metric'")[0]["status"] == "failed"
 
 
