@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .binning import ReferenceBins, scratch
+from .binning import ReferenceBins
 
 #: scipy's ``ks_2samp(method="auto")`` is exact up to this many values per sample
 KS_EXACT_MAX_N = 10_000
@@ -45,8 +45,7 @@ class BinnedWindow:
 
     @classmethod
     def of(cls, bins: ReferenceBins | NumericReference, x: np.ndarray, keep: bool = False) -> BinnedWindow:
-        """Bin ``x``. The bin indices live in this thread's scratch space (valid until the next
-        window is binned here) unless ``keep``, which stores them compactly (int16/int32).
+        """Bin ``x`` (one pass; the bin indices are kept compactly as int16/int32).
 
         Values sitting exactly on edges are counted when the reference has ties (``keep`` is the
         reference itself; a window is checked when its reference was tie-heavy): inside a bin
@@ -56,9 +55,7 @@ class BinnedWindow:
         ref = bins if isinstance(bins, NumericReference) else None
         bins = bins.bins if isinstance(bins, NumericReference) else bins
         edges_matter = keep or (ref is not None and ref.tied)
-        k, counts, sums, on_edge = bins.count(x, out=scratch("k", len(x), np.intp), at_edge=edges_matter)
-        if keep:
-            k = k.astype(np.int16 if bins.n_bins < 2**15 else np.int32)
+        k, counts, sums, on_edge = bins.count(x, at_edge=edges_matter)
         inside = counts - on_edge if on_edge is not None else counts
         return cls(x=x, k=k, counts=counts, sums=sums, inside=inside)
 
@@ -97,7 +94,7 @@ class NumericReference:
         bins = ReferenceBins.fit(x)
         own = BinnedWindow.of(bins, x, keep=True)
         mean = float(x.mean())
-        centred = np.subtract(x, mean, out=scratch("y", len(x), np.float64))
+        centred = x - mean
         std = float(np.sqrt(np.dot(centred, centred) / len(x)))
         return cls(bins, own, mean, std, float(bins.edges[0]), float(bins.edges[-1]))
 
