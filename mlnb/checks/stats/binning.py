@@ -75,7 +75,9 @@ class ReferenceBins:
         first = np.clip(np.floor(pos - slack), 0, _GRID - 1).astype(np.int64)
         last = np.clip(np.floor(pos + slack), 0, _GRID - 1).astype(np.int64)
         # edges whose whole uncertainty window lies before cell c are certainly below its values
-        self._lut = np.searchsorted(last, np.arange(_GRID), side="left").astype(np.intp)
+        # = searchsorted(last, arange(_GRID), "left"): how many edges have last < c
+        below = np.cumsum(np.bincount(last, minlength=_GRID))
+        self._lut = np.concatenate([[0], below[:-1]]).astype(np.intp)
         # uncertain edges per cell: the window [first, last] spans at most a couple of cells
         span = np.zeros(_GRID + 1, dtype=np.int64)
         np.add.at(span, first, 1)

@@ -97,8 +97,11 @@ class NumericReference:
         bins = ReferenceBins.fit(x)
         own = BinnedWindow.of(bins, x, keep=True)
         mean = float(x.mean())
-        centred = x - mean
-        std = float(np.sqrt(np.dot(centred, centred) / len(x)))
+        # np.std's own steps (pairwise sums, no BLAS: its threads busy-wait and steal the
+        # cores the other columns run on; a dot product also rounds differently per thread count)
+        sq = x - mean
+        np.multiply(sq, sq, out=sq)
+        std = float(np.sqrt(np.add.reduce(sq) / len(x)))
         return cls(bins, own, mean, std, float(bins.edges[0]), float(bins.edges[-1]))
 
     @property
