@@ -114,10 +114,17 @@ class ReferenceBins:
             np.clip(y, 0, _GRID - 1, out=y)
             np.copyto(c, y, casting="unsafe")
             np.take(self._lut, c, out=k, mode="clip")
-            for _ in range(self._steps):
+            if self._steps:
                 np.take(self._upper, k, out=y, mode="clip")
                 np.greater(xs, y, out=above)
                 k += above
+            # a value that did not pass its next edge is placed; only the others step again
+            moved = np.flatnonzero(above) if self._steps > 1 else ()
+            for _ in range(self._steps - 1):
+                if not len(moved):
+                    break
+                moved = moved[xs[moved] > self._upper[k[moved]]]
+                k[moved] += 1
             yield start, k
 
     def count(self, x: np.ndarray, at_edge: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
