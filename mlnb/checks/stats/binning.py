@@ -20,7 +20,7 @@ EXACT_EDGES_MAX = 1 << 18
 EDGE_SAMPLE = 1 << 16
 _MAX_STEPS = 6
 #: values binned per block (work arrays of this length stay in the CPU cache)
-BLOCK = 1 << 15
+BLOCK = 1 << 16
 
 
 def quantile_positions(n: int, bins: int) -> np.ndarray:
