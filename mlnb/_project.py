@@ -53,6 +53,13 @@ class Project:
     def init(cls, path: str | os.PathLike[str] | None = None, remote: str | None = None) -> Project:
         """Make ``path`` an mlnb project: git init, dvc init, ``.mlnb/``; idempotent."""
         root = Path(path or os.getcwd()).resolve()
+        enclosing = next((f for f in root.parents if (f / MLNB_DIR).is_dir()), None)
+        if enclosing is not None and not (root / MLNB_DIR).is_dir():
+            if path is not None:
+                raise UsageError(f"{path} is inside the mlnb project at {enclosing}: use that project, "
+                                 "or init a folder outside it")
+            root = enclosing  # `%mlops init` from a notebook folder inside a project: that project
+        remote = _remote_url(remote) if remote else None  # a bad remote changes nothing
         root.mkdir(parents=True, exist_ok=True)
         if not _git_toplevel(root):
             _git(root, "init", "-q")
@@ -101,11 +108,7 @@ class Project:
 
     def set_remote(self, url: str, name: str = DEFAULT_REMOTE_NAME) -> None:
         """Set the default DVC remote (a folder or any URL DVC understands)."""
-        if "://" not in url:
-            path = Path(url).expanduser()
-            path = path if path.is_absolute() else (Path.cwd() / path)
-            path.mkdir(parents=True, exist_ok=True)
-            url = str(path.resolve())
+        url = _remote_url(url)
         with self.dvc.config.edit() as conf:
             conf["remote"][name] = {"url": url}
             conf["core"]["remote"] = name
@@ -173,6 +176,20 @@ def current_project(start: str | os.PathLike[str] | None = None) -> Project:
     project = Project.find(here)
     _open[project.root] = project
     return project
+
+
+def _remote_url(url: str) -> str:
+    """A URL as given; a folder made absolute and created."""
+    if "://" in url:
+        return url
+    path = Path(url).expanduser()
+    path = path if path.is_absolute() else (Path.cwd() / path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot use {url} as the DVC remote folder ({exc.strerror}): "
+                         "give a folder you can write, or a URL DVC understands") from None
+    return str(path.resolve())
 
 
 def _git(cwd: Path, *args: str, check: bool = True) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -63,6 +64,17 @@ def _init(args: argparse.Namespace, ctx: Context) -> Any:
     return init(args.path, remote=args.remote)
 
 
+def _demo(args: argparse.Namespace, ctx: Context) -> Any:
+    from ._demo import open_lab, seed
+
+    result = seed(args.path)
+    if args.no_lab:
+        return result
+    print(result)
+    open_lab(result["project"])
+    return None  # pragma: no cover - exec does not return
+
+
 def build_parser(prog: str = "mlnb") -> ArgumentParser:
     parser = ArgumentParser(
         prog=prog,
@@ -73,6 +85,9 @@ def build_parser(prog: str = "mlnb") -> ArgumentParser:
     p = add_verb(sub, "init", _init, "make this folder an mlnb project (git + DVC + registry); safe to repeat")
     p.add_argument("path", nargs="?", default=None, help="project folder (default: the current one)")
     p.add_argument("--remote", help="default DVC remote: a folder or any URL DVC understands")
+    p = add_verb(sub, "demo", _demo, "make a small demo project (data versions, runs) and open JupyterLab on it")
+    p.add_argument("path", nargs="?", default=None, help="where (default: ~/mlnb-demo)")
+    p.add_argument("--no-lab", action="store_true", help="only create the project (a headless demo)")
     for module in AREA_CLIS:
         importlib.import_module(module).register(sub)
     return parser
@@ -80,6 +95,7 @@ def build_parser(prog: str = "mlnb") -> ArgumentParser:
 
 def run(argv: Sequence[str], ctx: Context | None = None) -> tuple[argparse.Namespace, Any]:
     """Parse ``argv`` and call its verb; returns the parsed args and the verb's result."""
+    __tracebackhide__ = True  # noqa: F841 - IPython leaves this frame out of a cell's traceback
     ctx = ctx or Context()
     parser = build_parser(ctx.prog)
     args = parser.parse_args(list(argv))
@@ -104,5 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("mlnb: interrupted", file=sys.stderr)
         return 130
     if result is not None:
-        print(result.to_json() if getattr(args, "json", False) else str(result))
+        try:
+            print(result.to_json() if getattr(args, "json", False) else str(result), flush=True)
+        except BrokenPipeError:  # `mlnb ... | head`: the reader has gone, which is not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+            return 141  # what a shell reports for a process stopped by SIGPIPE
     return int(getattr(result, "exit_code", 0) or 0)

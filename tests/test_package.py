@@ -27,3 +27,10 @@ def test_public_names_resolve():
     for name in mlnb.__all__:
         assert getattr(mlnb, name) is not None
     assert set(mlnb.data.__all__) <= set(dir(mlnb.data))
+
+
+def test_every_area_is_reachable_after_a_plain_import():
+    """`import mlnb; mlnb.export.export(...)` as the docs write it, in a fresh process."""
+    code = "import mlnb\nfor area in ('data', 'runs', 'export', 'checks'):\n    getattr(mlnb, area)\nprint('ok')\n"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr

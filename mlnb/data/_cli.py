@@ -44,9 +44,10 @@ def register(sub: Any) -> None:
     p.add_argument("b", help="e.g. train@2")
     add_json_flag(p)
 
-    p = add_verb(verbs, "checkout", lambda a, c: _data().checkout(a.ref),
+    p = add_verb(verbs, "checkout", lambda a, c: _data().checkout(a.ref, force=a.force),
                  "put a version in the working copy (its .dvc file follows)")
     p.add_argument("ref")
+    p.add_argument("--force", action="store_true", help="discard changes not saved as a version")
 
     for verb, what in (("push", "send every version to the DVC remote"), ("pull", "fetch every version from the DVC remote")):
         p = add_verb(verbs, verb, _transfer(verb), what)

@@ -67,6 +67,10 @@ class DataVersion:
         out["ref"] = self.ref
         return out
 
+    def to_json(self) -> str:
+        """``to_dict()`` as JSON: what ``mlnb data show REF --json`` prints."""
+        return json.dumps(self.to_dict(), indent=2)
+
     def _record(self) -> Record:
         return Record(
             {k: v for k, v in self.to_dict().items() if k not in ("id",)},
@@ -129,7 +133,10 @@ def resolve(ref: str, project: Project | None = None) -> DataVersion:
             row = conn.execute(q.order_by(dv.c.version.desc()).limit(1)).first()
             return _one([row] if row else [], ref)
         if spec.isdigit():
-            return _one(conn.execute(q.where(dv.c.version == int(spec))).fetchall(), ref)
+            rows = conn.execute(q.where(dv.c.version == int(spec))).fetchall()
+            if rows or not _HEX.match(spec):
+                return _one(rows, ref)
+            # no such version number: 6+ digits may be a hash prefix (md5s have runs of digits)
         if _HEX.match(spec):
             return _one(conn.execute(q.where(dv.c.md5.like(f"{spec}%"))).fetchall(), ref)
     raise UsageError(f"invalid version {spec!r} in {ref!r}: use a number, 'latest' or a hash prefix of 6+ characters")
@@ -157,9 +164,9 @@ def add(path: str | os.PathLike[str], name: str | None = None, message: str = ""
     full = project.root / rel
     if not full.exists():
         raise NotFound(f"{path} does not exist: check the path (relative to {Path.cwd()})")
-    if rel.startswith(".dvc/") or rel.startswith(".mlnb/") or rel.startswith(".git/") or rel in (".", ""):
+    if rel.split("/")[0] in (".dvc", ".mlnb", ".git", ".", ""):
         raise UsageError(f"{path} cannot be versioned: pick a data file or folder inside the project")
-    name = _validate_name(name or Path(rel).name)
+    name = _validate_name(name or _dataset_at(project, rel) or Path(rel).name)
     return _track(project, rel, name, message)
 
 
@@ -175,6 +182,7 @@ def save(df: pd.DataFrame, name: str, message: str = "", path: str | None = None
     project = current_project()
     name = _validate_name(name)
     rel = project.relpath(path) if path else _dataset_path(project, name) or f"data/{name}.parquet"
+    _check_target(project, rel, name)  # before writing: a refused save changes no file
     full = project.root / rel
     full.parent.mkdir(parents=True, exist_ok=True)
     tmp = full.with_name(f".{full.name}.mlnb-tmp")
@@ -207,12 +215,27 @@ def _dataset_path(project: Project, name: str) -> str | None:
         return conn.execute(select(ds.c.path).where(ds.c.name == name)).scalar()
 
 
-def _track(project: Project, rel: str, name: str, message: str, frame: pd.DataFrame | None = None) -> DataVersion:
+def _dataset_at(project: Project, rel: str) -> str | None:
+    """The dataset that tracks ``rel``, if any."""
+    with registry(project).read() as conn:
+        return conn.execute(select(ds.c.name).where(ds.c.path == rel)).scalar()
+
+
+def _check_target(project: Project, rel: str, name: str) -> None:
+    """One dataset per path and one path per dataset."""
     existing_path = _dataset_path(project, name)
     if existing_path is not None and existing_path != rel:
         raise UsageError(
             f"dataset {name!r} already tracks {existing_path}, not {rel}: pick another --name or add {existing_path}"
         )
+    owner = _dataset_at(project, rel)
+    if owner not in (None, name):
+        raise UsageError(f"{rel} is already dataset {owner!r}: add it without --name (or as --name {owner}) "
+                         "for its next version, or copy it to another path")
+
+
+def _track(project: Project, rel: str, name: str, message: str, frame: pd.DataFrame | None = None) -> DataVersion:
+    _check_target(project, rel, name)
     unchanged = _unchanged_version(project, rel, name)
     if unchanged is not None:
         _lineage.touched("output", unchanged.id)
@@ -370,7 +393,7 @@ def _ensure_cached(project: Project, version: DataVersion) -> None:
         result = _transfer_with_progress(project, "pull", [HashInfo("md5", version.md5)], None)
     except Exception as exc:  # no remote configured, remote unreachable ...
         raise NotFound(
-            f"{version.ref} is not in the local cache and could not be fetched: {exc}"
+            f"{version.ref} is not in the local cache and could not be fetched: {_one_line(exc)}"
         ) from exc
     if result.failed or not _cache_path(project, version.md5).exists():
         raise NotFound(f"{version.ref} is not in the local cache nor on the remote: was it pushed (`mlnb data push`)?")
@@ -479,9 +502,7 @@ def status() -> Table:
         recorded = (yaml.safe_load(dvcfile.read_text()) or {}).get("outs", [{}])[0].get("md5")
         number = versions[name].get(recorded)
         row["checked_out"] = f"{name}@{number}" if number else None
-        changed = repo.status(targets=[str(dvcfile)])
-        outs = [state for entry in changed.get(str(dvcfile.relative_to(project.root)), [])
-                for state in entry.get("changed outs", {}).values()]
+        outs = _changed_outs(project, dvcfile)
         if "deleted" in outs or ("not in cache" in outs and not (project.root / rel).exists()):
             state = "missing"
         elif outs:
@@ -490,6 +511,14 @@ def status() -> Table:
             state = "latest" if number == latest else "older version"
         rows.append({**row, "state": state})
     return Table(rows, _STATUS_COLUMNS, title="working copy", empty="no datasets yet")
+
+
+def _changed_outs(project: Project, dvcfile: Path) -> list[str]:
+    """How the working copy differs from what its ``.dvc`` file records (DVC's words:
+    ``modified``, ``deleted``, ``not in cache``); empty when it matches."""
+    changed = project.dvc.status(targets=[str(dvcfile)])
+    return [state for entry in changed.get(str(dvcfile.relative_to(project.root)), [])
+            for state in entry.get("changed outs", {}).values()]
 
 
 def versions_by_id(ids: list[int], project: Project | None = None) -> list[DataVersion]:
@@ -503,8 +532,14 @@ def versions_by_id(ids: list[int], project: Project | None = None) -> list[DataV
 # -- working copy and remote -----------------------------------------------------------------
 
 
-def checkout(ref: str) -> DataVersion:
-    """Put version ``ref`` in the working copy and point its ``.dvc`` file at it."""
+def checkout(ref: str, force: bool = False) -> DataVersion:
+    """Put version ``ref`` in the working copy and point its ``.dvc`` file at it.
+
+    Changes to the working copy that are not saved as a version are never discarded unless
+    ``force`` is true (as with ``dvc checkout --force``).
+
+    >>> mlnb.data.checkout("train@1")  # doctest: +SKIP
+    """
     project = current_project()
     version = resolve(ref, project)
     _ensure_cached(project, version)
@@ -516,6 +551,11 @@ def checkout(ref: str) -> DataVersion:
     dvcfile = f"{version.path}.dvc"
     if not (project.root / dvcfile).exists():
         raise NotFound(f"{dvcfile} is missing: restore it from git or re-add {version.path}")
+    if not force and "modified" in _changed_outs(project, project.root / dvcfile):
+        raise UsageError(
+            f"{version.path} has changes that are not saved as a version: `mlnb data add {version.path}` "
+            f"keeps them, `mlnb data checkout {ref} --force` discards them"
+        )
     stage = repo.stage.load_one(dvcfile)
     out = stage.outs[0]
     out.hash_info = HashInfo("md5", version.md5)
@@ -550,15 +590,35 @@ def _transfer(direction: str, remote: str | None) -> Record:
 
     try:
         result = _transfer_with_progress(project, direction, hashes, remote)
+    except ImportError as exc:  # DVC knows the URL scheme but its plugin is not installed
+        plugin = re.search(r"'(dvc-[\w-]+)'", str(exc))
+        hint = f"pip install {plugin.group(1)}" if plugin else "install the DVC plugin for this remote"
+        raise UsageError(f"{direction} failed: {_one_line(exc)}: {hint}") from exc
     except DvcException as exc:
-        raise UsageError(f"{direction} failed: {exc} (set a remote with `mlnb init --remote URL`)") from exc
+        raise UsageError(f"{direction} failed: {_one_line(exc)} (set a remote with `mlnb init --remote URL`)") from exc
     if result.failed:
         raise NotFound(f"{direction}: {len(result.failed)} object(s) could not be transferred")
     if direction == "pull":  # like `dvc pull`: tracked files in the working copy appear too
         project.dvc._reset()
-        project.dvc.pull(remote=remote)
+        try:
+            project.dvc.pull(remote=remote)
+        except DvcException as exc:
+            if "unsaved" not in str(exc):
+                raise UsageError(f"pull: DVC could not update the working copy: {_one_line(exc)}") from exc
+            # DVC refuses to overwrite changes not saved as a version; its message lists the paths
+            unsaved = [line.strip() for line in str(exc).splitlines()[1:] if line.strip()]
+            where = ", ".join(project.relpath(p) for p in unsaved) or "the working copy"
+            raise UsageError(
+                f"pulled every version into the cache, but {where} has changes not saved as a version: "
+                f"`mlnb data add PATH` keeps them, `mlnb data checkout REF --force` discards them"
+            ) from exc
     return Record({"direction": direction, "versions": len(hashes), "transferred": len(result.transferred)},
                   title=f"data {direction}")
+
+
+def _one_line(exc: BaseException) -> str:
+    """DVC's messages may span lines; mlnb shows errors as one line."""
+    return " ".join(str(exc).split())
 
 
 def _transfer_with_progress(project: Project, direction: str, hashes: list[Any], remote: str | None) -> Any:

@@ -35,6 +35,8 @@ def _export(args: argparse.Namespace, ctx: Context) -> Any:
             if notebook:
                 raise UsageError(f"two notebooks given ({notebook}, {value}): export one at a time")
             notebook = value
+        elif Path(value).is_file():
+            raise UsageError(f"{value} is not a notebook: give the .ipynb file to export")
         elif out:
             raise UsageError(f"two output folders given ({out}, {value}): give one")
         else:
@@ -59,6 +61,7 @@ def current_notebook(ctx: Context) -> str:
 
 
 def _stage(args: argparse.Namespace, ctx: Context) -> Any:
+    __tracebackhide__ = True  # noqa: F841 - IPython leaves this frame out of a cell's traceback
     if ctx.cell is None or ctx.shell is None:
         raise UsageError("`stage` marks a notebook cell: write `%%mlops stage NAME` as the cell's first line")
     from .cells import check_stage_name

@@ -49,9 +49,11 @@ def export(notebook: str | os.PathLike[str], out: str | os.PathLike[str] = "pipe
     out_path = Path(out)
     if out_path.suffix == ".ipynb":
         raise UsageError(f"{out} looks like a notebook: the output is a folder, e.g. pipeline/")
+    _check_out_folder(nb_path, out_path)
     nb = read_notebook(nb_path)
     plan = build_plan(nb, dataset_path=_dataset_resolver(nb_path))
     files = render(plan, out_path)
+    _refuse_foreign_files(out_path, files)
     written = _write(out_path, files)
     result = Exported(plan, out_path, written)
     if check:
@@ -59,6 +61,40 @@ def export(notebook: str | os.PathLike[str], out: str | os.PathLike[str] = "pipe
 
         return check_pipeline(result)
     return result
+
+
+def _check_out_folder(nb_path: Path, out: Path) -> None:
+    """The output is a folder inside the notebook's project (where `dvc repro` can run it)."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out} is a file: the output is a folder, e.g. pipeline/")
+    from .._project import current_project
+    from ..errors import NotAProject
+
+    try:
+        project = current_project(nb_path.resolve().parent)
+    except NotAProject:
+        return
+    if project.root != out.resolve() and project.root not in out.resolve().parents:
+        raise UsageError(f"{out} is outside the project at {project.root}: export into a folder inside it, "
+                         "e.g. pipeline/")
+
+
+def _generated(path: Path) -> bool:
+    return path.read_text(errors="ignore").startswith(_GENERATED)
+
+
+def _refuse_foreign_files(out: Path, files: dict[str, str]) -> None:
+    """Never overwrite a file mlnb did not write (a hand-written dvc.yaml, params.yaml or script).
+    ``params.yaml`` has no header: it is ours when the ``dvc.yaml`` beside it is."""
+    ours = (out / "dvc.yaml").is_file() and _generated(out / "dvc.yaml")
+    for rel, text in sorted(files.items()):
+        path = out / rel
+        if not path.is_file() or path.read_text(errors="ignore") == text:
+            continue
+        if _generated(path) or (rel == "params.yaml" and ours):
+            continue
+        raise UsageError(f"{path} exists and was not written by mlnb export: move it away, "
+                         "or export into another folder (--out)")
 
 
 def _write(out: Path, files: dict[str, str]) -> list[Path]:

@@ -17,6 +17,7 @@ from ..errors import MlnbError
 
 def mlops(line: str, cell: str | None = None, shell: Any = None) -> Any:
     """Run one ``%mlops`` line (and a cell body for ``%%mlops``); display its result."""
+    __tracebackhide__ = True  # noqa: F841 - IPython leaves this frame out of a cell's traceback
     try:
         argv = shlex.split(line)
     except ValueError as exc:
@@ -45,15 +46,34 @@ def mlops(line: str, cell: str | None = None, shell: Any = None) -> Any:
 
 def register(ipython: Any) -> None:
     def line_cell(line: str, cell: str | None = None) -> Any:
+        __tracebackhide__ = True  # noqa: F841 - IPython leaves this frame out of a cell's traceback
         return mlops(line, cell, shell=ipython)
 
     line_cell.__doc__ = _magic_doc()
     ipython.register_magic_function(line_cell, magic_kind="line_cell", magic_name="mlops")
+    if not ipython.custom_exceptions:  # never replace a handler the user set
+        ipython.set_custom_exc((MlnbError,), _show_api_error)
 
 
 def unregister(ipython: Any) -> None:
     for kind in ("line", "cell"):
         ipython.magics_manager.magics[kind].pop("mlops", None)
+    if ipython.custom_exceptions == (MlnbError,):
+        ipython.set_custom_exc((), None)
+
+
+def _show_api_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> list[str]:
+    """An MlnbError from API code in a cell (``mlnb.data.load("nope")``): one line naming the cell
+    line, shown as the cell's error, which still fails the cell; ``%debug`` has the traceback."""
+    sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename in shell.compile._filename_map:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    stb = [f"{etype.__name__}: {value}" + (f" (cell line {line})" if line else "")]
+    shell._showtraceback(etype, value, stb)
+    return stb
 
 
 def _magic_doc() -> str:

@@ -30,9 +30,10 @@ def record_cell(
     2
     """
     __tracebackhide__ = True  # noqa: F841 - IPython hides this frame from tracebacks
+    code = _parse(cell, shell)  # a cell that does not parse never runs: no run is recorded
     run = start_run(name, params=params, tags=tags, code=cell)
     try:
-        result = run_in_shell(cell, shell)
+        result = _execute(code, shell)
     except BaseException as exc:
         run.end_with(exc)
         raise
@@ -43,8 +44,18 @@ def record_cell(
 def run_in_shell(cell: str, shell: Any) -> Any:
     """Execute ``cell`` as IPython would and return the value of its last expression (or None)."""
     __tracebackhide__ = True  # noqa: F841
+    return _execute(_parse(cell, shell), shell)
+
+
+def _parse(cell: str, shell: Any) -> tuple[ast.Module, str]:
+    __tracebackhide__ = True  # noqa: F841
     source = shell.transform_cell(cell) if shell is not None else cell
-    tree = ast.parse(source, filename="<mlops-cell>")
+    return ast.parse(source, filename="<mlops-cell>"), source
+
+
+def _execute(parsed: tuple[ast.Module, str], shell: Any) -> Any:
+    __tracebackhide__ = True  # noqa: F841
+    tree, source = parsed
     last = None
     if tree.body and isinstance(tree.body[-1], ast.Expr):
         last = ast.Expression(tree.body.pop().value)

@@ -30,6 +30,7 @@ def parse_param(text: str) -> tuple[str, Any]:
 
 
 def _record(args: argparse.Namespace, ctx: Context) -> Any:
+    __tracebackhide__ = True  # noqa: F841 - IPython leaves this frame out of a cell's traceback
     if ctx.cell is None:
         raise UsageError("`run` records a notebook cell: write `%%mlops run NAME` at the top of a cell "
                          "(in a script, use `with mlnb.start_run(NAME):`)")

@@ -82,15 +82,16 @@ class Field:
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, what: str = "filter") -> None:
         self.text = text
+        self.what = what  # "filter", or "sort key" for --sort
         self.tokens = self._tokenize(text)
         self.i = 0
 
     # -- errors and tokens ---------------------------------------------------------------------
 
     def fail(self, pos: int, what: str) -> UsageError:
-        return UsageError(f"invalid filter {self.text!r} at column {pos + 1}: {what}")
+        return UsageError(f"invalid {self.what} {self.text!r} at column {pos + 1}: {what}")
 
     def _tokenize(self, text: str) -> list[Token]:
         out, pos = [], 0
@@ -293,7 +294,7 @@ def compile_filter(expr: str | None) -> ColumnElement[bool]:
 
 def parse_field(text: str) -> Field:
     """A single field reference, as used by ``--sort``."""
-    parser = _Parser(text)
+    parser = _Parser(text, what="sort key")
     field = parser.field()
     if parser.tok.kind != "end":
         raise parser.fail(parser.tok.pos, f"unexpected {parser.describe(parser.tok)} after the field")

@@ -42,7 +42,7 @@ def test_a_run_records_params_metrics_steps_and_context(backend_project, tmp_pat
     assert rec.metrics["pos_inf"] == math.inf and rec.metrics["neg_inf"] == -math.inf
     assert rec.started_at <= rec.ended_at and rec.duration >= 0
     assert rec.environment["python"] and isinstance(rec.environment["packages"], dict)
-    assert rec.git_dirty is not None  # a fresh project has staged, uncommitted files
+    assert rec.git_dirty is True  # a fresh project has staged, uncommitted files
     assert len(run.id) == 12 and mlnb.runs.get(run.id[:6]).id == run.id
 
 
