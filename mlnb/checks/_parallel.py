@@ -1,8 +1,7 @@
 """Columns are independent: fit and score them in worker threads.
 
 numpy releases the GIL in the loops that matter (binning, bincount, sorting), and pyarrow does in
-value counts, so threads use several cores. Work runs in pool threads even with one worker: their
-scratch buffers (see ``stats.binning.scratch``) are freed when the pool shuts down.
+value counts, so threads use several cores.
 """
 
 from __future__ import annotations

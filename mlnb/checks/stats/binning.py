@@ -8,7 +8,7 @@ exactly ``np.searchsorted(edges, x, side="left")``, several times faster than th
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -19,6 +19,8 @@ _GRID = 1 << 17
 EXACT_EDGES_MAX = 1 << 18
 EDGE_SAMPLE = 1 << 16
 _MAX_STEPS = 6
+#: values binned per block (work arrays of this length stay in the CPU cache)
+BLOCK = 1 << 16
 
 
 def quantile_positions(n: int, bins: int) -> np.ndarray:
@@ -73,7 +75,9 @@ class ReferenceBins:
         first = np.clip(np.floor(pos - slack), 0, _GRID - 1).astype(np.int64)
         last = np.clip(np.floor(pos + slack), 0, _GRID - 1).astype(np.int64)
         # edges whose whole uncertainty window lies before cell c are certainly below its values
-        self._lut = np.searchsorted(last, np.arange(_GRID), side="left").astype(np.intp)
+        # = searchsorted(last, arange(_GRID), "left"): how many edges have last < c
+        below = np.cumsum(np.bincount(last, minlength=_GRID))
+        self._lut = np.concatenate([[0], below[:-1]]).astype(np.intp)
         # uncertain edges per cell: the window [first, last] spans at most a couple of cells
         span = np.zeros(_GRID + 1, dtype=np.int64)
         np.add.at(span, first, 1)
@@ -85,56 +89,61 @@ class ReferenceBins:
         self._scale = scale
 
     def index(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """``searchsorted(edges, x, 'left')`` for finite ``x``: the bin of each value.
+        """``searchsorted(edges, x, 'left')`` for finite ``x``: the bin of each value."""
+        out = out if out is not None else np.empty(len(x), dtype=np.intp)
+        for start, k in self._blocks(x):
+            out[start:start + len(k)] = k
+        return out
 
-        Work arrays are per-thread scratch buffers (fresh pages are slow to fault in); pass
-        ``out`` (intp, len(x)) to choose where the result goes.
-        """
-        if self._lut is None or len(x) < 4096:
-            k = np.searchsorted(self.edges, x, side="left")
-            if out is None:
-                return k
-            out[...] = k
-            return out
+    def _blocks(self, x: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+        """(start, bin indices) of ``x`` block by block. The work arrays are a block long, so
+        they stay in the CPU cache and are reused; each yielded array is overwritten next."""
         n = len(x)
-        y, c, above = scratch("y", n, np.float64), scratch("c", n, np.intp), scratch("above", n, np.bool_)
-        k = out if out is not None else np.empty(n, dtype=np.intp)
-        np.subtract(x, self._lo, out=y)
-        y *= self._scale
-        np.clip(y, 0, _GRID - 1, out=y)
-        np.copyto(c, y, casting="unsafe")
-        np.take(self._lut, c, out=k, mode="clip")
-        for _ in range(self._steps):
-            np.take(self._upper, k, out=y, mode="clip")
-            np.greater(x, y, out=above)
-            k += above
-        return k
+        if self._lut is None or n < 4096:
+            yield 0, np.searchsorted(self.edges, x, side="left")
+            return
+        size = min(BLOCK, n)
+        y_buf, c_buf = np.empty(size, np.float64), np.empty(size, np.intp)
+        k_buf, above_buf = np.empty(size, np.intp), np.empty(size, np.bool_)
+        for start in range(0, n, size):
+            xs = x[start:start + size]
+            m = len(xs)
+            y, c, k, above = y_buf[:m], c_buf[:m], k_buf[:m], above_buf[:m]
+            np.subtract(xs, self._lo, out=y)
+            y *= self._scale
+            np.clip(y, 0, _GRID - 1, out=y)
+            np.copyto(c, y, casting="unsafe")
+            np.take(self._lut, c, out=k, mode="clip")
+            if self._steps:
+                np.take(self._upper, k, out=y, mode="clip")
+                np.greater(xs, y, out=above)
+                k += above
+            # a value that did not pass its next edge is placed; only the others step again
+            moved = np.flatnonzero(above) if self._steps > 1 else ()
+            for _ in range(self._steps - 1):
+                if not len(moved):
+                    break
+                moved = moved[xs[moved] > self._upper[k[moved]]]
+                k[moved] += 1
+            yield start, k
 
-    def count(self, x: np.ndarray, out: np.ndarray | None = None,
-              at_edge: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-        """Bin index of each value, the count and sum of values in every bin, and (``at_edge``)
-        how many values of each bin equal its right edge."""
-        k = self.index(x, out)
-        counts = np.bincount(k, minlength=self.n_bins)
-        sums = np.bincount(k, weights=x, minlength=self.n_bins)
-        edge_counts = None
-        if at_edge:
-            right = scratch("y", len(x), np.float64)
-            np.take(self._upper, k, out=right, mode="clip")
-            on_edge = np.equal(x, right, out=scratch("above", len(x), np.bool_))
-            edge_counts = np.bincount(k[on_edge], minlength=self.n_bins)
-        return k, counts, sums, edge_counts
+    def count(self, x: np.ndarray, at_edge: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """Bin index of each value (int16 or int32), the count and sum of values in every bin,
+        and (``at_edge``) how many values of each bin equal its right edge.
 
-
-_local = threading.local()
-
-
-def scratch(name: str, n: int, dtype: type) -> np.ndarray:
-    """A work array of this thread, reused across columns and calls; contents are garbage."""
-    bufs = getattr(_local, "bufs", None)
-    if bufs is None:
-        bufs = _local.bufs = {}
-    buf = bufs.get(name)
-    if buf is None or len(buf) < n or buf.dtype != dtype:
-        buf = bufs[name] = np.empty(n, dtype=dtype)
-    return buf[:n]
+        One pass over ``x``, block by block. Sums are accumulated value by value in order, so
+        they are bit for bit ``np.bincount(k, weights=x)``.
+        """
+        nb = self.n_bins
+        k_all = np.empty(len(x), dtype=np.int16 if nb < 2**15 else np.int32)
+        counts = np.zeros(nb, dtype=np.intp)
+        sums = np.zeros(nb, dtype=np.float64)
+        edge_counts = np.zeros(nb, dtype=np.intp) if at_edge else None
+        for start, k in self._blocks(x):
+            xs = x[start:start + len(k)]
+            k_all[start:start + len(k)] = k
+            counts += np.bincount(k, minlength=nb)
+            np.add.at(sums, k, xs)
+            if edge_counts is not None:
+                edge_counts += np.bincount(k[xs == self._upper[k]], minlength=nb)
+        return k_all, counts, sums, edge_counts

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .binning import ReferenceBins, scratch
+from .binning import ReferenceBins
 
 #: scipy's ``ks_2samp(method="auto")`` is exact up to this many values per sample
 KS_EXACT_MAX_N = 10_000
@@ -45,8 +45,7 @@ class BinnedWindow:
 
     @classmethod
     def of(cls, bins: ReferenceBins | NumericReference, x: np.ndarray, keep: bool = False) -> BinnedWindow:
-        """Bin ``x``. The bin indices live in this thread's scratch space (valid until the next
-        window is binned here) unless ``keep``, which stores them compactly (int16/int32).
+        """Bin ``x`` (one pass; the bin indices are kept compactly as int16/int32).
 
         Values sitting exactly on edges are counted when the reference has ties (``keep`` is the
         reference itself; a window is checked when its reference was tie-heavy): inside a bin
@@ -56,9 +55,7 @@ class BinnedWindow:
         ref = bins if isinstance(bins, NumericReference) else None
         bins = bins.bins if isinstance(bins, NumericReference) else bins
         edges_matter = keep or (ref is not None and ref.tied)
-        k, counts, sums, on_edge = bins.count(x, out=scratch("k", len(x), np.intp), at_edge=edges_matter)
-        if keep:
-            k = k.astype(np.int16 if bins.n_bins < 2**15 else np.int32)
+        k, counts, sums, on_edge = bins.count(x, at_edge=edges_matter)
         inside = counts - on_edge if on_edge is not None else counts
         return cls(x=x, k=k, counts=counts, sums=sums, inside=inside)
 
@@ -71,13 +68,16 @@ class BinnedWindow:
         """Number of values <= each edge."""
         return np.cumsum(self.counts)[:-1]
 
+    def sorted_in(self, want: np.ndarray) -> np.ndarray:
+        """The values of the bins flagged in ``want``, sorted (so grouped bin by bin)."""
+        return np.sort(self.x[np.take(want, self.k)])
+
     def values_in(self, want: np.ndarray) -> dict[int, np.ndarray]:
         """Sorted values of the bins flagged in ``want`` (one extraction, one sort)."""
         bins = np.flatnonzero(want & (self.counts > 0))
         if len(bins) == 0:
             return {}
-        chosen = np.sort(self.x[want[self.k]])
-        parts = np.split(chosen, np.cumsum(self.counts[bins])[:-1])
+        parts = np.split(self.sorted_in(want), np.cumsum(self.counts[bins])[:-1])
         return dict(zip(bins.tolist(), parts))
 
 
@@ -97,8 +97,11 @@ class NumericReference:
         bins = ReferenceBins.fit(x)
         own = BinnedWindow.of(bins, x, keep=True)
         mean = float(x.mean())
-        centred = np.subtract(x, mean, out=scratch("y", len(x), np.float64))
-        std = float(np.sqrt(np.dot(centred, centred) / len(x)))
+        # np.std's own steps (pairwise sums, no BLAS: its threads busy-wait and steal the
+        # cores the other columns run on; a dot product also rounds differently per thread count)
+        sq = x - mean
+        np.multiply(sq, sq, out=sq)
+        std = float(np.sqrt(np.add.reduce(sq) / len(x)))
         return cls(bins, own, mean, std, float(bins.edges[0]), float(bins.edges[-1]))
 
     @property
@@ -150,22 +153,27 @@ class _Cdfs:
 
 
 def ks_statistic(ref: NumericReference, w: BinnedWindow, cdfs: _Cdfs | None = None) -> float:
-    """Two-sample KS statistic D, equal to ``scipy.stats.ks_2samp(ref, cur).statistic``."""
+    """Two-sample KS statistic D, equal to ``scipy.stats.ks_2samp(ref, cur).statistic``.
+
+    The gap is exact at the edges; every bin whose bound beats the largest edge gap is refined
+    at once: the values of those bins, from both samples, are merged and the CDFs evaluated at
+    each of them with integer counts, as scipy does.
+    """
     c = cdfs or _Cdfs(ref, w)
     best = float(np.abs(c.edge_gap).max())
     bound = np.maximum(c.gap_hi, -c.gap_lo)
     need = (bound > best) & (w.counts > 0)
     if not need.any():
         return best
-    values, ref_values = w.values_in(need), ref.own.values_in(need)
-    empty = np.empty(0)
-    for j in np.flatnonzero(need)[np.argsort(-bound[need], kind="stable")]:
-        if bound[j] <= best:
-            break
-        rs = ref_values.get(int(j), empty)
-        _, gap = _gaps(rs, values[int(j)], int(c.r_lo[j]), int(c.c_lo[j]), c.n, c.m)
-        best = max(best, float(np.abs(gap).max()))
-    return best
+    rs, cs = ref.own.sorted_in(need), w.sorted_in(need)
+    pts = np.sort(np.concatenate([rs, cs]), kind="stable")  # a merge of two sorted runs
+    j = np.searchsorted(ref.bins.edges, pts, side="left")  # the bin of each point
+    # values <= p: all below p's bin, plus the flagged values <= p less those of earlier flagged bins
+    r_flag = np.where(need, ref.own.counts, 0)
+    c_flag = np.where(need, w.counts, 0)
+    r_le = c.r_lo[j] + np.searchsorted(rs, pts, side="right") - (np.cumsum(r_flag) - r_flag)[j]
+    c_le = c.c_lo[j] + np.searchsorted(cs, pts, side="right") - (np.cumsum(c_flag) - c_flag)[j]
+    return max(best, float(np.abs(r_le / c.n - c_le / c.m).max()))
 
 
 def ks_pvalue(d: float, n: int, m: int) -> float:
