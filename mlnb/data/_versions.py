@@ -7,11 +7,14 @@ version: the registry keeps one row per (dataset, hash).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import os
 import re
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -354,6 +357,36 @@ def _register(project: Project, rel: str, name: str, message: str, md5: str, met
 # -- reading ---------------------------------------------------------------------------------
 
 
+_working_copy_refs: contextvars.ContextVar[bool] = contextvars.ContextVar("mlnb_working_copy_refs", default=False)
+
+
+@contextlib.contextmanager
+def working_copy_refs() -> Iterator[None]:
+    """Inside, an unpinned reference (``"train"``, ``"train@latest"``) read by ``load``/``path``
+    means the version checked out in the working copy, not the newest registered one.
+
+    Exported pipeline stages run this way: ``dvc.yaml`` lists the working-copy file as the stage's
+    dependency, so the data a stage reads is exactly the data DVC hashed for it.
+    """
+    token = _working_copy_refs.set(True)
+    try:
+        yield
+    finally:
+        _working_copy_refs.reset(token)
+
+
+def _resolve_for_read(ref: str, project: Project) -> DataVersion:
+    version = resolve(ref, project)
+    spec = ref.strip().partition("@")[2]
+    if not _working_copy_refs.get() or spec not in ("", "latest"):
+        return version
+    dvcfile = project.root / f"{version.path}.dvc"
+    if not dvcfile.is_file():
+        return version
+    md5 = ((yaml.safe_load(dvcfile.read_text()) or {}).get("outs") or [{}])[0].get("md5")
+    return resolve(f"{version.name}@{md5}", project) if md5 and md5 != version.md5 else version
+
+
 def path(ref: str) -> Path:
     """A local path holding the content of ``ref``, fetched from the remote when not cached.
 
@@ -361,7 +394,7 @@ def path(ref: str) -> Path:
     assembled under ``.mlnb/tmp/``.
     """
     project = current_project()
-    version = resolve(ref, project)
+    version = _resolve_for_read(ref, project)
     return _materialize(project, version)
 
 
@@ -371,7 +404,7 @@ def load(ref: str) -> pd.DataFrame:
     >>> df1 = mlnb.data.load("train@1")  # doctest: +SKIP
     """
     project = current_project()
-    version = resolve(ref, project)
+    version = _resolve_for_read(ref, project)
     if version.is_dir or not _frames.is_tabular(version.path):
         raise UsageError(f"{version.ref} ({version.path}) is not a table: use mlnb.data.path({version.ref!r})")
     frame = _frames.read_table(_materialize(project, version), Path(version.path).suffix)

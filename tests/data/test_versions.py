@@ -229,3 +229,18 @@ def test_status_follows_the_working_copy(project):
     assert state() == {"train": ("train@1", "modified")}
     (project.root / "data/train.parquet").unlink()
     assert state() == {"train": ("train@1", "missing")}
+
+
+def test_pipeline_stages_read_the_checked_out_version(project):
+    """An exported stage depends on the working-copy file; inside working_copy_refs() an unpinned
+    reference reads that version, so what DVC hashed is what the stage read."""
+    from mlnb.data._versions import working_copy_refs
+
+    mlnb.data.save(frame(seed=1), "train")
+    mlnb.data.save(frame(seed=2), "train")
+    mlnb.data.checkout("train@1")
+    with working_copy_refs():
+        pd.testing.assert_frame_equal(mlnb.data.load("train"), frame(seed=1))
+        pd.testing.assert_frame_equal(mlnb.data.load("train@latest"), frame(seed=1))
+        pd.testing.assert_frame_equal(mlnb.data.load("train@2"), frame(seed=2))  # pinned stays pinned
+    pd.testing.assert_frame_equal(mlnb.data.load("train"), frame(seed=2))  # a notebook reads the newest
