@@ -4,22 +4,10 @@
 >>> mlnb.data.load("train@1")                                # doctest: +SKIP
 """
 
-from ._versions import (
-    DataDiff,
-    DataVersion,
-    add,
-    checkout,
-    diff,
-    list_datasets,
-    load,
-    log,
-    path,
-    pull,
-    push,
-    resolve,
-    save,
-    status,
-)
+from ._diff import DataDiff, diff
+from ._refs import DataVersion, resolve, working_copy_refs
+from ._storage import checkout, pull, push, status
+from ._versions import add, list_datasets, load, log, path, save
 
 list = list_datasets  # noqa: A001 - `mlnb.data.list()` reads like the CLI verb
 
@@ -39,4 +27,5 @@ __all__ = [
     "resolve",
     "save",
     "status",
+    "working_copy_refs",
 ]

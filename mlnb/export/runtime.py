@@ -154,7 +154,7 @@ def _load_skops(path: Path) -> Any:
 @contextlib.contextmanager
 def stage(name: str, params: dict[str, Any] | None = None, metrics: str | None = None) -> Iterator[None]:
     """Run a stage's body inside an mlnb run named ``name``; write its metrics file at the end."""
-    from ..data._versions import working_copy_refs
+    from ..data import working_copy_refs
     from ..runs import start_run
 
     # dvc.yaml lists a dataset's working-copy file as the dependency: read exactly that version

@@ -234,7 +234,7 @@ def test_status_follows_the_working_copy(project):
 def test_pipeline_stages_read_the_checked_out_version(project):
     """An exported stage depends on the working-copy file; inside working_copy_refs() an unpinned
     reference reads that version, so what DVC hashed is what the stage read."""
-    from mlnb.data._versions import working_copy_refs
+    from mlnb.data import working_copy_refs
 
     mlnb.data.save(frame(seed=1), "train")
     mlnb.data.save(frame(seed=2), "train")

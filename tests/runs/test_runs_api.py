@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 import mlnb
 from mlnb.errors import NotFound, UsageError
 from mlnb.store import registry
-from mlnb.store._schema import run_metrics, runs
+from mlnb.store._schema import run_metrics
 
 
 def _count_points(project, run_id: str) -> int:
