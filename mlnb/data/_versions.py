@@ -43,7 +43,10 @@ def add(path: str | os.PathLike[str], name: str | None = None, message: str = ""
         raise NotFound(f"{path} does not exist: check the path (relative to {Path.cwd()})")
     if rel.split("/")[0] in (".dvc", ".mlnb", ".git", ".", ""):
         raise UsageError(f"{path} cannot be versioned: pick a data file or folder inside the project")
-    name = _validate_name(name or _dataset_at(project, rel) or Path(rel).name)
+    # default name: the dataset already tracking this path, else the file's stem ("train.csv" ->
+    # "train", so references read train@2) or the folder's name
+    default = Path(rel).stem if full.is_file() else Path(rel).name
+    name = _validate_name(name or _dataset_at(project, rel) or default)
     return _track(project, rel, name, message)
 
 

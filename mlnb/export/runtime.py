@@ -184,10 +184,10 @@ def run(line: str) -> Any:
 
     from ..cli import build_parser
     from ..runs import start_run
-    from ..runs._cli import parse_param
+    from ..runs._cli import parse_params
 
     args = build_parser().parse_args(["run", *shlex.split(line)])
-    params = dict(parse_param(p) for p in args.param or [])
+    params = parse_params(args.param)
     return start_run(args.name, params=params, tags=args.tag or [])
 
 

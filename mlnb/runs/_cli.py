@@ -29,12 +29,22 @@ def parse_param(text: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
+def parse_params(texts: list[str] | None) -> dict[str, Any]:
+    """Every ``--param k=v``; naming one parameter twice is a mistake, not a silent override."""
+    params: dict[str, Any] = {}
+    for key, value in map(parse_param, texts or []):
+        if key in params:
+            raise UsageError(f"--param {key} is given twice ({params[key]!r} and {value!r}): keep one")
+        params[key] = value
+    return params
+
+
 def _record(args: argparse.Namespace, ctx: Context) -> Any:
     __tracebackhide__ = True  # noqa: F841 - IPython leaves this frame out of a cell's traceback
     if ctx.cell is None:
         raise UsageError("`run` records a notebook cell: write `%%mlops run NAME` at the top of a cell "
                          "(in a script, use `with mlnb.start_run(NAME):`)")
-    params = dict(parse_param(p) for p in args.param or [])
+    params = parse_params(args.param)
     return _runs().record_cell(args.name, ctx.cell, ctx.shell, params=params, tags=args.tag or [])
 
 

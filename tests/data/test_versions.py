@@ -99,7 +99,7 @@ def test_add_file_and_folder(project):
 def test_csv_added_with_stats(project):
     frame().to_csv("table.csv", index=False)
     v = mlnb.data.add("table.csv", message="csv")
-    assert (v.name, v.rows, v.cols) == ("table.csv", 50, 3)
+    assert (v.name, v.rows, v.cols) == ("table", 50, 3)
     assert v.summary["income"]["mean"] == pytest.approx(frame()["income"].mean())
 
 

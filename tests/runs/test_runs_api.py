@@ -180,7 +180,7 @@ def test_versioned_artifact_becomes_an_output(project):
     with mlnb.start_run("train") as run:
         run.log_artifact("model.bin", version=True)
     rec = mlnb.runs.get(run.id)
-    assert [d["ref"] for d in rec.outputs] == ["model.bin@1"]
+    assert [d["ref"] for d in rec.outputs] == ["model@1"]
     assert rec.artifacts[0]["data_version_id"] == rec.outputs[0]["id"]
 
 

@@ -39,6 +39,9 @@ def test_a_failing_cell_fails_its_run_and_the_cell(shell, capsys):
     assert rec.metrics == {"before": 1.0}
     err = cell_error(shell, "%%mlops run bad-metric\nmlnb.log_metric('acc', 'high')\n", capsys)
     assert err.startswith("UsageError: %mlops: metric 'acc' must be a number")
+    err = cell_error(shell, "%%mlops run twice --param lr=0.1 --param lr=0.2\nx = 1\n", capsys)
+    assert err == "UsageError: %mlops: --param lr is given twice (0.1 and 0.2): keep one"
+    assert mlnb.runs.list("name = 'twice'").rows == []  # no run was started
     assert mlnb.runs.list("name = 'bad-metric'")[0]["status"] == "failed"
 
 
