@@ -30,10 +30,14 @@ class Exported(Table):
             for s in plan.stages
         ]
         super().__init__(rows, ["stage", "script", "reads", "writes", "params", "metrics"],
-                         title=f"exported {plan.notebook.name} → {out} ({len(plan.stages)} stages); run `dvc repro`")
+                         title=f"exported {plan.notebook.name} → {out} ({_count(len(plan.stages), 'stage')}); run `dvc repro`")
         self.plan = plan
         self.out = out
         self.files = files
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def export(notebook: str | os.PathLike[str], out: str | os.PathLike[str] = "pipeline",

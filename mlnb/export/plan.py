@@ -60,6 +60,9 @@ def build_plan(nb: Notebook, dataset_path: Any = None) -> Plan:
     ``dataset_path(ref)`` maps an ``mlnb.data.load`` reference to its file (relative to the notebook).
     """
     cells = _assign_default_stage(nb)
+    if not any(c.code.strip() for c in cells):
+        raise UsageError(f"{nb.path.name} has no code to export: "
+                         "add cells (and %%mlops stage markers) first")
     facts = {c.number: analyze(c.code) for c in cells}
     for cell in cells:
         f = facts[cell.number]

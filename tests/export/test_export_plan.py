@@ -45,6 +45,8 @@ def _export(tmp_path: Path, cells: list, out: str = "pipeline"):  # type: ignore
         (["x = 1\n!ls", "%%mlops stage a\ny = x"], r"cell 1 \(setup\): the shell command !ls"),
         (["tmp = [1]", "%%mlops stage a\ndel tmp", "%%mlops stage b\nprint(tmp)"],
          r"cell 3 \(stage 'b'\): `tmp` is used here but was deleted in cell 2 \(stage 'a'\)"),
+        ([], r"has no code to export: add cells"),
+        (["   ", ""], r"has no code to export"),
     ],
 )
 def test_errors_name_the_cell_and_the_name(tmp_path: Path, cells: list, message: str) -> None:
