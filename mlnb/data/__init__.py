@@ -4,28 +4,27 @@
 >>> mlnb.data.load("train@1")                                # doctest: +SKIP
 """
 
-from ._diff import DataDiff, diff
-from ._refs import DataVersion, resolve, working_copy_refs
-from ._storage import checkout, pull, push, status
-from ._versions import add, list_datasets, load, log, path, save
+from __future__ import annotations
 
-list = list_datasets  # noqa: A001 - `mlnb.data.list()` reads like the CLI verb
+from .._lazy import lazy_exports
 
-__all__ = [
-    "DataDiff",
-    "DataVersion",
-    "add",
-    "checkout",
-    "diff",
-    "list",
-    "list_datasets",
-    "load",
-    "log",
-    "path",
-    "pull",
-    "push",
-    "resolve",
-    "save",
-    "status",
-    "working_copy_refs",
-]
+_EXPORTS = {
+    "DataDiff": "_diff",
+    "diff": "_diff",
+    "DataVersion": "_refs",
+    "resolve": "_refs",
+    "working_copy_refs": "_refs",
+    "checkout": "_storage",
+    "pull": "_storage",
+    "push": "_storage",
+    "status": "_storage",
+    "add": "_versions",
+    "list": "_versions:list_datasets",  # `mlnb.data.list()` reads like the CLI verb
+    "list_datasets": "_versions",
+    "load": "_versions",
+    "log": "_versions",
+    "path": "_versions",
+    "save": "_versions",
+}
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -8,45 +8,32 @@
 In a notebook: ``%%mlops run NAME --param k=v --tag t`` records the cell as a run.
 """
 
-from ._cell import record_cell
-from ._compare import RunComparison, compare
-from ._display import RunRecord, RunTable
-from ._query import get, lineage, list_runs, reap
-from ._run import (
-    Run,
-    active_run,
-    log_artifact,
-    log_metric,
-    log_metrics,
-    log_param,
-    log_params,
-    set_tags,
-    start_run,
-)
-from ._transfer import export, import_
+from __future__ import annotations
 
-list = list_runs  # noqa: A001 - `mlnb.runs.list()` reads like the CLI verb
+from .._lazy import lazy_exports
 
-__all__ = [
-    "Run",
-    "RunComparison",
-    "RunRecord",
-    "RunTable",
-    "active_run",
-    "compare",
-    "export",
-    "get",
-    "import_",
-    "lineage",
-    "list",
-    "list_runs",
-    "log_artifact",
-    "log_metric",
-    "log_metrics",
-    "log_param",
-    "log_params",
-    "reap",
-    "record_cell",
-    "set_tags",
-    "start_run",
-]
+_EXPORTS = {
+    "record_cell": "_cell",
+    "RunComparison": "_compare",
+    "compare": "_compare",
+    "RunRecord": "_display",
+    "RunTable": "_display",
+    "get": "_query",
+    "lineage": "_query",
+    "list": "_query:list_runs",  # `mlnb.runs.list()` reads like the CLI verb
+    "list_runs": "_query",
+    "reap": "_query",
+    "Run": "_run",
+    "active_run": "_run",
+    "log_artifact": "_run",
+    "log_metric": "_run",
+    "log_metrics": "_run",
+    "log_param": "_run",
+    "log_params": "_run",
+    "set_tags": "_run",
+    "start_run": "_run",
+    "export": "_transfer",
+    "import_": "_transfer",
+}
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
