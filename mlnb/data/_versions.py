@@ -127,7 +127,11 @@ def _track(project: Project, rel: str, name: str, message: str, frame: pd.DataFr
     _hash_with_progress(project, project.root / rel)
 
     try:
-        (stage,) = repo.add(rel)
+        # DVC's "relink" deletes the working file and copies it back from the cache: pointless with
+        # copy-type caches, and a Ctrl-C between the two loses the user's file. Relink only when the
+        # project asked for links (hardlink/symlink caches), where it saves space.
+        links = {"hardlink", "symlink"} & set(repo.cache.local.cache_types)
+        (stage,) = repo.add(rel, relink=bool(links))
     except DvcException as exc:
         raise UsageError(f"DVC could not track {rel}: {exc}") from exc
     out = stage.outs[0]
