@@ -105,6 +105,17 @@ def test_kstwo_sf_matches_scipy(n, nxx):
     assert kstwo_sf(d, n) == pytest.approx(st.kstwo.sf(d, n), rel=1e-9)
 
 
+@pytest.mark.parametrize("n", [5_000, 300_000, 2_000_000])
+@pytest.mark.parametrize("nxx", [2.2, 9.0, 120.0])
+def test_smirnov_tail_by_quadrature_equals_the_full_sum(n, nxx, monkeypatch):
+    from mlnb.checks.stats import kolmogorov
+
+    x = float(np.sqrt(nxx / n))
+    fast = kolmogorov._smirnov_sf(n, x)
+    monkeypatch.setattr(kolmogorov, "QUAD_POINTS", 10**9)  # every term of the hump, one by one
+    assert fast == pytest.approx(kolmogorov._smirnov_sf(n, x), rel=2e-10, abs=0)
+
+
 def _psi_by_definition(a, b, edges, eps):
     """PSI written out: counts on (-inf, q1], ..., (q_last, inf), shares floored at eps."""
     ra = np.bincount(np.searchsorted(edges, a, side="left"), minlength=len(edges) + 1) / len(a)

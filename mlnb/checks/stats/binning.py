@@ -1,9 +1,21 @@
 """Reference-quantile bins, fitted once on the reference and reused for every window.
 
-Values (the reference itself, or a window) are put into the bins without sorting: a uniform grid
-over the reference range maps each value to a cell, a lookup table maps the cell to the first bin
-it can fall in, and a few exact comparisons against the bin edges finish the job. The result is
-exactly ``np.searchsorted(edges, x, side="left")``, several times faster than that call.
+Values are put into bins without sorting. A uniform grid of cells over the bulk of the reference
+maps each value to a cell with a subtraction, a multiplication and a truncation, and a lookup
+table maps the cell to its bin. The cell of a value is a non-decreasing function of the value
+(each step rounds monotonically), so every bin is an interval of the number line and
+``index(x)`` is exactly ``np.searchsorted(edges, x, side="left")``.
+
+How the edges are chosen depends on the reference:
+
+* **continuous** (few repeated values): each reference quantile is moved up to the last float
+  of its cell. Then a value's cell alone decides its bin: one lookup per value, no comparison.
+* **discrete** (many repeated values): the edges are the reference quantiles themselves, so a
+  repeated value sits exactly on an edge (that is what lets KS and Wasserstein skip refining
+  such bins). A cell then only narrows the bin down and a few exact comparisons against the
+  edges finish the job.
+
+Either way the bins are only a device for speed: every statistic is exact whatever the edges are.
 """
 
 from __future__ import annotations
@@ -18,6 +30,11 @@ _GRID = 1 << 17
 #: up to this many reference values the edges are exact quantiles; beyond, sample quantiles
 EXACT_EDGES_MAX = 1 << 18
 EDGE_SAMPLE = 1 << 16
+#: a reference whose (sampled) sorted values repeat more often than this is treated as discrete
+TIE_SHARE = 0.01
+#: the grid spans the reference between these fine quantiles (from either end); the few values
+#: beyond fall into the outermost cells
+_GRID_TAIL = FINE_BINS // 2000
 _MAX_STEPS = 6
 #: values binned per block (work arrays of this length stay in the CPU cache)
 BLOCK = 1 << 16
@@ -28,12 +45,25 @@ def quantile_positions(n: int, bins: int) -> np.ndarray:
     return (np.arange(bins + 1, dtype=np.int64) * (n - 1)) // bins
 
 
+_SIGN = np.int64(-(2**63))
+
+
+def _ordered(x: np.ndarray) -> np.ndarray:
+    """Floats as int64 keys in the same order (negative floats mirrored below zero)."""
+    i = x.astype(np.float64).view(np.int64)
+    return np.where(i < 0, _SIGN - i, i)
+
+
+def _float(k: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`_ordered`."""
+    return np.where(k < 0, _SIGN - k, k).view(np.float64)
+
+
 class ReferenceBins:
     """Bins ``(-inf, e0], (e0, e1], ..., (e_last, +inf)`` on unique edges.
 
-    The edges are the reference minimum, maximum and ``FINE_BINS`` reference quantiles, taken
-    from all values up to ``EXACT_EDGES_MAX`` values and from a uniform random sample beyond.
-    The bins are only a device for speed: every statistic is exact whatever the edges are.
+    The edges come from ``FINE_BINS`` reference quantiles, taken from all values up to
+    ``EXACT_EDGES_MAX`` values and from a uniform random sample beyond.
 
     >>> import numpy as np
     >>> bins = ReferenceBins.fit(np.random.default_rng(0).normal(size=1000))
@@ -42,33 +72,95 @@ class ReferenceBins:
     True
     """
 
-    def __init__(self, edges: np.ndarray) -> None:
+    def __init__(self, edges: np.ndarray, grid: tuple[float, float] | None = None) -> None:
+        """Bins on the given ``edges``, which a value is compared against (the discrete case)."""
         self.edges = np.unique(edges)
         self._upper = np.append(self.edges, np.inf)
-        self._fit_grid()
+        lo, hi = grid or (float(self.edges[0]), float(self.edges[-1]))
+        self._lut: np.ndarray | None = None
+        self._steps = 0
+        if self._set_grid(lo, hi):
+            self._fit_lookup()
 
     @classmethod
     def fit(cls, x: np.ndarray, n_bins: int = FINE_BINS, seed: int = 0) -> ReferenceBins:
         if len(x) == 0:
             raise ValueError("ReferenceBins needs at least one reference value")
         if len(x) <= EXACT_EDGES_MAX:
-            s = np.sort(x)
-        else:
+            s, resampled = np.sort(x), 0.0
+        else:  # drawn with replacement: about len(s) / (2 len(x)) of it repeats a draw
             s = np.sort(x[np.random.default_rng(seed).integers(0, len(x), EDGE_SAMPLE)])
+            resampled = 1.5 * len(s) / (2 * len(x))
         q = s[quantile_positions(len(s), n_bins)]
-        return cls(np.concatenate([[x.min()], q, [x.max()]]))
+        lo, hi = float(x.min()), float(x.max())
+        discrete = np.count_nonzero(s[1:] == s[:-1]) > (TIE_SHARE + resampled) * len(s)
+        if not discrete:
+            snapped = cls._snapped(q, float(q[_GRID_TAIL]), float(q[-1 - _GRID_TAIL]))
+            if snapped is not None:
+                return snapped
+        return cls(np.concatenate([[lo], q, [hi]]))
+
+    @classmethod
+    def _snapped(cls, q: np.ndarray, lo: float, hi: float) -> ReferenceBins | None:
+        """Bins whose edges are the last floats of the cells holding the quantiles ``q``."""
+        bins = cls.__new__(cls)
+        if not bins._set_grid(lo, hi):
+            return None
+        cells = np.unique(bins.cells(q))
+        cells = cells[cells < _GRID - 1]  # the last cell is open-ended, as is the last bin
+        edges, first = np.unique(bins._last_float(cells), return_index=True)
+        bins.edges, bins._upper = edges, np.append(edges, np.inf)
+        # a value is above edge k exactly when its cell is above the edge's cell
+        bins._lut = np.searchsorted(cells[first], np.arange(_GRID), side="left").astype(np.intp)
+        bins._steps = 0
+        return bins
 
     @property
     def n_bins(self) -> int:
         return len(self.edges) + 1
 
-    def _fit_grid(self) -> None:
-        lo, hi = float(self.edges[0]), float(self.edges[-1])
-        self._lo = lo
-        if not hi > lo or not np.isfinite(hi - lo):
-            self._lut = None
-            return
-        scale = _GRID / (hi - lo)
+    def _set_grid(self, lo: float, hi: float) -> bool:
+        """Use a grid of ``_GRID`` cells over [lo, hi]; False when that range cannot carry one."""
+        if not hi > lo or not np.isfinite(hi - lo) or not np.isfinite(_GRID / (hi - lo)):
+            return False
+        self._lo, self._scale = lo, _GRID / (hi - lo)
+        return True
+
+    def cells(self, x: np.ndarray, y: np.ndarray | None = None, c: np.ndarray | None = None) -> np.ndarray:
+        """The grid cell of each value; non-decreasing in the value. ``y``/``c`` are work arrays."""
+        y = np.subtract(x, self._lo, out=y)
+        y *= self._scale
+        np.clip(y, 0, _GRID - 1, out=y)
+        if c is None:
+            return y.astype(np.intp)
+        np.copyto(c, y, casting="unsafe")
+        return c
+
+    def _last_float(self, cells: np.ndarray) -> np.ndarray:
+        """For each cell, the largest float whose cell is at most that cell.
+
+        A bisection over the floats (in their integer order) between two guesses that bracket
+        the cell's upper boundary; the guesses are a few ulps apart, so it takes a few steps.
+        """
+        t = self._lo + (cells + 1.0) / self._scale
+        err = 4 * (np.spacing(abs(self._lo)) + np.spacing(np.abs(t)) + np.spacing((cells + 1.0) / self._scale))
+        low, high = t - err, t + err
+        # rounding in the guesses could in principle leave the boundary outside: then widen fully
+        low[self.cells(low) > cells] = -np.finfo(np.float64).max
+        high[self.cells(high) <= cells] = np.inf
+        ka, kb = _ordered(low), _ordered(high)
+        while True:
+            todo = np.flatnonzero(kb - ka > 1)
+            if not len(todo):
+                return _float(ka)
+            mid = ka[todo] + (kb[todo] - ka[todo]) // 2
+            below = self.cells(_float(mid)) <= cells[todo]
+            ka[todo[below]] = mid[below]
+            kb[todo[~below]] = mid[~below]
+
+    def _fit_lookup(self) -> None:
+        """Lookup table for edges that are not cell boundaries (the discrete case)."""
+        lo, hi, scale = self._lo, float(self.edges[-1]), self._scale
         # how far rounding can move a value's computed cell (in cells), with a wide safety margin
         slack = 8 * (np.spacing(max(abs(lo), abs(hi))) * scale + np.spacing(float(_GRID))) + 1e-9
         pos = (self.edges - lo) * scale
@@ -77,43 +169,42 @@ class ReferenceBins:
         # edges whose whole uncertainty window lies before cell c are certainly below its values
         # = searchsorted(last, arange(_GRID), "left"): how many edges have last < c
         below = np.cumsum(np.bincount(last, minlength=_GRID))
-        self._lut = np.concatenate([[0], below[:-1]]).astype(np.intp)
+        lut = np.concatenate([[0], below[:-1]]).astype(np.intp)
         # uncertain edges per cell: the window [first, last] spans at most a couple of cells
         span = np.zeros(_GRID + 1, dtype=np.int64)
         np.add.at(span, first, 1)
         np.add.at(span, last + 1, -1)
-        self._steps = int(np.cumsum(span)[:_GRID].max())
-        if self._steps > _MAX_STEPS:
-            self._lut = None
-            return
-        self._scale = scale
+        steps = int(np.cumsum(span)[:_GRID].max())
+        if steps <= _MAX_STEPS:
+            self._lut, self._steps = lut, steps
 
     def index(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """``searchsorted(edges, x, 'left')`` for finite ``x``: the bin of each value."""
         out = out if out is not None else np.empty(len(x), dtype=np.intp)
-        for start, k in self._blocks(x):
-            out[start:start + len(k)] = k
+        for start, k in self._blocks(x, out):
+            if k.base is not out:
+                out[start:start + len(k)] = k
         return out
 
-    def _blocks(self, x: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    def _blocks(self, x: np.ndarray, out: np.ndarray | None = None) -> Iterator[tuple[int, np.ndarray]]:
         """(start, bin indices) of ``x`` block by block. The work arrays are a block long, so
-        they stay in the CPU cache and are reused; each yielded array is overwritten next."""
+        they stay in the CPU cache and are reused; each yielded array is overwritten next,
+        unless ``out`` (an ``intp`` array as long as ``x``) is given: then the indices are
+        written straight into slices of it."""
         n = len(x)
         if self._lut is None or n < 4096:
             yield 0, np.searchsorted(self.edges, x, side="left")
             return
         size = min(BLOCK, n)
-        y_buf, c_buf = np.empty(size, np.float64), np.empty(size, np.intp)
-        k_buf, above_buf = np.empty(size, np.intp), np.empty(size, np.bool_)
+        y_buf, c_buf, k_buf = np.empty(size, np.float64), np.empty(size, np.intp), np.empty(size, np.intp)
+        above_buf = np.empty(size, np.bool_)
         for start in range(0, n, size):
             xs = x[start:start + size]
             m = len(xs)
-            y, c, k, above = y_buf[:m], c_buf[:m], k_buf[:m], above_buf[:m]
-            np.subtract(xs, self._lo, out=y)
-            y *= self._scale
-            np.clip(y, 0, _GRID - 1, out=y)
-            np.copyto(c, y, casting="unsafe")
-            np.take(self._lut, c, out=k, mode="clip")
+            y, k, above = y_buf[:m], k_buf[:m], above_buf[:m]
+            if out is not None and out.dtype == np.intp:
+                k = out[start:start + m]
+            np.take(self._lut, self.cells(xs, y, c_buf[:m]), out=k, mode="clip")
             if self._steps:
                 np.take(self._upper, k, out=y, mode="clip")
                 np.greater(xs, y, out=above)
@@ -127,23 +218,27 @@ class ReferenceBins:
                 k[moved] += 1
             yield start, k
 
-    def count(self, x: np.ndarray, at_edge: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-        """Bin index of each value (int16 or int32), the count and sum of values in every bin,
-        and (``at_edge``) how many values of each bin equal its right edge.
+    def count(
+        self, x: np.ndarray, at_edge: bool = False, compact: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """Bin index of each value, the count and sum of values in every bin, and (``at_edge``)
+        how many values of each bin equal its right edge.
 
-        One pass over ``x``, block by block. Sums are accumulated value by value in order, so
-        they are bit for bit ``np.bincount(k, weights=x)``.
+        One pass over ``x``, block by block. The indices are int16/int32 with ``compact`` (for
+        arrays that are kept), else ``intp`` (what numpy indexes with, no conversion later).
         """
         nb = self.n_bins
-        k_all = np.empty(len(x), dtype=np.int16 if nb < 2**15 else np.int32)
+        dtype = (np.int16 if nb < 2**15 else np.int32) if compact else np.intp
+        k_all = np.empty(len(x), dtype=dtype)
         counts = np.zeros(nb, dtype=np.intp)
         sums = np.zeros(nb, dtype=np.float64)
         edge_counts = np.zeros(nb, dtype=np.intp) if at_edge else None
-        for start, k in self._blocks(x):
+        for start, k in self._blocks(x, k_all):
             xs = x[start:start + len(k)]
-            k_all[start:start + len(k)] = k
+            if k.base is not k_all:
+                k_all[start:start + len(k)] = k
             counts += np.bincount(k, minlength=nb)
-            np.add.at(sums, k, xs)
+            sums += np.bincount(k, weights=xs, minlength=nb)
             if edge_counts is not None:
                 edge_counts += np.bincount(k[xs == self._upper[k]], minlength=nb)
         return k_all, counts, sums, edge_counts

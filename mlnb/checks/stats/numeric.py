@@ -21,6 +21,7 @@ All three are computed from one binning pass of the window against :class:`Refer
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -45,7 +46,7 @@ class BinnedWindow:
 
     @classmethod
     def of(cls, bins: ReferenceBins | NumericReference, x: np.ndarray, keep: bool = False) -> BinnedWindow:
-        """Bin ``x`` (one pass; the bin indices are kept compactly as int16/int32).
+        """Bin ``x`` in one pass (the reference's own bin indices are kept compactly as int16/int32).
 
         Values sitting exactly on edges are counted when the reference has ties (``keep`` is the
         reference itself; a window is checked when its reference was tie-heavy): inside a bin
@@ -55,13 +56,21 @@ class BinnedWindow:
         ref = bins if isinstance(bins, NumericReference) else None
         bins = bins.bins if isinstance(bins, NumericReference) else bins
         edges_matter = keep or (ref is not None and ref.tied)
-        k, counts, sums, on_edge = bins.count(x, at_edge=edges_matter)
+        k, counts, sums, on_edge = bins.count(x, at_edge=edges_matter, compact=keep)
         inside = counts - on_edge if on_edge is not None else counts
         return cls(x=x, k=k, counts=counts, sums=sums, inside=inside)
 
     @property
     def m(self) -> int:
         return len(self.x)
+
+    @cached_property
+    def min(self) -> float:
+        return float(self.x.min())
+
+    @cached_property
+    def max(self) -> float:
+        return float(self.x.max())
 
     @property
     def cum(self) -> np.ndarray:
@@ -102,7 +111,7 @@ class NumericReference:
         sq = x - mean
         np.multiply(sq, sq, out=sq)
         std = float(np.sqrt(np.add.reduce(sq) / len(x)))
-        return cls(bins, own, mean, std, float(bins.edges[0]), float(bins.edges[-1]))
+        return cls(bins, own, mean, std, float(x.min()), float(x.max()))
 
     @property
     def n(self) -> int:
@@ -220,38 +229,32 @@ def wasserstein(
     With ``exact=False`` the bins where the CDF gap changes sign are bounded, not refined.
     """
     c = cdfs or _Cdfs(ref, w)
-    e = ref.bins.edges
     n, m = c.n, c.m
-    # outer bins: the gap has one sign there (no reference mass below e0 or above e_last)
-    outer = (w.counts[0] * e[0] - w.sums[0]) / m + (w.sums[-1] - w.counts[-1] * e[-1]) / m
-    if len(e) == 1:
-        return WassersteinEstimate(outer, outer)
-    j = np.arange(1, len(e))
+    # bin j spans [e[j], e[j + 1]]: the outer bins end at the extreme values of both samples
+    e = np.concatenate([[min(ref.min, w.min)], ref.bins.edges, [max(ref.max, w.max)]])
     a, b = e[:-1], e[1:]
     width = b - a
-    int_r = (c.r_lo[j] * width + ref.own.counts[j] * b - ref.own.sums[j]) / n
-    int_c = (c.c_lo[j] * width + w.counts[j] * b - w.sums[j]) / m
+    int_r = (c.r_lo * width + ref.own.counts * b - ref.own.sums) / n
+    int_c = (c.c_lo * width + w.counts * b - w.sums) / m
     signed = int_r - int_c
-    lo, hi = c.gap_lo[j], c.gap_hi[j]
+    lo, hi = c.gap_lo, c.gap_hi
     unsure = (lo < 0) & (hi > 0)
-    sure = float(np.abs(signed[~unsure]).sum()) + outer
+    sure = float(np.abs(signed[~unsure]).sum())
     if not unsure.any():
         return WassersteinEstimate(sure, sure)
     s, wd = signed[unsure], width[unsure]
     upper = np.minimum(s - 2 * wd * lo[unsure], -s + 2 * wd * hi[unsure])
     if not exact:
         return WassersteinEstimate(sure + float(np.abs(s).sum()), sure + float(np.maximum(upper, np.abs(s)).sum()))
-    want = np.zeros(len(w.counts), dtype=bool)
-    want[j[unsure]] = True
-    values, ref_values = w.values_in(want), ref.own.values_in(want)
+    values, ref_values = w.values_in(unsure), ref.own.values_in(unsure)
     total = sure
     empty = np.empty(0)
-    for jj in j[unsure]:
-        rs = ref_values.get(int(jj), empty)
-        cs = values.get(int(jj), empty)
+    for jj in np.flatnonzero(unsure).tolist():
+        rs = ref_values.get(jj, empty)
+        cs = values.get(jj, empty)
         pts, gap = _gaps(rs, cs, int(c.r_lo[jj]), int(c.c_lo[jj]), n, m)
         first = c.r_lo[jj] / n - c.c_lo[jj] / m
-        seg = np.diff(np.concatenate([[e[jj - 1]], pts, [e[jj]]]))
+        seg = np.diff(np.concatenate([[e[jj]], pts, [e[jj + 1]]]))
         total += float(np.abs(np.concatenate([[first], gap])) @ seg)
     return WassersteinEstimate(total, total)
 
