@@ -77,8 +77,15 @@ def numeric_values(s: pd.Series, kind: str) -> tuple[np.ndarray, int, int]:
     return x[finite], n_missing, n_inf
 
 
-def category_counts(s: pd.Series) -> tuple[dict[Any, int], int, list[str]]:
-    """(value -> count for non-missing values, missing count, notes)."""
+def category_counts(s: pd.Series, known: list[Any] | None = None) -> tuple[dict[Any, int], int, list[str]]:
+    """(value -> count for non-missing values, missing count, notes).
+
+    ``known`` (the reference's categories) lets an Arrow string column be counted by looking
+    each value up among them, faster than hashing every value into a new table.
+    """
+    fast = _counts_among(s, known) if known else None
+    if fast is not None:
+        return fast
     notes: list[str] = []
     n_missing = int(s.isna().sum())
     if s.dtype == object:
@@ -95,16 +102,37 @@ def category_counts(s: pd.Series) -> tuple[dict[Any, int], int, list[str]]:
     return {_plain(k): int(v) for k, v in vc.items()}, n_missing, notes
 
 
+def _counts_among(s: pd.Series, known: list[Any]) -> tuple[dict[Any, int], int, list[str]] | None:
+    """Counts of an Arrow string column whose values are mostly among ``known`` strings."""
+    arrow = getattr(s.array, "__arrow_array__", None)
+    if arrow is None or not all(isinstance(k, str) for k in known):
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = arrow()
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return None
+    where = pc.index_in(arr, value_set=pa.array(known, type=arr.type))
+    tally = np.bincount(where.fill_null(len(known)).to_numpy(), minlength=len(known) + 1)
+    counts = {k: int(n) for k, n in zip(known, tally[:-1].tolist()) if n}
+    if tally[-1] > arr.null_count:  # values not among the known ones
+        new = pc.value_counts(pc.filter(arr, pc.and_(pc.is_null(where), pc.is_valid(arr))))
+        counts.update(zip(new.field("values").to_pylist(), new.field("counts").to_pylist()))
+    return counts, arr.null_count, []
+
+
 def _plain(v: Any) -> Any:
     """numpy scalars → Python scalars, so counts serialise and compare across frames."""
     return v.item() if isinstance(v, np.generic) else v
 
 
-def column_data(s: pd.Series, name: str, kind: str | None = None) -> ColumnData:
+def column_data(s: pd.Series, name: str, kind: str | None = None, known: list[Any] | None = None) -> ColumnData:
+    """One column reduced for the statistics; ``known`` are the reference's categories, if any."""
     kind = kind or kind_of(s)
     n = len(s)
     if kind == CATEGORICAL:
-        counts, n_missing, notes = category_counts(s)
+        counts, n_missing, notes = category_counts(s, known)
         return ColumnData(name, kind, n, n_missing, counts=counts, notes=notes)
     values, n_missing, n_inf = numeric_values(s, kind)
     notes = [f"{n_inf} infinite values left out of the statistics"] if n_inf else []

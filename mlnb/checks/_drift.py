@@ -124,7 +124,8 @@ def _window(profile_: Profile, current: Any, columns: list[str] | None) -> tuple
         def getter(name: str) -> Callable[[], ColumnData]:
             ref = profile_.columns.get(name)
             s = current[by_name[name]]
-            return lambda: column_data(s, name, _same_kind(ref.kind if ref else None, s))
+            known = list(ref.counts) if ref is not None and ref.counts else None
+            return lambda: column_data(s, name, _same_kind(ref.kind if ref else None, s), known)
 
         return {n: getter(n) for n in (columns or list(by_name)) if n in by_name}, len(current)
     from ._profile import profile

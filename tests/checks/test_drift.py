@@ -266,3 +266,19 @@ def test_bad_profile_files(tmp_path):
         mlnb.checks.load_profile(tmp_path / "junk.npz")
     with pytest.raises(UsageError, match=".npz"):
         mlnb.checks.profile(pd.DataFrame({"a": [1.0]})).save(tmp_path / "p.json")
+
+
+@pytest.mark.parametrize("dtype", ["str", "string[pyarrow]", object])
+def test_window_categories_counted_against_the_reference_match_a_plain_count(dtype):
+    from mlnb.checks._columns import category_counts
+
+    rng = np.random.default_rng(5)
+    known = ["low", "mid", "high"]
+    values = rng.choice(known + ["brand new", "other"], 5_000, p=[0.4, 0.3, 0.2, 0.06, 0.04]).astype(object)
+    values[rng.integers(0, 5_000, 300)] = None
+    window = pd.Series(values, dtype=dtype)
+    plain = {k: int(v) for k, v in window.value_counts(dropna=True).items()}
+    counts, missing, notes = category_counts(window, known)
+    assert counts == plain and set(counts) >= {"brand new", "other"}
+    assert missing == int(window.isna().sum()) > 0 and notes == []
+    assert category_counts(window) == (counts, missing, notes)
