@@ -79,6 +79,10 @@ class ReferenceBins:
         lo, hi = grid or (float(self.edges[0]), float(self.edges[-1]))
         self._lut: np.ndarray | None = None
         self._steps = 0
+        #: per-bin sums are of ``x - origin`` (near the data, so large offsets lose no precision)
+        self.origin = float(self.edges[0])
+        #: edges are the last floats of grid cells (continuous reference), not reference values
+        self.snapped = False
         if self._set_grid(lo, hi):
             self._fit_lookup()
 
@@ -111,8 +115,8 @@ class ReferenceBins:
         edges, first = np.unique(bins._last_float(cells), return_index=True)
         bins.edges, bins._upper = edges, np.append(edges, np.inf)
         # a value is above edge k exactly when its cell is above the edge's cell
-        bins._lut = np.searchsorted(cells[first], np.arange(_GRID), side="left").astype(np.intp)
-        bins._steps = 0
+        bins._lut = np.cumsum(np.bincount(cells[first] + 1, minlength=_GRID)[:_GRID])
+        bins._steps, bins.snapped = 0, True
         return bins
 
     @property
@@ -124,13 +128,22 @@ class ReferenceBins:
         if not hi > lo or not np.isfinite(hi - lo) or not np.isfinite(_GRID / (hi - lo)):
             return False
         self._lo, self._scale = lo, _GRID / (hi - lo)
+        self.origin = lo
         return True
 
-    def cells(self, x: np.ndarray, y: np.ndarray | None = None, c: np.ndarray | None = None) -> np.ndarray:
-        """The grid cell of each value; non-decreasing in the value. ``y``/``c`` are work arrays."""
-        y = np.subtract(x, self._lo, out=y)
-        y *= self._scale
-        np.clip(y, 0, _GRID - 1, out=y)
+    def cells(self, x: np.ndarray) -> np.ndarray:
+        """The grid cell of each value; non-decreasing in the value."""
+        return self._cells(np.subtract(x, self._lo))
+
+    def _cells(self, d: np.ndarray, y: np.ndarray | None = None, c: np.ndarray | None = None,
+               clip: bool = True) -> np.ndarray:
+        """Cells of values already shifted by the grid's start (``d = x - lo``); ``y``/``c``
+        are work arrays. ``clip=False`` leaves cells outside the grid for
+        ``np.take(..., mode="clip")`` to clip, which gives the same bins; only safe when no
+        value is far enough out to overflow int64."""
+        y = np.multiply(d, self._scale, out=y)
+        if clip:
+            np.clip(y, 0, _GRID - 1, out=y)
         if c is None:
             return y.astype(np.intp)
         np.copyto(c, y, casting="unsafe")
@@ -181,22 +194,28 @@ class ReferenceBins:
     def index(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """``searchsorted(edges, x, 'left')`` for finite ``x``: the bin of each value."""
         out = out if out is not None else np.empty(len(x), dtype=np.intp)
-        for start, k in self._blocks(x, out):
+        for start, k, _ in self._blocks(x, out):
             if k.base is not out:
                 out[start:start + len(k)] = k
         return out
 
-    def _blocks(self, x: np.ndarray, out: np.ndarray | None = None) -> Iterator[tuple[int, np.ndarray]]:
-        """(start, bin indices) of ``x`` block by block. The work arrays are a block long, so
+    def _blocks(
+        self, x: np.ndarray, out: np.ndarray | None = None, bounds: tuple[float, float] | None = None
+    ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """(start, bin indices, values minus ``origin``) of ``x`` block by block. The work arrays are a block long, so
         they stay in the CPU cache and are reused; each yielded array is overwritten next,
         unless ``out`` (an ``intp`` array as long as ``x``) is given: then the indices are
-        written straight into slices of it."""
+        written straight into slices of it. ``bounds`` (the minimum and maximum of ``x``)
+        let the cells skip clipping when no value is far off the grid."""
         n = len(x)
         if self._lut is None or n < 4096:
-            yield 0, np.searchsorted(self.edges, x, side="left")
+            yield 0, np.searchsorted(self.edges, x, side="left"), x - self.origin
             return
+        far = 2.0**62 / self._scale
+        clip = bounds is None or not (self._lo - far < bounds[0] and bounds[1] < self._lo + far)
         size = min(BLOCK, n)
-        y_buf, c_buf, k_buf = np.empty(size, np.float64), np.empty(size, np.intp), np.empty(size, np.intp)
+        d_buf, y_buf = np.empty(size, np.float64), np.empty(size, np.float64)
+        c_buf, k_buf = np.empty(size, np.intp), np.empty(size, np.intp)
         above_buf = np.empty(size, np.bool_)
         for start in range(0, n, size):
             xs = x[start:start + size]
@@ -204,7 +223,8 @@ class ReferenceBins:
             y, k, above = y_buf[:m], k_buf[:m], above_buf[:m]
             if out is not None and out.dtype == np.intp:
                 k = out[start:start + m]
-            np.take(self._lut, self.cells(xs, y, c_buf[:m]), out=k, mode="clip")
+            d = np.subtract(xs, self._lo, out=d_buf[:m])
+            np.take(self._lut, self._cells(d, y, c_buf[:m], clip), out=k, mode="clip")
             if self._steps:
                 np.take(self._upper, k, out=y, mode="clip")
                 np.greater(xs, y, out=above)
@@ -216,29 +236,28 @@ class ReferenceBins:
                     break
                 moved = moved[xs[moved] > self._upper[k[moved]]]
                 k[moved] += 1
-            yield start, k
+            yield start, k, d
 
     def count(
-        self, x: np.ndarray, at_edge: bool = False, compact: bool = False
+        self, x: np.ndarray, at_edge: bool = False, bounds: tuple[float, float] | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-        """Bin index of each value, the count and sum of values in every bin, and (``at_edge``)
+        """Bin index of each value, the count and sum of ``x - origin`` in every bin, and (``at_edge``)
         how many values of each bin equal its right edge.
 
-        One pass over ``x``, block by block. The indices are int16/int32 with ``compact`` (for
-        arrays that are kept), else ``intp`` (what numpy indexes with, no conversion later).
+        One pass over ``x``, block by block; the indices are kept compactly as int16/int32.
+        ``bounds`` are the minimum and maximum of ``x``, if known (they save a pass).
         """
         nb = self.n_bins
-        dtype = (np.int16 if nb < 2**15 else np.int32) if compact else np.intp
-        k_all = np.empty(len(x), dtype=dtype)
+        k_all = np.empty(len(x), dtype=np.int16 if nb < 2**15 else np.int32)
         counts = np.zeros(nb, dtype=np.intp)
         sums = np.zeros(nb, dtype=np.float64)
         edge_counts = np.zeros(nb, dtype=np.intp) if at_edge else None
-        for start, k in self._blocks(x, k_all):
+        for start, k, d in self._blocks(x, k_all, bounds):
             xs = x[start:start + len(k)]
             if k.base is not k_all:
                 k_all[start:start + len(k)] = k
             counts += np.bincount(k, minlength=nb)
-            sums += np.bincount(k, weights=xs, minlength=nb)
+            sums += np.bincount(k, weights=d, minlength=nb)
             if edge_counts is not None:
                 edge_counts += np.bincount(k[xs == self._upper[k]], minlength=nb)
         return k_all, counts, sums, edge_counts

@@ -21,7 +21,6 @@ All three are computed from one binning pass of the window against :class:`Refer
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
@@ -40,37 +39,34 @@ class BinnedWindow:
     x: np.ndarray
     k: np.ndarray
     counts: np.ndarray
+    #: per bin, the sum of ``x - bins.origin``
     sums: np.ndarray
     #: values strictly inside each bin (not on its right edge); ``counts`` when not known
     inside: np.ndarray
+    min: float
+    max: float
 
     @classmethod
     def of(cls, bins: ReferenceBins | NumericReference, x: np.ndarray, keep: bool = False) -> BinnedWindow:
-        """Bin ``x`` in one pass (the reference's own bin indices are kept compactly as int16/int32).
+        """Bin ``x`` in one pass (the bin indices are kept compactly as int16/int32).
 
-        Values sitting exactly on edges are counted when the reference has ties (``keep`` is the
-        reference itself; a window is checked when its reference was tie-heavy): inside a bin
+        Values sitting exactly on edges are counted when the edges are reference values (a
+        discrete reference: ``keep`` is the reference itself; a window is checked when its
+        reference was tie-heavy): inside a bin
         without interior values both CDFs are flat, which makes KS and Wasserstein exact there
         without refinement. Otherwise every value is assumed interior, which is always safe.
         """
         ref = bins if isinstance(bins, NumericReference) else None
         bins = bins.bins if isinstance(bins, NumericReference) else bins
-        edges_matter = keep or (ref is not None and ref.tied)
-        k, counts, sums, on_edge = bins.count(x, at_edge=edges_matter, compact=keep)
+        edges_matter = not bins.snapped and (keep or (ref is not None and ref.tied))
+        lo, hi = (float(x.min()), float(x.max())) if len(x) else (np.nan, np.nan)
+        k, counts, sums, on_edge = bins.count(x, at_edge=edges_matter, bounds=(lo, hi))
         inside = counts - on_edge if on_edge is not None else counts
-        return cls(x=x, k=k, counts=counts, sums=sums, inside=inside)
+        return cls(x=x, k=k, counts=counts, sums=sums, inside=inside, min=lo, max=hi)
 
     @property
     def m(self) -> int:
         return len(self.x)
-
-    @cached_property
-    def min(self) -> float:
-        return float(self.x.min())
-
-    @cached_property
-    def max(self) -> float:
-        return float(self.x.max())
 
     @property
     def cum(self) -> np.ndarray:
@@ -114,7 +110,7 @@ class NumericReference:
         sq = x - mean
         np.multiply(sq, sq, out=sq)
         std = float(np.sqrt(np.add.reduce(sq) / len(x)))
-        return cls(bins, own, mean, std, float(x.min()), float(x.max()))
+        return cls(bins, own, mean, std, own.min, own.max)
 
     @property
     def n(self) -> int:
@@ -247,8 +243,9 @@ def wasserstein(
     e = np.concatenate([[min(ref.min, w.min)], ref.bins.edges, [max(ref.max, w.max)]])
     a, b = e[:-1], e[1:]
     width = b - a
-    int_r = (c.r_lo * width + ref.own.counts * b - ref.own.sums) / n
-    int_c = (c.c_lo * width + w.counts * b - w.sums) / m
+    b_rel = b - ref.bins.origin  # the sums are of x - origin
+    int_r = (c.r_lo * width + ref.own.counts * b_rel - ref.own.sums) / n
+    int_c = (c.c_lo * width + w.counts * b_rel - w.sums) / m
     signed = int_r - int_c
     lo, hi = c.gap_lo, c.gap_hi
     unsure = (lo < 0) & (hi > 0)
