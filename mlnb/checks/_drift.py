@@ -107,7 +107,7 @@ def drift(reference: Any, current: Any, columns: list[str] | None = None, **conf
     ref_columns = columns
     if columns and isinstance(reference, pd.DataFrame):  # a column only in `current` is reported, not an error
         ref_columns = [c for c in columns if c in reference.columns]
-    return profile(reference, columns=ref_columns).drift(current, columns=columns, **config)
+    return profile(reference, columns=ref_columns, index=False).drift(current, columns=columns, **config)
 
 
 def _window(profile_: Profile, current: Any, columns: list[str] | None) -> tuple[dict[str, Callable[[], ColumnData]], int]:
@@ -130,7 +130,7 @@ def _window(profile_: Profile, current: Any, columns: list[str] | None) -> tuple
         return {n: getter(n) for n in (columns or list(by_name)) if n in by_name}, len(current)
     from ._profile import profile
 
-    other = profile(current, columns=columns)
+    other = profile(current, columns=columns, index=False)
     return {n: (lambda c=c: c.data()) for n, c in other.columns.items()}, other.n_rows
 
 

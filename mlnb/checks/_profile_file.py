@@ -1,8 +1,9 @@
 """Saving a fitted profile and loading it back: fit on the training data once, score in CI later.
 
 One ``.npz`` file (no pickle): a JSON header with each column's counts, moments, category counts
-and notes, and one float64 array of finite values per numeric column. Loading re-derives the bins
-from the values (deterministically), so a loaded profile scores exactly like the original.
+and notes, and per numeric column a float64 array of its finite values and one of its bin edges
+(with the grid they sit on), so a loaded profile has the same bins and scores exactly like the
+original. Files of format 1 (no edges) are still read: their bins are fitted again.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import numpy as np
 from ..errors import UsageError
 from ._columns import ColumnData
 from ._profile import ColumnProfile, Profile
+from .stats.binning import ReferenceBins
 
-FORMAT = "mlnb-profile/1"
+FORMAT = "mlnb-profile/2"
+READABLE = ("mlnb-profile/1", FORMAT)
 _JSON_SCALARS = (str, int, float, bool)
 
 
@@ -31,8 +34,9 @@ def save_profile(profile: Profile, path: str | Path) -> Path:
         entry: dict[str, Any] = {"name": name, "kind": col.kind, "n_rows": col.n_rows, "n_missing": col.n_missing,
                                  "n_inf": col.n_inf, "notes": list(col.notes)}
         if col.numeric is not None:
-            arrays[f"values_{i}"] = col.numeric.values
-            entry.update(mean=col.numeric.mean, std=col.numeric.std)
+            edges, grid, snapped = col.numeric.bins.state()
+            arrays[f"values_{i}"], arrays[f"edges_{i}"] = col.numeric.values, edges
+            entry.update(mean=col.numeric.mean, std=col.numeric.std, grid=grid, snapped=snapped)
         if col.counts is not None:
             if not all(isinstance(k, _JSON_SCALARS) or k is None for k in col.counts):
                 entry["notes"].append("category values saved as text")
@@ -59,7 +63,7 @@ def load_profile(path: str | Path) -> Profile:
             arrays = {k: data[k] for k in data.files if k != "header"}
     except (OSError, ValueError, KeyError) as exc:
         raise UsageError(f"{p} is not an mlnb profile file: {exc}") from None
-    if header.get("format") != FORMAT:
+    if header.get("format") not in READABLE:
         raise UsageError(f"{p} is not an mlnb profile file (format {header.get('format')!r})")
     cols = {}
     for i, c in enumerate(header["columns"]):
@@ -67,5 +71,8 @@ def load_profile(path: str | Path) -> Profile:
         counts = {k: v for k, v in c["counts"]} if "counts" in c else None
         data = ColumnData(c["name"], c["kind"], c["n_rows"], c["n_missing"], c["n_inf"], values=values,
                           counts=counts, notes=c["notes"])
-        cols[c["name"]] = ColumnProfile.fit(data, c.get("mean"), c.get("std"))
+        bins = None
+        if f"edges_{i}" in arrays:
+            bins = ReferenceBins.restore(arrays[f"edges_{i}"], c.get("grid"), bool(c.get("snapped")))
+        cols[c["name"]] = ColumnProfile.fit(data, c.get("mean"), c.get("std"), bins=bins)
     return Profile(cols, header.get("source", str(p)))

@@ -282,3 +282,32 @@ def test_window_categories_counted_against_the_reference_match_a_plain_count(dty
     assert counts == plain and set(counts) >= {"brand new", "other"}
     assert missing == int(window.isna().sum()) > 0 and notes == []
     assert category_counts(window) == (counts, missing, notes)
+
+
+def test_saved_large_profile_keeps_its_bins(tmp_path):
+    # beyond 262,144 values the edges come from a random sample: the file must carry them
+    rng = np.random.default_rng(21)
+    ref = pd.DataFrame({"x": rng.lognormal(size=300_000), "k": rng.integers(0, 40, 300_000).astype(float)})
+    cur = pd.DataFrame({"x": rng.lognormal(0.05, 1.0, size=200_000), "k": rng.integers(0, 41, 200_000).astype(float)})
+    prof = mlnb.checks.profile(ref)
+    loaded = mlnb.checks.load_profile(prof.save(tmp_path / "big.npz"))
+    for name in ("x", "k"):
+        assert np.array_equal(loaded.columns[name].numeric.bins.edges, prof.columns[name].numeric.bins.edges)
+    pd.testing.assert_frame_equal(loaded.drift(cur).to_frame(), prof.drift(cur).to_frame())
+    one_off = mlnb.checks.drift(ref, cur).to_frame()  # not indexed by bin: same numbers
+    pd.testing.assert_frame_equal(one_off, prof.drift(cur).to_frame())
+
+
+def test_profile_files_of_format_1_still_load(tmp_path):
+    ref, cur = frames(2000, seed=3)
+    path = mlnb.checks.profile(ref).save(tmp_path / "new.npz")
+    with np.load(path) as data:
+        header = json.loads(str(data["header"]))
+        arrays = {k: data[k] for k in data.files if k not in ("header",) and not k.startswith("edges_")}
+    header["format"] = "mlnb-profile/1"
+    for col in header["columns"]:
+        col.pop("grid", None), col.pop("snapped", None)
+    old = tmp_path / "old.npz"
+    np.savez_compressed(old, header=np.array(json.dumps(header)), **arrays)
+    pd.testing.assert_frame_equal(mlnb.checks.load_profile(old).drift(cur).to_frame(),
+                                  mlnb.checks.drift(ref, cur).to_frame())

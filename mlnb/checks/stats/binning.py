@@ -112,12 +112,27 @@ class ReferenceBins:
             return None
         cells = np.unique(bins.cells(q))
         cells = cells[cells < _GRID - 1]  # the last cell is open-ended, as is the last bin
-        edges, first = np.unique(bins._last_float(cells), return_index=True)
-        bins.edges, bins._upper = edges, np.append(edges, np.inf)
-        # a value is above edge k exactly when its cell is above the edge's cell
-        bins._lut = np.cumsum(np.bincount(cells[first] + 1, minlength=_GRID)[:_GRID])
-        bins._steps, bins.snapped = 0, True
-        return bins
+        return bins._on_cell_ends(np.unique(bins._last_float(cells)))
+
+    def _on_cell_ends(self, edges: np.ndarray) -> ReferenceBins:
+        self.edges, self._upper = edges, np.append(edges, np.inf)
+        # a value is above an edge exactly when its cell is above the edge's cell
+        self._lut = np.cumsum(np.bincount(self.cells(edges) + 1, minlength=_GRID)[:_GRID])
+        self._steps, self.snapped = 0, True
+        return self
+
+    def state(self) -> tuple[np.ndarray, tuple[float, float] | None, bool]:
+        """(edges, grid range, snapped): what :meth:`restore` rebuilds these bins from."""
+        return self.edges, getattr(self, "_grid", None), self.snapped
+
+    @classmethod
+    def restore(cls, edges: np.ndarray, grid: tuple[float, float] | None, snapped: bool) -> ReferenceBins:
+        if not snapped or grid is None:
+            return cls(edges)
+        bins = cls.__new__(cls)
+        if not bins._set_grid(*grid):
+            raise ValueError(f"bins cannot be restored on the grid {grid}")
+        return bins._on_cell_ends(np.asarray(edges, dtype=np.float64))
 
     @property
     def n_bins(self) -> int:
@@ -127,7 +142,7 @@ class ReferenceBins:
         """Use a grid of ``_GRID`` cells over [lo, hi]; False when that range cannot carry one."""
         if not hi > lo or not np.isfinite(hi - lo) or not np.isfinite(_GRID / (hi - lo)):
             return False
-        self._lo, self._scale = lo, _GRID / (hi - lo)
+        self._lo, self._scale, self._grid = lo, _GRID / (hi - lo), (lo, hi)
         self.origin = lo
         return True
 
