@@ -96,6 +96,41 @@ def test_large_samples_use_scipys_asymptotic_pvalue(shift):
     assert num.wasserstein(ref, w, exact=True).value == pytest.approx(st.wasserstein_distance(a, b), rel=1e-9)
 
 
+def _large(shape: str, rng: np.random.Generator, size: int, shift: float) -> np.ndarray:
+    x = rng.normal(shift, 1 + shift, size)
+    if shape == "lognormal":
+        return np.exp(2 * x)
+    if shape == "offset":
+        return x + 1.7e9
+    if shape == "outliers":
+        return np.where(rng.random(size) < 1e-4, x * 1e12, x)
+    if shape == "rounded":  # prices to the cent: many repeated values
+        return np.round(np.abs(x) * 20, 2)
+    if shape == "integers":
+        return np.floor(np.abs(x) * 6)
+    return x
+
+
+@pytest.mark.parametrize("shape", ["normal", "lognormal", "offset", "outliers", "rounded", "integers"])
+@pytest.mark.parametrize("indexed", [True, False])
+def test_large_reference_with_sampled_edges_is_still_exact(shape, indexed):
+    """Beyond 262,144 values the edges come from a sample and the grid path is used throughout."""
+    rng = np.random.default_rng(len(shape))
+    a, b = _large(shape, rng, 300_000, 0.0), _large(shape, rng, 50_000, 0.01)
+    ref = num.NumericReference.fit(a, index=indexed)
+    w = num.BinnedWindow.of(ref, b)
+    probe = np.concatenate([b, ref.bins.edges, np.nextafter(ref.bins.edges, np.inf)])
+    assert np.array_equal(ref.bins.index(probe), np.searchsorted(ref.bins.edges, probe, side="left"))
+    assert np.array_equal(np.cumsum(w.counts)[:-1], np.searchsorted(np.sort(b), ref.bins.edges, side="right"))
+    d, p = num.ks_test(ref, w)
+    expected = st.ks_2samp(a, b)
+    assert d == expected.statistic and p == pytest.approx(expected.pvalue, rel=1e-9, abs=1e-300)
+    w1 = st.wasserstein_distance(a, b)
+    assert num.wasserstein(ref, w, exact=True).value == pytest.approx(w1, rel=1e-9, abs=1e-9 * np.abs(a).max() * 1e-6)
+    bounds = num.wasserstein(ref, w)
+    assert bounds.lower * (1 - 1e-9) <= w1 <= bounds.upper * (1 + 1e-9)
+
+
 @pytest.mark.parametrize("n", [141, 5_000, 60_000, 300_000])
 @pytest.mark.parametrize("nxx", [0.5, 2.2, 4.0, 30.0, 369.0])
 def test_kstwo_sf_matches_scipy(n, nxx):

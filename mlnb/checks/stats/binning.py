@@ -10,6 +10,8 @@ How the edges are chosen depends on the reference:
 
 * **continuous** (few repeated values): each reference quantile is moved up to the last float
   of its cell. Then a value's cell alone decides its bin: one lookup per value, no comparison.
+  (Unless tails so heavy that the bulk of the data falls into a few cells would merge most
+  bins: then the quantiles are kept as edges, as below.)
 * **discrete** (many repeated values): the edges are the reference quantiles themselves, so a
   repeated value sits exactly on an edge (that is what lets KS and Wasserstein skip refining
   such bins). A cell then only narrows the bin down and a few exact comparisons against the
@@ -35,6 +37,8 @@ TIE_SHARE = 0.01
 #: the grid spans the reference between these fine quantiles (from either end); the few values
 #: beyond fall into the outermost cells
 _GRID_TAIL = FINE_BINS // 2000
+#: snapped bins are used only if at least this share of the distinct quantiles keep a bin of their own
+MIN_SNAPPED_SHARE = 0.5
 _MAX_STEPS = 6
 #: values binned per block (work arrays of this length stay in the CPU cache)
 BLOCK = 1 << 16
@@ -100,7 +104,8 @@ class ReferenceBins:
         discrete = np.count_nonzero(s[1:] == s[:-1]) > (TIE_SHARE + resampled) * len(s)
         if not discrete:
             snapped = cls._snapped(q, float(q[_GRID_TAIL]), float(q[-1 - _GRID_TAIL]))
-            if snapped is not None:
+            # heavy tails crowd the bulk into a few cells: then keep the quantiles themselves
+            if snapped is not None and snapped.n_bins >= MIN_SNAPPED_SHARE * len(np.unique(q)):
                 return snapped
         return cls(np.concatenate([[lo], q, [hi]]))
 
