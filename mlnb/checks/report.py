@@ -132,22 +132,10 @@ class DriftReport:
         display(chart_bundle(self.chart(), text="<drift chart>"), raw=True)
 
     def save_html(self, path: str | Path) -> Path:
-        """A standalone HTML page (the charts load Vega from jsDelivr when opened)."""
-        import json
+        """A standalone HTML page: verdict, table and charts, with Vega inlined (opens offline)."""
+        from .._charts import standalone_page
 
-        from .._charts import chart_spec
-
-        spec = json.dumps(chart_spec(self.chart())).replace("</", "<\\/")
-        page = (
-            "<!doctype html><html><head><meta charset='utf-8'><title>mlnb drift report</title>"
-            "<script src='https://cdn.jsdelivr.net/npm/vega@6'></script>"
-            "<script src='https://cdn.jsdelivr.net/npm/vega-lite@6'></script>"
-            "<script src='https://cdn.jsdelivr.net/npm/vega-embed@7'></script></head><body>"
-            f"{self._repr_html_()}<div id='chart'></div>"
-            f"<script type='application/json' id='spec'>{spec}</script>"
-            "<script>vegaEmbed('#chart', JSON.parse(document.getElementById('spec').textContent));</script>"
-            "</body></html>"
-        )
+        page = standalone_page("mlnb drift report", self._repr_html_(), self.chart())
         out = Path(path)
         out.write_text(page, encoding="utf-8")
         return out

@@ -98,3 +98,35 @@ def test_saved_chart_notebook_renders_offline(chromium, lab: Lab, chart_notebook
         assert sum(V6_MIME in o.get("data", {}) for c in saved.cells for o in c.outputs) == 2
     finally:
         lp.close()
+
+
+@pytest.mark.browser
+def test_saved_drift_report_opens_offline(chromium, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+    import pandas as pd
+
+    import mlnb
+    from mlnb._charts import VENDOR
+
+    assert (VENDOR / "vega-embed.min.js").is_file(), "the labextension build did not copy Vega into mlnb/_vendor"
+    rng = np.random.default_rng(0)
+    ref = pd.DataFrame({"age": rng.normal(40, 9, 5000), "plan": rng.choice(["a", "b", "c"], 5000)})
+    cur = pd.DataFrame({"age": rng.normal(45, 9, 5000), "plan": rng.choice(["a", "b", "c"], 5000)})
+    page_file = mlnb.checks.drift(ref, cur).save_html(tmp_path / "report.html")
+    text = page_file.read_text()
+    assert "<script src=" not in text and "cdn.jsdelivr" not in text
+    context = chromium.new_context()
+    blocked: list[str] = []
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file:", "data:", "blob:"))
+                  else (blocked.append(route.request.url), route.abort()))
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(page_file.as_uri())
+        page.wait_for_selector("#chart svg .mark-rect", timeout=30_000)
+        assert page.locator("#chart svg").first.bounding_box()["width"] > 200  # type: ignore[index]
+        assert "DRIFT DETECTED" in page.inner_text("body")
+        assert errors == [] and blocked == []
+    finally:
+        context.close()
