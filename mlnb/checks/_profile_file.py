@@ -34,8 +34,10 @@ def save_profile(profile: Profile, path: str | Path) -> Path:
         entry: dict[str, Any] = {"name": name, "kind": col.kind, "n_rows": col.n_rows, "n_missing": col.n_missing,
                                  "n_inf": col.n_inf, "notes": list(col.notes)}
         if col.numeric is not None:
-            edges, grid, snapped = col.numeric.bins.state()
+            edges, grid, snapped, split = col.numeric.bins.state()
             arrays[f"values_{i}"], arrays[f"edges_{i}"] = col.numeric.values, edges
+            if split is not None:
+                arrays[f"split_{i}"] = split
             entry.update(mean=col.numeric.mean, std=col.numeric.std, grid=grid, snapped=snapped)
         if col.counts is not None:
             if not all(isinstance(k, _JSON_SCALARS) or k is None for k in col.counts):
@@ -73,6 +75,7 @@ def load_profile(path: str | Path) -> Profile:
                           counts=counts, notes=c["notes"])
         bins = None
         if f"edges_{i}" in arrays:
-            bins = ReferenceBins.restore(arrays[f"edges_{i}"], c.get("grid"), bool(c.get("snapped")))
+            bins = ReferenceBins.restore(arrays[f"edges_{i}"], c.get("grid"), bool(c.get("snapped")),
+                                         arrays.get(f"split_{i}"))
         cols[c["name"]] = ColumnProfile.fit(data, c.get("mean"), c.get("std"), bins=bins)
     return Profile(cols, header.get("source", str(p)))

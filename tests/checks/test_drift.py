@@ -287,11 +287,13 @@ def test_window_categories_counted_against_the_reference_match_a_plain_count(dty
 def test_saved_large_profile_keeps_its_bins(tmp_path):
     # beyond 262,144 values the edges come from a random sample: the file must carry them
     rng = np.random.default_rng(21)
-    ref = pd.DataFrame({"x": rng.lognormal(size=300_000), "k": rng.integers(0, 40, 300_000).astype(float)})
-    cur = pd.DataFrame({"x": rng.lognormal(0.05, 1.0, size=200_000), "k": rng.integers(0, 41, 200_000).astype(float)})
+    ref = pd.DataFrame({"x": rng.lognormal(size=300_000), "k": rng.integers(0, 40, 300_000).astype(float),
+                        "tail": rng.pareto(1.5, 300_000)})
+    cur = pd.DataFrame({"x": rng.lognormal(0.05, 1.0, size=200_000), "k": rng.integers(0, 41, 200_000).astype(float),
+                        "tail": rng.pareto(1.4, 200_000)})
     prof = mlnb.checks.profile(ref)
     loaded = mlnb.checks.load_profile(prof.save(tmp_path / "big.npz"))
-    for name in ("x", "k"):
+    for name in ("x", "k", "tail"):
         assert np.array_equal(loaded.columns[name].numeric.bins.edges, prof.columns[name].numeric.bins.edges)
     pd.testing.assert_frame_equal(loaded.drift(cur).to_frame(), prof.drift(cur).to_frame())
     one_off = mlnb.checks.drift(ref, cur).to_frame()  # not indexed by bin: same numbers

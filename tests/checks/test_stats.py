@@ -11,7 +11,7 @@ from scipy.spatial.distance import jensenshannon
 
 from mlnb.checks.stats import categorical as cat
 from mlnb.checks.stats import numeric as num
-from mlnb.checks.stats.binning import ReferenceBins
+from mlnb.checks.stats.binning import FINE_BINS, ReferenceBins
 from mlnb.checks.stats.multitest import adjust
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -102,6 +102,10 @@ def _large(shape: str, rng: np.random.Generator, size: int, shift: float) -> np.
         return np.exp(2 * x)
     if shape == "offset":
         return x + 1.7e9
+    if shape == "pareto":  # heavy right tail: cells of the grid are split in two levels
+        return rng.pareto(1.5, size) * (1 + shift)
+    if shape == "cauchy":  # heavy tails on both sides
+        return rng.standard_cauchy(size) + shift
     if shape == "outliers":
         return np.where(rng.random(size) < 1e-4, x * 1e12, x)
     if shape == "rounded":  # prices to the cent: many repeated values
@@ -111,13 +115,15 @@ def _large(shape: str, rng: np.random.Generator, size: int, shift: float) -> np.
     return x
 
 
-@pytest.mark.parametrize("shape", ["normal", "lognormal", "offset", "outliers", "rounded", "integers"])
+@pytest.mark.parametrize("shape", ["normal", "lognormal", "pareto", "cauchy", "offset", "outliers", "rounded", "integers"])
 @pytest.mark.parametrize("indexed", [True, False])
 def test_large_reference_with_sampled_edges_is_still_exact(shape, indexed):
     """Beyond 262,144 values the edges come from a sample and the grid path is used throughout."""
     rng = np.random.default_rng(len(shape))
     a, b = _large(shape, rng, 300_000, 0.0), _large(shape, rng, 50_000, 0.01)
     ref = num.NumericReference.fit(a, index=indexed)
+    if shape not in ("rounded", "integers"):  # continuous: cell-aligned edges, few bins merged
+        assert ref.bins.snapped and ref.bins.n_bins > FINE_BINS // 2
     w = num.BinnedWindow.of(ref, b)
     probe = np.concatenate([b, ref.bins.edges, np.nextafter(ref.bins.edges, np.inf)])
     assert np.array_equal(ref.bins.index(probe), np.searchsorted(ref.bins.edges, probe, side="left"))

@@ -37,6 +37,8 @@ TIE_SHARE = 0.01
 #: the grid spans the reference between these fine quantiles (from either end); the few values
 #: beyond fall into the outermost cells
 _GRID_TAIL = FINE_BINS // 2000
+#: coarse cells of the two-level grid (each split into up to ~4 cells per quantile it holds)
+_COARSE_GRID = 1 << 12
 #: snapped bins are used only if at least this share of the distinct quantiles keep a bin of their own
 MIN_SNAPPED_SHARE = 0.5
 _MAX_STEPS = 6
@@ -103,51 +105,70 @@ class ReferenceBins:
         lo, hi = float(x.min()), float(x.max())
         discrete = np.count_nonzero(s[1:] == s[:-1]) > (TIE_SHARE + resampled) * len(s)
         if not discrete:
-            snapped = cls._snapped(q, float(q[_GRID_TAIL]), float(q[-1 - _GRID_TAIL]))
-            # heavy tails crowd the bulk into a few cells: then keep the quantiles themselves
-            if snapped is not None and snapped.n_bins >= MIN_SNAPPED_SHARE * len(np.unique(q)):
-                return snapped
+            # heavy tails crowd the bulk into a few cells of one even grid: then cells are split
+            for two_levels in (False, True):
+                snapped = cls._snapped(q, float(q[_GRID_TAIL]), float(q[-1 - _GRID_TAIL]), two_levels)
+                if snapped is not None and snapped.n_bins >= MIN_SNAPPED_SHARE * len(np.unique(q)):
+                    return snapped
         return cls(np.concatenate([[lo], q, [hi]]))
 
     @classmethod
-    def _snapped(cls, q: np.ndarray, lo: float, hi: float) -> ReferenceBins | None:
-        """Bins whose edges are the last floats of the cells holding the quantiles ``q``."""
+    def _snapped(cls, q: np.ndarray, lo: float, hi: float, two_levels: bool = False) -> ReferenceBins | None:
+        """Bins whose edges are the last floats of the cells holding the quantiles ``q``.
+
+        With ``two_levels``, each cell of a coarser grid is split evenly into a power of two of
+        sub-cells, about four per quantile that falls in it (see :meth:`_cells`).
+        """
         bins = cls.__new__(cls)
-        if not bins._set_grid(lo, hi):
+        if not bins._set_grid(lo, hi, _COARSE_GRID if two_levels else _GRID):
             return None
+        if two_levels:
+            per_cell = np.bincount(bins.cells(q), minlength=_COARSE_GRID)
+            bins._split(1 << np.ceil(np.log2(np.maximum(4 * per_cell, 1))).astype(np.int64))
         cells = np.unique(bins.cells(q))
-        cells = cells[cells < _GRID - 1]  # the last cell is open-ended, as is the last bin
+        cells = cells[cells < bins._n_cells - 1]  # the last cell is open-ended, as is the last bin
         return bins._on_cell_ends(np.unique(bins._last_float(cells)))
+
+    def _split(self, sub: np.ndarray) -> None:
+        """Split coarse cell ``c`` into ``sub[c]`` (a power of two) cells of its own."""
+        self._sub, self._base = sub, np.cumsum(sub) - sub
+        self._n_cells = int(sub.sum())
 
     def _on_cell_ends(self, edges: np.ndarray) -> ReferenceBins:
         self.edges, self._upper = edges, np.append(edges, np.inf)
         # a value is above an edge exactly when its cell is above the edge's cell
-        self._lut = np.cumsum(np.bincount(self.cells(edges) + 1, minlength=_GRID)[:_GRID])
+        n = self._n_cells
+        self._lut = np.cumsum(np.bincount(self.cells(edges) + 1, minlength=n)[:n])
         self._steps, self.snapped = 0, True
         return self
 
-    def state(self) -> tuple[np.ndarray, tuple[float, float] | None, bool]:
-        """(edges, grid range, snapped): what :meth:`restore` rebuilds these bins from."""
-        return self.edges, getattr(self, "_grid", None), self.snapped
+    def state(self) -> tuple[np.ndarray, tuple[float, float] | None, bool, np.ndarray | None]:
+        """(edges, grid range, snapped, cell splits): what :meth:`restore` rebuilds these bins from."""
+        return self.edges, getattr(self, "_grid", None), self.snapped, getattr(self, "_sub", None)
 
     @classmethod
-    def restore(cls, edges: np.ndarray, grid: tuple[float, float] | None, snapped: bool) -> ReferenceBins:
+    def restore(cls, edges: np.ndarray, grid: tuple[float, float] | None, snapped: bool,
+                sub: np.ndarray | None = None) -> ReferenceBins:
         if not snapped or grid is None:
             return cls(edges)
         bins = cls.__new__(cls)
-        if not bins._set_grid(*grid):
+        if not bins._set_grid(*grid, _GRID if sub is None else len(sub)):
             raise ValueError(f"bins cannot be restored on the grid {grid}")
+        if sub is not None:
+            bins._split(np.asarray(sub, dtype=np.int64))
         return bins._on_cell_ends(np.asarray(edges, dtype=np.float64))
 
     @property
     def n_bins(self) -> int:
         return len(self.edges) + 1
 
-    def _set_grid(self, lo: float, hi: float) -> bool:
-        """Use a grid of ``_GRID`` cells over [lo, hi]; False when that range cannot carry one."""
-        if not hi > lo or not np.isfinite(hi - lo) or not np.isfinite(_GRID / (hi - lo)):
+    def _set_grid(self, lo: float, hi: float, cells: int = _GRID) -> bool:
+        """Use an even grid of ``cells`` cells over [lo, hi]; False when that range cannot carry one."""
+        if not hi > lo or not np.isfinite(hi - lo) or not np.isfinite(cells / (hi - lo)):
             return False
-        self._lo, self._scale, self._grid = lo, _GRID / (hi - lo), (lo, hi)
+        self._lo, self._scale, self._grid = lo, cells / (hi - lo), (lo, hi)
+        self._coarse = self._n_cells = cells
+        self._sub: np.ndarray | None = None
         self.origin = lo
         return True
 
@@ -162,12 +183,29 @@ class ReferenceBins:
         ``np.take(..., mode="clip")`` to clip, which gives the same bins; only safe when no
         value is far enough out to overflow int64."""
         y = np.multiply(d, self._scale, out=y)
+        if self._sub is not None:
+            return self._split_cells(y, c)
         if clip:
-            np.clip(y, 0, _GRID - 1, out=y)
+            np.clip(y, 0, self._n_cells - 1, out=y)
         if c is None:
             return y.astype(np.intp)
         np.copyto(c, y, casting="unsafe")
         return c
+
+    def _split_cells(self, y: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+        """Two levels: the coarse cell ``c = int(y)``, then ``int((y - c) * sub[c])`` within it.
+
+        Non-decreasing in ``y``: a larger coarse cell starts after every sub-cell of a smaller
+        one, and within a cell ``y - c`` and the power-of-two scaling round monotonically.
+        """
+        coarse = np.clip(y, 0, self._coarse - 1).astype(np.intp)
+        frac = np.subtract(y, coarse)
+        np.clip(frac, 0, 1, out=frac)
+        sub = self._sub[coarse]
+        frac *= sub
+        within = frac.astype(np.intp)
+        np.minimum(within, sub - 1, out=within)
+        return np.add(self._base[coarse], within, out=out)
 
     def _last_float(self, cells: np.ndarray) -> np.ndarray:
         """For each cell, the largest float whose cell is at most that cell.
@@ -175,8 +213,12 @@ class ReferenceBins:
         A bisection over the floats (in their integer order) between two guesses that bracket
         the cell's upper boundary; the guesses are a few ulps apart, so it takes a few steps.
         """
-        t = self._lo + (cells + 1.0) / self._scale
-        err = 4 * (np.spacing(abs(self._lo)) + np.spacing(np.abs(t)) + np.spacing((cells + 1.0) / self._scale))
+        top = cells + 1.0
+        if self._sub is not None:  # coarse cell + fraction of it
+            coarse = np.searchsorted(self._base, cells, side="right") - 1
+            top = coarse + (cells - self._base[coarse] + 1.0) / self._sub[coarse]
+        t = self._lo + top / self._scale
+        err = 4 * (np.spacing(abs(self._lo)) + np.spacing(np.abs(t)) + np.spacing(top / self._scale))
         low, high = t - err, t + err
         # rounding in the guesses could in principle leave the boundary outside: then widen fully
         low[self.cells(low) > cells] = -np.finfo(np.float64).max
@@ -232,7 +274,7 @@ class ReferenceBins:
             yield 0, np.searchsorted(self.edges, x, side="left"), x - self.origin
             return
         far = 2.0**62 / self._scale
-        clip = bounds is None or not (self._lo - far < bounds[0] and bounds[1] < self._lo + far)
+        clip = bounds is None or not (self._lo - far < bounds[0] and bounds[1] < self._lo + far) or self._sub is not None
         size = min(BLOCK, n)
         d_buf, y_buf = np.empty(size, np.float64), np.empty(size, np.float64)
         c_buf, k_buf = np.empty(size, np.intp), np.empty(size, np.intp)
