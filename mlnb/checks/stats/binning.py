@@ -54,6 +54,11 @@ def quantile_positions(n: int, bins: int) -> np.ndarray:
 _SIGN = np.int64(-(2**63))
 
 
+def _distinct(a: np.ndarray) -> np.ndarray:
+    """The distinct values of a sorted array (``np.unique`` without its sort)."""
+    return a[np.concatenate([[True], a[1:] != a[:-1]])] if len(a) else a
+
+
 def _ordered(x: np.ndarray) -> np.ndarray:
     """Floats as int64 keys in the same order (negative floats mirrored below zero)."""
     i = x.astype(np.float64).view(np.int64)
@@ -108,7 +113,7 @@ class ReferenceBins:
             # heavy tails crowd the bulk into a few cells of one even grid: then cells are split
             for two_levels in (False, True):
                 snapped = cls._snapped(q, float(q[_GRID_TAIL]), float(q[-1 - _GRID_TAIL]), two_levels)
-                if snapped is not None and snapped.n_bins >= MIN_SNAPPED_SHARE * len(np.unique(q)):
+                if snapped is not None and snapped.n_bins >= MIN_SNAPPED_SHARE * len(_distinct(q)):
                     return snapped
         return cls(np.concatenate([[lo], q, [hi]]))
 
@@ -125,9 +130,9 @@ class ReferenceBins:
         if two_levels:
             per_cell = np.bincount(bins.cells(q), minlength=_COARSE_GRID)
             bins._split(1 << np.ceil(np.log2(np.maximum(4 * per_cell, 1))).astype(np.int64))
-        cells = np.unique(bins.cells(q))
+        cells = _distinct(bins.cells(q))  # q is sorted and cells are monotone
         cells = cells[cells < bins._n_cells - 1]  # the last cell is open-ended, as is the last bin
-        return bins._on_cell_ends(np.unique(bins._last_float(cells)))
+        return bins._on_cell_ends(_distinct(bins._last_float(cells)))
 
     def _split(self, sub: np.ndarray) -> None:
         """Split coarse cell ``c`` into ``sub[c]`` (a power of two) cells of its own."""
