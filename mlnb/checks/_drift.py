@@ -247,8 +247,7 @@ def _numeric_hist(r: num_stats.NumericReference, w: num_stats.BinnedWindow) -> d
     cut = np.unique(np.concatenate([[0], idx, [len(e) - 1]]))
     rc = np.concatenate([[0], r.cum[cut], [r.n]])
     cc = np.concatenate([[0], w.cum[cut], [w.m]])
-    lo, hi = float(w.x.min()), float(w.x.max())
-    bounds = [min(lo, float(e[0]))] + [float(v) for v in e[cut]] + [max(hi, float(e[-1]))]
+    bounds = [min(w.min, r.min, float(e[0]))] + [float(v) for v in e[cut]] + [max(w.max, r.max, float(e[-1]))]
     return {"edges": bounds, "ref": np.diff(rc).tolist(), "cur": np.diff(cc).tolist()}
 
 
