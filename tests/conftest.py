@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests._postgres import backend_project, postgres_server, postgres_url  # noqa: F401  (shared fixtures)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

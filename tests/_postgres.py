@@ -1,4 +1,4 @@
-"""Fixtures for the runs tests: a throwaway PostgreSQL cluster, and projects on either backend.
+"""Fixtures (imported by tests/conftest.py): a throwaway PostgreSQL cluster, and projects on either backend.
 
 The cluster is made with the server binaries of Debian's ``postgresql`` package (initdb refuses
 root, so as root it runs as the ``postgres`` user), listens on 127.0.0.1 and a private socket
