@@ -47,17 +47,24 @@ def _export(args: argparse.Namespace, ctx: Context) -> Any:
 
 def current_notebook(ctx: Context) -> str:
     """The notebook this kernel runs, from the Jupyter session; else ask for ``--notebook``."""
+    path = _session_notebook(ctx)
+    if path is None:
+        where = "this kernel does not say which notebook it runs" if ctx.shell is not None else "no notebook given"
+        raise UsageError(f"{where}: pass the notebook, e.g. `export analysis.ipynb --out pipeline/` "
+                         "or `--notebook analysis.ipynb`")
+    return str(path)
+
+
+def _session_notebook(ctx: Context) -> Path | None:
     from ..runs._capture import notebook_path
 
     found = notebook_path(ctx.shell)
     if not found or not str(found).endswith(".ipynb"):
-        where = "this kernel does not say which notebook it runs" if ctx.shell is not None else "no notebook given"
-        raise UsageError(f"{where}: pass the notebook, e.g. `export analysis.ipynb --out pipeline/` "
-                         "or `--notebook analysis.ipynb`")
+        return None
     path = Path(found)
     if not path.is_file() and (Path.cwd() / path.name).is_file():
         path = Path.cwd() / path.name  # the session names it from the server's root; the kernel runs beside it
-    return str(path)
+    return path
 
 
 def _stage(args: argparse.Namespace, ctx: Context) -> Any:
@@ -70,4 +77,39 @@ def _stage(args: argparse.Namespace, ctx: Context) -> Any:
     from ..runs import record_cell
     from .runtime import NOTEBOOK_TAG
 
-    return record_cell(args.name, ctx.cell, ctx.shell, tags=[NOTEBOOK_TAG])
+    return record_cell(args.name, ctx.cell, ctx.shell, params=_stage_params(args.name, ctx), tags=[NOTEBOOK_TAG])
+
+
+def _stage_params(name: str, ctx: Context) -> dict[str, Any]:
+    """The parameters stage ``name`` uses, with their values in this kernel.
+
+    The exported script of the stage records the same names (read from ``params.yaml``), so a
+    notebook run and a pipeline run of a stage compare param for param. They are found by
+    planning the saved notebook; none when the kernel cannot say which notebook it runs, or the
+    saved notebook does not plan (yet) or has no such stage.
+    """
+    path = _session_notebook(ctx)
+    if path is None:
+        return {}
+    ns = ctx.shell.user_ns
+    return {p: ns[p] for p in _planned_params(path).get(name, []) if p in ns}
+
+
+_planned: dict[tuple[str, int, int], dict[str, list[str]]] = {}
+
+
+def _planned_params(path: Path) -> dict[str, list[str]]:
+    """Stage name -> parameter names, planned once per saved version of the notebook."""
+    from .cells import read_notebook
+    from .plan import build_plan
+
+    st = path.stat()
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+    if key not in _planned:
+        try:
+            stages = build_plan(read_notebook(path)).stages
+        except UsageError:
+            stages = []
+        _planned.clear()
+        _planned[key] = {s.name: list(s.params) for s in stages}
+    return _planned[key]

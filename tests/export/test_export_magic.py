@@ -49,3 +49,25 @@ def test_session_path_from_the_server_root_is_found_beside_the_kernel(tmp_path, 
     assert current_notebook(Context()) == str(tmp_path / "work.ipynb")
     monkeypatch.setenv("JPY_SESSION_NAME", str(tmp_path / "work.ipynb"))
     assert current_notebook(Context()) == str(tmp_path / "work.ipynb")
+
+
+def test_stage_runs_record_the_parameters_their_pipeline_script_records(shell, project) -> None:  # type: ignore[no-untyped-def]
+    from mlnb.export.cells import read_notebook
+    from mlnb.export.plan import build_plan
+
+    cells = [("alpha = 0.5\nrows = 10\nlabel = 'x'", ["parameters"]), "%%mlops stage fit\ny = alpha * rows",
+             "%%mlops stage other\nz = label * 2"]
+    nb = write_notebook(project.root / "work.ipynb", cells)
+    shell.run_cell("alpha = 0.25\nrows = 10\nlabel = 'x'")  # the parameters cell, run with another alpha
+
+    assert shell.run_cell("%%mlops stage fit\ny = alpha * rows").success  # the kernel does not say its notebook
+    assert mlnb.runs.list("name = 'fit'")[0]["params"] == {}
+
+    shell.user_ns["__session__"] = str(nb)
+    assert shell.run_cell("%%mlops stage fit\ny = alpha * rows").success
+    recorded = mlnb.runs.list("name = 'fit'", sort="-started_at")[0]["params"]
+    assert recorded == {"alpha": 0.25, "rows": 10}  # the values this kernel ran with
+    stages = {s.name: s for s in build_plan(read_notebook(nb)).stages}
+    assert sorted(recorded) == sorted(stages["fit"].params)  # the names the pipeline run records
+    assert shell.run_cell("%%mlops stage unsaved\nw = alpha").success  # not in the saved notebook
+    assert mlnb.runs.list("name = 'unsaved'")[0]["params"] == {}
