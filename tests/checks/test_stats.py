@@ -115,7 +115,10 @@ def _large(shape: str, rng: np.random.Generator, size: int, shift: float) -> np.
     return x
 
 
-@pytest.mark.parametrize("shape", ["normal", "lognormal", "pareto", "cauchy", "offset", "outliers", "rounded", "integers"])
+SHAPES = ["normal", "lognormal", "pareto", "cauchy", "offset", "outliers", "rounded", "integers"]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("indexed", [True, False])
 def test_large_reference_with_sampled_edges_is_still_exact(shape, indexed):
     """Beyond 262,144 values the edges come from a sample and the grid path is used throughout."""

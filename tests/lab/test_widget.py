@@ -53,7 +53,7 @@ def test_runs_widget_sorts_filters_in_the_kernel_and_compares(chromium, lab: Lab
         box = page.locator(".jp-NotebookPanel .mlnb-runs input[placeholder^='filter']")
         box.fill("params.lr < 0.05")
         box.press("Enter")  # evaluated in the kernel, in SQL
-        page.wait_for_function(f"sel => document.querySelectorAll(sel + ' tr').length === 3", arg=TABLE)
+        page.wait_for_function("sel => document.querySelectorAll(sel + ' tr').length === 3", arg=TABLE)
         assert sorted(_names(page)) == ["baseline-1", "baseline-2"]
 
         box.fill("params.lr <")

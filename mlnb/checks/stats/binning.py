@@ -10,8 +10,9 @@ How the edges are chosen depends on the reference:
 
 * **continuous** (few repeated values): each reference quantile is moved up to the last float
   of its cell. Then a value's cell alone decides its bin: one lookup per value, no comparison.
-  (Unless tails so heavy that the bulk of the data falls into a few cells would merge most
-  bins: then the quantiles are kept as edges, as below.)
+* **heavy-tailed** continuous (one even grid would crowd the bulk of the data into a few cells
+  and merge most bins): the same on a two-level grid, whose coarse cells are split evenly into
+  as many sub-cells as the quantiles they hold need.
 * **discrete** (many repeated values): the edges are the reference quantiles themselves, so a
   repeated value sits exactly on an edge (that is what lets KS and Wasserstein skip refining
   such bins). A cell then only narrows the bin down and a few exact comparisons against the
@@ -46,12 +47,12 @@ _MAX_STEPS = 6
 BLOCK = 1 << 16
 
 
+_SIGN = np.int64(-(2**63))
+
+
 def quantile_positions(n: int, bins: int) -> np.ndarray:
     """Ranks of the reference values used as edges: ``floor(k * (n - 1) / bins)`` for k = 0..bins."""
     return (np.arange(bins + 1, dtype=np.int64) * (n - 1)) // bins
-
-
-_SIGN = np.int64(-(2**63))
 
 
 def _distinct(a: np.ndarray) -> np.ndarray:
@@ -83,11 +84,12 @@ class ReferenceBins:
     True
     """
 
-    def __init__(self, edges: np.ndarray, grid: tuple[float, float] | None = None) -> None:
-        """Bins on the given ``edges``, which a value is compared against (the discrete case)."""
+    def __init__(self, edges: np.ndarray) -> None:
+        """Bins on the given ``edges``, which a value is compared against (the discrete case).
+        (Cell-aligned bins are made by :meth:`fit` and :meth:`restore`.)"""
         self.edges = np.unique(edges)
         self._upper = np.append(self.edges, np.inf)
-        lo, hi = grid or (float(self.edges[0]), float(self.edges[-1]))
+        lo, hi = float(self.edges[0]), float(self.edges[-1])
         self._lut: np.ndarray | None = None
         self._steps = 0
         #: per-bin sums are of ``x - origin`` (near the data, so large offsets lose no precision)
@@ -107,7 +109,6 @@ class ReferenceBins:
             s = np.sort(x[np.random.default_rng(seed).integers(0, len(x), EDGE_SAMPLE)])
             resampled = 1.5 * len(s) / (2 * len(x))
         q = s[quantile_positions(len(s), n_bins)]
-        lo, hi = float(x.min()), float(x.max())
         discrete = np.count_nonzero(s[1:] == s[:-1]) > (TIE_SHARE + resampled) * len(s)
         if not discrete:
             # heavy tails crowd the bulk into a few cells of one even grid: then cells are split
@@ -115,7 +116,7 @@ class ReferenceBins:
                 snapped = cls._snapped(q, float(q[_GRID_TAIL]), float(q[-1 - _GRID_TAIL]), two_levels)
                 if snapped is not None and snapped.n_bins >= MIN_SNAPPED_SHARE * len(_distinct(q)):
                     return snapped
-        return cls(np.concatenate([[lo], q, [hi]]))
+        return cls(np.concatenate([[x.min()], q, [x.max()]]))
 
     @classmethod
     def _snapped(cls, q: np.ndarray, lo: float, hi: float, two_levels: bool = False) -> ReferenceBins | None:
@@ -269,17 +270,20 @@ class ReferenceBins:
     def _blocks(
         self, x: np.ndarray, out: np.ndarray | None = None, bounds: tuple[float, float] | None = None
     ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-        """(start, bin indices, values minus ``origin``) of ``x`` block by block. The work arrays are a block long, so
-        they stay in the CPU cache and are reused; each yielded array is overwritten next,
-        unless ``out`` (an ``intp`` array as long as ``x``) is given: then the indices are
-        written straight into slices of it. ``bounds`` (the minimum and maximum of ``x``)
-        let the cells skip clipping when no value is far off the grid."""
+        """(start, bin indices, values minus ``origin``) of ``x``, block by block.
+
+        The work arrays are a block long, so they stay in the CPU cache and are reused; each
+        yielded array is overwritten next, unless ``out`` (an ``intp`` array as long as ``x``)
+        is given: then the indices are written straight into slices of it. ``bounds`` (the
+        minimum and maximum of ``x``) let one-level cells skip clipping when no value is far
+        enough off the grid to overflow.
+        """
         n = len(x)
         if self._lut is None or n < 4096:
             yield 0, np.searchsorted(self.edges, x, side="left"), x - self.origin
             return
         far = 2.0**62 / self._scale
-        clip = bounds is None or not (self._lo - far < bounds[0] and bounds[1] < self._lo + far) or self._sub is not None
+        clip = bounds is None or not self._lo - far < bounds[0] <= bounds[1] < self._lo + far
         size = min(BLOCK, n)
         d_buf, y_buf = np.empty(size, np.float64), np.empty(size, np.float64)
         c_buf, k_buf = np.empty(size, np.intp), np.empty(size, np.intp)
