@@ -4,15 +4,18 @@ All three are computed from one binning pass of the window against :class:`Refer
 
 * **KS.** The empirical CDFs are known exactly at every bin edge. Inside a bin both CDFs are
   monotone, so the gap there is bounded by the CDF values at the bin's two edges. Only bins whose
-  bound beats the best gap found so far are refined with the exact values (branch and bound), so
-  the statistic is *exactly* ``scipy.stats.ks_2samp``'s, bit for bit. The p-value follows scipy's
+  bound beats the largest edge gap, and where both samples have values, are refined with the
+  exact values (branch and bound), so the statistic is *exactly* ``scipy.stats.ks_2samp``'s, bit
+  for bit. The p-value follows scipy's
   ``method="auto"``: exact when both samples have at most 10,000 values (scipy is called), else the
   asymptotic ``kstwo.sf(D, round(n*m/(n+m)))`` (see :mod:`.kolmogorov` for where it is faster
   than scipy and agrees within 1e-9 relative).
 * **Wasserstein-1** is the integral of ``|F_ref - F_cur|``. Per bin, the signed integral is exact
   from bin counts and sums; where the CDF gap keeps its sign in a bin, that is also the integral
-  of the absolute gap. The remaining bins give a lower and an upper bound; they are refined with
-  exact values when a decision depends on it (or when it is cheap).
+  of the absolute gap. The remaining bins give a lower bound (the signed integral) and an upper
+  bound (from the range of the gap in the bin, and from the gap at an edge plus each sample's
+  distances of its values to that edge); they are refined with exact values when a decision
+  depends on it (or when it is cheap).
 * **PSI** on reference-decile bins (open-ended outer bins) with shares floored at ``eps``. The
   decile edges are the fine-bin edges nearest the reference deciles (exact reference quantiles
   up to 262,144 values; from a 65,536-value sample beyond).
