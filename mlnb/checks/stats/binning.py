@@ -48,6 +48,7 @@ BLOCK = 1 << 16
 
 
 _SIGN = np.int64(-(2**63))
+_BELOW_ONE = 1.0 - 2.0**-53
 
 
 def quantile_positions(n: int, bins: int) -> np.ndarray:
@@ -206,12 +207,10 @@ class ReferenceBins:
         """
         coarse = np.clip(y, 0, self._coarse - 1).astype(np.intp)
         frac = np.subtract(y, coarse)
-        np.clip(frac, 0, 1, out=frac)
-        sub = self._sub[coarse]
-        frac *= sub
+        np.clip(frac, 0, _BELOW_ONE, out=frac)  # times a power of two, stays below it
+        frac *= np.take(self._sub, coarse)
         within = frac.astype(np.intp)
-        np.minimum(within, sub - 1, out=within)
-        return np.add(self._base[coarse], within, out=out)
+        return np.add(np.take(self._base, coarse), within, out=out)
 
     def _last_float(self, cells: np.ndarray) -> np.ndarray:
         """For each cell, the largest float whose cell is at most that cell.
