@@ -185,7 +185,7 @@ def profile(
         if path.suffix == ".npz":
             from ._profile_file import load_profile
 
-            return load_profile(path)
+            return load_profile(path, index=index)
         if path.is_dir() or path.suffix.lower() in (".parquet", ".pq"):
             frames = iter_parquet(path, columns, batch_size)
             acc = summarize(frames, columns, sample_size or DEFAULT_SAMPLE)

@@ -50,8 +50,8 @@ def save_profile(profile: Profile, path: str | Path) -> Path:
     return out
 
 
-def load_profile(path: str | Path) -> Profile:
-    """A profile written by :meth:`Profile.save`.
+def load_profile(path: str | Path, *, index: bool = True) -> Profile:
+    """A profile written by :meth:`Profile.save` (``index``: see :func:`mlnb.checks.profile`).
 
     >>> profile = mlnb.checks.load_profile("profiles/train.npz")   # doctest: +SKIP
     >>> profile.drift(today_df).exit_code                          # doctest: +SKIP
@@ -77,5 +77,5 @@ def load_profile(path: str | Path) -> Profile:
         if f"edges_{i}" in arrays:
             bins = ReferenceBins.restore(arrays[f"edges_{i}"], c.get("grid"), bool(c.get("snapped")),
                                          arrays.get(f"split_{i}"))
-        cols[c["name"]] = ColumnProfile.fit(data, c.get("mean"), c.get("std"), bins=bins)
+        cols[c["name"]] = ColumnProfile.fit(data, c.get("mean"), c.get("std"), index=index, bins=bins)
     return Profile(cols, header.get("source", str(p)))
