@@ -43,8 +43,9 @@ def test_runs_widget_sorts_filters_in_the_kernel_and_compares(chromium, lab: Lab
         page.locator(".jp-StatusBar-TextItem", has_text="| Idle").wait_for(timeout=60_000)  # the kernel is up
         page.locator(".jp-NotebookPanel .jp-Cell .cm-content").first.click()
         page.keyboard.press("Shift+Enter")
-        page.wait_for_selector(f"{TABLE} tr >> nth=4", timeout=60_000)  # a header and the four seeded runs
-        assert sorted(_names(page)) == sorted(["baseline-0", "baseline-1", "baseline-2", XSS_NAME])
+        page.wait_for_selector(f"{TABLE} tr >> nth=4", timeout=60_000)  # a header and at least the four seeded runs
+        # (other tests of the session may have added runs to the shared project)
+        assert {"baseline-0", "baseline-1", "baseline-2", XSS_NAME} <= set(_names(page))
         assert lp.dialogs == []  # the hostile name is text, not markup
 
         page.locator(f"{TABLE} th", has_text="name").click()  # sorted in the page
