@@ -15,6 +15,11 @@ function cell(tag, text, cls) {
   const el = document.createElement(tag);
   el.textContent = text == null ? "" : String(text);
   if (cls) el.className = cls;
+  if (tag === "td" || tag === "th") {
+    el.style.whiteSpace = "nowrap";
+    el.style.padding = "2px 8px";
+    el.style.textAlign = "left";
+  }
   return el;
 }
 function render({ model, el }) {
@@ -32,7 +37,11 @@ function render({ model, el }) {
   bar.append(input, apply, compare, error);
   const table = document.createElement("table");
   table.className = "mlnb-table";
-  root.append(bar, table);
+  table.style.borderCollapse = "collapse";
+  const scroller = document.createElement("div");  // wide tables scroll instead of wrapping cells
+  scroller.style.overflowX = "auto";
+  scroller.append(table);
+  root.append(bar, scroller);
   el.append(root);
   let sortKey = null, sortDesc = false;
   const selected = new Set(model.get("selected") || []);
