@@ -157,7 +157,7 @@ def profile(
     at most ``sample_size`` (default 1,000,000) values kept per numeric column, so memory stays
     bounded; see :mod:`mlnb.checks._batches` for what is exact after merging.
 
-    ``index=True`` keeps each numeric column's values grouped by bin (about 10 ms per million
+    ``index=True`` keeps each numeric column's values grouped by bin (10–15 ms per million
     values), so that scoring windows against the profile is faster; ``drift(ref, cur)``, which
     scores once, skips it.
 

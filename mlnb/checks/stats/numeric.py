@@ -72,7 +72,7 @@ class BinnedWindow:
     def grouped(self) -> BinnedWindow:
         """The same values reordered bin by bin, so a bin's values are one slice (no ``k``).
 
-        A radix sort of the bin indices (~10 ms per million values): worth it for a reference
+        A radix sort of the bin indices (10–15 ms per million values): worth it for a reference
         that scores many windows, each of which looks up the values of a few bins.
         """
         if self.k is None:
