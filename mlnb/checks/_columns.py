@@ -81,7 +81,7 @@ def category_counts(s: pd.Series, known: list[Any] | None = None) -> tuple[dict[
     """(value -> count for non-missing values, missing count, notes).
 
     ``known`` (the reference's categories) lets an Arrow string column be counted by looking
-    each value up among them, faster than hashing every value into a new table.
+    each value up in a small table of them, cheaper than building a new value-count table.
     """
     fast = _counts_among(s, known) if known else None
     if fast is not None:
