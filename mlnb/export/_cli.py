@@ -85,8 +85,8 @@ def _stage_params(name: str, ctx: Context) -> dict[str, Any]:
 
     The exported script of the stage records the same names (read from ``params.yaml``), so a
     notebook run and a pipeline run of a stage compare param for param. They are found by
-    planning the saved notebook; none when the kernel cannot say which notebook it runs, or the
-    saved notebook does not plan (yet) or has no such stage.
+    planning the saved notebook; none when the kernel cannot say which notebook it runs, the
+    notebook is not saved, or the saved notebook does not plan (yet) or has no such stage.
     """
     path = _session_notebook(ctx)
     if path is None:
@@ -103,7 +103,10 @@ def _planned_params(path: Path) -> dict[str, list[str]]:
     from .cells import read_notebook
     from .plan import build_plan
 
-    st = path.stat()
+    try:
+        st = path.stat()
+    except OSError:  # not saved yet (a new notebook), or gone
+        return {}
     key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
     if key not in _planned:
         try:

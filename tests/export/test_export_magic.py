@@ -71,3 +71,9 @@ def test_stage_runs_record_the_parameters_their_pipeline_script_records(shell, p
     assert sorted(recorded) == sorted(stages["fit"].params)  # the names the pipeline run records
     assert shell.run_cell("%%mlops stage unsaved\nw = alpha").success  # not in the saved notebook
     assert mlnb.runs.list("name = 'unsaved'")[0]["params"] == {}
+
+
+def test_stage_runs_when_the_session_names_a_notebook_not_on_disk(shell, project) -> None:  # type: ignore[no-untyped-def]
+    shell.user_ns["__session__"] = str(project.root / "Untitled-not-saved.ipynb")  # e.g. a new, unsaved notebook
+    assert shell.run_cell("%%mlops stage fresh\nv = 1").success
+    assert mlnb.runs.list("name = 'fresh'")[0]["params"] == {}
