@@ -24,13 +24,13 @@ from ._batches import DEFAULT_BATCH, DEFAULT_SAMPLE, Accumulator, iter_parquet, 
 from ._columns import CATEGORICAL, ColumnData, column_data
 from ._html import HtmlDisplay
 from ._parallel import map_columns
-from .stats.binning import ReferenceBins
 from .stats.numeric import NumericReference
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from .report import DriftReport
+    from .stats.binning import ReferenceBins
 
 __all__ = ["ColumnProfile", "Profile", "profile"]
 

@@ -258,24 +258,21 @@ class ReferenceBins:
         if steps <= _MAX_STEPS:
             self._lut, self._steps = lut, steps
 
-    def index(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    def index(self, x: np.ndarray) -> np.ndarray:
         """``searchsorted(edges, x, 'left')`` for finite ``x``: the bin of each value."""
-        out = out if out is not None else np.empty(len(x), dtype=np.intp)
-        for start, k, _ in self._blocks(x, out):
-            if k.base is not out:
-                out[start:start + len(k)] = k
+        out = np.empty(len(x), dtype=np.intp)
+        for start, k, _ in self._blocks(x):
+            out[start:start + len(k)] = k
         return out
 
     def _blocks(
-        self, x: np.ndarray, out: np.ndarray | None = None, bounds: tuple[float, float] | None = None
+        self, x: np.ndarray, bounds: tuple[float, float] | None = None
     ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
         """(start, bin indices, values minus ``origin``) of ``x``, block by block.
 
         The work arrays are a block long, so they stay in the CPU cache and are reused; each
-        yielded array is overwritten next, unless ``out`` (an ``intp`` array as long as ``x``)
-        is given: then the indices are written straight into slices of it. ``bounds`` (the
-        minimum and maximum of ``x``) let one-level cells skip clipping when no value is far
-        enough off the grid to overflow.
+        yielded array is overwritten next. ``bounds`` (the minimum and maximum of ``x``) let
+        one-level cells skip clipping when no value is far enough off the grid to overflow.
         """
         n = len(x)
         if self._lut is None or n < 4096:
@@ -291,8 +288,6 @@ class ReferenceBins:
             xs = x[start:start + size]
             m = len(xs)
             y, k, above = y_buf[:m], k_buf[:m], above_buf[:m]
-            if out is not None and out.dtype == np.intp:
-                k = out[start:start + m]
             d = np.subtract(xs, self._lo, out=d_buf[:m])
             np.take(self._lut, self._cells(d, y, c_buf[:m], clip), out=k, mode="clip")
             if self._steps:
@@ -322,10 +317,9 @@ class ReferenceBins:
         counts = np.zeros(nb, dtype=np.intp)
         sums = np.zeros(nb, dtype=np.float64)
         edge_counts = np.zeros(nb, dtype=np.intp) if at_edge else None
-        for start, k, d in self._blocks(x, k_all, bounds):
+        for start, k, d in self._blocks(x, bounds):
             xs = x[start:start + len(k)]
-            if k.base is not k_all:
-                k_all[start:start + len(k)] = k
+            k_all[start:start + len(k)] = k
             counts += np.bincount(k, minlength=nb)
             sums += np.bincount(k, weights=d, minlength=nb)
             if edge_counts is not None:

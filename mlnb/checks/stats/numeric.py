@@ -6,10 +6,9 @@ All three are computed from one binning pass of the window against :class:`Refer
   monotone, so the gap there is bounded by the CDF values at the bin's two edges. Only bins whose
   bound beats the largest edge gap, and where both samples have values, are refined with the
   exact values (branch and bound), so the statistic is *exactly* ``scipy.stats.ks_2samp``'s, bit
-  for bit. The p-value follows scipy's
-  ``method="auto"``: exact when both samples have at most 10,000 values (scipy is called), else the
-  asymptotic ``kstwo.sf(D, round(n*m/(n+m)))`` (see :mod:`.kolmogorov` for where it is faster
-  than scipy and agrees within 1e-9 relative).
+  for bit. The p-value follows scipy's ``method="auto"``: exact when both samples have at most
+  10,000 values (scipy is called), else the asymptotic ``kstwo.sf(D, round(n*m/(n+m)))`` (see
+  :mod:`.kolmogorov` for where it is faster than scipy and agrees within 1e-9 relative).
 * **Wasserstein-1** is the integral of ``|F_ref - F_cur|``. Per bin, the signed integral is exact
   from bin counts and sums; where the CDF gap keeps its sign in a bin, that is also the integral
   of the absolute gap. The remaining bins give a lower bound (the signed integral) and an upper
@@ -57,9 +56,9 @@ class BinnedWindow:
 
         Values sitting exactly on edges are counted when the edges are reference values (a
         discrete reference: ``keep`` is the reference itself; a window is checked when its
-        reference was tie-heavy): inside a bin
-        without interior values both CDFs are flat, which makes KS and Wasserstein exact there
-        without refinement. Otherwise every value is assumed interior, which is always safe.
+        reference was tie-heavy): inside a bin without interior values both CDFs are flat, which
+        makes KS and Wasserstein exact there without refinement. Otherwise every value is assumed
+        interior, which is always safe.
         """
         ref = bins if isinstance(bins, NumericReference) else None
         bins = bins.bins if isinstance(bins, NumericReference) else bins
@@ -257,9 +256,9 @@ def wasserstein(
     a, b = e[:-1], e[1:]
     width = b - a
     b_rel = b - ref.bins.origin  # the sums are of x - origin
-    int_r = (c.r_lo * width + ref.own.counts * b_rel - ref.own.sums) / n
-    int_c = (c.c_lo * width + w.counts * b_rel - w.sums) / m
-    signed = int_r - int_c
+    # per bin, the sum of each sample's distances from its values to the bin's right edge
+    r_right, c_right = ref.own.counts * b_rel - ref.own.sums, w.counts * b_rel - w.sums
+    signed = (c.r_lo * width + r_right) / n - (c.c_lo * width + c_right) / m
     lo, hi = c.gap_lo, c.gap_hi
     unsure = (lo < 0) & (hi > 0)
     sure = float(np.abs(signed[~unsure]).sum())
@@ -269,7 +268,7 @@ def wasserstein(
     upper = np.minimum(s - 2 * wd * lo[unsure], -s + 2 * wd * hi[unsure])
     # |gap| <= |gap at one edge| + the mass between that edge and t; integrated over the bin
     # that is the edge gap times the width plus each sample's distances of its values to the edge
-    r_right, c_right = (ref.own.counts * b_rel - ref.own.sums)[unsure], (w.counts * b_rel - w.sums)[unsure]
+    r_right, c_right = r_right[unsure], c_right[unsure]
     r_left, c_left = ref.own.counts[unsure] * wd - r_right, w.counts[unsure] * wd - c_right
     at_a = np.abs(c.r_lo / n - c.c_lo / m)[unsure]
     at_b = np.abs((c.r_lo + ref.own.counts) / n - (c.c_lo + w.counts) / m)[unsure]
