@@ -106,19 +106,41 @@ def run(argv: Sequence[str], ctx: Context | None = None) -> tuple[argparse.Names
     return args, handler(args, ctx)
 
 
+#: Exit codes, the same for every verb (docs/cli.md). Only a check that ran to its end exits 1.
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+
+
+def _fail(line: str, code: int, debug: bool) -> int:
+    if debug:
+        traceback.print_exc()
+    print(" ".join(line.split()), file=sys.stderr)  # one line, whatever the message held
+    return code
+
+
+def _os_error_line(exc: OSError) -> str:
+    where = f": {exc.filename}" if exc.filename else ""
+    return f"{exc.strerror or exc}{where} (free space or fix permissions, then run the command again)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
         args, result = run(argv)
     except MlnbError as exc:
-        if debug:
-            traceback.print_exc()
-        print(f"mlnb: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return _fail(f"mlnb: error: {exc}", exc.exit_code, debug)
     except KeyboardInterrupt:
         print("mlnb: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except OSError as exc:  # the machine refused (disk full, permissions): not the user's check
+        return _fail(f"mlnb: error: {_os_error_line(exc)}", EXIT_ERROR, debug)
+    except Exception as exc:  # a bug: never exit 1, which a CI gate reads as "check failed"
+        return _fail(
+            f"mlnb: internal error: {type(exc).__name__}: {exc} "
+            "(a bug in mlnb: rerun with --debug for the traceback and report it)",
+            EXIT_INTERNAL,
+            debug,
+        )
     if result is not None:
         try:
             print(result.to_json() if getattr(args, "json", False) else str(result), flush=True)

@@ -68,7 +68,7 @@ def test_cli_errors_are_one_line(files):
         proc = run_cli(*args, cwd=files)
         assert proc.returncode != 0 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     ref_outside = run_cli("drift", "train@1", "cur.csv", cwd=files)
-    assert ref_outside.returncode == 1 and "mlnb init" in ref_outside.stderr
+    assert ref_outside.returncode == 3 and "mlnb init" in ref_outside.stderr
 
 
 def test_dataset_references_in_a_project(project):

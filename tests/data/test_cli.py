@@ -35,14 +35,14 @@ def test_cli_round_trip(tmp_path):
 
 def test_cli_errors_are_one_line_with_exit_codes(tmp_path):
     outside = run_cli("data", "list", cwd=tmp_path)
-    assert outside.returncode == 1
+    assert outside.returncode == 3
     assert outside.stderr.strip().count("\n") == 0
     assert "run `%mlops init` (or `mlnb init`)" in outside.stderr
 
     root = tmp_path / "p"
     run_cli("init", str(root), check=True)
     bad = run_cli("data", "log", "missing", cwd=root)
-    assert bad.returncode == 1 and bad.stderr.strip() == (
+    assert bad.returncode == 3 and bad.stderr.strip() == (
         "mlnb: error: no dataset named 'missing': `mlnb data list` shows the datasets there are"
     )
     usage = run_cli("data", "add", cwd=root)

@@ -91,4 +91,4 @@ def test_cli_verbs(project, tmp_path):
     bad = run_cli("runs", "--filter", "params.lr ~")
     assert bad.returncode == 2 and bad.stderr.startswith("mlnb: error: invalid filter") and bad.stderr.count("\n") == 1
     missing = run_cli("runs", "show", "zzzzzz")
-    assert missing.returncode == 1 and "no run 'zzzzzz'" in missing.stderr
+    assert missing.returncode == 3 and "no run 'zzzzzz'" in missing.stderr

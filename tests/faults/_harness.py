@@ -1,0 +1,99 @@
+"""What the fault-injection tests share: a project's saved state, one-line errors, children to kill.
+
+``snapshot(root)`` is everything a user has saved in a project — working files, ``.dvc`` files,
+git's HEAD, index and status, DVC's cache and the registry's rows — so that a test can assert a
+refused or interrupted command changed none of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+#: Files that change without anything being saved: git internals (compared through git itself),
+#: DVC's scratch space, lock files, SQLite's WAL side files (the rows are compared instead).
+_VOLATILE_DIRS = {".git", "tmp", "locks"}
+_VOLATILE_SUFFIXES = ("-wal", "-shm", "-journal")
+
+
+def snapshot(root: Path) -> dict[str, object]:
+    """The saved state of the project at ``root``, as comparable plain data."""
+    files: dict[str, str] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = Path(dirpath).relative_to(root)
+        dirnames[:] = [d for d in dirnames if not (d in _VOLATILE_DIRS and _volatile_parent(rel_dir, d))]
+        for name in filenames:
+            if name.endswith(_VOLATILE_SUFFIXES) or name == "registry.db":
+                continue
+            path = Path(dirpath) / name
+            files[str(rel_dir / name)] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "?"
+    return {"files": files, "git": _git_state(root), "registry": registry_rows(root)}
+
+
+def _volatile_parent(rel_dir: Path, name: str) -> bool:
+    if name == ".git":
+        return True
+    parent = rel_dir.parts[-1:] if rel_dir.parts else ()
+    return (name == "tmp" and parent == (".dvc",)) or (name == "locks" and parent == (".mlnb",))
+
+
+def _git_state(root: Path) -> dict[str, str]:
+    if not (root / ".git").exists():
+        return {}
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True).stdout
+
+    return {"head": git("rev-parse", "HEAD"), "index": git("ls-files", "-s"), "status": git("status", "--porcelain")}
+
+
+def registry_rows(root: Path) -> dict[str, list[tuple]]:
+    """Every row of every table of the project's SQLite registry, sorted."""
+    db = root / ".mlnb" / "registry.db"
+    if not db.exists():
+        return {}
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        tables = [r[0] for r in conn.execute("select name from sqlite_master where type='table'")]
+        return {t: sorted(map(tuple, conn.execute(f'select * from "{t}"')), key=repr) for t in tables}
+    finally:
+        conn.close()
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int) -> str:
+    """The command failed with exit ``code`` and said why on exactly one line; returns that line."""
+    err = proc.stderr.strip()
+    assert proc.returncode == code, f"exit {proc.returncode}, expected {code}: {err}"
+    assert "Traceback" not in err and err.count("\n") == 0 and err, f"not one line: {err!r}"
+    return err
+
+
+def spawn(code: str, cwd: Path, **env: str) -> subprocess.Popen[str]:
+    """A child Python running ``code`` with this checkout's mlnb; its stdout is a text pipe."""
+    return subprocess.Popen(
+        [sys.executable, "-c", code], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+    )
+
+
+def interrupt(child: subprocess.Popen[str], sig: int, delay: float, ready: str = "start") -> tuple[bool, str]:
+    """Wait for ``child`` to print ``ready``, send ``sig`` after ``delay`` seconds, reap it.
+
+    Returns ``(landed, stdout)``: ``landed`` is True when the signal ended the child before it
+    printed ``done`` — the only trials that prove anything about an interruption.
+    """
+    line = child.stdout.readline().strip()
+    assert line == ready, f"child did not start: {line!r} {child.stderr.read()}"
+    time.sleep(delay)
+    child.send_signal(sig)
+    out, _err = child.communicate(timeout=300)
+    landed = "done" not in out and child.returncode in (-sig, 130, -signal.SIGINT)
+    return landed, out
