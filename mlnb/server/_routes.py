@@ -20,7 +20,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from .._project import Project, using_project
-from ..errors import MlnbError, NotAProject, NotFound, UsageError
+from ..errors import MlnbError, NotAProject, NotFound, UsageError, shown
 from . import _areas
 from ._feed import registry_version
 from ._files import Refused, disposition
@@ -72,7 +72,7 @@ class _ApiHandler(APIHandler):
     def int_arg(self, name: str, default: int, low: int, high: int) -> int:
         raw = self.get_query_argument(name, str(default))
         if not re.fullmatch(r"[0-9]{1,12}", raw) or not low <= int(raw) <= high:  # isdigit() takes '²'
-            raise UsageError(f"invalid {name}={raw[:40]!r}: use a whole number from {low} to {high}")
+            raise UsageError(f"invalid {name}={shown(raw, 40)}: use a whole number from {low} to {high}")
         return int(raw)
 
 
@@ -159,7 +159,7 @@ class FileHandler(_ApiHandler):
         except Refused as exc:
             return self._error(exc.status, exc.code, exc)
         except OSError as exc:
-            return self._error(404, "not_found", NotFound(f"cannot read {raw[:80]!r}: {exc.strerror}"))
+            return self._error(404, "not_found", NotFound(f"cannot read {shown(raw)}: {exc.strerror}"))
         with fh:
             self.set_header("Content-Type", mimetypes.guess_type(path.name)[0] or "application/octet-stream")
             self.set_header("Content-Disposition", disposition(path.name))
