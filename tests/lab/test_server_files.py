@@ -106,18 +106,28 @@ def test_an_artifact_swapped_for_a_link_out_is_refused(files_lab: Lab) -> None:
         swapped.write_text("recorded bytes")
 
 
+CLEAN_WRITER = """
+import mlnb
+from mlnb._project import current_project
+from mlnb.store import registry
+with mlnb.start_run('after-registry-requests') as run:
+    run.log_metric('n', {n})
+registry(current_project()).engine.dispose()  # closes cleanly: SQLite checkpoints, deletes the WAL
+"""
+
+
 def test_the_panel_still_sees_new_runs_after_requests_for_the_registry(files_lab: Lab) -> None:
-    """Opening and closing registry.db in the server process would drop its SQLite locks."""
+    """Opening and closing registry.db in the server process drops the SHARED lock its SQLite
+    connection holds; a writer closing cleanly then thinks it is the last one, deletes the WAL the
+    server still has open, and the server never sees a later commit. So the registry is never read."""
+    assert files_lab.api("mlnb/api/runs?limit=1")[0] == 200  # the server holds a connection (and its lock)
     for path in (".mlnb/registry.db", "link-registry.db", "reports/../.mlnb/registry.db", ".mlnb/registry.db-wal"):
         for _ in range(3):
             assert files_lab.api(files_url(path))[0] in (403, 404)
     before = files_lab.api("mlnb/api/version")[1]["version"]
     assert files_lab.api("mlnb/api/runs?filter=name%20%3D%20'after-registry-requests'")[1]["runs"] == []
     for n in range(3):
-        run_python(
-            f"import mlnb\nwith mlnb.start_run('after-registry-requests') as r: r.log_metric('n', {n})",
-            files_lab.root, files_lab.env,
-        )
+        run_python(CLEAN_WRITER.format(n=n), files_lab.root, files_lab.env)
         assert files_lab.api("mlnb/api/version")[1]["version"] != before
         before = files_lab.api("mlnb/api/version")[1]["version"]
         status, page = files_lab.api("mlnb/api/runs?filter=name%20%3D%20'after-registry-requests'&sort=metrics.n")
