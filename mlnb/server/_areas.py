@@ -12,7 +12,7 @@ from types import ModuleType
 from typing import Any
 
 from .._project import Project
-from ._feed import registry_version
+from ._feed import registry_version, sqlite_file
 from ._files import served_file
 
 
@@ -106,7 +106,13 @@ def alerts(project: Project) -> dict[str, Any]:
 
 def artifact_file(project: Project, raw: str, server_root: str, allow_hidden: bool) -> Path:
     """The file behind ``/files?path=raw``: see :mod:`mlnb.server._files` for what is refused."""
-    return served_file(raw, project.root, Path(server_root), allow_hidden, lambda path: _recorded(project, path))
+    private: tuple[Path, ...] = (project.mlnb_dir.resolve(),)
+    database = sqlite_file(project)
+    if database is not None:
+        database = database.resolve()
+        private += tuple(database.with_name(database.name + end) for end in ("", "-wal", "-shm", "-journal"))
+    return served_file(raw, project.root, Path(server_root), allow_hidden, lambda path: _recorded(project, path),
+                       private)
 
 
 def _recorded(project: Project, path: str) -> bool:

@@ -5,6 +5,7 @@ of datasets, so those are the only paths served: exactly the string the registry
 registry is asked, the path is resolved (symlinks followed) and refused if it leaves the folder the
 Jupyter server serves, or if the path as given or as resolved has a component starting with ``.``
 (``.env``, ``.git/``, ``.dvc/``, ``.mlnb/registry.db``), unless Jupyter's ``allow_hidden`` is set.
+The registry and ``.mlnb`` are refused even then, and even if a run logged them as artifacts.
 So the registry itself is never opened here: opening and closing a SQLite database file in the
 server process would drop the POSIX locks its connections hold.
 """
@@ -36,8 +37,12 @@ def _hidden(parts: tuple[str, ...]) -> bool:
 
 
 def served_file(raw: str, project_root: Path, server_root: Path, allow_hidden: bool,
-                recorded: Callable[[str], bool]) -> Path:
-    """The file to serve for ``?path=raw`` (relative to the project root), or :class:`Refused`."""
+                recorded: Callable[[str], bool], private: tuple[Path, ...] = ()) -> Path:
+    """The file to serve for ``?path=raw`` (relative to the project root), or :class:`Refused`.
+
+    ``private`` are folders and files never served, whatever else allows them (``.mlnb`` and the
+    registry database with its ``-wal``, ``-shm`` and ``-journal`` files).
+    """
     if not raw:
         raise Refused(400, "bad_request", "give ?path=, the path of a run artifact relative to the project root")
     if len(raw) > MAX_PATH or "\x00" in raw:
@@ -51,6 +56,8 @@ def served_file(raw: str, project_root: Path, server_root: Path, allow_hidden: b
     if not full.is_relative_to(top) or not full.is_relative_to(project_root):
         raise Refused(403, "outside_root", f"{shown(raw)} is outside the folder this Jupyter server serves "
                                            f"({top}): only run artifacts inside it are served")
+    if any(full == path or full.is_relative_to(path) for path in private):
+        raise Refused(403, "private", f"{shown(raw)} is mlnb's registry or its folder, which is never served")
     if not allow_hidden and (_hidden(PurePosixPath(raw).parts) or _hidden(full.relative_to(top).parts)):
         raise Refused(403, "hidden", f"{shown(raw)} is or leads to a hidden file (a name starting with '.'), "
                                      "which Jupyter does not serve unless ContentsManager.allow_hidden is set")

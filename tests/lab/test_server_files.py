@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from mlnb.server._files import Refused, served_file
+
 from ._lab import Lab, run_python, start_lab
 
 UNICODE_NAME = "reports/résumé ✓ 数据.txt"
@@ -74,7 +76,8 @@ def test_only_recorded_artifacts_are_served(files_lab: Lab, path: str) -> None:
 
 def test_refusals_say_why(files_lab: Lab) -> None:
     assert files_lab.api(files_url(".env"))[1]["error"] == "hidden"
-    assert files_lab.api(files_url("link-registry.db"))[1]["error"] == "hidden"
+    assert files_lab.api(files_url(".git/config"))[1]["error"] == "hidden"
+    assert files_lab.api(files_url("link-registry.db"))[1]["error"] == "private"
     assert files_lab.api(files_url("../outside.txt"))[1]["error"] == "outside_root"
     assert files_lab.api(files_url("link-dir-out/outside.txt"))[1]["error"] == "outside_root"
     status, body = files_lab.api(files_url("notes.txt"))
@@ -135,17 +138,38 @@ def test_the_panel_still_sees_new_runs_after_requests_for_the_registry(files_lab
         assert [r["metrics"]["n"] for r in page["runs"]] == list(range(n + 1))
 
 
-def test_allow_hidden_serves_hidden_artifacts_only(files_lab: Lab, tmp_path: Path) -> None:
-    """Jupyter's own switch lifts the hidden rule; the artifact rule still keeps .env and the registry."""
+def test_allow_hidden_serves_hidden_artifacts_but_never_the_registry(files_lab: Lab, tmp_path: Path) -> None:
+    """Jupyter's own switch lifts the hidden rule; the artifact rule still keeps .env out, and the
+    registry is refused even when a run logged it as an artifact."""
+    run_python("import mlnb\nwith mlnb.start_run('logs-the-registry') as r: r.log_artifact('.mlnb/registry.db')",
+               files_lab.root, files_lab.env)
     other = start_lab(files_lab.root, tmp_path / "server", files_lab.env, args=("--ContentsManager.allow_hidden=True",))
     try:
         assert other.api(files_url(".hidden-artifact.txt")) == (200, b"hidden bytes")
-        for path in (".env", ".git/config", ".mlnb/registry.db", "link-registry.db"):
+        for path in (".env", ".git/config"):
             status, body = other.api(files_url(path))
             assert (status, body["error"]) == (404, "not_an_artifact"), path
+        for path in (".mlnb/registry.db", "link-registry.db", ".mlnb/registry.db-wal", ".mlnb/config.yaml"):
+            status, body = other.api(files_url(path))
+            assert (status, body["error"]) == (403, "private"), path
         assert other.api(files_url("../outside.txt"))[1]["error"] == "outside_root"
     finally:
         other.stop()
+
+
+def test_a_registry_kept_elsewhere_in_the_root_is_never_served(tmp_path: Path) -> None:
+    """``MLNB_REGISTRY_URL=sqlite:///<root>/reg.db``: not hidden, recorded as an artifact, still refused."""
+    root = tmp_path / "root"
+    (root / "reports").mkdir(parents=True)
+    for name in ("reg.db", "reg.db-wal", "reports/ok.txt"):
+        (root / name).write_text("bytes")
+    database = root / "reg.db"
+    private = (root / ".mlnb", *(database.with_name(database.name + end) for end in ("", "-wal", "-shm")))
+    for raw in ("reg.db", "reg.db-wal", "reports/../reg.db"):
+        with pytest.raises(Refused) as refused:
+            served_file(raw, root, root, True, lambda path: True, private)
+        assert refused.value.code == "private", raw
+    assert served_file("reports/ok.txt", root, root, False, lambda path: True, private) == root / "reports" / "ok.txt"
 
 
 def test_a_server_rooted_below_the_project_serves_nothing_above_its_root(
