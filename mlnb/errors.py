@@ -78,3 +78,8 @@ class DriftDetected(CheckFailed):
 
 class GateFailed(CheckFailed):
     """A promotion gate refused."""
+
+
+def shown(text: str, keep: int = 60) -> str:
+    """``repr(text)`` for a message, cut to ``keep`` characters so a huge input stays one line."""
+    return repr(text) if len(text) <= keep else f"{text[:keep]!r}... ({len(text):,} characters)"

@@ -11,6 +11,10 @@ Fields: ``metrics.KEY``, ``params.KEY``, ``tags.TAG`` (true when the run has the
 characters go in backquotes: ``metrics.`val/loss```. Operators: ``= == != < <= > >=`` and ``~``
 (contains, case-insensitive) / ``!~``; ``and``, ``or``, ``not``, parentheses. Every error names the
 column where the expression goes wrong.
+
+Limits (checked before anything recurses or reaches the database, each refused with one
+``UsageError``): ``MAX_LENGTH`` characters, ``MAX_DEPTH`` levels of parentheses and ``not``,
+``MAX_TERMS`` field tests.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, true
 from sqlalchemy.sql import operators
 
-from ..errors import UsageError
+from ..errors import UsageError, shown
 from ..store._schema import run_latest, run_params, run_tags, runs
 
 _TOKEN = re.compile(
@@ -40,6 +44,13 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE,
 )
+
+#: longest filter or sort expression, in characters
+MAX_LENGTH = 10_000
+#: deepest nesting of parentheses and ``not``
+MAX_DEPTH = 32
+#: most field tests (``metrics.a > 1``, ``tags.x`` ...) in one filter
+MAX_TERMS = 100
 
 _KEYWORDS = {"and", "or", "not", "true", "false", "null"}
 RUN_FIELDS = {
@@ -85,13 +96,22 @@ class _Parser:
     def __init__(self, text: str, what: str = "filter") -> None:
         self.text = text
         self.what = what  # "filter", or "sort key" for --sort
+        self.depth = self.terms = 0
+        check_length(text, what)
         self.tokens = self._tokenize(text)
         self.i = 0
 
     # -- errors and tokens ---------------------------------------------------------------------
 
     def fail(self, pos: int, what: str) -> UsageError:
-        return UsageError(f"invalid {self.what} {self.text!r} at column {pos + 1}: {what}")
+        return UsageError(f"invalid {self.what} {shown(self.text)} at column {pos + 1}: {what}")
+
+    def nest(self, tok: Token) -> None:
+        """Enter a '(' or a 'not': refuse past ``MAX_DEPTH`` before the parser recurses further."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.fail(tok.pos, f"nested deeper than {MAX_DEPTH} levels of '(' and 'not': "
+                                     "write it flatter (a and b and c needs no parentheses)")
 
     def _tokenize(self, text: str) -> list[Token]:
         out, pos = [], 0
@@ -147,19 +167,26 @@ class _Parser:
 
     def not_(self) -> ColumnElement[bool]:
         if self.is_word("not"):
-            self.take()
-            return not_(self.not_())
+            self.nest(self.take())
+            clause = not_(self.not_())
+            self.depth -= 1
+            return clause
         return self.atom()
 
     def atom(self) -> ColumnElement[bool]:
         if self.tok.kind == "lpar":
             open_tok = self.take()
+            self.nest(open_tok)
             clause = self.or_()
             if self.tok.kind != "rpar":
                 raise self.fail(self.tok.pos, f"expected ')' to close the '(' at column {open_tok.pos + 1}, "
                                               f"got {self.describe(self.tok)}")
             self.take()
+            self.depth -= 1
             return clause
+        self.terms += 1
+        if self.terms > MAX_TERMS:
+            raise self.fail(self.tok.pos, f"more than {MAX_TERMS} terms: split the question into several filters")
         field = self.field()
         if self.tok.kind != "op":
             return self.exists(field)
@@ -285,6 +312,13 @@ class _Parser:
             raise self.fail(tok.pos, f"{text!r} is not a date: use 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM'") from None
 
 
+def check_length(text: str, what: str) -> None:
+    """Refuse an expression longer than ``MAX_LENGTH`` before reading it."""
+    if len(text) > MAX_LENGTH:
+        raise UsageError(f"invalid {what} {shown(text)}: longer than {MAX_LENGTH:,} characters; "
+                         "shorten it (long patterns belong in code: filter the rows of runs.list)")
+
+
 def compile_filter(expr: str | None) -> ColumnElement[bool]:
     """The SQL condition on the ``runs`` table that ``expr`` means (true for an empty filter)."""
     if expr is None or not str(expr).strip():
@@ -303,4 +337,5 @@ def parse_field(text: str) -> Field:
     return field
 
 
-__all__ = ["Field", "compile_filter", "duration_column", "parse_field"]
+__all__ = ["MAX_DEPTH", "MAX_LENGTH", "MAX_TERMS", "Field", "check_length", "compile_filter", "duration_column",
+           "parse_field"]

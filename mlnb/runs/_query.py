@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, select, text, update
 
 from .._project import Project, current_project
-from ..errors import NotFound, UsageError
+from ..errors import NotFound, UsageError, shown
 from ..store import registry
 from ..store._schema import data_versions, datasets, run_artifacts, run_data, run_latest, run_metrics
 from ..store._schema import run_params, run_tags, runs
@@ -176,13 +176,19 @@ def _run_data(conn: Connection, ids: Sequence[str]) -> dict[str, dict[str, list[
     return out
 
 
+#: most comma-separated keys in one sort (each metric or param key is one more join)
+MAX_SORT_KEYS = 10
+
+
 def parse_sort(sort: str | None) -> list[tuple[_filter.Field, bool]]:
     """``-metrics.accuracy,name`` → [(field, descending), ...]; the default is newest first."""
-    out = []
-    for part in (sort or "-started_at").split(","):
-        part = part.strip()
-        if part:
-            out.append((_filter.parse_field(part.lstrip("+-")), part.startswith("-")))
+    sort = sort or "-started_at"
+    _filter.check_length(sort, "sort")
+    parts = [part.strip() for part in sort.split(",") if part.strip()]
+    if len(parts) > MAX_SORT_KEYS:
+        raise UsageError(f"invalid sort {shown(sort)}: {len(parts)} sort keys, at most {MAX_SORT_KEYS}; "
+                         "sort by fewer fields")
+    out = [(_filter.parse_field(part.lstrip("+-")), part.startswith("-")) for part in parts]
     return out or [(_filter.parse_field("started_at"), True)]
 
 

@@ -23,5 +23,6 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 
 def _load_jupyter_server_extension(server_app: Any) -> None:
-    setup_routes(server_app.web_app, server_app.root_dir)
+    allow_hidden = bool(getattr(server_app.contents_manager, "allow_hidden", False))
+    setup_routes(server_app.web_app, server_app.root_dir, allow_hidden)
     server_app.log.info("mlnb: registered %d routes under /mlnb/api/", len(ROUTES))

@@ -7,11 +7,13 @@ the panel can say so instead of failing.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from .._project import Project
-from ._feed import registry_version
+from ._feed import registry_version, sqlite_file
+from ._files import served_file
 
 
 def _area(name: str) -> ModuleType | None:
@@ -100,3 +102,26 @@ def alerts(project: Project) -> dict[str, Any]:
     if list_alerts is None:
         return {"available": False, "alerts": []}
     return {"available": True, "alerts": list_alerts()}
+
+
+def artifact_file(project: Project, raw: str, server_root: str, allow_hidden: bool) -> Path:
+    """The file behind ``/files?path=raw``: see :mod:`mlnb.server._files` for what is refused."""
+    private: tuple[Path, ...] = (project.mlnb_dir.resolve(),)
+    database = sqlite_file(project)
+    if database is not None:
+        database = database.resolve()
+        private += tuple(database.with_name(database.name + end) for end in ("", "-wal", "-shm", "-journal"))
+    return served_file(raw, project.root, Path(server_root), allow_hidden, lambda path: _recorded(project, path),
+                       private)
+
+
+def _recorded(project: Project, path: str) -> bool:
+    """Whether a run recorded ``path`` as an artifact or a dataset lives there (exact string)."""
+    from sqlalchemy import select
+
+    from ..store import registry
+    from ..store._schema import datasets, run_artifacts
+
+    with registry(project).read() as conn:
+        return any(conn.execute(select(column).where(column == path).limit(1)).first()
+                   for column in (run_artifacts.c.path, datasets.c.path))

@@ -19,14 +19,20 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def registry_version(project: Project) -> str:
     """A short string that changes whenever the project's registry changes."""
+    database = sqlite_file(project)
+    return _table_stamp(project) if database is None else _file_stamp(database)
+
+
+def sqlite_file(project: Project) -> Path | None:
+    """The registry's SQLite database file, or None for a server database (or ``:memory:``)."""
     from sqlalchemy.engine import make_url
 
     url = project.registry_url
     if url.startswith("sqlite"):
         database = make_url(url).database
         if database and database != ":memory:":
-            return _file_stamp(Path(database))
-    return _table_stamp(project)
+            return Path(database)
+    return None
 
 
 def _file_stamp(db: Path) -> str:

@@ -11,8 +11,8 @@ import asyncio
 import json
 import math
 import mimetypes
+import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import tornado.web
@@ -20,18 +20,23 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from .._project import Project, using_project
-from ..errors import MlnbError, NotAProject, NotFound, UsageError
+from ..errors import MlnbError, NotAProject, NotFound, UsageError, shown
 from . import _areas
 from ._feed import registry_version
+from ._files import Refused, disposition
 
 MAX_PAGE = 500
+#: longest run id or dataset name in a URL (the registry stores at most 255 characters)
+MAX_NAME = 255
 
 
 class ProjectLocator:
-    """The mlnb project around the server's root folder, found again until there is one."""
+    """The mlnb project around the server's root folder, found again until there is one; also
+    what the server allows (Jupyter's ``allow_hidden``)."""
 
-    def __init__(self, root_dir: str) -> None:
+    def __init__(self, root_dir: str, allow_hidden: bool = False) -> None:
         self.root_dir = root_dir
+        self.allow_hidden = allow_hidden
         self._project: Project | None = None
 
     def project(self) -> Project:
@@ -66,8 +71,8 @@ class _ApiHandler(APIHandler):
 
     def int_arg(self, name: str, default: int, low: int, high: int) -> int:
         raw = self.get_query_argument(name, str(default))
-        if not raw.isdigit() or not low <= int(raw) <= high:
-            raise UsageError(f"invalid {name}={raw!r}: use a whole number from {low} to {high}")
+        if not re.fullmatch(r"[0-9]{1,12}", raw) or not low <= int(raw) <= high:  # isdigit() takes '²'
+            raise UsageError(f"invalid {name}={shown(raw, 40)}: use a whole number from {low} to {high}")
         return int(raw)
 
 
@@ -104,6 +109,10 @@ class AreaHandler(_ApiHandler):
     @tornado.web.authenticated
     async def get(self, *path_args: str) -> None:
         assert self.fn is not None
+        if any(len(arg) > MAX_NAME for arg in path_args):
+            longest = max(len(arg) for arg in path_args)
+            return self._error(400, "bad_request", UsageError(
+                f"a name or id of {longest:,} characters: dataset names and run ids have at most {MAX_NAME}"))
         await self.reply(self.fn, *path_args)
 
 
@@ -135,36 +144,29 @@ class RunsHandler(_ApiHandler):
 
 
 class FileHandler(_ApiHandler):
-    """Bytes of a file inside the project (a run artifact); anything outside is refused."""
+    """Bytes of a run artifact or dataset file; everything else is refused (``_files``)."""
 
     @tornado.web.authenticated
     async def get(self) -> None:
+        raw = self.get_query_argument("path", "")
         try:
             project = self.locator.project()
-            path = inside_project(project, self.get_query_argument("path", ""))
+            path = await asyncio.to_thread(_in_project, project, _areas.artifact_file, raw,
+                                           self.locator.root_dir, self.locator.allow_hidden)
+            fh = open(path, "rb")  # noqa: SIM115 - closed below, after the headers are known good
         except NotAProject as exc:
             return self._error(404, "not_a_project", exc)
-        except UsageError as exc:
-            return self._error(403, "outside_project", exc)
-        if not path.is_file():
-            return self._error(404, "not_found", NotFound(f"no file {self.get_query_argument('path')!r} in the project"))
-        self.set_header("Content-Type", mimetypes.guess_type(path.name)[0] or "application/octet-stream")
-        self.set_header("Content-Disposition", f'attachment; filename="{path.name}"')
-        with open(path, "rb") as fh:
+        except Refused as exc:
+            return self._error(exc.status, exc.code, exc)
+        except OSError as exc:
+            return self._error(404, "not_found", NotFound(f"cannot read {shown(raw)}: {exc.strerror}"))
+        with fh:
+            self.set_header("Content-Type", mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+            self.set_header("Content-Disposition", disposition(path.name))
             while chunk := fh.read(1 << 16):
                 self.write(chunk)
                 await self.flush()
         self.finish()
-
-
-def inside_project(project: Project, raw: str) -> Path:
-    """``raw`` (relative to the root) resolved with symlinks; refuses anything outside the project."""
-    if not raw or "\x00" in raw:
-        raise UsageError(f"invalid path {raw!r}: give a file path relative to the project root")
-    full = (project.root / raw).resolve()
-    if full != project.root and project.root not in full.parents:
-        raise UsageError(f"{raw!r} is outside the project at {project.root}: only project files are served")
-    return full
 
 
 API = "/mlnb/api"
@@ -182,9 +184,9 @@ ROUTES: list[tuple[str, type[_ApiHandler], dict[str, Any]]] = [
 ]
 
 
-def setup_routes(web_app: Any, root_dir: str) -> None:
+def setup_routes(web_app: Any, root_dir: str, allow_hidden: bool = False) -> None:
     """Register ``ROUTES`` on a Jupyter server's tornado application."""
     base_url = web_app.settings["base_url"]
-    locator = ProjectLocator(root_dir)
+    locator = ProjectLocator(root_dir, allow_hidden)
     handlers = [(url_path_join(base_url, path), cls, {"locator": locator, **kw}) for path, cls, kw in ROUTES]
     web_app.add_handlers(".*$", handlers)

@@ -88,8 +88,8 @@ class Lab:
                 self.proc.wait()
 
 
-def start_lab(root: Path, work: Path, env: dict[str, str], bundle: Path = BUNDLE) -> Lab:
-    """Start ``jupyter lab`` on a free port with a token; returns once ``/api/status`` answers."""
+def start_lab(root: Path, work: Path, env: dict[str, str], bundle: Path = BUNDLE, args: tuple[str, ...] = ()) -> Lab:
+    """Start ``jupyter lab`` on a free port with a token, plus ``args``; returns once ``/api/status`` answers."""
     if not (bundle / "package.json").exists():
         raise RuntimeError(
             f"the labextension is not built ({bundle} is missing): run `pip install -e .` "
@@ -123,6 +123,7 @@ def start_lab(root: Path, work: Path, env: dict[str, str], bundle: Path = BUNDLE
         f"--LabApp.workspaces_dir={work / 'workspaces'}",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         "--FileContentsManager.delete_to_trash=False",
+        *args,
     ]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT)

@@ -9,6 +9,7 @@ import pytest
 from mlnb.server import ROUTES
 
 from ._lab import Lab, run_python, start_lab
+from .conftest import ARTIFACT_TEXT
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -80,10 +81,12 @@ def test_bad_paging_is_a_400(lab: Lab) -> None:
         assert body["error"] == "bad_request"
 
 
-def test_files_inside_the_project_are_served(lab: Lab) -> None:
+def test_recorded_artifacts_are_served_and_other_project_files_not(lab: Lab) -> None:
+    status, body = lab.api("mlnb/api/files?path=reports/summary.txt")
+    assert status == 200 and body == ARTIFACT_TEXT.encode()
     (lab.root / "notes.txt").write_text("hello from the project")
     status, body = lab.api("mlnb/api/files?path=notes.txt")
-    assert status == 200 and body == b"hello from the project"
+    assert status == 404 and body["error"] == "not_an_artifact"
 
 
 @pytest.mark.parametrize("path", ["../outside.txt", "/etc/passwd", "data/../../outside.txt", "link-out/outside.txt"])
@@ -95,7 +98,7 @@ def test_files_outside_the_project_are_refused(lab: Lab, path: str) -> None:
         link.symlink_to(lab.root.parent, target_is_directory=True)
     status, body = lab.api(f"mlnb/api/files?path={path}")
     assert status == 403
-    assert body["error"] == "outside_project"
+    assert body["error"] == "outside_root"
 
 
 def test_version_changes_when_the_registry_changes(lab: Lab) -> None:
