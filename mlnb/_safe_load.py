@@ -17,6 +17,9 @@ The rule here:
 - anything else only when the caller names it exactly (``trust=``), and never a name from a module
   whose members run code (:data:`NEVER_TRUSTED_MODULES`), however it is asked.
 
+skops checks types, not contents: a loaded scikit-learn ``Tree`` is also checked for indices that
+point outside it (scikit-learn follows them without bounds checks when predicting).
+
 Nothing is imported to decide: the decision is made from the names alone, before skops builds
 anything, so a refused file has run no code at all.
 
@@ -26,7 +29,7 @@ anything, so a refused file has run no code at all.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +48,7 @@ TRUSTED_TYPES = frozenset({
     "scipy.sparse._csr.csr_matrix", "scipy.sparse._csc.csc_matrix", "scipy.sparse._coo.coo_matrix",
     "scipy.sparse._csr.csr_array", "scipy.sparse._csc.csc_array", "scipy.sparse._coo.coo_array",
     # what fitted scikit-learn objects hold besides public estimators
-    "sklearn.tree._tree.Tree",  # decision trees, forests, gradient boosting
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.tree._tree.Tree",  # decision trees, forests, gradient boosting: contents checked below
     "sklearn.metrics._scorer._PassthroughScorer", "sklearn.metrics._scorer._Scorer",
     "sklearn.metrics._scorer._MultimetricScorer",
     *(f"sklearn.model_selection._split.{name}" for name in (
@@ -152,8 +154,63 @@ def load_skops(path: str | Path, trust: Iterable[str] = (), hint: str = "") -> A
         raise MlnbError(f"{path} holds types mlnb does not trust: {', '.join(refused)}; "
                         f"nothing was loaded: {how}")
     try:
-        return sio.load(path, trusted=sorted(set(names)))
+        value = sio.load(path, trusted=sorted(set(names)))
     except Exception as exc:  # only trusted names were built: a damaged file, or another version's
         reason = " ".join(str(exc).split())[:200]
         raise MlnbError(f"{path} could not be rebuilt ({type(exc).__name__}: {reason}): write it again "
                         "with this version of its libraries") from None
+    if _TREE in names:
+        for tree, owner in _trees(value):
+            problem = _tree_problem(tree, owner)
+            if problem:
+                raise MlnbError(f"{path} holds a decision tree whose {problem}: scikit-learn would read "
+                                "outside the tree when predicting; refused: write the file again")
+    return value
+
+
+_TREE = "sklearn.tree._tree.Tree"
+
+
+def _trees(value: Any) -> Iterator[tuple[Any, Any]]:
+    """Every scikit-learn ``Tree`` reachable from ``value``, with the object holding it."""
+    import numpy as np
+    from sklearn.tree._tree import Tree
+
+    seen: set[int] = set()
+    stack: list[tuple[Any, Any]] = [(value, None)]
+    while stack:
+        item, owner = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, Tree):
+            yield item, owner
+        elif isinstance(item, dict):
+            stack += [(v, None) for v in item.values()]
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            stack += [(v, None) for v in item]
+        elif isinstance(item, np.ndarray):
+            if item.dtype == object:
+                stack += [(v, None) for v in item.ravel()]
+        elif hasattr(item, "__dict__"):
+            stack += [(v, item) for v in vars(item).values()]
+
+
+def _tree_problem(tree: Any, owner: Any) -> str:
+    """What is wrong with a loaded tree's structure ('' when nothing): scikit-learn follows child
+    and feature indices without bounds checks, so a crafted file could make it read any memory."""
+    import numpy as np
+
+    n = tree.node_count
+    left, right, feature = tree.children_left, tree.children_right, tree.feature
+    here = np.arange(n)
+    leaf = left == -1
+    if len(left) != n or not np.array_equal(leaf, right == -1):
+        return "nodes do not match its node count"
+    inner = ~leaf  # children come after their parent: no index outside the tree, no loop
+    if ((left[inner] <= here[inner]) | (left[inner] >= n) | (right[inner] <= here[inner]) | (right[inner] >= n)).any():
+        return "child indices point outside it (or back up it)"
+    width = getattr(owner, "n_features_in_", tree.n_features)
+    if tree.n_features != width or ((feature[inner] < 0) | (feature[inner] >= width)).any():
+        return "feature indices do not match its input width"
+    return ""

@@ -21,9 +21,10 @@ import pytest
 import scipy.sparse as sp
 import skops
 import skops.io as sio
-from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.ensemble import GradientBoostingRegressor, HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from mlnb._safe_load import TRUSTED_TYPES, load_skops, untrusted
 from mlnb.errors import MlnbError, UsageError
@@ -158,7 +159,8 @@ def test_what_pipelines_pass_between_stages_still_loads(tmp_path: Path) -> None:
     values = {
         "grid": GridSearchCV(LogisticRegression(), {"C": [0.1, 1]}, cv=2, scoring="f1").fit(X, y),
         "forest": RandomForestClassifier(n_estimators=3, random_state=0).fit(X, y),
-        "boosting": HistGradientBoostingClassifier(max_iter=3).fit(X, y),
+        "best-first": DecisionTreeRegressor(max_leaf_nodes=5).fit(X, y),
+        "boosting": GradientBoostingRegressor(n_estimators=3).fit(X, y),
         "values": [Counter("aab"), frozenset({3}), range(4), datetime.date(2024, 1, 2),
                    datetime.timedelta(hours=1), np.dtype("float32"), sp.csr_matrix(np.eye(3))],
     }
@@ -171,6 +173,40 @@ def test_what_pipelines_pass_between_stages_still_loads(tmp_path: Path) -> None:
             assert [type(v) for v in back] == [type(v) for v in value]
             assert repr(back[:6]) == repr(value[:6]) and (back[6] != value[6]).nnz == 0
     assert all("." in t and "*" not in t for t in TRUSTED_TYPES)
+
+
+def test_histogram_boosting_needs_an_explicit_trust(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its TreePredictor's node indices are not checked (skops does not trust it either): named, refused."""
+    X, y = np.random.default_rng(0).normal(size=(60, 3)), np.arange(60) % 2
+    model = HistGradientBoostingClassifier(max_iter=3).fit(X, y)
+    write_var(model, str(tmp_path / "hgb"))
+    name = "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"
+    with pytest.raises(MlnbError, match=f"{name}; nothing was loaded"):
+        read_var(str(tmp_path / "hgb"))
+    monkeypatch.setenv("MLNB_EXPORT_TRUST", name)
+    assert np.array_equal(read_var(str(tmp_path / "hgb")).predict(X), model.predict(X))
+
+
+@pytest.mark.parametrize("damage", ["child out of range", "child loops back", "feature out of range",
+                                    "one child"])
+def test_a_crafted_tree_is_refused_before_it_predicts(tmp_path: Path, damage: str) -> None:
+    """skops checks types, not contents: a tree whose indices point outside it is refused after loading."""
+    X, y = np.random.default_rng(0).normal(size=(60, 3)), np.arange(60) % 2
+    forest = RandomForestClassifier(n_estimators=2, max_depth=3, random_state=0).fit(X, y)
+    tree = forest.estimators_[1].tree_
+    state = tree.__getstate__()
+    nodes = state["nodes"].copy()
+    field, value = {"child out of range": ("left_child", 10**6), "child loops back": ("right_child", 0),
+                    "feature out of range": ("feature", 7), "one child": ("left_child", -1)}[damage]
+    nodes[field][0] = value
+    tree.__setstate__({**state, "nodes": nodes})  # scikit-learn itself accepts it
+    sio.dump(forest, tmp_path / "forest.skops")
+    with pytest.raises(MlnbError, match="holds a decision tree whose .*refused") as err:
+        load_skops(tmp_path / "forest.skops")
+    assert "\n" not in str(err.value)
+    clean = DecisionTreeClassifier(max_depth=3).fit(X, y)
+    sio.dump(clean, tmp_path / "clean.skops")
+    assert np.array_equal(load_skops(tmp_path / "clean.skops").predict(X), clean.predict(X))
 
 
 _SCRIPT = """
@@ -206,3 +242,33 @@ def test_a_stage_trusts_its_own_classes_but_not_what_it_imports(tmp_path: Path) 
     last = proc.stderr.strip().splitlines()[-1]
     assert proc.returncode == 1 and "__main__.Popen" in last and "nothing was loaded" in last, proc.stderr
     assert not marker.exists()
+
+
+def test_dvc_repro_of_a_stage_reading_a_crafted_value_fails_and_runs_nothing(project) -> None:
+    """The whole path: a pipeline passes a model between stages; its value file is swapped for a
+    crafted one (a teammate's push, a cloned repository); `dvc repro` reruns the reader, which refuses."""
+    from tests.export.shapes import dvc, write_notebook
+
+    import mlnb
+
+    root = project.root
+    nb = write_notebook(root / "m.ipynb", [
+        "import mlnb\nimport numpy as np\nfrom sklearn.linear_model import LinearRegression",
+        "%%mlops stage fit\nX = np.arange(20.0).reshape(10, 2)\nmodel = LinearRegression().fit(X, X[:, 0])",
+        "%%mlops stage use\nmlnb.log_metric('p', float(model.predict(X)[0]))",
+    ])
+    mlnb.export.export(nb, "pipeline")
+    assert dvc(root, "repro", "pipeline/dvc.yaml").returncode == 0
+    var = root / "pipeline" / "vars" / "fit" / "model" / "object.skops"
+    assert var.exists()
+    marker = root / "RAN"
+    schema, culprit = _payloads(marker)["exec"]
+    var.unlink()  # DVC may have linked it to its cache
+    _write(var, schema)
+    assert dvc(root, "commit", "--force", "pipeline/dvc.yaml:fit").returncode == 0  # what the push would hold
+
+    proc = dvc(root, "repro", "pipeline/dvc.yaml")
+
+    assert proc.returncode != 0 and not marker.exists()
+    lines = [line for line in (proc.stderr + proc.stdout).splitlines() if culprit in line]
+    assert lines and "nothing was loaded" in lines[0], proc.stderr + proc.stdout
