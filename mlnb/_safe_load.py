@@ -17,8 +17,8 @@ The rule here:
 - anything else only when the caller names it exactly (``trust=``), and never a name from a module
   whose members run code (:data:`NEVER_TRUSTED_MODULES`), however it is asked.
 
-skops checks types, not contents: a loaded scikit-learn ``Tree`` is also checked for indices that
-point outside it (scikit-learn follows them without bounds checks when predicting).
+skops checks types, not contents: a loaded scikit-learn ``Tree`` and scipy sparse matrix are also
+checked for indices that point outside them (their code follows them without bounds checks).
 
 Nothing is imported to decide: the decision is made from the names alone, before skops builds
 anything, so a refused file has run no code at all.
@@ -159,22 +159,21 @@ def load_skops(path: str | Path, trust: Iterable[str] = (), hint: str = "") -> A
         reason = " ".join(str(exc).split())[:200]
         raise MlnbError(f"{path} could not be rebuilt ({type(exc).__name__}: {reason}): write it again "
                         "with this version of its libraries") from None
-    if _TREE in names:
-        for tree, owner in _trees(value):
-            problem = _tree_problem(tree, owner)
-            if problem:
-                raise MlnbError(f"{path} holds a decision tree whose {problem}: scikit-learn would read "
-                                "outside the tree when predicting; refused: write the file again")
+    for item, owner in _reachable(value):
+        problem = _contents_problem(item, owner)
+        if problem:
+            raise MlnbError(f"{path} holds {problem}: the library would read outside it when using it; "
+                            "refused: write the file again")
     return value
 
 
 _TREE = "sklearn.tree._tree.Tree"
 
 
-def _trees(value: Any) -> Iterator[tuple[Any, Any]]:
-    """Every scikit-learn ``Tree`` reachable from ``value``, with the object holding it."""
+def _reachable(value: Any) -> Iterator[tuple[Any, Any]]:
+    """Every object reachable from ``value`` (through containers, object arrays and attributes),
+    with the object whose attribute it is."""
     import numpy as np
-    from sklearn.tree._tree import Tree
 
     seen: set[int] = set()
     stack: list[tuple[Any, Any]] = [(value, None)]
@@ -183,9 +182,8 @@ def _trees(value: Any) -> Iterator[tuple[Any, Any]]:
         if id(item) in seen:
             continue
         seen.add(id(item))
-        if isinstance(item, Tree):
-            yield item, owner
-        elif isinstance(item, dict):
+        yield item, owner
+        if isinstance(item, dict):
             stack += [(v, None) for v in item.values()]
         elif isinstance(item, (list, tuple, set, frozenset)):
             stack += [(v, None) for v in item]
@@ -194,6 +192,32 @@ def _trees(value: Any) -> Iterator[tuple[Any, Any]]:
                 stack += [(v, None) for v in item.ravel()]
         elif hasattr(item, "__dict__"):
             stack += [(v, item) for v in vars(item).values()]
+
+
+def _contents_problem(item: Any, owner: Any) -> str:
+    """What is wrong inside a loaded object whose library trusts its own indices ('' when nothing)."""
+    kind = f"{type(item).__module__}.{type(item).__name__}"
+    if kind == _TREE:
+        problem = _tree_problem(item, owner)
+        return f"a decision tree whose {problem}" if problem else ""
+    if kind.startswith("scipy.sparse."):
+        return _sparse_problem(item)
+    return ""
+
+
+def _sparse_problem(matrix: Any) -> str:
+    import numpy as np
+
+    try:
+        if hasattr(matrix, "check_format"):  # CSR, CSC, BSR: index bounds, sorted index pointers
+            matrix.check_format(full_check=True)
+        elif hasattr(matrix, "coords"):  # COO
+            for axis, coords in zip(matrix.shape, matrix.coords):
+                if len(coords) and (np.min(coords) < 0 or np.max(coords) >= axis):
+                    raise ValueError("coordinates outside its shape")
+    except ValueError as exc:
+        return f"a sparse matrix with bad indices ({' '.join(str(exc).split())[:120]})"
+    return ""
 
 
 def _tree_problem(tree: Any, owner: Any) -> str:
@@ -205,7 +229,7 @@ def _tree_problem(tree: Any, owner: Any) -> str:
     left, right, feature = tree.children_left, tree.children_right, tree.feature
     here = np.arange(n)
     leaf = left == -1
-    if len(left) != n or not np.array_equal(leaf, right == -1):
+    if len(left) != n or len(right) != n or len(feature) != n or not np.array_equal(leaf, right == -1):
         return "nodes do not match its node count"
     inner = ~leaf  # children come after their parent: no index outside the tree, no loop
     if ((left[inner] <= here[inner]) | (left[inner] >= n) | (right[inner] <= here[inner]) | (right[inner] >= n)).any():

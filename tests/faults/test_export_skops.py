@@ -209,6 +209,16 @@ def test_a_crafted_tree_is_refused_before_it_predicts(tmp_path: Path, damage: st
     assert np.array_equal(load_skops(tmp_path / "clean.skops").predict(X), clean.predict(X))
 
 
+def test_a_sparse_matrix_with_indices_outside_it_is_refused(tmp_path: Path) -> None:
+    bad = sp.csr_matrix((np.array([1.0]), np.array([10**6]), np.array([0, 1, 1])), shape=(2, 3))  # scipy takes it
+    sio.dump({"features": bad}, tmp_path / "bad.skops")
+    with pytest.raises(MlnbError, match="holds a sparse matrix with bad indices .*refused"):
+        load_skops(tmp_path / "bad.skops")
+    coo = sp.coo_matrix((np.array([1.0]), (np.array([0]), np.array([2]))), shape=(2, 3))
+    sio.dump(coo, tmp_path / "coo.skops")
+    assert (load_skops(tmp_path / "coo.skops") != coo).nnz == 0
+
+
 _SCRIPT = """
 import collections
 from subprocess import Popen  # imported into __main__: never trusted because of that
