@@ -28,6 +28,7 @@ anything, so a refused file has run no code at all.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -100,6 +101,7 @@ def check_trust(trust: Iterable[str]) -> frozenset[str]:
     return names
 
 
+@functools.lru_cache(maxsize=1)
 def _score_functions() -> frozenset[str]:
     """The metric functions behind scikit-learn's named scorers (``scoring="f1"`` keeps ``f1_score``):
     pure computations, listed by scikit-learn itself."""
