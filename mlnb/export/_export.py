@@ -84,7 +84,7 @@ def _check_out_folder(nb_path: Path, out: Path) -> None:
 
 
 def _generated(path: Path) -> bool:
-    return path.read_text(errors="ignore").startswith(_GENERATED)
+    return path.read_text(encoding="utf-8", errors="ignore").startswith(_GENERATED)
 
 
 def _refuse_foreign_files(out: Path, files: dict[str, str]) -> None:
@@ -93,7 +93,7 @@ def _refuse_foreign_files(out: Path, files: dict[str, str]) -> None:
     ours = (out / "dvc.yaml").is_file() and _generated(out / "dvc.yaml")
     for rel, text in sorted(files.items()):
         path = out / rel
-        if not path.is_file() or path.read_text(errors="ignore") == text:
+        if not path.is_file() or path.read_text(encoding="utf-8", errors="ignore") == text:
             continue
         if _generated(path) or (rel == "params.yaml" and ours):
             continue
@@ -104,13 +104,13 @@ def _refuse_foreign_files(out: Path, files: dict[str, str]) -> None:
 def _write(out: Path, files: dict[str, str]) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.py"):  # scripts of stages that no longer exist
-        if old.name not in files and old.read_text(errors="ignore").startswith(_GENERATED):
+        if old.name not in files and _generated(old):
             old.unlink()
     written = []
     for rel, text in sorted(files.items()):
         path = out / rel
-        if not path.exists() or path.read_text() != text:
-            path.write_text(text)
+        if not path.exists() or path.read_text(encoding="utf-8", errors="replace") != text:
+            path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
 

@@ -239,6 +239,12 @@ def _apply(code: str, edits: list[tuple[int, int, int, int, str]]) -> str:
     return text
 
 
+def shown(text: str) -> str:
+    """``text`` as it may appear in a generated comment: itself when printable, else its repr (a
+    newline in a file name must never end the comment and start a code line)."""
+    return text if text.isprintable() else repr(text)
+
+
 def indent(code: str, prefix: str = "    ") -> str:
     """Indent code by ``prefix``, leaving the inside of multi-line strings untouched."""
     inside: set[int] = set()

@@ -94,7 +94,8 @@ def _assign_default_stage(nb: Notebook) -> list[Cell]:
     if nb.marked:
         return nb.cells
     name = re.sub(r"[^A-Za-z0-9_-]", "_", nb.path.stem).strip("_-") or "notebook"
-    name = check_stage_name(name if name[0].isalpha() else f"nb_{name}")
+    name = name if name[0].isalpha() else f"nb_{name}"
+    name = check_stage_name(name[:64].rstrip("_-"))  # a stage name has at most 64 characters
     return [Cell(c.number, c.code, None if c.parameters else name, c.parameters, c.outs, c.deps) for c in nb.cells]
 
 

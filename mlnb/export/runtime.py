@@ -9,10 +9,10 @@ Formats for a value crossing stages (a folder named after the value holds one fi
   labels (``0, 1, 2`` ...) are kept in ``columns.json`` beside it;
 - ``array.npy``: a numpy array, written with ``allow_pickle=False``;
 - ``value.json``: ``None``, bools, numbers, strings, and lists/dicts of them;
-- ``object.skops``: anything else (fitted models, pipelines ...) through skops, which never runs
-  code on load; types outside scikit-learn, numpy and scipy (and classes the script defines
-  itself, from the notebook's setup cells) must be trusted explicitly
-  (``MLNB_EXPORT_TRUST="mymodule.MyType,..."``). Without skops installed: ``object.joblib``
+- ``object.skops``: anything else (fitted models, pipelines ...) through skops, loaded by
+  :func:`mlnb._safe_load.load_skops`: only skops' defaults, an explicit list of data types and the
+  script's own classes are trusted, no callable; trust more, by exact name, with
+  ``MLNB_EXPORT_TRUST="mymodule.MyType,..."``. Without skops installed: ``object.joblib``
   (pickle-based — load only files your own pipeline wrote).
 """
 
@@ -29,7 +29,8 @@ from typing import Any
 #: Tag of the runs a pipeline stage records (the notebook's own stage runs carry ``mlnb-stage``).
 PIPELINE_TAG = "mlnb-pipeline"
 NOTEBOOK_TAG = "mlnb-stage"
-TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
+#: Environment variable naming extra types (exact, comma-separated) a stage may load from skops.
+TRUST_ENV = "MLNB_EXPORT_TRUST"
 
 
 def load_params(path: str) -> dict[str, Any]:
@@ -129,26 +130,12 @@ def read_var(folder: str) -> Any:
     raise FileNotFoundError(f"{folder} holds no value written by mlnb: run the stage that produces it (dvc repro)")
 
 
-def _own_class(type_name: str) -> bool:
-    """A class the running script defines itself (copied from the notebook's setup cells)."""
-    import sys
-
-    module, _, name = type_name.partition(".")
-    return module == "__main__" and isinstance(getattr(sys.modules["__main__"], name, None), type)
-
-
 def _load_skops(path: Path) -> Any:
-    import skops.io as sio
+    from .._safe_load import load_skops
 
-    extra = {t.strip() for t in os.environ.get("MLNB_EXPORT_TRUST", "").split(",") if t.strip()}
-    types = sio.get_untrusted_types(file=path)
-    refused = [t for t in types if not t.startswith(TRUSTED_PREFIXES) and t not in extra and not _own_class(t)]
-    if refused:
-        raise RuntimeError(
-            f"{path} holds types mlnb does not trust by default: {', '.join(refused)}; "
-            "if you trust them, set MLNB_EXPORT_TRUST to a comma-separated list of them"
-        )
-    return sio.load(path, trusted=types)
+    trust = os.environ.get(TRUST_ENV, "").split(",")
+    return load_skops(path, trust, hint=f"if you trust where it came from, set {TRUST_ENV} to a "
+                                        "comma-separated list of them")
 
 
 @contextlib.contextmanager

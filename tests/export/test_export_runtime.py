@@ -13,6 +13,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from mlnb.errors import MlnbError
 from mlnb.export.runtime import read_var, write_var
 
 
@@ -55,7 +56,7 @@ def test_models_go_through_skops_and_unknown_types_are_refused(tmp_path: Path, m
     assert _roundtrip(tmp_path, Counter("aab"))[1] == Counter("aab")
 
     write_var(Thing(7), str(tmp_path / "thing"))  # a type outside the trusted libraries
-    with pytest.raises(RuntimeError, match=r"test_export_runtime.Thing; .*MLNB_EXPORT_TRUST"):
+    with pytest.raises(MlnbError, match=r"test_export_runtime.Thing; nothing was loaded: .*MLNB_EXPORT_TRUST"):
         read_var(str(tmp_path / "thing"))
     monkeypatch.setenv("MLNB_EXPORT_TRUST", f"{Thing.__module__}.Thing")
     assert read_var(str(tmp_path / "thing")).size == 7
