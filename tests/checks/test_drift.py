@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.stats as st
+from hypothesis import given, settings
+from hypothesis import strategies as hs
 from scipy.spatial.distance import jensenshannon
 
 import mlnb
@@ -339,6 +342,15 @@ def test_mixed_type_reference_compares_every_window_as_text(tmp_path):
         assert prof.drift(mlnb.checks.profile(ints)).to_frame()["score"].iloc[0] == rows.loc["x", "score"]
 
 
+def test_values_beyond_1e154_still_get_a_normalised_distance():
+    """Squaring such values overflows: the standard deviation is then taken on scaled values."""
+    rng = np.random.default_rng(13)
+    a, b = rng.normal(size=1000) * 1e200, rng.normal(3, 1, size=1000) * 1e200
+    row = mlnb.checks.drift(pd.DataFrame({"x": a}), pd.DataFrame({"x": b})).rows[0]
+    expected = st.wasserstein_distance(a / 1e200, b / 1e200) / np.std(a / 1e200)
+    assert row["score"] == pytest.approx(expected, rel=1e-9) and row["drifted"]
+
+
 def test_single_type_reference_keeps_its_values_against_a_mixed_window():
     """A reference of ints is not turned into text by a window that also holds strings."""
     ints = pd.DataFrame({"x": _mixed(4000, 2).iloc[3:].reset_index(drop=True)})
@@ -355,3 +367,42 @@ def test_parquet_batches_of_a_mixed_column_are_counted_as_text(tmp_path):
     counts = mlnb.checks.profile(iter(batches)).columns["x"].counts
     assert all(isinstance(k, str) for k in counts)
     assert counts == {str(k): int(v) for k, v in mixed.value_counts().items()}
+
+
+_SPECIAL = hs.sampled_from([float("nan"), float("inf"), -float("inf")])
+#: finite floats whose differences and sums stay finite, and special values
+_FLOATS = hs.one_of(hs.floats(-1e300, 1e300), hs.integers(-2**53, 2**53).map(float), _SPECIAL)
+
+
+_INTS = hs.one_of(hs.integers(-2**62, 2**62), hs.integers(-3, 3), hs.none())
+
+
+@settings(max_examples=int(os.environ.get("MLNB_HYPOTHESIS_EXAMPLES", "60")), deadline=None)
+@given(as_int=hs.booleans(), data=hs.data())
+def test_columns_with_nan_inf_constant_or_empty_values_match_scipy_on_the_finite_ones(as_int, data):
+    """NaN/None count as missing, ±inf apart; the statistics are scipy's on the finite values."""
+    values = _INTS if as_int else _FLOATS
+    ref, cur = (data.draw(hs.lists(values, min_size=1, max_size=300)) for _ in range(2))
+    if as_int:  # a nullable int column (huge values lose their last bits as float64, on both sides)
+        frames = pd.DataFrame({"x": pd.array(ref, dtype="Int64")}), pd.DataFrame({"x": pd.array(cur, dtype="Int64")})
+        a, b = (np.array([np.nan if v is None else float(v) for v in x]) for x in (ref, cur))
+    else:
+        a, b = np.array(ref), np.array(cur)
+        frames = pd.DataFrame({"x": a}), pd.DataFrame({"x": b})
+    row = mlnb.checks.drift(*frames).rows[0]
+    fa, fb = a[np.isfinite(a)], b[np.isfinite(b)]
+    assert (row["n_ref"], row["n_cur"]) == (len(fa), len(fb))
+    assert row["missing_ref"] == np.isnan(a).mean() and row["missing_cur"] == np.isnan(b).mean()
+    n_inf = int(np.isinf(a).sum())
+    assert (f"{n_inf} infinite values left out" in row["notes"]) == (n_inf > 0)
+    if not len(fa) or not len(fb):
+        assert "distribution not compared" in row["notes"] and row["test"] is None
+        return
+    expected = st.ks_2samp(fa, fb)  # up to 10,000 values mlnb hands the finite values to scipy
+    assert (row["statistic"], row["p_value"]) == (expected.statistic, expected.pvalue)
+    std = np.std(fa * 2.0**-600) * 2.0**600 if len(fa) and np.abs(fa).max() > 1e150 else np.std(fa)  # no overflow
+    w1 = st.wasserstein_distance(fa, fb) / (std if std > 0 else 1.0)
+    assert row["score"] == pytest.approx(w1, rel=1e-9, abs=1e-12 * max(1.0, w1))
+    assert np.isfinite(row["score"])
+    assert row["score_error"] == 0  # windows this small always get the exact distance
+    assert ("not normalised" in row["notes"]) == (not std > 0)
