@@ -115,13 +115,15 @@ def category_counts(
     if text:
         s = s.map(lambda v: v if v is None or (isinstance(v, float) and v != v) else str(v), na_action="ignore")
         notes.append(MIXED_AS_TEXT)
-    try:
-        vc = s.value_counts(dropna=True, sort=False)
+    try:  # pandas 3 counts lists itself, but they cannot be the keys of a dict
+        return _value_counts(s), n_missing, notes
     except TypeError:  # unhashable values such as lists
-        vc = s.dropna().astype(str).value_counts(sort=False)
-        notes.append(UNHASHABLE_AS_TEXT)
-    vc = vc[vc > 0]
-    return {_plain(k): int(v) for k, v in vc.items()}, n_missing, notes
+        return _value_counts(s.dropna().astype(str)), n_missing, [*notes, UNHASHABLE_AS_TEXT]
+
+
+def _value_counts(s: pd.Series) -> dict[Any, int]:
+    vc = s.value_counts(dropna=True, sort=False)
+    return {_plain(k): int(v) for k, v in vc[vc > 0].items()}
 
 
 def _counts_among(s: pd.Series, known: list[Any]) -> tuple[dict[Any, int], int, list[str]] | None:

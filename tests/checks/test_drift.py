@@ -406,3 +406,18 @@ def test_columns_with_nan_inf_constant_or_empty_values_match_scipy_on_the_finite
     assert np.isfinite(row["score"])
     assert row["score_error"] == 0  # windows this small always get the exact distance
     assert ("not normalised" in row["notes"]) == (not std > 0)
+
+
+def test_time_zones_float32_and_unhashable_values_reach_the_statistics_as_documented():
+    rng = np.random.default_rng(14)
+    when = pd.Series(pd.date_range("2024-01-01", periods=500, freq="37min"))
+    small = rng.normal(size=500).astype(np.float32)
+    ref = pd.DataFrame({"when": when.dt.tz_localize("UTC"), "f32": small, "lists": [[1], [2]] * 250})
+    cur = pd.DataFrame({"when": (when + pd.Timedelta(days=1)).dt.tz_localize("UTC").dt.tz_convert("Asia/Tokyo"),
+                        "f32": small + np.float32(0.5), "lists": [[1], [3]] * 250})
+    rows = {r["column"]: r for r in mlnb.checks.drift(ref, cur).rows}
+    seconds = when.astype("datetime64[ns]").astype("int64").to_numpy() / 1e9  # the same instants, any zone
+    assert rows["when"]["statistic"] == st.ks_2samp(seconds, seconds + 86_400).statistic
+    assert rows["f32"]["statistic"] == st.ks_2samp(small.astype(np.float64), (small + np.float32(0.5)).astype(np.float64)).statistic
+    assert "unhashable values: compared as text" in rows["lists"]["notes"]
+    assert rows["lists"]["hist"]["categories"] == ["[1]", "[2]", "[3]"]

@@ -315,3 +315,20 @@ def test_discrete_columns_are_exact_without_refinement():
     assert est.exact and est.value == pytest.approx(st.wasserstein_distance(a, b), rel=1e-9)
     cdfs = num._Cdfs(ref, w)
     assert np.allclose(cdfs.gap_lo[1:-1], cdfs.gap_hi[1:-1])
+
+
+def test_discrete_reference_with_several_edges_in_one_grid_cell():
+    """Clusters of distinct values closer than a grid cell: the lookup steps over several edges
+    (the slowest binning path), and every statistic still equals scipy's."""
+    rng = np.random.default_rng(4)
+    base = np.linspace(0, 1, 3000)
+    a = base[rng.integers(0, 3000, 200_000)] + 1e-9 * rng.integers(0, 3, 200_000)
+    b = base[rng.integers(0, 3000, 50_000)] + 1e-9 * rng.integers(0, 4, 50_000) + 5e-10
+    ref, w = _fit(a, b)
+    assert not ref.bins.snapped and ref.bins._steps > 1  # cells hold up to that many edges
+    probe = np.concatenate([b, ref.bins.edges, np.nextafter(ref.bins.edges, np.inf)])
+    assert np.array_equal(ref.bins.index(probe), np.searchsorted(ref.bins.edges, probe, side="left"))
+    d, p = num.ks_test(ref, w)
+    expected = st.ks_2samp(a, b)
+    assert d == expected.statistic and p == pytest.approx(expected.pvalue, rel=1e-9, abs=0)
+    assert num.wasserstein(ref, w, exact=True).value == pytest.approx(st.wasserstein_distance(a, b), rel=1e-9)
