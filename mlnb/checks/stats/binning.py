@@ -93,12 +93,13 @@ class ReferenceBins:
         lo, hi = float(self.edges[0]), float(self.edges[-1])
         self._lut: np.ndarray | None = None
         self._steps = 0
-        #: per-bin sums are of ``x - origin`` (near the data, so large offsets lose no precision)
-        self.origin = float(self.edges[0])
         #: edges are the last floats of grid cells (continuous reference), not reference values
         self.snapped = False
         if self._set_grid(lo, hi):
             self._fit_lookup()
+        #: per-bin sums are of ``x - origin``: a middle edge, near the bulk of the data, so that
+        #: neither a large offset nor a far outlier (the lowest edge) costs the bulk precision
+        self.origin = float(self.edges[len(self.edges) // 2])
 
     @classmethod
     def fit(cls, x: np.ndarray, n_bins: int = FINE_BINS, seed: int = 0) -> ReferenceBins:
@@ -290,6 +291,8 @@ class ReferenceBins:
             y, k, above = y_buf[:m], k_buf[:m], above_buf[:m]
             d = np.subtract(xs, self._lo, out=d_buf[:m])
             np.take(self._lut, self._cells(d, y, c_buf[:m], clip), out=k, mode="clip")
+            if self.origin != self._lo:
+                np.subtract(xs, self.origin, out=d)
             if self._steps:
                 np.take(self._upper, k, out=y, mode="clip")
                 np.greater(xs, y, out=above)

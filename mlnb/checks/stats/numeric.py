@@ -292,6 +292,26 @@ def wasserstein(
     With ``exact=False`` the bins where the CDF gap changes sign are bounded, not refined.
     """
     c = cdfs or _Cdfs(ref, w)
+    e, signed, unsure, upper = wasserstein_bins(ref, w, c)
+    sure = float(np.abs(signed[~unsure]).sum())
+    if not unsure.any():
+        return WassersteinEstimate(sure, sure)
+    s = signed[unsure]
+    if not exact:
+        return WassersteinEstimate(sure + float(np.abs(s).sum()), sure + float(np.maximum(upper, np.abs(s)).sum()))
+    inside = _exact_inside(ref, w, c, unsure, e)
+    return WassersteinEstimate(sure + inside, sure + inside)
+
+
+def wasserstein_bins(
+    ref: NumericReference, w: BinnedWindow, c: _Cdfs
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per bin: (bin bounds ``e``, signed integral of F_ref - F_cur, whether its sign may change
+    inside the bin, and an upper bound on the integral of the absolute gap in each such bin).
+
+    Bin j spans ``[e[j], e[j + 1]]``; the integral of ``|F_ref - F_cur|`` over it is
+    ``|signed[j]|`` where ``unsure[j]`` is False, else between that and the bound.
+    """
     n, m = c.n, c.m
     # bin j spans [e[j], e[j + 1]]: the outer bins end at the extreme values of both samples
     e = np.concatenate([[min(ref.min, w.min)], ref.bins.edges, [max(ref.max, w.max)]])
@@ -303,9 +323,6 @@ def wasserstein(
     signed = (c.r_lo * width + r_right) / n - (c.c_lo * width + c_right) / m
     lo, hi = c.gap_lo, c.gap_hi
     unsure = (lo < 0) & (hi > 0)
-    sure = float(np.abs(signed[~unsure]).sum())
-    if not unsure.any():
-        return WassersteinEstimate(sure, sure)
     s, wd = signed[unsure], width[unsure]
     upper = np.minimum(s - 2 * wd * lo[unsure], -s + 2 * wd * hi[unsure])
     # |gap| <= |gap at one edge| + the mass between that edge and t; integrated over the bin
@@ -315,10 +332,7 @@ def wasserstein(
     at_a = np.abs(c.r_lo / n - c.c_lo / m)[unsure]
     at_b = np.abs((c.r_lo + ref.own.counts) / n - (c.c_lo + w.counts) / m)[unsure]
     upper = np.minimum(upper, np.minimum(at_a * wd + r_right / n + c_right / m, at_b * wd + r_left / n + c_left / m))
-    if not exact:
-        return WassersteinEstimate(sure + float(np.abs(s).sum()), sure + float(np.maximum(upper, np.abs(s)).sum()))
-    inside = _exact_inside(ref, w, c, unsure, e)
-    return WassersteinEstimate(sure + inside, sure + inside)
+    return e, signed, unsure, upper
 
 
 def _exact_inside(ref: NumericReference, w: BinnedWindow, c: _Cdfs, want: np.ndarray, e: np.ndarray) -> float:
