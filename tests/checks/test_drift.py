@@ -421,3 +421,13 @@ def test_time_zones_float32_and_unhashable_values_reach_the_statistics_as_docume
     assert rows["f32"]["statistic"] == st.ks_2samp(small.astype(np.float64), (small + np.float32(0.5)).astype(np.float64)).statistic
     assert "unhashable values: compared as text" in rows["lists"]["notes"]
     assert rows["lists"]["hist"]["categories"] == ["[1]", "[2]", "[3]"]
+
+
+def test_an_all_missing_window_keeps_the_reference_kind_and_metrics_must_fit_the_kind():
+    ref = pd.DataFrame({"x": np.arange(100.0), "c": ["a", "b"] * 50})
+    cur = pd.DataFrame({"x": pd.Series([None] * 100, dtype=object), "c": ["a", "b"] * 50})
+    row = mlnb.checks.drift(ref, cur).rows[0]
+    assert row["kind"] == "numeric" and row["reason"] == "missing rate 0.0% -> 100.0%"
+    assert "no values in current" in row["notes"] and "type changed" not in row["notes"]
+    with pytest.raises(UsageError, match="metric 'wasserstein' does not apply to categorical column 'c'"):
+        mlnb.checks.drift(ref, ref, metrics={"c": "wasserstein"})
