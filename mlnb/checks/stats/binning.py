@@ -310,7 +310,8 @@ class ReferenceBins:
         self, x: np.ndarray, at_edge: bool = False, bounds: tuple[float, float] | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
         """Bin index of each value, the count and sum of ``x - origin`` in every bin, and (``at_edge``)
-        how many values of each bin equal its right edge.
+        how many values of each bin equal its right edge; those are then left out of the sums
+        (their distance to the edge is exactly 0, which a sum taken from ``origin`` would round).
 
         One pass over ``x``, block by block; the indices are kept compactly as int16/int32.
         ``bounds`` are the minimum and maximum of ``x``, if known (they save a pass).
@@ -324,7 +325,9 @@ class ReferenceBins:
             xs = x[start:start + len(k)]
             k_all[start:start + len(k)] = k
             counts += np.bincount(k, minlength=nb)
-            sums += np.bincount(k, weights=d, minlength=nb)
             if edge_counts is not None:
-                edge_counts += np.bincount(k[xs == self._upper[k]], minlength=nb)
+                on_edge = xs == self._upper[k]
+                edge_counts += np.bincount(k[on_edge], minlength=nb)
+                d = np.where(on_edge, 0.0, d)
+            sums += np.bincount(k, weights=d, minlength=nb)
         return k_all, counts, sums, edge_counts

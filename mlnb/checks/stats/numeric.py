@@ -44,7 +44,7 @@ class BinnedWindow:
     #: each value's bin; None once the values are grouped by bin
     k: np.ndarray | None
     counts: np.ndarray
-    #: per bin, the sum of ``x - bins.origin``
+    #: per bin, the sum of ``x - bins.origin`` over the values strictly inside it (``inside``)
     sums: np.ndarray
     #: values strictly inside each bin (not on its right edge); ``counts`` when not known
     inside: np.ndarray
@@ -318,8 +318,9 @@ def wasserstein_bins(
     a, b = e[:-1], e[1:]
     width = b - a
     b_rel = b - ref.bins.origin  # the sums are of x - origin
-    # per bin, the sum of each sample's distances from its values to the bin's right edge
-    r_right, c_right = ref.own.counts * b_rel - ref.own.sums, w.counts * b_rel - w.sums
+    # per bin, the sum of each sample's distances from its values to the bin's right edge (values
+    # on that edge, where counted, add exactly 0 and are left out of the sums)
+    r_right, c_right = ref.own.inside * b_rel - ref.own.sums, w.inside * b_rel - w.sums
     signed = (c.r_lo * width + r_right) / n - (c.c_lo * width + c_right) / m
     lo, hi = c.gap_lo, c.gap_hi
     unsure = (lo < 0) & (hi > 0)
