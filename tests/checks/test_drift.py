@@ -340,6 +340,8 @@ def test_mixed_type_reference_compares_every_window_as_text(tmp_path):
     for prof in (mlnb.checks.profile(ref), mlnb.checks.load_profile(saved)):
         assert prof.drift(ints).to_frame()["score"].iloc[0] == rows.loc["x", "score"]
         assert prof.drift(mlnb.checks.profile(ints)).to_frame()["score"].iloc[0] == rows.loc["x", "score"]
+        # the same ints read back as an int64 column (e.g. from a file): still compared as text
+        assert prof.drift(ints.astype({"x": "int64"})).to_frame()["score"].iloc[0] == rows.loc["x", "score"]
 
 
 def test_values_beyond_1e154_still_get_a_normalised_distance():
