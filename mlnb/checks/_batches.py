@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ._columns import CATEGORICAL, ColumnData, column_data, kind_of
+from ._columns import CATEGORICAL, ColumnData, as_text, column_data, compared_as_text, kind_of
 
 DEFAULT_SAMPLE = 1_000_000
 DEFAULT_BATCH = 262_144
@@ -61,6 +61,8 @@ class Accumulator:
         self.n_missing += other.n_missing
         self.n_inf += other.n_inf
         self.notes |= other.notes
+        if compared_as_text(self.notes):  # a batch of mixed types: every batch is counted as text
+            self.counts, other.counts = as_text(self.counts), as_text(other.counts)
         for k, v in other.counts.items():
             self.counts[k] = self.counts.get(k, 0) + v
         n = self.n + other.n

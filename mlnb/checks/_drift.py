@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import UsageError
-from ._columns import CATEGORICAL, ColumnData
+from ._columns import CATEGORICAL, ColumnData, as_text, compared_as_text
 from ._parallel import map_columns
 from ._profile import ColumnProfile, Profile
 from .stats import categorical as cat_stats
@@ -125,7 +125,9 @@ def _window(profile_: Profile, current: Any, columns: list[str] | None) -> tuple
             ref = profile_.columns.get(name)
             s = current[by_name[name]]
             known = list(ref.counts) if ref is not None and ref.counts else None
-            return lambda: column_data(s, name, _same_kind(ref.kind if ref else None, s), known)
+            text = ref is not None and ref.kind == CATEGORICAL and compared_as_text(ref.notes)
+            kind = CATEGORICAL if text else _same_kind(ref.kind if ref else None, s)
+            return lambda: column_data(s, name, kind, known, text=text if ref is not None else None)
 
         return {n: getter(n) for n in (columns or list(by_name)) if n in by_name}, len(current)
     from ._profile import profile
@@ -252,7 +254,10 @@ def _numeric_hist(r: num_stats.NumericReference, w: num_stats.BinnedWindow) -> d
 
 
 def _categorical(ref: ColumnProfile, cur: ColumnData, row: dict[str, Any], notes: list[str]) -> None:
-    cats, r, c = cat_stats.align_counts(ref.counts or {}, cur.counts or {})
+    ref_counts, cur_counts = ref.counts or {}, cur.counts or {}
+    if compared_as_text(ref.notes) or compared_as_text(cur.notes):  # a profile scored against a profile
+        ref_counts, cur_counts = as_text(ref_counts), as_text(cur_counts)
+    cats, r, c = cat_stats.align_counts(ref_counts, cur_counts)
     stat, p = cat_stats.chi2_homogeneity(r, c)
     js = cat_stats.jensen_shannon(r, c)
     psi = cat_stats.psi(r, c)
