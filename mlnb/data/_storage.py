@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -244,9 +245,9 @@ def _missing_objects(project: Project, direction: str, objects: dict[str, list[s
 def _missing_message(direction: str, missing: dict[str, list[str]], total: int) -> str:
     named = [f"{', '.join(refs)} (md5 {md5})" for md5, refs in missing.items()]
     shown = "; ".join(named[:5]) + (f"; and {len(named) - 5} more" if len(named) > 5 else "")
-    done = "sent" if direction == "push" else "fetched"
+    done = "" if len(missing) == total else f"; the other {total - len(missing)} were {direction}ed"
     return (f"{direction}: {len(missing)} of {total} registered object(s) are neither in the local cache nor on "
-            f"the remote: {shown}; the others were {done}. Re-add the data from a copy (`mlnb data add PATH`) "
+            f"the remote: {shown}{done}. Re-add the data from a copy (`mlnb data add PATH`) "
             "or pull from a remote that has it (`mlnb data pull -r NAME`)")
 
 
@@ -300,6 +301,12 @@ def _transfer_with_progress(project: Project, direction: str, hashes: list[Any],
     else:
         src, dest, kwargs = odb, cache, {"src_index": get_index(odb), "verify": odb.verify}
     bar = {"desc": f"{direction} {odb.fs.unstrip_protocol(odb.path)}", "unit": "file", **_BAR}
-    with TqdmCallback(tqdm_kwargs=bar, tqdm_cls=tqdm) as callback:
-        return cloud.transfer(src, dest, hashes, cache_odb=cache, validate_status=cloud._log_missing,
+    # dvc_data logs one multi-line error per object it cannot find; mlnb names them in one line
+    quiet = logging.getLogger("dvc_data")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
+    with contextlib.ExitStack() as stack:
+        stack.callback(quiet.setLevel, level)
+        callback = stack.enter_context(TqdmCallback(tqdm_kwargs=bar, tqdm_cls=tqdm))
+        return cloud.transfer(src, dest, hashes, cache_odb=cache, validate_status=None,
                               callback=callback, **kwargs)
