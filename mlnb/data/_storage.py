@@ -124,20 +124,17 @@ def status() -> Table:
     return Table(rows, _STATUS_COLUMNS, title="working copy", empty="no datasets yet")
 
 
-def _lock(project: Project, what: str) -> contextlib.AbstractContextManager[None]:
-    """The project's "data" lock (the one adds and saves take), after which leftovers of killed
-    checkouts are cleaned up."""
+@contextlib.contextmanager
+def _lock(project: Project, what: str) -> Iterator[None]:
+    """Hold the project's "data" lock (the one adds and saves take), first cleaning up after
+    checkouts that were killed."""
     from .._lock import project_lock
 
-    @contextlib.contextmanager
-    def locked() -> Iterator[None]:
-        with project_lock(project.root, "data", what=what):
-            with registry(project).read() as conn:
-                paths = [p for (p,) in conn.execute(select(ds.c.path))]
-            _workcopy.recover(project, paths)
-            yield
-
-    return locked()
+    with project_lock(project.root, "data", what=what):
+        with registry(project).read() as conn:
+            paths = [p for (p,) in conn.execute(select(ds.c.path))]
+        _workcopy.recover(project, paths)
+        yield
 
 
 def checkout(ref: str, force: bool = False) -> DataVersion:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 
 import mlnb
@@ -62,8 +63,6 @@ def test_a_folder_version_missing_one_file_is_named(project):
     (folder / "a.txt").write_text("a")
     (folder / "b.txt").write_text("only copy")
     v = mlnb.data.add("imgs", name="imgs")
-    import hashlib
-
     drop_from_cache(project, hashlib.md5(b"only copy").hexdigest())
     line = assert_one_line_error(run_cli("data", "push", cwd=project.root), 3)
     assert f"imgs@1 (md5 {v.md5})" in line

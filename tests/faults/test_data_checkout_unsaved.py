@@ -8,6 +8,7 @@ lose" and overwrite the user's edits. mlnb now hashes the working copy itself.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import mlnb
 from mlnb.errors import UsageError
 from tests.conftest import run_cli
 from tests.faults._harness import assert_one_line_error, snapshot
+from tests.faults.conftest import fill
 
 
 def drop_from_cache(project, md5: str) -> None:
@@ -103,3 +105,20 @@ def test_pull_keeps_edits_over_a_missing_cache_object(project):
     line = assert_one_line_error(out, 2)
     assert "t.txt has changes not saved as a version" in line
     assert f.read_text() == "edits nobody saved\n"
+
+
+def test_checkout_after_a_disk_full_add_keeps_the_edits(small_fs, tmp_path):
+    """The way users get there: an add that ran out of space, then a checkout."""
+    disk = small_fs(48 * 1024**2)
+    root = disk / "p"
+    run_cli("init", str(root), "--remote", str(tmp_path / "remote"), check=True)
+    f = root / "t.bin"
+    f.write_bytes(b"version one\n")
+    run_cli("data", "add", "t.bin", "--name", "t", cwd=root, check=True)
+    f.write_bytes(os.urandom(8 * 1024**2))  # edits, then no room left to cache them
+    edited = hashlib.md5(f.read_bytes()).hexdigest()
+    fill(disk, leave=2 * 1024**2)
+    assert run_cli("data", "add", "t.bin", cwd=root).returncode != 0
+    line = assert_one_line_error(run_cli("data", "checkout", "t@1", cwd=root), 2)
+    assert "t.bin" in line and "--force" in line
+    assert hashlib.md5(f.read_bytes()).hexdigest() == edited
