@@ -56,7 +56,8 @@ def _state(root: Path) -> str:
     if enclosing is not None:
         where = "is" if enclosing == root else f"is inside the mlnb project at {enclosing}, which is"
         raise UsageError(f"{root} {where} not a demo project: the demo would add its own dataset, runs and notebooks "
-                         "to it; give a new or empty folder (e.g. `mlnb demo ~/mlnb-demo`)")
+                         "to it; give a new or empty folder (e.g. `mlnb demo ~/mlnb-demo`), or open this project "
+                         "with `jupyter lab`")
     if root.is_dir() and any(root.iterdir()):
         raise UsageError(f"{root} is not empty: the demo makes a project of its own there; "
                          f"give a new or empty folder (e.g. `mlnb demo {root}-demo`)")
@@ -70,10 +71,10 @@ def _make(root: Path) -> None:
 
     import mlnb
 
-    root.mkdir(parents=True, exist_ok=True)
+    (root / ".mlnb").mkdir(parents=True, exist_ok=True)
+    _mark(root, "seeding")  # first: a demo killed from here on is the demo's own, finished next time
     os.chdir(root)
     mlnb.init(remote=str(root.parent / f"{root.name}-remote"))
-    _mark(root, "seeding")
     rng = np.random.default_rng(7)
     n = 2_000
     frame = pd.DataFrame({
