@@ -86,7 +86,8 @@ def build_parser(prog: str = "mlnb") -> ArgumentParser:
     p.add_argument("path", nargs="?", default=None, help="project folder (default: the current one)")
     p.add_argument("--remote", help="default DVC remote: a folder or any URL DVC understands")
     p = add_verb(sub, "demo", _demo, "make a small demo project (data versions, runs) and open JupyterLab on it")
-    p.add_argument("path", nargs="?", default=None, help="where (default: ~/mlnb-demo)")
+    p.add_argument("path", nargs="?", default=None,
+                   help="a new or empty folder, or a demo made before, reopened as it is (default: ~/mlnb-demo)")
     p.add_argument("--no-lab", action="store_true", help="only create the project (a headless demo)")
     for module in AREA_CLIS:
         importlib.import_module(module).register(sub)
