@@ -123,9 +123,23 @@ def _os_error_line(exc: OSError) -> str:
     return f"{exc.strerror or exc}{where} (free space or fix permissions, then run the command again)"
 
 
+def _show_debug_log() -> None:
+    """``--debug`` also prints the "mlnb" log: errors mlnb handled on the way (a fetch that failed
+    before the "not found" it led to, a heartbeat that could not write), tracebacks included."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("mlnb: debug: %(name)s: %(message)s"))
+    logger = logging.getLogger("mlnb")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    if debug:
+        _show_debug_log()
     try:
         args, result = run(argv)
     except MlnbError as exc:

@@ -31,6 +31,8 @@ from ._refs import DataVersion, resolve
 #: so quick calls leave no output behind.
 _BAR = {"leave": False, "delay": 0.5}
 
+logger = logging.getLogger(__name__)
+
 
 def _cache_path(project: Project, md5: str) -> Path:
     return Path(project.dvc.cache.local.oid_to_path(md5))
@@ -40,11 +42,15 @@ def _ensure_cached(project: Project, version: DataVersion) -> None:
     if _cache_path(project, version.md5).exists():
         if not version.is_dir or _missing_children(project, version.md5) == 0:
             return
+    from dvc.exceptions import DvcException
     from dvc_data.hashfile.hash_info import HashInfo
 
     try:
         result = _transfer_with_progress(project, "pull", [HashInfo("md5", version.md5)], None)
-    except Exception as exc:  # no remote configured, remote unreachable ...
+    # no remote configured (DVC's error), its plugin not installed, the remote unreachable; any
+    # other exception is a bug and surfaces as itself (CLI exit 4), never as "not found"
+    except (DvcException, ImportError, OSError) as exc:
+        logger.debug("fetching %s failed", version.ref, exc_info=True)
         raise NotFound(
             f"{version.ref} is not in the local cache and could not be fetched: {_one_line(exc)}"
         ) from exc

@@ -8,6 +8,7 @@ version: the registry keeps one row per (dataset, hash).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -29,6 +30,8 @@ from ._storage import _BAR, _cache_path, _materialize
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+
+logger = logging.getLogger(__name__)
 
 
 def add(path: str | os.PathLike[str], name: str | None = None, message: str = "") -> DataVersion:
@@ -209,7 +212,10 @@ def _register(project: Project, rel: str, name: str, message: str, md5: str, met
         if meta.size is not None and meta.size <= _frames.SUMMARY_MAX_BYTES:
             try:
                 table = _frames.read_table(full)
-            except Exception:  # a file named .csv that is not CSV is still data worth versioning
+            # a file named .csv that is not CSV is still data worth versioning; pandas and pyarrow
+            # report an unreadable file as ValueError (parse, decode, Arrow errors) or OSError
+            except (ValueError, OSError):
+                logger.debug("%s is not readable as a table: versioned without a summary", rel, exc_info=True)
                 table = None
             if table is not None:
                 rows, cols, summary = len(table), len(table.columns), _frames.summarize(table)

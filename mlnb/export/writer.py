@@ -95,11 +95,12 @@ def _lock_key(path: str) -> str:
     """``path`` as a key of DVC's lock file: DVC's YAML writer folds a long key with spaces over two
     lines and then cannot read its own ``dvc.lock``; such a path is refused before anything runs."""
     if any(c.isspace() for c in path):
+        from dvc.exceptions import DvcException
         from dvc.utils.serialize import dumps_yaml, parse_yaml
 
         try:
             parse_yaml(dumps_yaml({"stages": {"s": {"params": {path: {"k": 1}}}}}), "dvc.lock")  # as nested there
-        except Exception:  # DVC's YAMLFileCorruptedError, whatever its module
+        except DvcException:  # DVC's YAMLFileCorruptedError (a ParseError), whatever its module
             raise UsageError(f"{path!r} is too long a path with spaces for DVC's lock file (DVC would "
                              "write a dvc.lock it cannot read): use a shorter output folder name") from None
     return path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import shutil
 from pathlib import Path
 
@@ -101,6 +102,18 @@ def test_csv_added_with_stats(project):
     v = mlnb.data.add("table.csv", message="csv")
     assert (v.name, v.rows, v.cols) == ("table", 50, 3)
     assert v.summary["income"]["mean"] == pytest.approx(frame()["income"].mean())
+
+
+def test_a_csv_that_is_not_csv_is_versioned_without_stats(project, caplog):
+    """A file named .csv that pandas cannot read is still data worth versioning; why it got no
+    summary is in the "mlnb" debug log."""
+    Path("blob.csv").write_bytes(bytes(range(256)) * 4)  # not CSV: pandas cannot tokenize it
+    with caplog.at_level(logging.DEBUG, logger="mlnb"):
+        v = mlnb.data.add("blob.csv")
+    assert (v.version, v.size, v.rows, v.cols, v.summary) == (1, 1024, None, None, None)
+    (record,) = [r for r in caplog.records if r.name.startswith("mlnb.") and r.exc_info]
+    assert record.getMessage() == "blob.csv is not readable as a table: versioned without a summary"
+    assert type(record.exc_info[1]) is pd.errors.ParserError
 
 
 def test_readd_unchanged_is_a_no_op(project):
