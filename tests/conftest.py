@@ -22,10 +22,18 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """No test reads the developer's registry URL or git identity."""
+    """No test reads the developer's registry URL, home folder or git identity.
+
+    ``HOME`` is an empty folder of the test session (and no XDG override points elsewhere), so
+    git's and DVC's global configs, IPython's profile and anything else under ``~`` are private
+    to the suite, in this process and in every child it starts.
+    """
     monkeypatch.delenv("MLNB_REGISTRY_URL", raising=False)
     home = tmp_path_factory.getbasetemp() / "home"
     home.mkdir(exist_ok=True)
+    monkeypatch.setenv("HOME", str(home))
+    for xdg in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
+        monkeypatch.delenv(xdg, raising=False)
     monkeypatch.setenv("GIT_AUTHOR_NAME", "mlnb test")
     monkeypatch.setenv("GIT_AUTHOR_EMAIL", "test@example.invalid")
     monkeypatch.setenv("GIT_COMMITTER_NAME", "mlnb test")

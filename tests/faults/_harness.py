@@ -97,3 +97,19 @@ def interrupt(child: subprocess.Popen[str], sig: int, delay: float, ready: str =
     out, _err = child.communicate(timeout=300)
     landed = "done" not in out and child.returncode in (-sig, 130, -signal.SIGINT)
     return landed, out
+
+
+def cache_objects(root: Path) -> list[Path]:
+    """Objects under their hash names; DVC writes each to a hidden temp name first and renames it
+    when complete, so a killed writer can leave only such temp files behind, never a bad object."""
+    base = root / ".dvc/cache/files/md5"
+    if not base.exists():
+        return []
+    return [p for p in base.glob("*/*") if p.is_file() and not p.name.startswith(".")]
+
+
+def assert_cache_is_sound(root: Path) -> None:
+    """Every object in DVC's cache holds the content its name (its md5) promises."""
+    for obj in cache_objects(root):
+        digest = hashlib.md5(obj.read_bytes()).hexdigest()
+        assert digest == obj.parent.name + obj.name, f"corrupt cache object {obj}"

@@ -21,8 +21,7 @@ from pathlib import Path
 import pytest
 
 import mlnb
-from tests.data.test_interrupt import assert_cache_is_sound, cache_objects
-from tests.faults._harness import interrupt, spawn
+from tests.faults._harness import assert_cache_is_sound, cache_objects, interrupt, spawn
 
 TRIALS = int(os.environ.get("MLNB_FAULT_TRIALS", "20"))
 #: A folder checkout takes the same path as a file's up to the final exchange: fewer trials.
