@@ -38,7 +38,9 @@ def test_errors_are_one_line_not_a_traceback(shell, tmp_path, monkeypatch, capsy
     assert err == "UsageError: %mlops: cannot parse the line: No closing quotation"
 
     # the failed cell stops "Run All": the error is the cell's, not just printed text
-    assert isinstance(shell.run_cell("%mlops data log x").error_in_exec, UsageError)
+    error = shell.run_cell("%mlops data log x").error_in_exec
+    assert type(error) is UsageError and str(error) == (
+        f"%mlops: {tmp_path.resolve()} is not inside an mlnb project: run `%mlops init` (or `mlnb init`) first")
 
 
 def test_help_prints_and_returns(shell, capsys):

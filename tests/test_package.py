@@ -24,8 +24,21 @@ def test_import_and_load_ext_import_nothing_heavy():
 
 
 def test_public_names_resolve():
+    """Each public name is what its name says: an area is the module ``mlnb.<area>``, a function
+    is a callable of that name, and the version is the one the package metadata declares."""
+    import tomllib
+    import types
+
     for name in mlnb.__all__:
-        assert getattr(mlnb, name) is not None
+        value = getattr(mlnb, name)
+        if isinstance(value, types.ModuleType):
+            assert value.__name__ == f"mlnb.{name}" and value is sys.modules[f"mlnb.{name}"], name
+        elif name == "__version__":
+            assert value == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+        else:
+            assert callable(value) and value.__name__ == name and value.__module__.startswith("mlnb"), name
+    assert {n for n in mlnb.__all__ if isinstance(getattr(mlnb, n), types.ModuleType)} == {
+        "checks", "data", "errors", "export", "runs"}
     assert set(mlnb.data.__all__) <= set(dir(mlnb.data))
 
 

@@ -138,11 +138,23 @@ def test_list_and_log(project):
 
 def test_diff_reports_shape_columns_dtypes_and_stats(project):
     df = frame()
-    mlnb.data.save(df, "train")
+    v1 = mlnb.data.save(df, "train")
     changed = df.drop(columns="city").assign(age=df["age"].astype("float64") * 2, extra=1).head(40)
-    mlnb.data.save(changed, "train")
-    changes = {(r["change"], r["column"]) for r in mlnb.data.diff("train@1", "train@2")}
-    assert {("rows", ""), ("column removed", "city"), ("column added", "extra"), ("dtype", "age"), ("mean", "age")} <= changes
+    v2 = mlnb.data.save(changed, "train")
+    got = {(r["change"], r["column"]): (r["before"], r["after"]) for r in mlnb.data.diff("train@1", "train@2")}
+    assert list(got.items())[:5] == [
+        (("rows", ""), (50, 40)), (("size", ""), (v1.size, v2.size)),
+        (("column removed", "city"), (str(df["city"].dtype), None)), (("column added", "extra"), (None, "int64")),
+        (("dtype", "age"), ("int64", "float64")),
+    ]
+    for column in ("age", "income"):  # each statistic that changed, at pandas' values; no other
+        for stat in ("mean", "std", "min", "max"):
+            before, after = getattr(df[column], stat)(), getattr(changed[column], stat)()
+            if before == pytest.approx(after):
+                assert (stat, column) not in got, (stat, column)
+            else:
+                assert got.pop((stat, column)) == pytest.approx((before, after)), (stat, column)
+    assert len(got) == 5, got
     assert len(mlnb.data.diff("train@2", "train@2")) == 0
 
 
@@ -158,7 +170,8 @@ def test_checkout_restores_a_version_and_its_dvc_file(project):
 def test_push_then_load_old_version_from_the_remote_in_a_fresh_clone(project, tmp_path, monkeypatch):
     mlnb.data.save(frame(seed=1), "train")
     mlnb.data.save(frame(seed=2), "train")
-    assert mlnb.data.push()["transferred"] >= 2
+    assert mlnb.data.push().to_dict() == {"direction": "push", "versions": 2, "transferred": 2}
+    assert mlnb.data.push()["transferred"] == 0  # the remote has both: nothing sent twice
     git(project.root, "add", "-A")
     git(project.root, "commit", "-qm", "data")
     # same registry (a team database), fresh clone with an empty DVC cache
@@ -218,7 +231,10 @@ def test_not_a_project(tmp_path, monkeypatch):
 def test_load_without_cache_or_remote_says_so(project):
     v = mlnb.data.save(frame(), "train")
     shutil.rmtree(project.root / ".dvc/cache")
-    project.dvc.config  # the remote is set but empty
+    conf = project.dvc.config
+    remote = Path(conf["remote"][conf["core"]["remote"]]["url"])
+    assert remote == project.root.parent / "remote"  # set ...
+    assert not any(p.is_file() for p in remote.rglob("*"))  # ... and empty
     with pytest.raises(NotFound, match="was it pushed"):
         mlnb.data.load(v.ref)
 

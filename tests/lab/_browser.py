@@ -65,3 +65,35 @@ def keep_screenshot(png: bytes, name: str, tmp_path: Path) -> None:
     (tmp_path / name).write_bytes(png)
     if os.environ.get("MLNB_UPDATE_SCREENSHOTS"):
         (DOCS / name).write_bytes(png)
+
+
+#: Decodes a PNG in the page (an off-page canvas: the page itself is not touched) and, per box,
+#: counts its pixels, the most common colour (the background) and the pixels of any other colour.
+_REGIONS_JS = """async ([b64, boxes]) => {
+  const img = new Image();
+  img.src = "data:image/png;base64," + b64;
+  await img.decode();
+  const canvas = document.createElement("canvas");
+  canvas.width = img.width;
+  canvas.height = img.height;
+  const ctx = canvas.getContext("2d");
+  ctx.drawImage(img, 0, 0);
+  return boxes.map(([x, y, w, h]) => {
+    const data = ctx.getImageData(x, y, w, h).data;
+    const counts = new Map();
+    for (let i = 0; i < data.length; i += 4) {
+      const key = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
+      counts.set(key, (counts.get(key) || 0) + 1);
+    }
+    const background = Math.max(...counts.values());
+    return {pixels: data.length / 4, ink: data.length / 4 - background, colours: counts.size};
+  });
+}"""
+
+
+def png_regions(page: Any, png: bytes, boxes: list[tuple[int, int, int, int]]) -> list[dict[str, int]]:
+    """Per ``(x, y, width, height)`` box of the image ``png``: ``pixels``, ``ink`` (pixels not of
+    the box's most common colour) and ``colours`` (distinct colours): whether text was drawn there."""
+    import base64
+
+    return page.evaluate(_REGIONS_JS, [base64.b64encode(png).decode(), [list(b) for b in boxes]])

@@ -14,6 +14,10 @@ XSS_NAME = "<img src=x onerror=alert(1)>"
 
 ARTIFACT_TEXT = "lr=0.001 accuracy=0.9"
 
+#: the ``error`` codes an API refusal may carry, per status (mlnb/server/_routes.py, _files.py)
+ERROR_CODES = {400: {"bad_request"}, 403: {"outside_root", "private", "hidden"},
+               404: {"not_found", "not_an_artifact", "not_a_project"}}
+
 SEED = f"""
 import os, mlnb, pandas as pd
 ARTIFACT_TEXT = {ARTIFACT_TEXT!r}

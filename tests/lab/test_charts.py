@@ -77,9 +77,14 @@ def test_saved_chart_notebook_renders_offline(chromium, lab: Lab, chart_notebook
         charts = page.locator(".mlnb-vega6[data-state='rendered']")
         charts.nth(1).wait_for(timeout=60_000)
         assert charts.count() == 2
-        for i in range(2):
-            assert charts.nth(i).locator("svg, canvas").count() >= 1
-        box = charts.nth(0).locator("svg, canvas").first.bounding_box()
+        # drawn as SVG (the renderer's setting), each with its title and one mark per datum
+        user, own = charts.nth(0), charts.nth(1)
+        assert user.locator(".role-title-text").all_text_contents() == ["user chart"]
+        assert user.locator(".mark-rect path").count() == 3  # apple, pear, plum
+        assert user.locator(".role-axis-label text").all_text_contents()[:3] == ["apple", "pear", "plum"]
+        assert own.locator(".role-title-text").all_text_contents() == ["mlnb chart"]
+        assert own.locator(".mark-line path").count() == 1  # one line through the 12 points
+        box = user.locator("svg").first.bounding_box()
         assert box and box["width"] > 50 and box["height"] > 50
         keep_screenshot(page.screenshot(), "charts.png", tmp_path)
         assert lp.errors == []

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ._browser import PANEL, keep_screenshot, open_lab
+from ._browser import PANEL, keep_screenshot, open_lab, png_regions
 from ._lab import Lab, run_python
 from .conftest import ARTIFACT_TEXT, XSS_NAME
 
@@ -62,7 +62,7 @@ def test_filter_box_narrows_the_list(runs_tab) -> None:  # type: ignore[no-untyp
     box.fill("metrics.accuracy >")
     error = page.locator(f"{PANEL} .mlnb-message.mlnb-error")
     error.wait_for()
-    assert error.inner_text()
+    assert error.inner_text().startswith("invalid filter 'metrics.accuracy >'"), error.inner_text()
     box.fill("")
     page.locator(f"{PANEL} .mlnb-run", has_text="baseline-0").wait_for()
 
@@ -154,10 +154,28 @@ def test_insert_code_adds_a_cell_to_the_active_notebook(chromium, lab: Lab) -> N
 
 
 def test_panel_screenshot_for_the_docs(runs_tab, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The docs' picture shows the panel with its run rows drawn: at the moment of the shot the
+    rows (names, metrics) are in the clip, and the image holds text where each row is."""
     page = runs_tab.page
     page.locator(f"{PANEL} .mlnb-run").first.wait_for()
-    shot = page.screenshot(clip={"x": 0, "y": 0, "width": 900, "height": 560})
-    assert len(shot) > 10_000
+    clip = {"x": 0, "y": 0, "width": 900, "height": 560}
+    shot = page.screenshot(clip=clip)
+    rows = page.locator(f"{PANEL} .mlnb-run")  # the DOM as it was shot: nothing ran in between
+    boxes, names = [], []
+    for i in range(rows.count()):
+        box = rows.nth(i).bounding_box()
+        if box and box["y"] + box["height"] <= clip["height"] and box["x"] + box["width"] <= clip["width"]:
+            boxes.append((int(box["x"]), int(box["y"]), int(box["width"]), int(box["height"])))
+            names.append(rows.nth(i).locator(".mlnb-run-name").inner_text())
+    fixture = [XSS_NAME, "baseline-2", "baseline-1", "baseline-0"]
+    assert [n for n in names if n in fixture] == fixture, names  # every fixture run, whole, in the picture
+    assert page.locator(f"{PANEL} .mlnb-runs").evaluate_all("ns => ns.map(n => n.dataset.state)") == ["ok"]
+    assert page.locator(f"{PANEL} .mlnb-message.mlnb-error").count() == 0
+    for name, region in zip(names, png_regions(page, shot, boxes)):
+        # a row is a line of text (name, status, metrics) on the panel's background, not a blank band
+        assert region["ink"] > region["pixels"] // 50 and region["colours"] > 8, (name, region)
+    panel = page.locator(PANEL).bounding_box()
+    assert panel and panel["x"] < clip["width"] and panel["y"] < clip["height"]
     keep_screenshot(shot, "panel.png", tmp_path)
 
 

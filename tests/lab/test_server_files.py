@@ -13,6 +13,7 @@ import pytest
 from mlnb.server._files import Refused, served_file
 
 from ._lab import Lab, run_python, start_lab
+from .conftest import ERROR_CODES
 
 UNICODE_NAME = "reports/résumé ✓ 数据.txt"
 NEWLINE_NAME = "reports/two\nlines.txt"
@@ -63,15 +64,19 @@ REFUSED = [
 ]
 
 
+#: the contents of the files behind REFUSED: no refusal may carry any of them
+LEAKS = ("SECRET=1", "outside bytes", "hidden bytes", "root:x:0:0", "a project file no run recorded")
+
+
 @pytest.mark.parametrize("path", REFUSED)
 def test_only_recorded_artifacts_are_served(files_lab: Lab, path: str) -> None:
     (files_lab.root / "notes.txt").write_text("a project file no run recorded")
-    status, body = files_lab.api(files_url(path))
-    assert status in (400, 403, 404), (path, status, body)
-    assert isinstance(body, dict) and body["error"] and body["message"], body
     # the encoded forms arrive decoded once by the query string: send them raw as well
-    status, body = files_lab.api("mlnb/api/files?path=" + path.replace("\n", "%0A"))
-    assert status in (400, 403, 404), (path, status, body)
+    for url in (files_url(path), "mlnb/api/files?path=" + path.replace("\n", "%0A")):
+        status, body = files_lab.api(url)
+        assert status in (400, 403, 404), (path, status, body)
+        assert body["error"] in ERROR_CODES[status] and body["message"], body  # a JSON refusal ...
+        assert not any(secret in body["message"] for secret in LEAKS), body  # ... that leaks no content
 
 
 def test_refusals_say_why(files_lab: Lab) -> None:

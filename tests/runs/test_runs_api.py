@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import platform
+import sys
+import time
 
 import pandas as pd
 import pytest
@@ -20,6 +23,7 @@ def _count_points(project, run_id: str) -> int:
 
 
 def test_a_run_records_params_metrics_steps_and_context(backend_project, tmp_path):
+    before = time.time()
     with mlnb.start_run("baseline", params={"lr": 0.1, "depth": 6, "optimizer": "adam"}, tags=["churn"]) as run:
         assert mlnb.active_run() is run and run.status == "running"
         for epoch, loss in enumerate([0.9, 0.5, 0.25]):
@@ -31,6 +35,7 @@ def test_a_run_records_params_metrics_steps_and_context(backend_project, tmp_pat
         run.log_metric("neg_inf", -math.inf)
         mlnb.log_param("seed", 7)
     assert mlnb.active_run() is None and run.status == "finished"
+    after = time.time()
     rec = mlnb.runs.get(run.id)
     assert rec.name == "baseline" and rec.status == "finished" and rec.error is None
     assert rec.params == {"lr": 0.1, "depth": 6, "optimizer": "adam", "seed": 7}
@@ -40,8 +45,12 @@ def test_a_run_records_params_metrics_steps_and_context(backend_project, tmp_pat
     assert rec.history["accuracy"]["step"] == [0, 1]
     assert math.isnan(rec.metrics["nan_metric"])
     assert rec.metrics["pos_inf"] == math.inf and rec.metrics["neg_inf"] == -math.inf
-    assert rec.started_at <= rec.ended_at and rec.duration >= 0
-    assert rec.environment["python"] and isinstance(rec.environment["packages"], dict)
+    assert before <= rec.started_at <= rec.ended_at <= after
+    assert rec.duration == pytest.approx(rec.ended_at - rec.started_at)
+    assert rec.environment["python"] == platform.python_version() and rec.environment["executable"] == sys.executable
+    # the versions of the key packages this process had imported
+    assert rec.environment["packages"]["pandas"] == pd.__version__
+    assert rec.environment["packages"]["mlnb"] == mlnb.__version__
     assert rec.git_dirty is True  # a fresh project has staged, uncommitted files
     assert len(run.id) == 12 and mlnb.runs.get(run.id[:6]).id == run.id
 
@@ -229,7 +238,8 @@ def test_table_and_frame_shapes(project):
     with mlnb.start_run("a", params={"lr": 0.1}, tags=["x"]) as a:
         a.log_metric("acc", 0.8)
     table = mlnb.runs.list()
-    assert set(table[0]) >= {"id", "name", "status", "started_at", "ended_at", "duration", "params", "metrics", "tags"}
+    assert sorted(table[0]) == ["duration", "ended_at", "error", "heartbeat_at", "id", "metrics", "name", "params",
+                                "started_at", "status", "tags"]
     assert table[0]["params"] == {"lr": 0.1} and table[0]["metrics"] == {"acc": 0.8} and table[0]["tags"] == ["x"]
     frame = table.to_frame()
     assert frame.loc[0, "metrics.acc"] == 0.8 and frame.loc[0, "params.lr"] == 0.1

@@ -31,7 +31,7 @@ def test_cell_magic_records_the_cell_as_a_run(shell, capsys):
 
 def test_a_failing_cell_fails_its_run_and_the_cell(shell, capsys):
     result = shell.run_cell("%%mlops run broken\nmlnb.log_metric('before', 1)\n1 / 0\n")
-    assert isinstance(result.error_in_exec, ZeroDivisionError)
+    assert type(result.error_in_exec) is ZeroDivisionError and str(result.error_in_exec) == "division by zero"
     assert "ZeroDivisionError" in capsys.readouterr().out  # IPython shows the traceback as usual
     (row,) = mlnb.runs.list().rows
     rec = mlnb.runs.get(row["id"])
