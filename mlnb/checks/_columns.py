@@ -95,11 +95,12 @@ def category_counts(s: pd.Series, known: list[Any] | None = None) -> tuple[dict[
             notes.append("mixed value types: compared as text")
     try:
         vc = s.value_counts(dropna=True, sort=False)
-    except TypeError:  # unhashable values such as lists
+        counts = {_plain(k): int(v) for k, v in vc.items() if v > 0}
+    except TypeError:  # unhashable values such as lists or sets (pandas may count them, a dict cannot hold them)
         vc = s.dropna().astype(str).value_counts(sort=False)
+        counts = {k: int(v) for k, v in vc.items() if v > 0}
         notes.append("unhashable values: compared as text")
-    vc = vc[vc > 0]
-    return {_plain(k): int(v) for k, v in vc.items()}, n_missing, notes
+    return counts, n_missing, notes
 
 
 def _counts_among(s: pd.Series, known: list[Any]) -> tuple[dict[Any, int], int, list[str]] | None:

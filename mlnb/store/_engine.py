@@ -1,12 +1,20 @@
+"""One engine per registry URL; a SQLite registry file that is not a sound database is an error."""
+
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DatabaseError
 
+from ..errors import MlnbError
 from . import _schema
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -22,6 +30,9 @@ class Registry:
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self.file = _sqlite_file(url) if self.is_sqlite else None
+        if self.file is not None:
+            check_registry_file(self.file)
         self.engine = _make_engine(url)
         self.tables = _schema
         self._migrate()
@@ -30,7 +41,7 @@ class Registry:
     def write(self) -> Iterator[Connection]:
         """One write transaction. On SQLite it takes the write lock up front (BEGIN IMMEDIATE),
         so concurrent writers queue on the busy timeout instead of failing to upgrade a lock."""
-        with self.engine.connect() as conn:
+        with self._damage_named(), self.engine.connect() as conn:
             conn.info["mlnb_write"] = True
             conn.begin()
             try:
@@ -44,8 +55,18 @@ class Registry:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
+        with self._damage_named(), self.engine.connect() as conn:
             yield conn
+
+    @contextmanager
+    def _damage_named(self) -> Iterator[None]:
+        """SQLite's "malformed" / "not a database" (a damaged file) as one error naming the file."""
+        try:
+            yield
+        except DatabaseError as exc:
+            if self.file is None or type(exc.orig) is not sqlite3.DatabaseError:  # not damage: constraints ...
+                raise
+            raise RegistryDamaged(self.file, str(exc.orig)) from None
 
     def _migrate(self) -> None:
         meta = _schema.meta
@@ -61,6 +82,46 @@ class Registry:
                     conn.execute(meta.update().where(meta.c.key == "schema_version"), {"value": str(target)})
                 else:
                     conn.execute(meta.insert(), {"key": "schema_version", "value": str(target)})
+
+
+class RegistryDamaged(MlnbError):
+    """The registry file exists but is no sound SQLite database: it is never silently recreated."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(
+            f"the registry {path} {problem}: restore it from a backup (or try `sqlite3 {path} .recover`); "
+            "to start an empty registry instead, move it away and run `mlnb init`"
+        )
+
+
+#: the first 16 bytes of every SQLite database file
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _sqlite_file(url: str) -> Path | None:
+    database = make_url(url).database
+    return Path(database) if database and database != ":memory:" and not database.startswith("file:") else None
+
+
+def check_registry_file(path: Path) -> None:
+    """A registry file that exists must be a SQLite database; a missing one is created (a new clone).
+
+    A file another process is creating this instant is empty for a few milliseconds, until SQLite
+    writes its header: an empty file is looked at again for a moment before it is refused.
+    """
+    for _ in range(10):
+        try:
+            with open(path, "rb") as f:
+                head = f.read(len(SQLITE_HEADER))
+        except FileNotFoundError:
+            return
+        if head:
+            break
+        time.sleep(0.05)
+    if not head:
+        raise RegistryDamaged(path, "is empty (0 bytes), not a database")
+    if head != SQLITE_HEADER:
+        raise RegistryDamaged(path, "is not a SQLite database")
 
 
 def _make_engine(url: str) -> Engine:

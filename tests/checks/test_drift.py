@@ -12,7 +12,7 @@ import scipy.stats as st
 from scipy.spatial.distance import jensenshannon
 
 import mlnb
-from mlnb.errors import UsageError
+from mlnb.errors import MlnbError, NotFound, UsageError
 
 
 def frames(n: int, seed: int = 0, n_num: int = 6, n_cat: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -259,11 +259,12 @@ def test_saved_profile_scores_like_the_original(tmp_path):
 
 
 def test_bad_profile_files(tmp_path):
-    with pytest.raises(UsageError, match="no profile file"):
+    with pytest.raises(NotFound, match="no profile file"):  # a missing file: exit 3, not a usage error
         mlnb.checks.load_profile(tmp_path / "nope.npz")
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
-    with pytest.raises(UsageError, match="not an mlnb profile"):
+    with pytest.raises(MlnbError, match="not an mlnb profile") as damaged:
         mlnb.checks.load_profile(tmp_path / "junk.npz")
+    assert damaged.value.exit_code == 3
     with pytest.raises(UsageError, match=".npz"):
         mlnb.checks.profile(pd.DataFrame({"a": [1.0]})).save(tmp_path / "p.json")
 
