@@ -50,6 +50,17 @@ def parse_thresholds(texts: list[str] | None) -> dict[str, float]:
     return thresholds
 
 
+def whole_number(text: str) -> int:
+    """An argparse type: a whole number >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}")
+    return value
+
+
 def _infer(args: argparse.Namespace, ctx: Context) -> Any:
     from .schema import infer_schema
 
@@ -97,14 +108,14 @@ def register(sub: Any) -> None:
     p = add_verb(verbs, "infer", _infer, "infer dtypes, nullability, ranges, allowed values, uniqueness")
     p.add_argument("data", help="file, parquet folder, dataset reference (train@1) or notebook DataFrame")
     p.add_argument("-o", "--output", help="write the schema here (YAML); without it, print it")
-    p.add_argument("--max-categories", type=int, default=20,
+    p.add_argument("--max-categories", type=whole_number, default=20,
                    help="string columns with at most this many distinct values get 'allowed' (default 20)")
     p.add_argument("--strict", action="store_true", help="columns not in the schema are failures")
 
     p = add_verb(sub, "validate", _validate, "check data against a schema; exits 1 when a check fails")
     p.add_argument("data", help="file, parquet folder, dataset reference (train@1) or notebook DataFrame")
     p.add_argument("--schema", required=True, help="schema YAML written by `schema infer`")
-    p.add_argument("--max-examples", type=int, default=100, help="failure examples kept per check (all are counted)")
+    p.add_argument("--max-examples", type=whole_number, default=100, help="failure examples kept per check (all are counted)")
     add_json_flag(p)
 
     p = add_verb(sub, "drift", _drift, "compare a reference with current data; exits 1 on drift")

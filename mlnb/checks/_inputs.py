@@ -34,7 +34,8 @@ def check_columns(df: Any, columns: list[str] | None, what: str) -> list[Any]:
 
 
 def is_file_spec(spec: str) -> bool:
-    return Path(spec).suffix.lower() in _FILE_SUFFIXES or Path(spec).is_dir()
+    """``spec`` names a file (by its suffix: data or a saved profile) or a folder, not a dataset."""
+    return Path(spec).suffix.lower() in _FILE_SUFFIXES | {".npz"} or Path(spec).is_dir()
 
 
 @contextmanager
