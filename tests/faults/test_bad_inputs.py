@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -198,6 +199,7 @@ REGISTRY_DAMAGE: dict[str, Callable[[bytes], bytes]] = {
     "empty": lambda good: b"",
     "not-sqlite": lambda good: b"these bytes are no database" * 100,
     "truncated": lambda good: good[:4096],
+    "malformed": lambda good: good[:4096] + bytes(range(256)) * ((len(good) - 4096) // 256 + 1),
 }
 
 
@@ -206,6 +208,9 @@ REGISTRY_DAMAGE: dict[str, Callable[[bytes], bytes]] = {
 def test_damaged_registry_is_named_never_recreated(damage, argv, shared):
     before = snapshot(shared)
     db = shared / ".mlnb" / "registry.db"
+    checkpoint = sqlite3.connect(db)  # everything into the file itself: no WAL left to replay over the damage
+    checkpoint.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    checkpoint.close()
     aside = shared.parent / "registry.good"
     shutil.copyfile(db, aside)
     damaged = REGISTRY_DAMAGE[damage](aside.read_bytes())
@@ -275,3 +280,18 @@ def test_mixed_type_columns_are_checked_not_crashed(shared, tmp_path):
     assert result.exit_code == 1 and "arrays" in str(result)
     report = mlnb.checks.drift(frame, frame)
     assert report.exit_code == 0 and {r["column"] for r in report.rows} == set(frame.columns)
+
+
+@pytest.mark.parametrize("url, code, says", [
+    ("nonsense", USAGE, "not a database URL"),
+    ("sqlite:////nonexistent-folder/registry.db", ERROR, "cannot open the registry at sqlite:////nonexistent-folder"),
+    ("postgresql://user:s3cret@127.0.0.1:1/db", ERROR, "cannot open the registry at postgresql://user:***@127.0.0.1:1/db"),
+], ids=["unparseable", "sqlite-no-folder", "postgres-refused"])
+def test_a_registry_url_that_does_not_open_is_one_line(url, code, says, shared):
+    before = snapshot(shared)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MLNB_REGISTRY_URL": url}
+    proc = subprocess.run([sys.executable, "-m", "mlnb", "runs", "list"], cwd=shared, capture_output=True,
+                          text=True, env=env)
+    line = assert_one_line_error(proc, code)
+    assert says in line and "s3cret" not in line, line
+    assert snapshot(shared) == before
