@@ -115,6 +115,8 @@ CASES = {
     "infer-truncated": bad("schema", "infer", "truncated.parquet", code=ERROR, says="cannot read truncated.parquet"),
     "infer-missing": bad("schema", "infer", "nope.csv", code=ERROR, says="no such file: nope.csv"),
     "infer-output-is-folder": bad("schema", "infer", "ref.parquet", "-o", "folder", code=USAGE, says="is a folder"),
+    "infer-output-unwritable": bad("schema", "infer", "ref.parquet", "-o", "/proc/mlnb/s.yaml", code=ERROR,
+                                   says="/proc/mlnb"),
     "infer-output-readonly": bad("schema", "infer", "ref.parquet", "-o", "{ro}/s.yaml", code=ERROR, says="read-only",
                                  where="readonly"),
     "infer-max-categories": bad("schema", "infer", "ref.parquet", "--max-categories", "x", code=USAGE,
@@ -240,6 +242,10 @@ def test_cell_verbs_are_not_listed_as_commands_and_help_shows_percent_signs():
     assert "%%mlops stage NAME" in stage and "%%%%" not in stage, stage
     run = run_cli("run", "--help", check=True).stdout
     assert "%%mlops run NAME" in run and "%%%%" not in run, run
+    from mlnb.cli import build_parser
+
+    in_a_notebook = build_parser("%mlops").format_help().split("commands:", 1)[1]
+    assert "\n    run " in in_a_notebook and "\n    stage " in in_a_notebook, in_a_notebook
 
 
 #: rows shown through ``%mlops`` in a notebook too (the registry rows are left out: the kernel keeps
@@ -247,7 +253,8 @@ def test_cell_verbs_are_not_listed_as_commands_and_help_shows_percent_signs():
 MAGIC_CASES = ["drift-corrupt-ref", "drift-truncated", "drift-html-no-folder", "drift-threshold-garbage",
                "drift-threshold-not-number", "infer-corrupt", "validate-corrupt", "validate-missing-schema",
                "runs-show-short-prefix", "runs-export-unwritable", "runs-export-to-folder", "data-show-unknown",
-               "infer-output-is-folder", "drift-missing-file"]
+               "infer-output-is-folder", "drift-missing-file",
+               "infer-output-unwritable"]  # the last one is an OSError: the magic shows it as the CLI does
 
 
 def test_the_same_errors_are_one_line_in_a_notebook(shared, ipython, monkeypatch, capsys):
@@ -295,3 +302,15 @@ def test_a_registry_url_that_does_not_open_is_one_line(url, code, says, shared):
     line = assert_one_line_error(proc, code)
     assert says in line and "s3cret" not in line, line
     assert snapshot(shared) == before
+
+
+def test_a_damaged_registry_is_one_line_in_a_notebook(tmp_path, ipython, monkeypatch, capsys):
+    root = tmp_path / "proj"
+    root.mkdir()
+    run_cli("init", cwd=root, check=True)
+    db = root / ".mlnb" / "registry.db"
+    db.write_bytes(b"")
+    monkeypatch.chdir(root)
+    line = cell_error(ipython, "%mlops runs list", capsys)
+    assert line.startswith("UsageError: %mlops: the registry") and "0 bytes" in line and str(db) in line, line
+    assert db.read_bytes() == b""
