@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cli import Context, add_json_flag, add_verb
-from ..errors import UsageError
+from ..errors import MlnbError, UsageError
 from .cells import add_stage_arguments
 
 
@@ -22,7 +22,8 @@ def register(sub: Any) -> None:
                    help="also run `dvc repro` in a clean temporary copy and compare metrics with the notebook's run")
     add_json_flag(p)
 
-    p = add_verb(sub, "stage", _stage, "%%%%mlops stage NAME: run this cell as pipeline stage NAME (recorded as a run)")
+    p = add_verb(sub, "stage", _stage, "%%mlops stage NAME: run this cell as pipeline stage NAME (recorded as a run)",
+                 cell_only=True)
     add_stage_arguments(p)
 
 
@@ -111,7 +112,7 @@ def _planned_params(path: Path) -> dict[str, list[str]]:
     if key not in _planned:
         try:
             stages = build_plan(read_notebook(path)).stages
-        except UsageError:
+        except MlnbError:  # a notebook that does not read or plan (yet): no params
             stages = []
         _planned.clear()
         _planned[key] = {s.name: list(s.params) for s in stages}

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
+from ..errors import MlnbError, NotFound, UsageError
 
 #: Line magics that only affect the notebook's display or kernel: dropped from scripts.
 DROPPED_LINE_MAGICS = frozenset(
@@ -106,11 +106,12 @@ def read_notebook(path: str | Path) -> Notebook:
 
     path = Path(path)
     if not path.is_file():
-        raise UsageError(f"{path} does not exist: give the notebook's path (an .ipynb file)")
+        raise NotFound(f"{path} does not exist: give the notebook's path (an .ipynb file)")
     try:
         nb = nbformat.read(str(path), as_version=4)
     except Exception as exc:  # nbformat raises several unrelated types for a broken file
-        raise UsageError(f"{path} is not a readable notebook: {exc}") from None
+        reason = " ".join(str(exc).split())[:200]
+        raise MlnbError(f"{path} is not a readable notebook ({reason}): save it again from Jupyter") from None
     out = Notebook(path=path)
     stage: str | None = None
     for number, raw in enumerate(nb.cells, start=1):
