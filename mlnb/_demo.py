@@ -23,6 +23,7 @@ def seed(path: str | os.PathLike[str] | None = None) -> Record:
 
     import mlnb
 
+    notebooks = example_notebooks()  # before anything is written: a broken install changes nothing
     root = Path(path or DEFAULT_DIR).expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True)
     os.chdir(root)
@@ -45,11 +46,25 @@ def seed(path: str | os.PathLike[str] | None = None) -> Record:
             for step in range(5):
                 run.log_metric("loss", (1 - rate) / (depth * (step + 1)), step=step)
             run.log_metric("accuracy", round(1 - rate / depth, 4))
-    notebooks = Path(__file__).resolve().parents[1] / "notebooks"
-    for nb in sorted(notebooks.glob("*.ipynb")) if notebooks.is_dir() else []:
+    for nb in notebooks:
         shutil.copyfile(nb, root / nb.name)
     return Record({"project": str(root), "datasets": len(mlnb.data.list()), "runs": len(mlnb.runs.list())},
                   title="mlnb demo project")
+
+
+def example_notebooks() -> list[Path]:
+    """The example notebooks: shipped in the package (``mlnb/_notebooks`` in a wheel), or a
+    source checkout's ``notebooks/``; an error when neither holds any."""
+    here = Path(__file__).resolve().parent
+    places = [here / "_notebooks", here.parent / "notebooks"]
+    for place in places:
+        found = sorted(place.glob("*.ipynb"))
+        if found:
+            return found
+    from .errors import NotFound
+
+    raise NotFound(f"the example notebooks are missing (looked in {' and '.join(map(str, places))}): "
+                   "this mlnb install is incomplete; reinstall it (pip install --force-reinstall mlnb)")
 
 
 def open_lab(root: str) -> None:
