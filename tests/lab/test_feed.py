@@ -68,3 +68,30 @@ def test_the_servers_feed_reports_a_param_overwrite(backend_project, tmp_path) -
         run.end()
     finally:
         lab.stop()
+
+
+def test_a_registry_made_before_the_revision_gains_it_and_keeps_its_rows(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import create_engine, func, select
+
+    from mlnb.store import Registry
+    from mlnb.store import _schema
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)  # the schema as migrations 1 and 2 left it, with a row
+    with engine.begin() as conn:
+        _schema.metadata.create_all(conn, tables=[t for t in _schema.metadata.sorted_tables
+                                                  if t is not _schema.revision])
+        conn.execute(_schema.meta.insert(), {"key": "schema_version", "value": "2"})
+        conn.execute(_schema.datasets.insert(), {"name": "d", "path": "d.csv", "created_at": 0.0})
+    engine.dispose()
+
+    new = Registry(url)
+    first = new.revision()
+    with new.write() as conn:
+        conn.execute(_schema.datasets.update().values(path="e.csv"))
+    instance, count = first.rsplit("-", 1)
+    assert new.revision() == f"{instance}-{int(count) + 1}"  # one write, one step
+    with new.read() as conn:
+        assert conn.execute(select(func.count()).select_from(_schema.datasets)).scalar() == 1
+        assert conn.execute(select(_schema.meta.c.value).where(_schema.meta.c.key == "schema_version")).scalar() == "3"
+    new.engine.dispose()
