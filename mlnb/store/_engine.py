@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _lock = threading.Lock()
 _CHANGED = "mlnb_changed"
+_DML = {"INSERT", "UPDATE", "DELETE"}
 _registries: dict[str, Registry] = {}
 
 
@@ -105,10 +106,11 @@ def _make_engine(url: str) -> Engine:
     return engine
 
 
-def _note_change(conn: Connection, cursor: Any, _statement: str, _params: Any, context: Any, _many: bool) -> None:
+def _note_change(conn: Connection, cursor: Any, statement: str, _params: Any, _context: Any, _many: bool) -> None:
     """Mark the connection changed when an INSERT, UPDATE or DELETE touched a row (or may have:
-    a driver that cannot count says -1)."""
-    if context is not None and (context.isinsert or context.isupdate or context.isdelete) and cursor.rowcount != 0:
+    a driver that cannot count says -1). Read from the SQL text, so statements sent straight to
+    the driver (the metric points' executemany) count too."""
+    if statement.lstrip()[:6].upper() in _DML and cursor.rowcount != 0:
         conn.info[_CHANGED] = True
 
 

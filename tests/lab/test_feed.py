@@ -42,6 +42,15 @@ def test_each_kind_of_change_moves_the_revision_and_nothing_else_does(backend_pr
     assert _moved(p, lambda: mlnb.data.save(pd.DataFrame({"a": [1, 2, 3]}), "feed"))  # a second version
     assert _moved(p, run.end)
 
+    def points_only() -> None:  # SQL sent straight to the driver (the metric points' executemany)
+        from mlnb.runs._store import insert_points
+        from mlnb.store import registry
+
+        with registry(p).write() as conn:
+            insert_points(conn, [(run.id, "raw", 0, 1.0, 0, 0.0)])
+
+    assert _moved(p, points_only)
+
     # reads, the crash check a listing runs, and a tag that is already there change nothing
     assert not _moved(p, lambda: (mlnb.runs.list(), mlnb.runs.get(run.id), mlnb.data.log("feed"), mlnb.data.list()))
     assert not _moved(p, lambda: mlnb.data.save(pd.DataFrame({"a": [1, 2, 3]}), "feed"))  # same bytes: no version
