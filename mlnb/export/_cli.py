@@ -59,13 +59,10 @@ def current_notebook(ctx: Context) -> str:
 def _session_notebook(ctx: Context) -> Path | None:
     from ..runs._capture import notebook_path
 
-    found = notebook_path(ctx.shell)
+    found = notebook_path(ctx.shell)  # the file's absolute path when it exists
     if not found or not str(found).endswith(".ipynb"):
         return None
-    path = Path(found)
-    if not path.is_file() and (Path.cwd() / path.name).is_file():
-        path = Path.cwd() / path.name  # the session names it from the server's root; the kernel runs beside it
-    return path
+    return Path(found)
 
 
 def _stage(args: argparse.Namespace, ctx: Context) -> Any:

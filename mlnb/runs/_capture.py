@@ -139,13 +139,19 @@ def process_alive(pid: int, start: str | None) -> bool:
 
 
 def notebook_path(shell: Any) -> str | None:
-    """The notebook a kernel runs, when the front end says (Jupyter server 2+, VS Code)."""
+    """The notebook a kernel runs, when the front end says (Jupyter server 2+, VS Code).
+
+    When the notebook file is found it is its absolute path (a server may name it from its own
+    root; the kernel runs beside it), so runs of one notebook all record the same path.
+    """
     ns = getattr(shell, "user_ns", None) or {}
-    for name in ("__session__", "__vsc_ipynb_file__"):
-        value = ns.get(name)
-        if isinstance(value, str) and value:
-            return value
-    return os.environ.get("JPY_SESSION_NAME") or None
+    said = next((v for v in (ns.get("__session__"), ns.get("__vsc_ipynb_file__")) if isinstance(v, str) and v),
+                os.environ.get("JPY_SESSION_NAME") or None)
+    if said and said.endswith(".ipynb"):
+        for found in (Path(said), Path.cwd() / Path(said).name):
+            if found.is_file():
+                return str(found.resolve())
+    return said
 
 
 def current_cell(shell: Any) -> str | None:

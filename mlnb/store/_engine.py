@@ -8,9 +8,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy import Connection, Engine, create_engine, event, select, update
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 
@@ -21,6 +21,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .._project import Project
 
 _lock = threading.Lock()
+_CHANGED = "mlnb_changed"
+_DML = {"INSERT", "UPDATE", "DELETE"}
 _registries: dict[str, Registry] = {}
 
 
@@ -46,18 +48,35 @@ class Registry:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """One write transaction. On SQLite it takes the write lock up front (BEGIN IMMEDIATE),
-        so concurrent writers queue on the busy timeout instead of failing to upgrade a lock."""
+        so concurrent writers queue on the busy timeout instead of failing to upgrade a lock.
+
+        A transaction that changed a row bumps the registry's revision as its last statement, so
+        the change and the new revision commit together (:meth:`revision`)."""
         with self._damage_named(), self.engine.connect() as conn:
             conn.info["mlnb_write"] = True
             conn.begin()
             try:
                 yield conn
+                if conn.info.pop(_CHANGED, False):
+                    rev = _schema.revision
+                    conn.execute(update(rev).where(rev.c.id == 1).values(revision=rev.c.revision + 1))
             except BaseException:
                 conn.rollback()
                 raise
             finally:
                 conn.info.pop("mlnb_write", None)
+                conn.info.pop(_CHANGED, None)
             conn.commit()
+
+    def revision(self) -> str:
+        """A token that changes with every committed write that changed a row, and only then.
+
+        One primary-key read; ``"<instance>-<count>"``, so a registry made again at the same
+        place does not repeat an old token."""
+        rev = _schema.revision
+        with self.read() as conn:
+            row = conn.execute(select(rev.c.instance, rev.c.revision).where(rev.c.id == 1)).one()
+        return f"{row.instance}-{row.revision}"
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -169,9 +188,12 @@ def _declared_size(header: bytes) -> int:
 
 def _make_engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True)
+        event.listen(engine, "after_cursor_execute", _note_change)
+        return engine
     # Let us issue BEGIN ourselves (pysqlite's own transaction handling defers it).
     engine = create_engine(url, connect_args={"timeout": 60, "isolation_level": None})
+    event.listen(engine, "after_cursor_execute", _note_change)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -186,6 +208,14 @@ def _make_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("mlnb_write") else "BEGIN")
 
     return engine
+
+
+def _note_change(conn: Connection, cursor: Any, statement: str, _params: Any, _context: Any, _many: bool) -> None:
+    """Mark the connection changed when an INSERT, UPDATE or DELETE touched a row (or may have:
+    a driver that cannot count says -1). Read from the SQL text, so statements sent straight to
+    the driver (the metric points' executemany) count too."""
+    if statement.lstrip()[:6].upper() in _DML and cursor.rowcount != 0:
+        conn.info[_CHANGED] = True
 
 
 def registry(project: Project) -> Registry:
