@@ -164,9 +164,11 @@ class Run:
 
         One flush of a run at a time: ``end()`` waits for the heartbeat's flush in flight, then
         writes what is left with the final status. A flush that fails puts the buffer back; one
-        the database partly refuses stores the rest and reports the refused parts once.
+        the database partly refuses stores the rest and reports the refused parts once. A Ctrl-C
+        that arrives during the write is raised when it is over: interrupting a driver mid-statement
+        can leave its connection holding the database's write lock, and the buffer unwritten.
         """
-        with self._write_lock:
+        with self._write_lock, _sigint_deferred():
             if self.status != "running":
                 return  # ended while this flush waited: the end wrote everything
             with self._buf_lock:
@@ -183,12 +185,11 @@ class Run:
                     refused = _store.write_salvaging(conn, self.id, points, params, tags, artifacts, data, fields)
                     if not end:
                         _store.revive(conn, self.id)
-                    with _sigint_deferred():  # committed and known to be: never both lost and kept
-                        conn.commit()
-                        committed = True
-                        if end:
-                            self.status, self.ended_at, self.error = end["status"], end["ended_at"], end["error"]
-                            _deactivate(self)
+                    conn.commit()
+                    committed = True
+                    if end:
+                        self.status, self.ended_at, self.error = end["status"], end["ended_at"], end["error"]
+                        _deactivate(self)
             except BaseException:
                 if not committed:
                     with self._buf_lock:  # keep them for the next try; nothing is half-written
@@ -251,11 +252,7 @@ class Run:
 
 @contextmanager
 def _sigint_deferred() -> Iterator[None]:
-    """Hold a Ctrl-C that arrives inside the block until it ends (main thread, default handler only).
-
-    A commit and the note that it happened must not be split by a KeyboardInterrupt: the buffer
-    would be put back and written twice.
-    """
+    """Hold a Ctrl-C that arrives inside the block until it ends (main thread, default handler only)."""
     if threading.current_thread() is not threading.main_thread() or \
             signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         yield
