@@ -86,7 +86,7 @@ _URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@'\"]*:)([^\s/@'
 _ASSIGNED = re.compile(
     r"""(?P<name>[A-Za-z_][A-Za-z0-9_]*|(?P<nq>['"])[^'"\n]{1,255}(?P=nq)\s*\]?)"""
     r"""(?P<sep>\s*(?::\s*[A-Za-z_][\w.\[\], ]*)?\s*[:=]\s*)"""
-    r"""(?P<prefix>[rRbBuU]{0,2})(?P<q>'{3}|"{3}|'|")(?P<value>(?:\\.|(?!(?P=q))[^\\\n]|\n(?<='{3}|"{3}))*?)(?P=q)""",
+    r"""(?P<prefix>[rRbBuU]{0,2})(?:(?P<q3>'{3}|"{3})(?P<v3>[\s\S]*?)(?P=q3)|(?P<q1>['"])(?P<v1>(?:\\.|[^\\\n])*?)(?P=q1))""",
 )
 
 
@@ -109,9 +109,9 @@ def redact_code(code: str | None) -> str | None:
 def _redacted_code(code: str) -> str:
     def literal(match: re.Match[str]) -> str:
         name = match.group("name").strip("'\"] ")
-        if not match.group("value") or not is_secret(name):
+        if not (match.group("v3") or match.group("v1")) or not is_secret(name):
             return match.group(0)
-        q = match.group("q")
+        q = match.group("q3") or match.group("q1")
         return f"{match.group('name')}{match.group('sep')}{match.group('prefix')}{q}{REDACTED}{q}"
 
     return _ASSIGNED.sub(literal, redact_text(code) or code)
