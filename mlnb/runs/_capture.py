@@ -3,6 +3,10 @@
 Everything here is cheap on purpose (a run must start in about a millisecond): the git state is
 read with one ``git status`` call and reused for a few seconds, package versions come from the
 modules already imported, never from importing or scanning site-packages.
+
+And what it keeps out: params with secret-looking names, well-known token shapes, URL passwords and
+string literals given to secret-named variables in code are replaced by ``REDACTED``
+(docs/runs.md says what is and is not caught).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The SQL a run writes: one transaction to start it, one per flush, one to end it.
 
 Upserts use each dialect's ``ON CONFLICT`` (SQLite and PostgreSQL); other databases fall back to
-delete-then-insert inside the same transaction.
+delete-then-insert inside the same transaction. A flush goes through :func:`write_salvaging`, so a
+row the database refuses is set aside instead of failing the whole flush.
 """
 
 from __future__ import annotations
