@@ -1,4 +1,4 @@
-"""SIGINT and SIGKILL at random points of a run's end, while the heartbeat flushes the same run.
+"""SIGINT and SIGKILL at random points of a run's end (SQLite and PostgreSQL), while the heartbeat flushes.
 
 After SIGKILL a run is never ``finished`` with points missing: either the end was committed (all
 points, ``finished``) or it was not (``crashed`` by the crash check, holding a prefix of the
@@ -38,7 +38,8 @@ CHILD = textwrap.dedent("""
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
-def test_an_interrupted_end_loses_nothing_and_never_lies(project, sig):
+def test_an_interrupted_end_loses_nothing_and_never_lies(backend_project, sig):
+    project = backend_project
     rng = random.Random(sig)
     outcomes: dict[str, int] = {}
     landed_count = 0
@@ -64,6 +65,6 @@ def test_an_interrupted_end_loses_nothing_and_never_lies(project, sig):
         else:
             assert status in ("finished", "interrupted"), (trial, status)
             assert steps == list(range(POINTS)), f"trial {trial}: {status} with {len(steps)} of {POINTS} points"
-    print(f"\n{signal.Signals(sig).name}: {TRIALS} trials, {landed_count} landed mid-end, "
+    print(f"\n{registry(project).engine.dialect.name} {signal.Signals(sig).name}: {TRIALS} trials, {landed_count} landed mid-end, "
           f"outcomes {outcomes}")
     assert landed_count >= TRIALS // 2, f"only {landed_count} of {TRIALS} signals landed mid-end: {outcomes}"
