@@ -71,6 +71,7 @@ def _make(root: Path) -> None:
 
     import mlnb
 
+    notebooks = example_notebooks()  # before anything is written: a broken install changes nothing
     (root / ".mlnb").mkdir(parents=True, exist_ok=True)
     _mark(root, "seeding")  # first: a demo killed from here on is the demo's own, finished next time
     os.chdir(root)
@@ -96,8 +97,7 @@ def _make(root: Path) -> None:
             for step in range(5):
                 run.log_metric("loss", (1 - rate) / (depth * (step + 1)), step=step)
             run.log_metric("accuracy", round(1 - rate / depth, 4))
-    notebooks = Path(__file__).resolve().parents[1] / "notebooks"
-    for nb in sorted(notebooks.glob("*.ipynb")) if notebooks.is_dir() else []:
+    for nb in notebooks:
         if not (root / nb.name).exists():
             shutil.copyfile(nb, root / nb.name)
     _mark(root, "complete")
@@ -114,6 +114,21 @@ def _summary(root: Path, reopened: bool) -> Record:
     title = "mlnb demo project (made earlier, reopened as it is)" if reopened else "mlnb demo project"
     return Record({"project": str(root), "datasets": len(mlnb.data.list()), "runs": len(mlnb.runs.list(limit=1000))},
                   title=title)
+
+
+def example_notebooks() -> list[Path]:
+    """The example notebooks: shipped in the package (``mlnb/_notebooks`` in a wheel), or a
+    source checkout's ``notebooks/``; an error when neither holds any."""
+    here = Path(__file__).resolve().parent
+    places = [here / "_notebooks", here.parent / "notebooks"]
+    for place in places:
+        found = sorted(place.glob("*.ipynb"))
+        if found:
+            return found
+    from .errors import NotFound
+
+    raise NotFound(f"the example notebooks are missing (looked in {' and '.join(map(str, places))}): "
+                   "this mlnb install is incomplete; reinstall it (pip install --force-reinstall mlnb)")
 
 
 def open_lab(root: str) -> None:

@@ -170,3 +170,27 @@ run_data = Table(
 )
 
 MIGRATIONS.append(_create(runs, run_params, run_metrics, run_latest, run_tags, run_artifacts, run_data))
+
+
+# -- the registry's revision (migration 3) ---------------------------------------------------
+# One row whose counter every write transaction that changes a row bumps before it commits
+# (Registry.write), so "did anything change?" is one primary-key read on either backend. The
+# instance id tells a registry apart from one made again at the same place.
+
+revision = Table(
+    "mlnb_revision",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("instance", String(32), nullable=False),
+    Column("revision", BigInteger, nullable=False),
+)
+
+
+def _create_revision(conn: Connection) -> None:
+    import uuid
+
+    metadata.create_all(conn, tables=[revision])
+    conn.execute(revision.insert(), {"id": 1, "instance": uuid.uuid4().hex, "revision": 0})
+
+
+MIGRATIONS.append(_create_revision)

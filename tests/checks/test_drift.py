@@ -14,7 +14,7 @@ from hypothesis import strategies as hs
 from scipy.spatial.distance import jensenshannon
 
 import mlnb
-from mlnb.errors import UsageError
+from mlnb.errors import MlnbError, NotFound, UsageError
 
 
 def frames(n: int, seed: int = 0, n_num: int = 6, n_cat: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -260,11 +260,12 @@ def test_saved_profile_scores_like_the_original(tmp_path):
 
 
 def test_bad_profile_files(tmp_path):
-    with pytest.raises(UsageError, match="no profile file"):
+    with pytest.raises(NotFound, match="no profile file"):  # a missing file: exit 3, not a usage error
         mlnb.checks.load_profile(tmp_path / "nope.npz")
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
-    with pytest.raises(UsageError, match="not an mlnb profile"):
+    with pytest.raises(MlnbError, match="not an mlnb profile") as damaged:
         mlnb.checks.load_profile(tmp_path / "junk.npz")
+    assert damaged.value.exit_code == 3
     with pytest.raises(UsageError, match=".npz"):
         mlnb.checks.profile(pd.DataFrame({"a": [1.0]})).save(tmp_path / "p.json")
 
@@ -426,7 +427,7 @@ def test_time_zones_float32_and_unhashable_values_reach_the_statistics_as_docume
 
 
 def test_an_all_missing_window_keeps_the_reference_kind_and_metrics_must_fit_the_kind():
-    ref = pd.DataFrame({"x": np.arange(100.0), "c": ["a", "b"] * 50})
+    ref = pd.DataFrame({"x": np.linspace(0.0, 1.0, 100), "c": ["a", "b"] * 50})
     cur = pd.DataFrame({"x": pd.Series([None] * 100, dtype=object), "c": ["a", "b"] * 50})
     row = mlnb.checks.drift(ref, cur).rows[0]
     assert row["kind"] == "numeric" and row["reason"] == "missing rate 0.0% -> 100.0%"
