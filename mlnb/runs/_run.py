@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import logging
 import os
 import secrets
 import signal
@@ -26,9 +27,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from .. import _lineage
 from .._project import Project, current_project
-from ..errors import NotFound, UsageError
+from ..errors import MlnbError, NotFound, UsageError
 from ..store import registry
 from . import _capture, _limits, _store
 from ._limits import check_name
@@ -37,6 +40,13 @@ FLUSH_POINTS = 10_000
 
 _active: list[Run] = []  # innermost last
 _lock = threading.RLock()
+
+
+logger = logging.getLogger(__name__)
+
+#: What a write outside the user's code (the heartbeat, the exit hook) may meet and leave for the
+#: next try: a busy, locked, unreachable or damaged registry. Anything else is a bug in mlnb.
+REGISTRY_ERRORS = (SQLAlchemyError, MlnbError, OSError)
 
 
 def _flush_seconds() -> float:
@@ -462,8 +472,11 @@ def _end_all_at_exit() -> None:
     for run in left:
         try:
             run.end_with(failed)
-        except Exception:  # the registry may be gone at exit; nothing more to do
-            pass
+        except REGISTRY_ERRORS:  # the registry may be gone at exit: the run will read as crashed
+            logger.debug("run %s (%s) could not be ended at exit", run.id, run.name, exc_info=True)
+        except Exception:  # a bug: said (Python prints errors even with no logging set up); the others still end
+            logger.error("run %s (%s) could not be ended at exit: a bug in mlnb, please report it", run.id, run.name,
+                         exc_info=True)
 
 
 class _Heartbeat(threading.Thread):
@@ -483,16 +496,32 @@ class _Heartbeat(threading.Thread):
                 cls._instance.start()
 
     def run(self) -> None:
+        failing: dict[str, str] = {}  # run id -> the failure last logged for it: each is logged once
         while True:
             self.wake.wait(_flush_seconds())
+            self.wake.clear()
             with _lock:
                 runs = list(_active)
+            for gone in set(failing) - {run.id for run in runs}:
+                del failing[gone]
             for run in runs:
                 try:
                     if run.status == "running":
                         run._write(None)
-                except Exception:  # a busy or unreachable registry: try again next beat
-                    pass
+                except REGISTRY_ERRORS as exc:  # busy, locked or unreachable: the next beat tries again
+                    _log_once(failing, run, exc, logging.DEBUG, "it tries again")
+                except Exception as exc:  # a bug: said loudly, and the other runs still beat
+                    _log_once(failing, run, exc, logging.ERROR, "a bug in mlnb, please report it")
+                else:
+                    failing.pop(run.id, None)
+
+
+def _log_once(failing: dict[str, str], run: Run, exc: Exception, level: int, what: str) -> None:
+    """Log the heartbeat's failure to write ``run``, unless the same failure was logged last time."""
+    key = f"{type(exc).__name__}: {exc}"
+    if failing.get(run.id) != key:
+        failing[run.id] = key
+        logger.log(level, "the heartbeat could not write run %s (%s): %s", run.id, run.name, what, exc_info=exc)
 
 
 # -- the active run, at module level ---------------------------------------------------------
