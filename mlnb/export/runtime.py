@@ -52,7 +52,7 @@ def write_var(value: Any, folder: str) -> Path:
     """Write ``value`` into ``folder`` in the safest format that holds it."""
     try:
         return _write_var(value, folder)
-    except Exception as exc:
+    except Exception as exc:  # not swallowed: raised again naming the variable, with the cause chained
         raise RuntimeError(
             f"cannot save `{Path(folder).name}` ({type(value).__name__}) for the next stage in {folder}: {exc}; "
             "compute it in the stage that uses it, or define it in the setup cells"
