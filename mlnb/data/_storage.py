@@ -167,8 +167,12 @@ def checkout(ref: str, force: bool = False) -> DataVersion:
 def _all_hashes(project: Project) -> list[Any]:
     from dvc_data.hashfile.hash_info import HashInfo
 
+    from ..store._schema import model_versions as mv
+
+    # model files and their training profiles live in the same cache and travel with the data
+    hashes = select(dv.c.md5).union(select(mv.c.md5), select(mv.c.profile_md5).where(mv.c.profile_md5.is_not(None)))
     with registry(project).read() as conn:
-        return [HashInfo("md5", m) for (m,) in conn.execute(select(dv.c.md5).distinct())]
+        return [HashInfo("md5", m) for (m,) in conn.execute(hashes)]
 
 
 def push(remote: str | None = None) -> Record:
