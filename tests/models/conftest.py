@@ -26,8 +26,7 @@ def churn_frame(n: int, seed: int) -> pd.DataFrame:
     return df
 
 
-@pytest.fixture
-def churn(backend_project) -> Churn:
+def make_churn() -> Churn:
     """train@1 (300 rows) and holdout@1 (200 rows) saved with mlnb.data; two models fitted on train."""
     import mlnb
     from sklearn.linear_model import LogisticRegression
@@ -38,3 +37,21 @@ def churn(backend_project) -> Churn:
     X, y = train[["tenure", "spend"]], train["churned"]
     return Churn(X, y, mlnb.data.load("holdout"), LogisticRegression(C=1e-5).fit(X, y),
                  LogisticRegression().fit(X, y))
+
+
+@pytest.fixture
+def churn(backend_project) -> Churn:
+    """:func:`make_churn` in a project on SQLite, then on PostgreSQL."""
+    return make_churn()
+
+
+@pytest.fixture
+def registered(project) -> Churn:
+    """On SQLite: churn@1 (weak, auc 0.8) as champion, churn@2 (strong, auc 0.9) not promoted."""
+    import mlnb
+
+    churn = make_churn()
+    mlnb.models.register("churn", churn.weak, data=churn.X, metrics={"auc": 0.8})
+    mlnb.models.register("churn", churn.strong, data=churn.X, metrics={"auc": 0.9})
+    mlnb.models.promote("churn@1", to="champion")
+    return churn
