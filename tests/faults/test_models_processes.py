@@ -16,7 +16,6 @@ import subprocess
 import sys
 import time
 
-
 import mlnb
 from tests.conftest import ROOT
 from tests.faults._harness import interrupt
