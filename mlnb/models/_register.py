@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from .._lock import project_lock
 from .._project import Project, current_project
-from ..errors import NotFound, UsageError
+from ..errors import Conflict, NotFound, UsageError
 from ..store import registry
 from ..store._schema import model_data as md
 from ..store._schema import model_versions as mv
@@ -152,12 +153,29 @@ def _active_run_id() -> str | None:
 
 @contextmanager
 def _scratch(project: Project) -> Iterator[Path]:
-    tmp = project.mlnb_dir / "tmp" / "models" / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    """A private folder under ``.mlnb/tmp/models/``, removed after; folders that killed
+    processes left behind are removed on the way in."""
+    parent = project.mlnb_dir / "tmp" / "models"
+    for left in parent.glob("*-*") if parent.is_dir() else ():
+        pid = left.name.partition("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(left, ignore_errors=True)
+    tmp = parent / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
     try:
         yield tmp
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
 
 
 def _add(project: Project, name: str, path: Path, flavour: str, fmt: str, frame: Any, data_ids: list[int],
@@ -166,29 +184,51 @@ def _add(project: Project, name: str, path: Path, flavour: str, fmt: str, frame:
     with project_lock(project.root, "models", what=f"registering model {name}"):
         md5, size, nfiles = _files.to_cache(project, path)
         reg = registry(project)
-        with reg.read() as conn:
-            mid = conn.execute(select(mo.c.id).where(mo.c.name == name)).scalar()
-            if mid is not None:
-                same = conn.execute(select(mv.c.version).where(mv.c.model_id == mid, mv.c.md5 == md5)).scalar()
-                if same is not None:
-                    return resolve_in(conn, f"{name}@{same}")
+        same = _existing(reg, name, md5)
+        if same is not None:
+            return same
         if frame is not None:
             signature, profile_md5 = _signature_and_profile(project, frame)
-        now = time.time()
-        with reg.write() as conn:
-            mid = conn.execute(select(mo.c.id).where(mo.c.name == name)).scalar()
-            if mid is None:
-                mid = conn.execute(mo.insert().values(name=name, created_at=now)).inserted_primary_key[0]
-            number = (conn.execute(select(func.max(mv.c.version)).where(mv.c.model_id == mid)).scalar() or 0) + 1
-            vid = conn.execute(mv.insert().values(
-                model_id=mid, version=number, md5=md5, flavour=flavour, format=fmt, size=size, nfiles=nfiles,
-                run_id=_active_run_id(), metrics=json.dumps(metrics), signature=signature,
-                profile_md5=profile_md5, message=message or "", user=_user(), host=socket.gethostname(),
-                git_commit=project.git_commit(), created_at=now,
-            )).inserted_primary_key[0]
-            for data_id in dict.fromkeys(data_ids):
-                conn.execute(md.insert().values(model_version_id=vid, data_version_id=data_id))
-            return resolve_in(conn, f"{name}@{number}")
+        # the lock covers this machine; processes on other machines sharing a PostgreSQL registry
+        # may take the same number first: the unique keys refuse it, and the next try reads again
+        for _attempt in range(_ATTEMPTS):
+            now = time.time()
+            try:
+                with reg.write() as conn:
+                    mid = conn.execute(select(mo.c.id).where(mo.c.name == name)).scalar()
+                    if mid is None:
+                        mid = conn.execute(mo.insert().values(name=name, created_at=now)).inserted_primary_key[0]
+                    number = (conn.execute(select(func.max(mv.c.version)).where(mv.c.model_id == mid)).scalar()
+                              or 0) + 1
+                    vid = conn.execute(mv.insert().values(
+                        model_id=mid, version=number, md5=md5, flavour=flavour, format=fmt, size=size,
+                        nfiles=nfiles, run_id=_active_run_id(), metrics=json.dumps(metrics), signature=signature,
+                        profile_md5=profile_md5, message=message or "", user=_user(), host=socket.gethostname(),
+                        git_commit=project.git_commit(), created_at=now,
+                    )).inserted_primary_key[0]
+                    for data_id in dict.fromkeys(data_ids):
+                        conn.execute(md.insert().values(model_version_id=vid, data_version_id=data_id))
+                    return resolve_in(conn, f"{name}@{number}")
+            except IntegrityError:
+                same = _existing(reg, name, md5)
+                if same is not None:
+                    return same
+    raise Conflict(f"model {name} kept getting new versions from other processes while registering "
+                   f"({_ATTEMPTS} tries): register it again")
+
+
+#: how often a register is tried again when another machine took the version number first
+_ATTEMPTS = 5
+
+
+def _existing(reg: Any, name: str, md5: str) -> ModelVersion | None:
+    """The version of ``name`` holding exactly these bytes, if there is one."""
+    with reg.read() as conn:
+        mid = conn.execute(select(mo.c.id).where(mo.c.name == name)).scalar()
+        if mid is None:
+            return None
+        same = conn.execute(select(mv.c.version).where(mv.c.model_id == mid, mv.c.md5 == md5)).scalar()
+        return resolve_in(conn, f"{name}@{same}") if same is not None else None
 
 
 def _signature_and_profile(project: Project, frame: Any) -> tuple[str, str]:

@@ -16,6 +16,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 import mlnb
 from tests.conftest import ROOT
 from tests.faults._harness import interrupt
@@ -123,8 +125,51 @@ def test_sigkill_mid_register_leaves_no_half_version(project):
         assert type(mlnb.models.load(f"forest@{number}")).__name__ == "RandomForestClassifier"
     assert landed >= trials // 2, f"only {landed} of {trials} kills landed mid-register"
     print(f"{landed} of {trials} SIGKILLs landed mid-register; {len(rows) - 1} registers completed")
-    # the kernel dropped every killed holder's lock: the next register does not wait
+    # the kernel dropped every killed holder's lock: the next register does not wait, and it
+    # sweeps the scratch folders the killed processes left
     assert _timed_register(project.root, 20_000) < 60
     assert len(mlnb.models.log("forest")) == len(rows) + 1
+    assert list((project.mlnb_dir / "tmp" / "models").iterdir()) == []
 
 
+
+
+_REGISTER_MANY = """
+import sys
+import numpy as np, pandas as pd
+import mlnb
+from sklearn.linear_model import LogisticRegression
+X = pd.DataFrame({"a": np.arange(40.0), "b": np.arange(40.0) % 7})
+models = [LogisticRegression(C=float(sys.argv[1]) + i).fit(X, X.a > 20) for i in range(4)]
+mlnb.models.resolve  # imported before the start line
+print("ready", flush=True)
+sys.stdin.readline()
+print(" ".join(mlnb.models.register("shared", m).ref for m in models), flush=True)
+"""
+
+
+@pytest.mark.postgres
+def test_two_machines_registering_into_one_postgresql_registry(tmp_path, postgres_url, monkeypatch):
+    """Two projects (two clones: separate locks and caches) share one registry: every model gets a
+    version of its own, numbered without gaps, and neither process fails."""
+    monkeypatch.setenv("MLNB_REGISTRY_URL", postgres_url)
+    roots = []
+    for clone in ("a", "b"):
+        root = tmp_path / clone
+        root.mkdir()
+        monkeypatch.chdir(root)
+        mlnb.init(remote=str(tmp_path / "remote"))
+        roots.append(root)
+    children = [subprocess.Popen([sys.executable, "-c", _REGISTER_MANY, seed], cwd=root, stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 env={**os.environ, "PYTHONPATH": str(ROOT)})
+                for seed, root in (("1", roots[0]), ("100", roots[1]))]
+    for child in children:
+        assert child.stdout.readline().strip() == "ready", child.stderr.read()
+    for child in children:
+        child.stdin.write("go\n")
+        child.stdin.flush()
+    outs = [child.communicate(timeout=120) for child in children]
+    assert [child.returncode for child in children] == [0, 0], [err for _out, err in outs]
+    refs = sorted(ref for out, _err in outs for ref in out.split())
+    assert sorted(refs, key=lambda r: int(r.split("@")[1])) == [f"shared@{n}" for n in range(1, 9)]

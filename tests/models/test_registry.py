@@ -45,6 +45,8 @@ def test_pickle_only_when_asked_and_loaded_only_when_trusted(churn):
     assert version.format == "pickle"
     with pytest.raises(UsageError, match="is a pickle: loading it runs whatever code it holds; pass trusted=True"):
         mlnb.models.load("churn@1")
+    with pytest.raises(UsageError, match="is a pickle"):
+        mlnb.models.predict("churn@1", churn.X)
     assert type(mlnb.models.load("churn@1", trusted=True)).__name__ == "LogisticRegression"
 
 
@@ -124,6 +126,8 @@ def test_regression_models_use_the_paired_bootstrap(churn):
     mlnb.models.promote("score@1", to="champion")
     result = mlnb.models.promote("score@2", to="champion", gates=["not worse than champion on scores@1"])
     assert result.moved and "paired bootstrap" in result.rows[0]["detail"]
+    back = mlnb.models.promote("score@1", to="champion", gates=["not worse than champion on scores@1"])
+    assert not back.moved and back.rows[0]["value"].startswith("-")
     record = mlnb.models.evaluate("score@2", "scores@1")  # the label: the one column not in the signature
     assert record["r2"] > 0.99 and record["mae"] < 1e-6
 

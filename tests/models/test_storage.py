@@ -13,6 +13,7 @@ import skops
 
 import mlnb
 from mlnb.errors import MlnbError, NotFound, UsageError
+from tests.faults._harness import snapshot
 
 
 def test_same_model_twice_gives_the_same_bytes_and_one_version(churn):
@@ -67,15 +68,17 @@ def test_register_path_files_and_folders_of_other_libraries(churn, tmp_path):
         mlnb.models.load("net@1")
 
 
-def test_a_file_that_is_not_a_model_of_its_flavour_is_refused(churn, tmp_path):
+def test_a_file_that_is_not_a_model_of_its_flavour_is_refused(churn, backend_project, tmp_path):
     text = tmp_path / "notes.txt"
     text.write_text("not a model")
+    before = snapshot(backend_project.root)
     with pytest.raises(UsageError, match="is not an XGBoost JSON model"):
         mlnb.models.register_path("xgb", text, flavour="xgboost")
     with pytest.raises(MlnbError, match="is not a readable skops file"):
         mlnb.models.register_path("skl", text, flavour="sklearn")
     with pytest.raises(NotFound):
         mlnb.models.resolve("skl")
+    assert snapshot(backend_project.root) == before
 
 
 def test_a_crafted_skops_model_is_refused_and_runs_nothing(churn, tmp_path):
