@@ -16,7 +16,7 @@ from ..store._schema import aliases as al
 from ..store._schema import model_versions as mv
 from ..store._schema import models as mo
 from . import _files
-from ._refs import ModelVersion, model_id, resolve, split_ref, versions_query
+from ._refs import ModelVersion, model_id, resolve, split_ref, to_versions, versions_query
 
 
 def load(ref: str, trusted: bool = False) -> Any:
@@ -111,10 +111,8 @@ def log(name: str) -> Table:
     name, _ = split_ref(name)
     with registry(project).read() as conn:
         mid = model_id(conn, name)
-        from ._refs import _row
-
-        versions = [_row(conn, r) for r in
-                    conn.execute(versions_query().where(mv.c.model_id == mid).order_by(mv.c.version.desc()))]
+        found = conn.execute(versions_query().where(mv.c.model_id == mid).order_by(mv.c.version.desc())).fetchall()
+        versions = to_versions(conn, found)
     rows = [{**v.to_dict(), "aliases": list(v.aliases), "data": list(v.data)} for v in versions]
     return Table(rows, _LOG_COLUMNS, title=f"versions of {name}",
                  formatters={"size": format_bytes, "created_at": format_time})

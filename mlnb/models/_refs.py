@@ -100,18 +100,37 @@ def model_id(conn: Any, name: str) -> int:
     return int(found)
 
 
-def _row(conn: Any, row: Any) -> ModelVersion:
-    m = row._mapping
-    names = tuple(sorted(a for (a,) in conn.execute(select(al.c.alias).where(al.c.model_version_id == m["id"]))))
-    linked = [d for (d,) in conn.execute(select(md.c.data_version_id).where(md.c.model_version_id == m["id"]))]
-    data = tuple(data_refs(conn, linked).values())
-    return ModelVersion(
-        id=m["id"], name=m["name"], version=m["version"], md5=m["md5"], flavour=m["flavour"], format=m["format"],
-        size=m["size"], nfiles=m["nfiles"], run_id=m["run_id"], metrics=json.loads(m["metrics"] or "{}"),
-        signature=json.loads(m["signature"]) if m["signature"] else None, profile_md5=m["profile_md5"],
-        message=m["message"] or "", user=m["user"], host=m["host"], git_commit=m["git_commit"],
-        created_at=m["created_at"], aliases=names, data=data,
-    )
+#: ids per ``IN (...)`` list: far below SQLite's limit on bound parameters
+_CHUNK = 900
+
+
+def to_versions(conn: Any, rows: list[Any]) -> list[ModelVersion]:
+    """Registry rows as versions, with their aliases and data versions (two queries in all)."""
+    ids = [r._mapping["id"] for r in rows]
+    names: dict[int, list[str]] = {}
+    links: dict[int, list[int]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        for vid, alias in conn.execute(select(al.c.model_version_id, al.c.alias)
+                                       .where(al.c.model_version_id.in_(chunk)).order_by(al.c.alias)):
+            names.setdefault(vid, []).append(alias)
+        for vid, data_id in conn.execute(select(md.c.model_version_id, md.c.data_version_id)
+                                         .where(md.c.model_version_id.in_(chunk))):
+            links.setdefault(vid, []).append(data_id)
+    refs = data_refs(conn, sorted({d for found in links.values() for d in found}))
+    out = []
+    for row in rows:
+        m = row._mapping
+        out.append(ModelVersion(
+            id=m["id"], name=m["name"], version=m["version"], md5=m["md5"], flavour=m["flavour"],
+            format=m["format"], size=m["size"], nfiles=m["nfiles"], run_id=m["run_id"],
+            metrics=json.loads(m["metrics"] or "{}"),
+            signature=json.loads(m["signature"]) if m["signature"] else None, profile_md5=m["profile_md5"],
+            message=m["message"] or "", user=m["user"], host=m["host"], git_commit=m["git_commit"],
+            created_at=m["created_at"], aliases=tuple(names.get(m["id"], ())),
+            data=tuple(refs[d] for d in sorted(links.get(m["id"], ())) if d in refs),
+        ))
+    return out
 
 
 def data_refs(conn: Any, ids: list[int]) -> dict[int, str]:
@@ -152,7 +171,7 @@ def resolve_in(conn: Any, ref: str) -> ModelVersion:
             raise NotFound(f"model {name} has no alias {spec!r}: `mlnb models show {name}` lists its aliases")
     if row is None:
         raise NotFound(f"no model version {ref!r}: `mlnb models log {name}` lists the versions there are")
-    return _row(conn, row)
+    return to_versions(conn, [row])[0]
 
 
 def resolve(ref: str, project: Project | None = None) -> ModelVersion:
@@ -170,4 +189,4 @@ def by_id(conn: Any, version_id: int | None) -> ModelVersion | None:
     if version_id is None:
         return None
     row = conn.execute(versions_query().where(mv.c.id == version_id)).first()
-    return _row(conn, row) if row else None
+    return to_versions(conn, [row])[0] if row else None
