@@ -96,14 +96,38 @@ def evaluate(ref: str, data: str, target: str | None = None, trusted: bool = Fal
     check_signature(version, X)
     model = _files.load_file(project, version, trusted=trusted)
     task, values = metrics_of(model, X, frame[target])
+    from ._charts import chart_data
+
+    charts = chart_data(model, X, frame[target], task)
     now = time.time()
     with registry(project).write() as conn:
         conn.execute(me.delete().where(me.c.model_version_id == version.id, me.c.data_version_id == data_version.id,
                                        me.c.target == target))
         conn.execute(me.insert().values(model_version_id=version.id, data_version_id=data_version.id, target=target,
                                         task=task, metrics=json.dumps(values), rows=len(frame), created_at=now))
-    return Record({"model": version.ref, "data": data_version.ref, "target": target, "task": task,
-                   "rows": len(frame), **values}, title=f"{version.ref} on {data_version.ref}")
+    return Evaluation({"model": version.ref, "data": data_version.ref, "target": target, "task": task,
+                       "rows": len(frame), **values}, charts)
+
+
+class Evaluation(Record):
+    """The metrics of one evaluation; in a notebook also its charts (``.chart()``: Altair)."""
+
+    def __init__(self, fields: dict[str, Any], charts: dict[str, Any]) -> None:
+        super().__init__(fields, title=f"{fields['model']} on {fields['data']}")
+        self.__dict__["chart_data"] = charts  # what the charts draw: counts, curve points, bins
+
+    def chart(self) -> Any:
+        from ._charts import evaluation_chart
+
+        return evaluation_chart(self.__dict__["chart_data"], self.title)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        from .._charts import chart_bundle
+
+        display({"text/plain": str(self), "text/html": self._repr_html_()}, raw=True)
+        display(chart_bundle(self.chart(), text="<evaluation chart>"), raw=True)
 
 
 def evaluations(version: ModelVersion, project: Project) -> list[dict[str, Any]]:

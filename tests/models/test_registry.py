@@ -109,6 +109,10 @@ def test_evaluate_stores_metrics_per_version_and_data(churn):
     record = mlnb.models.evaluate("churn@1", "holdout@1", target="churned")
     assert set(record.to_dict()) >= {"accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"}
     assert 0.7 < record["accuracy"] <= 1
+    assert len(record.chart().to_dict()["hconcat"]) == 2  # a confusion matrix and a ROC curve
+    confusion, roc = record.chart_data["confusion"], record.chart_data["roc"]  # counts and points, no rows
+    assert sum(c["rows"] for c in confusion) == 200 and len(confusion) == 4
+    assert roc[0] == {"fpr": 0.0, "tpr": 0.0} and roc[-1] == {"fpr": 1.0, "tpr": 1.0}
     mlnb.models.evaluate("churn@1", "holdout@1", target="churned")  # again: replaced, not added
     shown = mlnb.models.show("churn@1")["evaluations"]
     assert len(shown) == 1 and shown[0]["data"] == "holdout@1" and shown[0]["metrics"] == {
@@ -130,6 +134,9 @@ def test_regression_models_use_the_paired_bootstrap(churn):
     assert not back.moved and back.rows[0]["value"].startswith("-")
     record = mlnb.models.evaluate("score@2", "scores@1")  # the label: the one column not in the signature
     assert record["r2"] > 0.99 and record["mae"] < 1e-6
+    assert record.chart().to_dict()["mark"]["type"] == "bar"
+    bins = record.chart_data["residuals"]
+    assert len(bins) == 30 and sum(b["rows"] for b in bins) == 200
 
 
 def test_two_promotions_from_the_same_reading_one_wins(churn):
