@@ -61,7 +61,13 @@ class Promotion(Table):
 
     def to_dict(self) -> dict[str, Any]:  # type: ignore[override]
         return {"ref": self.ref, "alias": self.alias, "moved": self.moved, "forced": self.forced,
-                "previous": self.previous, "gates": super().to_dict()}
+                "previous": self.previous, "gates": Table.to_dict(self)}
+
+    def to_frame(self):  # type: ignore[no-untyped-def]
+        """The gate table as a DataFrame."""
+        import pandas as pd
+
+        return pd.DataFrame(Table.to_dict(self), columns=self.columns)
 
 
 def promote(ref: str, to: str, gates: Sequence[str] = (), force: bool = False, reason: str = "",

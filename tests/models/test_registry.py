@@ -63,6 +63,7 @@ def test_promote_rollback_history(churn):
     refused = mlnb.models.promote("churn@3", to="champion", gates=["auc >= champion.auc - 0.005"])
     assert (refused.moved, refused.exit_code, refused.rows[0]["passed"]) == (False, 1, False)
     assert "REFUSED" in str(refused) and mlnb.models.resolve("churn@champion").version == 2
+    assert refused.to_frame()["passed"].tolist() == [False] and "REFUSED" in refused._repr_html_()
     with pytest.raises(GateFailed, match="failing gates: auc >= champion.auc - 0.005"):
         refused.raise_for_failures()
     forced = mlnb.models.promote("churn@3", to="champion", gates=["auc >= champion.auc"], force=True,
