@@ -16,5 +16,8 @@ def test_models_verbs_in_a_notebook(registered, ipython, capsys):
     assert "1/1 passed" in capsys.readouterr().out
     ipython.run_line_magic("mlops", "models promote churn@1 --to champion --gate 'auc > 0.85'")
     assert "REFUSED: churn@1 not promoted to champion" in capsys.readouterr().out
+    ipython.run_line_magic("mlops", "models evaluate churn@2 --data holdout@1 --target churned")
+    shown = capsys.readouterr().out
+    assert "churn@2 on holdout@1" in shown and "roc_auc" in shown and "<evaluation chart>" in shown
     err = cell_error(ipython, "%mlops models promote churn@1 --to champion --gate 'auc >'", capsys)
     assert err.startswith("UsageError: %mlops: invalid gate 'auc >' at column 6")
