@@ -6,6 +6,7 @@ notebooks there adds more. ``--no-lab`` stops after seeding (a headless demo).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -15,16 +16,64 @@ from ._display import Record
 
 DEFAULT_DIR = Path.home() / "mlnb-demo"
 
+#: Written in ``.mlnb/`` of a demo project: ``{"state": "seeding" | "complete"}``. It is how a
+#: second ``mlnb demo`` tells its own project (reopened as it is) from a user's (refused).
+MARKER = "demo.json"
+
+_RUNS = [f"tree-depth-{depth}" for depth in (2, 4, 8)]
+
 
 def seed(path: str | os.PathLike[str] | None = None) -> Record:
-    """Create (or top up) the demo project at ``path``; safe to run twice."""
+    """Create the demo project at ``path`` (default ``~/mlnb-demo``), or find the one made there before.
+
+    Only a new or empty folder becomes a demo project. A demo project made earlier is left as
+    it is (the user may have worked in it) and reported again; one whose seeding was
+    interrupted is completed without duplicating what was already made. Any other folder that
+    is not empty, or that is or lies inside an mlnb project, is refused with :class:`UsageError`
+    before anything is written: the demo would put its own ``customers`` dataset, runs and
+    notebooks among the user's files.
+    """
+    root = Path(path or DEFAULT_DIR).expanduser().resolve()
+    state = _state(root)
+    if state != "complete":
+        _make(root)
+    return _summary(root, reopened=state == "complete")
+
+
+def _state(root: Path) -> str:
+    """``new``, ``seeding`` or ``complete``; raises :class:`UsageError` for a folder that is not the demo's."""
+    from .errors import UsageError
+
+    marker = root / ".mlnb" / MARKER
+    if marker.is_file():
+        try:
+            return str(json.loads(marker.read_text()).get("state", "seeding"))
+        except (ValueError, AttributeError):
+            return "seeding"
+    if root.exists() and not root.is_dir():
+        raise UsageError(f"{root} is a file: give a new or empty folder for the demo (default ~/mlnb-demo)")
+    enclosing = next((f for f in (root, *root.parents) if (f / ".mlnb").is_dir()), None)
+    if enclosing is not None:
+        where = "is" if enclosing == root else f"is inside the mlnb project at {enclosing}, which is"
+        raise UsageError(f"{root} {where} not a demo project: the demo would add its own dataset, runs and notebooks "
+                         "to it; give a new or empty folder (e.g. `mlnb demo ~/mlnb-demo`), or open this project "
+                         "with `jupyter lab`")
+    if root.is_dir() and any(root.iterdir()):
+        raise UsageError(f"{root} is not empty: the demo makes a project of its own there; "
+                         f"give a new or empty folder (e.g. `mlnb demo {root}-demo`)")
+    return "new"
+
+
+def _make(root: Path) -> None:
+    """Seed (or finish seeding) the demo project; each step is skipped when already done."""
     import numpy as np
     import pandas as pd
 
     import mlnb
 
-    root = Path(path or DEFAULT_DIR).expanduser().resolve()
-    root.mkdir(parents=True, exist_ok=True)
+    notebooks = example_notebooks()  # before anything is written: a broken install changes nothing
+    (root / ".mlnb").mkdir(parents=True, exist_ok=True)
+    _mark(root, "seeding")  # first: a demo killed from here on is the demo's own, finished next time
     os.chdir(root)
     mlnb.init(remote=str(root.parent / f"{root.name}-remote"))
     rng = np.random.default_rng(7)
@@ -36,20 +85,50 @@ def seed(path: str | os.PathLike[str] | None = None) -> Record:
         "plan": rng.choice(["basic", "pro", "team"], n),
     })
     frame["churned"] = (rng.random(n) < 0.1 + 0.2 * (frame["tenure_months"] < 6)).astype(int)
-    mlnb.data.save(frame, "customers", message="raw export")
+    mlnb.data.save(frame, "customers", message="raw export")  # identical content: the same version
     mlnb.data.save(frame[frame["age"] < 75].reset_index(drop=True), "customers", message="drop the over-75s")
-    for depth in (2, 4, 8):
-        with mlnb.start_run(f"tree-depth-{depth}", params={"max_depth": depth}, tags=["demo"]) as run:
+    done = {r["name"] for r in mlnb.runs.list(limit=1000).to_dict() if r["status"] == "finished"}
+    for depth, name in zip((2, 4, 8), _RUNS):
+        if name in done:
+            continue
+        with mlnb.start_run(name, params={"max_depth": depth}, tags=["demo"]) as run:
             data = mlnb.data.load("customers")
             rate = float(data["churned"].mean())
             for step in range(5):
                 run.log_metric("loss", (1 - rate) / (depth * (step + 1)), step=step)
             run.log_metric("accuracy", round(1 - rate / depth, 4))
-    notebooks = Path(__file__).resolve().parents[1] / "notebooks"
-    for nb in sorted(notebooks.glob("*.ipynb")) if notebooks.is_dir() else []:
-        shutil.copyfile(nb, root / nb.name)
-    return Record({"project": str(root), "datasets": len(mlnb.data.list()), "runs": len(mlnb.runs.list())},
-                  title="mlnb demo project")
+    for nb in notebooks:
+        if not (root / nb.name).exists():
+            shutil.copyfile(nb, root / nb.name)
+    _mark(root, "complete")
+
+
+def _mark(root: Path, state: str) -> None:
+    (root / ".mlnb" / MARKER).write_text(json.dumps({"state": state}) + "\n")
+
+
+def _summary(root: Path, reopened: bool) -> Record:
+    import mlnb
+
+    os.chdir(root)
+    title = "mlnb demo project (made earlier, reopened as it is)" if reopened else "mlnb demo project"
+    return Record({"project": str(root), "datasets": len(mlnb.data.list()), "runs": len(mlnb.runs.list(limit=1000))},
+                  title=title)
+
+
+def example_notebooks() -> list[Path]:
+    """The example notebooks: shipped in the package (``mlnb/_notebooks`` in a wheel), or a
+    source checkout's ``notebooks/``; an error when neither holds any."""
+    here = Path(__file__).resolve().parent
+    places = [here / "_notebooks", here.parent / "notebooks"]
+    for place in places:
+        found = sorted(place.glob("*.ipynb"))
+        if found:
+            return found
+    from .errors import NotFound
+
+    raise NotFound(f"the example notebooks are missing (looked in {' and '.join(map(str, places))}): "
+                   "this mlnb install is incomplete; reinstall it (pip install --force-reinstall mlnb)")
 
 
 def open_lab(root: str) -> None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from .errors import NotAProject, UsageError
+from .errors import MlnbError, NotAProject, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     from dvc.repo import Repo
@@ -60,6 +60,7 @@ class Project:
                                  "or init a folder outside it")
             root = enclosing  # `%mlops init` from a notebook folder inside a project: that project
         remote = _remote_url(remote) if remote else None  # a bad remote changes nothing
+        _check_writable(root)
         root.mkdir(parents=True, exist_ok=True)
         if not _git_toplevel(root):
             _git(root, "init", "-q")
@@ -190,6 +191,21 @@ def _remote_url(url: str) -> str:
         raise UsageError(f"cannot use {url} as the DVC remote folder ({exc.strerror}): "
                          "give a folder you can write, or a URL DVC understands") from None
     return str(path.resolve())
+
+
+def _check_writable(root: Path) -> None:
+    """Refuse, before anything is made, a folder (or its nearest existing parent) that cannot be written."""
+    existing = next(f for f in (root, *root.parents) if f.exists())
+    if not existing.is_dir():
+        raise UsageError(f"{existing} is a file, not a folder: init a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        why = "is on a read-only filesystem" if _read_only(existing) else "is not writable by you"
+        raise MlnbError(f"cannot make {root} an mlnb project: {existing} {why}: "
+                        "choose a folder you can write, or fix its permissions")
+
+
+def _read_only(path: Path) -> bool:
+    return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
 
 
 def _git(cwd: Path, *args: str, check: bool = True) -> str:

@@ -8,6 +8,7 @@ no logic of its own beyond calling the public API.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
@@ -47,11 +48,21 @@ class ArgumentParser(argparse.ArgumentParser):
 
 Handler = Callable[[argparse.Namespace, Context], Any]
 
+#: Verbs that only mean something as a ``%%mlops`` cell magic; ``mlnb --help`` does not list them.
+CELL_VERBS: set[str] = set()
 
-def add_verb(sub: Any, name: str, handler: Handler, help: str, **kwargs: Any) -> argparse.ArgumentParser:
-    """Add a verb to a subparsers object and bind its handler."""
-    parser = sub.add_parser(name, help=help, description=help, **kwargs)
+
+def add_verb(sub: Any, name: str, handler: Handler, help: str, cell_only: bool = False,
+             **kwargs: Any) -> argparse.ArgumentParser:
+    """Add a verb to a subparsers object and bind its handler.
+
+    ``help`` is plain text (a ``%`` is shown as written); a ``cell_only`` verb is hidden from the
+    terminal's command list but still parses, so ``mlnb run`` explains where it belongs.
+    """
+    parser = sub.add_parser(name, help=help.replace("%", "%%"), description=help, **kwargs)
     parser.set_defaults(handler=handler)
+    if cell_only:
+        CELL_VERBS.add(name)
     return parser
 
 
@@ -82,16 +93,33 @@ def build_parser(prog: str = "mlnb") -> ArgumentParser:
         description="Notebook-first MLOps: version data, record runs, check and export — no server.",
     )
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    parser.add_argument("--version", action="version", version=f"mlnb {package_version()}",
+                        help="print mlnb's version and exit")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=ArgumentParser)
     p = add_verb(sub, "init", _init, "make this folder an mlnb project (git + DVC + registry); safe to repeat")
     p.add_argument("path", nargs="?", default=None, help="project folder (default: the current one)")
     p.add_argument("--remote", help="default DVC remote: a folder or any URL DVC understands")
     p = add_verb(sub, "demo", _demo, "make a small demo project (data versions, runs) and open JupyterLab on it")
-    p.add_argument("path", nargs="?", default=None, help="where (default: ~/mlnb-demo)")
+    p.add_argument("path", nargs="?", default=None,
+                   help="a new or empty folder, or a demo made before, reopened as it is (default: ~/mlnb-demo)")
     p.add_argument("--no-lab", action="store_true", help="only create the project (a headless demo)")
     for module in AREA_CLIS:
         importlib.import_module(module).register(sub)
+    if not prog.startswith("%"):  # a terminal: cell magics are not commands there
+        sub._choices_actions = [a for a in sub._choices_actions if a.dest not in CELL_VERBS]
     return parser
+
+
+def package_version() -> str:
+    """The installed distribution's version (the source tree's ``__version__`` when not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mlnb")
+    except PackageNotFoundError:
+        from . import __version__
+
+        return __version__
 
 
 def run(argv: Sequence[str], ctx: Context | None = None) -> tuple[argparse.Namespace, Any]:
@@ -118,9 +146,24 @@ def _fail(line: str, code: int, debug: bool) -> int:
     return code
 
 
-def _os_error_line(exc: OSError) -> str:
+#: what to do about an OSError, by errno
+_OS_ADVICE = {
+    errno.ENOENT: "check the path; a folder to write into must exist",
+    errno.ENOTDIR: "check the path",
+    errno.EISDIR: "give a file name, not a folder",
+    errno.EACCES: "fix the permissions or choose another path",
+    errno.EPERM: "fix the permissions or choose another path",
+    errno.EROFS: "choose a path on a writable filesystem",
+    errno.ENOSPC: "free space, then run the command again",
+    errno.EDQUOT: "free space, then run the command again",
+}
+
+
+def os_error_line(exc: OSError) -> str:
+    """One line for an OSError: what the system refused, on which path, and what to do."""
     where = f": {exc.filename}" if exc.filename else ""
-    return f"{exc.strerror or exc}{where} (free space or fix permissions, then run the command again)"
+    advice = _OS_ADVICE.get(exc.errno or 0, "free space or fix permissions, then run the command again")
+    return f"{exc.strerror or exc}{where} ({advice})"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -134,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("mlnb: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except OSError as exc:  # the machine refused (disk full, permissions): not the user's check
-        return _fail(f"mlnb: error: {_os_error_line(exc)}", EXIT_ERROR, debug)
+        return _fail(f"mlnb: error: {os_error_line(exc)}", EXIT_ERROR, debug)
     except Exception as exc:  # a bug: never exit 1, which a CI gate reads as "check failed"
         return _fail(
             f"mlnb: internal error: {type(exc).__name__}: {exc} "

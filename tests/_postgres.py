@@ -18,6 +18,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -104,9 +105,24 @@ def postgres_url(postgres_server: str) -> str:
     return f"{postgres_server}/{name}"
 
 
+def fresh_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A fresh mlnb project (git + DVC + registry) with a local-directory DVC remote; cwd is its root."""
+    import mlnb
+    from mlnb._project import current_project
+
+    root = tmp_path / "proj"
+    root.mkdir()
+    monkeypatch.chdir(root)
+    mlnb.init(remote=str(tmp_path / "remote"))
+    proj = current_project()
+    yield proj
+    proj.close()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def backend_project(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
-    """The `project` fixture on SQLite, then again with its registry on PostgreSQL."""
+def backend_project(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The one fixture for registry-level tests: a fresh project on SQLite, then again with its
+    registry on PostgreSQL. A module whose every test is registry-level aliases it as ``project``."""
     if request.param == "postgresql":
         monkeypatch.setenv("MLNB_REGISTRY_URL", request.getfixturevalue("postgres_url"))
-    return request.getfixturevalue("project")
+    yield from fresh_project(tmp_path, monkeypatch)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests._postgres import backend_project, postgres_server, postgres_url  # noqa: F401  (shared fixtures)
+from tests._postgres import backend_project, fresh_project, postgres_server, postgres_url  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,16 +35,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Temp
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A fresh mlnb project (git + DVC + registry) with a local-directory DVC remote; cwd is its root."""
-    import mlnb
-    from mlnb._project import current_project
-
-    root = tmp_path / "proj"
-    root.mkdir()
-    monkeypatch.chdir(root)
-    mlnb.init(remote=str(tmp_path / "remote"))
-    proj = current_project()
-    yield proj
-    proj.close()
+    yield from fresh_project(tmp_path, monkeypatch)
 
 
 def run_cli(*args: str, cwd: Path | None = None, check: bool = False) -> subprocess.CompletedProcess[str]:

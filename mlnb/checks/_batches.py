@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ._columns import CATEGORICAL, ColumnData, column_data, kind_of
+from ._columns import CATEGORICAL, ColumnData, as_text, column_data, compared_as_text, kind_of
 
 DEFAULT_SAMPLE = 1_000_000
 DEFAULT_BATCH = 262_144
@@ -61,6 +61,8 @@ class Accumulator:
         self.n_missing += other.n_missing
         self.n_inf += other.n_inf
         self.notes |= other.notes
+        if compared_as_text(self.notes):  # a batch of mixed types: every batch is counted as text
+            self.counts, other.counts = as_text(self.counts), as_text(other.counts)
         for k, v in other.counts.items():
             self.counts[k] = self.counts.get(k, 0) + v
         n = self.n + other.n
@@ -102,14 +104,23 @@ def iter_parquet(path: str | Path, columns: list[str] | None, batch_size: int) -
     """pandas frames of at most ``batch_size`` rows from a parquet file or folder of parquet files."""
     import pyarrow.dataset as ds
 
-    dataset = ds.dataset(str(path), format="parquet")
+    from ._inputs import reading
+
+    with reading(path):
+        dataset = ds.dataset(str(path), format="parquet")
     unknown = [c for c in columns or [] if c not in dataset.schema.names]
     if unknown:
         from ..errors import UsageError
 
         raise UsageError(f"{path} has no column(s) {unknown}; it has {dataset.schema.names[:20]}")
-    for batch in dataset.to_batches(columns=columns, batch_size=batch_size):
-        yield batch.to_pandas()
+    batches = iter(dataset.to_batches(columns=columns, batch_size=batch_size))
+    while True:
+        with reading(path):  # a damaged page shows only when its batch is read
+            batch = next(batches, None)
+            if batch is None:
+                return
+            frame = batch.to_pandas()
+        yield frame
 
 
 def summarize(frames: Any, columns: list[str] | None = None, sample_size: int = DEFAULT_SAMPLE,

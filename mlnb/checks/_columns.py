@@ -3,8 +3,9 @@
 * int, float (numpy or nullable) and timedelta (in seconds) → **numeric**; never turned categorical
   because of low cardinality.
 * datetime (any unit, with or without time zone) → **datetime**: compared as seconds since the epoch.
-* bool, category, string, object → **categorical**. Object columns holding values of several types
-  are compared on each value's string form (and say so).
+* bool, category, string, object → **categorical**. A reference object column holding values of
+  several types (among its first 10,000) is compared on each value's string form (and says so);
+  that choice is the reference's, applied to every window whatever the window holds.
 
 NaN/None/NaT count as missing; ±inf are counted apart and left out of the distribution statistics.
 """
@@ -18,6 +19,23 @@ import numpy as np
 import pandas as pd
 
 NUMERIC, DATETIME, CATEGORICAL = "numeric", "datetime", "categorical"
+MIXED_AS_TEXT = "mixed value types: compared as text"
+UNHASHABLE_AS_TEXT = "unhashable values: compared as text"
+#: values of the first this many non-missing entries decide whether an object column is mixed
+MIXED_PROBE = 10_000
+
+
+def compared_as_text(notes: list[str] | tuple[str, ...]) -> bool:
+    """Whether a column's counts are keyed by the values' text (its notes say so)."""
+    return MIXED_AS_TEXT in notes or UNHASHABLE_AS_TEXT in notes
+
+
+def as_text(counts: dict[Any, int]) -> dict[str, int]:
+    """Counts re-keyed by each value's text, merging values with the same text (1 and "1")."""
+    out: dict[str, int] = {}
+    for k, v in counts.items():
+        out[str(k)] = out.get(str(k), 0) + v
+    return out
 
 
 def kind_of(s: pd.Series) -> str:
@@ -77,29 +95,35 @@ def numeric_values(s: pd.Series, kind: str) -> tuple[np.ndarray, int, int]:
     return x[finite], n_missing, n_inf
 
 
-def category_counts(s: pd.Series, known: list[Any] | None = None) -> tuple[dict[Any, int], int, list[str]]:
+def category_counts(
+    s: pd.Series, known: list[Any] | None = None, text: bool | None = None
+) -> tuple[dict[Any, int], int, list[str]]:
     """(value -> count for non-missing values, missing count, notes).
 
     ``known`` (the reference's categories) lets an Arrow string column be counted by looking
     each value up in a small table of them, cheaper than building a new value-count table.
+    ``text`` is the reference's choice for a window: count the values' text (True) or the values
+    (False); None (a reference) decides from the column itself.
     """
     fast = _counts_among(s, known) if known else None
     if fast is not None:
         return fast
     notes: list[str] = []
     n_missing = int(s.isna().sum())
-    if s.dtype == object:
-        types = {type(v) for v in s.dropna().head(10_000)}
-        if len(types) > 1:
-            s = s.map(lambda v: v if v is None or (isinstance(v, float) and v != v) else str(v))
-            notes.append("mixed value types: compared as text")
-    try:
-        vc = s.value_counts(dropna=True, sort=False)
+    if text is None and s.dtype == object:
+        text = len({type(v) for v in s.dropna().head(MIXED_PROBE)}) > 1
+    if text:
+        s = s.map(lambda v: v if v is None or (isinstance(v, float) and v != v) else str(v), na_action="ignore")
+        notes.append(MIXED_AS_TEXT)
+    try:  # pandas 3 counts lists itself, but they cannot be the keys of a dict
+        return _value_counts(s), n_missing, notes
     except TypeError:  # unhashable values such as lists
-        vc = s.dropna().astype(str).value_counts(sort=False)
-        notes.append("unhashable values: compared as text")
-    vc = vc[vc > 0]
-    return {_plain(k): int(v) for k, v in vc.items()}, n_missing, notes
+        return _value_counts(s.dropna().astype(str)), n_missing, [*notes, UNHASHABLE_AS_TEXT]
+
+
+def _value_counts(s: pd.Series) -> dict[Any, int]:
+    vc = s.value_counts(dropna=True, sort=False)
+    return {_plain(k): int(v) for k, v in vc[vc > 0].items()}
 
 
 def _counts_among(s: pd.Series, known: list[Any]) -> tuple[dict[Any, int], int, list[str]] | None:
@@ -127,12 +151,14 @@ def _plain(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
 
-def column_data(s: pd.Series, name: str, kind: str | None = None, known: list[Any] | None = None) -> ColumnData:
-    """One column reduced for the statistics; ``known`` are the reference's categories, if any."""
+def column_data(s: pd.Series, name: str, kind: str | None = None, known: list[Any] | None = None,
+                text: bool | None = None) -> ColumnData:
+    """One column reduced for the statistics; ``known`` are the reference's categories, if any,
+    and ``text`` its choice of comparing the values' text (see :func:`category_counts`)."""
     kind = kind or kind_of(s)
     n = len(s)
     if kind == CATEGORICAL:
-        counts, n_missing, notes = category_counts(s, known)
+        counts, n_missing, notes = category_counts(s, known, text)
         return ColumnData(name, kind, n, n_missing, counts=counts, notes=notes)
     values, n_missing, n_inf = numeric_values(s, kind)
     notes = [f"{n_inf} infinite values left out of the statistics"] if n_inf else []

@@ -8,7 +8,10 @@ Default decision, per column (see docs/checks.md):
   (Wasserstein-1 / reference std >= 0.1, or Jensen-Shannon distance, base 2, >= 0.1);
 * the missing rate **drifted** when it changed by at least 0.05 and a chi-square test of
   missing-vs-present is significant (same correction);
-* a reference column absent from the window drifted; a column new in the window is listed only.
+* a reference column absent from the window drifted (status ``removed``: a CI gate notices a
+  schema change); a column new in the window is its own finding (``added``) and fails nothing;
+* an identifier-like column (see :mod:`mlnb.checks._identifiers`) is ``not tested``: its
+  distribution is not compared, its missing rate still is.
 
 The dataset drifted when at least one column did (or, with ``drift_share``, when that share of
 the tested columns did).
@@ -23,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import UsageError
-from ._columns import CATEGORICAL, ColumnData
+from ._columns import CATEGORICAL, ColumnData, as_text, compared_as_text
+from ._identifiers import identifier_like
 from ._parallel import map_columns
 from ._profile import ColumnProfile, Profile
 from .stats import categorical as cat_stats
@@ -60,6 +64,7 @@ class DriftConfig:
     drift_share: float | None = None
     min_rows: int = 30
     exact: bool = False
+    identifier_share: float | None = 0.95
 
     @classmethod
     def of(cls, **kwargs: Any) -> DriftConfig:
@@ -80,6 +85,8 @@ class DriftConfig:
                 raise UsageError(f"unknown metric {m!r} for {col}: use one of {sorted(DEFAULT_THRESHOLDS)}")
         if self.drift_share is not None and not 0 < self.drift_share <= 1:
             raise UsageError(f"drift_share must be in (0, 1], got {self.drift_share}")
+        if self.identifier_share is not None and not 0 < self.identifier_share <= 1:
+            raise UsageError(f"identifier_share must be in (0, 1] (None tests every column), got {self.identifier_share}")
 
     def metric_for(self, column: str, kind: str) -> str:
         m = self.metrics.get(column) or (self.categorical_metric if kind == CATEGORICAL else self.numeric_metric)
@@ -125,7 +132,9 @@ def _window(profile_: Profile, current: Any, columns: list[str] | None) -> tuple
             ref = profile_.columns.get(name)
             s = current[by_name[name]]
             known = list(ref.counts) if ref is not None and ref.counts else None
-            return lambda: column_data(s, name, _same_kind(ref.kind if ref else None, s), known)
+            text = ref is not None and ref.kind == CATEGORICAL and compared_as_text(ref.notes)
+            kind = CATEGORICAL if text else _same_kind(ref.kind if ref else None, s)
+            return lambda: column_data(s, name, kind, known, text=text if ref is not None else None)
 
         return {n: getter(n) for n in (columns or list(by_name)) if n in by_name}, len(current)
     from ._profile import profile
@@ -173,9 +182,10 @@ def _one_sided(name: str, ref: ColumnProfile | None, cur: ColumnData | None) -> 
     kind = (ref or cur).kind  # type: ignore[union-attr]
     row = _base_row(name, kind, ref, cur)
     if ref is None:
-        row.update(notes="only in current (not compared)", drifted=False, reason="")
+        row.update(notes="only in current (not compared)", drifted=False, reason="", status="added")
     else:
-        row.update(notes="absent from current", drifted=True, reason="absent from current", forced=True)
+        row.update(notes="absent from current", drifted=True, reason="absent from current", forced=True,
+                   status="removed")
     return row
 
 
@@ -190,7 +200,7 @@ def _base_row(name: str, kind: str, ref: ColumnProfile | None, cur: ColumnData |
         "missing_ref": ref.missing_rate if ref else nan,
         "missing_cur": (cur.n_missing / cur.n_rows if cur.n_rows else nan) if cur else nan,
         "missing_p": nan, "missing_p_adjusted": nan,
-        "drifted": False, "reason": "", "notes": "", "reliable": True, "hist": None,
+        "drifted": False, "status": "", "reason": "", "notes": "", "reliable": True, "hist": None,
     }
 
 
@@ -201,13 +211,17 @@ def _compare(ref: ColumnProfile, cur: ColumnData, config: DriftConfig) -> dict[s
         notes.append(f"type changed: {ref.kind} in reference, {cur.kind} in current")
         row.update(notes="; ".join(notes), drifted=True, reason="type changed", forced=True)
         return row
-    metric = config.metric_for(ref.name, ref.kind)
-    row.update(metric=metric, threshold=config.threshold_for(ref.name, metric))
+    identifier = identifier_like(ref, config.identifier_share, config.min_rows)
+    if identifier is None:
+        metric = config.metric_for(ref.name, ref.kind)
+        row.update(metric=metric, threshold=config.threshold_for(ref.name, metric))
     m_ref, m_cur = ref.n_missing, cur.n_missing
     if ref.n_rows and cur.n_rows:
         _, row["missing_p"] = cat_stats.chi2_homogeneity(
             np.array([m_ref, ref.n_rows - m_ref], float), np.array([m_cur, cur.n_rows - m_cur], float))
-    if row["n_ref"] == 0 or row["n_cur"] == 0:
+    if identifier is not None:
+        notes.append(f"not tested: {identifier}; its missing rate is still compared")
+    elif row["n_ref"] == 0 or row["n_cur"] == 0:
         notes.append("no values in " + ("reference" if row["n_ref"] == 0 else "current") + ": distribution not compared")
     elif ref.kind == CATEGORICAL:
         _categorical(ref, cur, row, notes)
@@ -252,7 +266,10 @@ def _numeric_hist(r: num_stats.NumericReference, w: num_stats.BinnedWindow) -> d
 
 
 def _categorical(ref: ColumnProfile, cur: ColumnData, row: dict[str, Any], notes: list[str]) -> None:
-    cats, r, c = cat_stats.align_counts(ref.counts or {}, cur.counts or {})
+    ref_counts, cur_counts = ref.counts or {}, cur.counts or {}
+    if compared_as_text(ref.notes) or compared_as_text(cur.notes):  # a profile scored against a profile
+        ref_counts, cur_counts = as_text(ref_counts), as_text(cur_counts)
+    cats, r, c = cat_stats.align_counts(ref_counts, cur_counts)
     stat, p = cat_stats.chi2_homogeneity(r, c)
     js = cat_stats.jensen_shannon(r, c)
     psi = cat_stats.psi(r, c)
@@ -287,15 +304,20 @@ def _decide(rows: list[dict[str, Any]], config: DriftConfig) -> None:
     k = len(rows)
     for i, row in enumerate(rows):
         row["p_adjusted"], row["missing_p_adjusted"] = adjusted[i], adjusted[k + i]
-        if row.pop("forced", False):
-            continue
-        reasons = []
-        significant = config.alpha is None or row["p_adjusted"] < config.alpha
-        if significant and row["score"] >= row["threshold"]:
-            reasons.append(f"{row['metric']} {row['score']:.3g} >= {row['threshold']:g}")
-        delta = row["missing_cur"] - row["missing_ref"]
-        missing_sig = config.alpha is None or row["missing_p_adjusted"] < config.alpha
-        if abs(delta) >= config.missing_threshold and missing_sig:
-            reasons.append(f"missing rate {row['missing_ref']:.1%} -> {row['missing_cur']:.1%}")
-        row["drifted"] = bool(reasons)
-        row["reason"] = "; ".join(reasons)
+        if not row.pop("forced", False):
+            _decide_row(row, config)
+        row["status"] = row["status"] or ("drift" if row["drifted"] else "not tested" if row["test"] is None else "ok")
+
+
+def _decide_row(row: dict[str, Any], config: DriftConfig) -> None:
+    """The default decision rule for one compared column (module docstring)."""
+    reasons = []
+    significant = config.alpha is None or row["p_adjusted"] < config.alpha
+    if significant and row["score"] >= row["threshold"]:
+        reasons.append(f"{row['metric']} {row['score']:.3g} >= {row['threshold']:g}")
+    delta = row["missing_cur"] - row["missing_ref"]
+    missing_sig = config.alpha is None or row["missing_p_adjusted"] < config.alpha
+    if abs(delta) >= config.missing_threshold and missing_sig:
+        reasons.append(f"missing rate {row['missing_ref']:.1%} -> {row['missing_cur']:.1%}")
+    row["drifted"] = bool(reasons)
+    row["reason"] = "; ".join(reasons)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
+from ..errors import MlnbError, NotAProject, NotFound, UsageError
 
 _FILE_SUFFIXES = {".parquet", ".pq", ".csv", ".tsv", ".feather", ".json", ".jsonl"}
 
@@ -32,25 +34,60 @@ def check_columns(df: Any, columns: list[str] | None, what: str) -> list[Any]:
 
 
 def is_file_spec(spec: str) -> bool:
-    return Path(spec).suffix.lower() in _FILE_SUFFIXES or Path(spec).is_dir()
+    """``spec`` names a file (by its suffix: data or a saved profile) or a folder, not a dataset."""
+    return Path(spec).suffix.lower() in _FILE_SUFFIXES | {".npz"} or Path(spec).is_dir()
+
+
+@contextmanager
+def reading(path: str | Path) -> Iterator[None]:
+    """Around reading a data file: a file that does not parse is one error naming it (exit 3).
+
+    pandas and pyarrow report damaged files as ValueError subclasses (``ArrowInvalid``,
+    ``ParserError``, ``UnicodeDecodeError``), ``ArrowException`` or an OSError without an errno
+    (a page that does not decode); errors mlnb raised on purpose and the system's own OSErrors
+    (with an errno) pass through.
+    """
+    import pyarrow as pa
+
+    try:
+        yield
+    except MlnbError:
+        raise
+    except (ValueError, EOFError, OSError, pa.ArrowException) as exc:
+        if isinstance(exc, OSError) and exc.errno:  # the system refused (permissions ...): not damage
+            raise
+        kind = Path(path).suffix.lstrip(".") or "parquet"
+        reason = " ".join(str(exc).split())[:200]
+        raise MlnbError(f"cannot read {path} as {kind}: {reason} — check it is a complete {kind} file "
+                        "(write it again or restore it)") from None
 
 
 def load_frame(spec: str) -> Any:
-    """A file (parquet/csv/...) or a dataset reference such as ``train@1`` as a DataFrame."""
-    if is_file_spec(spec) or Path(spec).exists():
-        path = Path(spec)
-        if not path.exists():
-            raise UsageError(f"no such file: {spec}")
-        if path.is_dir():
-            import pandas as pd
+    """A file (parquet/csv/...) or a dataset reference such as ``train@1`` as a DataFrame.
 
-            return pd.read_parquet(path)
-        from ..data._frames import read_table
+    A spec that names no file is read as a dataset reference; a plain name (no ``@``) outside a
+    project was meant as a file, and is reported as a missing file, not as a missing project.
+    """
+    path = Path(spec)
+    if path.exists():
+        with reading(spec):
+            if path.is_dir():
+                import pandas as pd
 
-        return read_table(path)
+                return pd.read_parquet(path)
+            from ..data._frames import read_table
+
+            return read_table(path)
+    if is_file_spec(spec):
+        raise NotFound(f"no such file: {spec}")
     from .. import data
 
-    return data.load(spec)
+    try:
+        return data.load(spec)
+    except NotAProject:
+        if "@" in spec:
+            raise
+        raise NotFound(f"no such file: {spec} (nor a dataset: that needs an mlnb project, see `mlnb init`)") from None
 
 
 def resolve_source(spec: str, shell: Any = None, prefer_path: bool = False) -> Any:

@@ -189,7 +189,7 @@ def profile(
         if path.is_dir() or path.suffix.lower() in (".parquet", ".pq"):
             frames = iter_parquet(path, columns, batch_size)
             acc = summarize(frames, columns, sample_size or DEFAULT_SAMPLE)
-            if not acc:
+            if not any(a.n_rows for a in acc.values()):  # no batch, or only empty ones
                 raise UsageError(f"{path} has no rows: profile a non-empty dataset")
             return _from_accumulators(acc, str(path), index)
         from ._inputs import load_frame

@@ -9,12 +9,13 @@ original. Files of format 1 (no edges) are still read: their bins are fitted aga
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import UsageError
+from ..errors import MlnbError, NotFound, UsageError
 from ._columns import ColumnData
 from ._profile import ColumnProfile, Profile
 from .stats.binning import ReferenceBins
@@ -58,15 +59,17 @@ def load_profile(path: str | Path, *, index: bool = True) -> Profile:
     """
     p = Path(path)
     if not p.is_file():
-        raise UsageError(f"no profile file at {p}: save one with mlnb.checks.profile(df).save({str(p)!r})")
+        raise NotFound(f"no profile file at {p}: save one with mlnb.checks.profile(df).save({str(p)!r})")
+    again = "save the profile again with mlnb.checks.profile(df).save(...)"
     try:
         with np.load(p, allow_pickle=False) as data:
             header = json.loads(str(data["header"]))
             arrays = {k: data[k] for k in data.files if k != "header"}
-    except (OSError, ValueError, KeyError) as exc:
-        raise UsageError(f"{p} is not an mlnb profile file: {exc}") from None
-    if header.get("format") not in READABLE:
-        raise UsageError(f"{p} is not an mlnb profile file (format {header.get('format')!r})")
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise MlnbError(f"{p} is not an mlnb profile file ({exc}): {again}") from None
+    if not isinstance(header, dict) or header.get("format") not in READABLE:
+        found = header.get("format") if isinstance(header, dict) else None
+        raise MlnbError(f"{p} is not an mlnb profile file (format {found!r}): {again}")
     cols = {}
     for i, c in enumerate(header["columns"]):
         values = arrays.get(f"values_{i}")

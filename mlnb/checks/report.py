@@ -18,11 +18,11 @@ __all__ = ["DriftReport"]
 
 #: columns of ``to_frame()`` in order (the display shows a subset)
 FRAME_COLUMNS = [
-    "column", "kind", "drifted", "reason", "metric", "score", "score_error", "threshold", "test",
+    "column", "kind", "drifted", "status", "reason", "metric", "score", "score_error", "threshold", "test",
     "statistic", "p_value", "p_adjusted", "psi", "missing_ref", "missing_cur", "missing_p_adjusted",
     "n_ref", "n_cur", "reliable", "notes",
 ]
-_SHOWN = ["column", "kind", "drifted", "metric", "score", "threshold", "test", "statistic", "p_adjusted",
+_SHOWN = ["column", "kind", "status", "metric", "score", "threshold", "test", "statistic", "p_adjusted",
           "psi", "missing_ref", "missing_cur", "notes"]
 
 
@@ -37,7 +37,8 @@ def _num(v: Any) -> str:
 
 
 _FORMATS = {"missing_ref": _pct, "missing_cur": _pct, "score": _num, "statistic": _num, "p_adjusted": _num,
-            "psi": _num, "drifted": lambda v: "DRIFT" if v else "ok"}
+            "psi": _num, "drifted": lambda v: "DRIFT" if v else "ok",
+            "status": lambda v: v.upper() if v in ("drift", "removed") else str(v)}
 
 
 class DriftReport:
@@ -58,6 +59,24 @@ class DriftReport:
     def drifted(self) -> list[str]:
         """Names of the columns that drifted."""
         return [r["column"] for r in self.rows if r["drifted"]]
+
+    def _with_status(self, status: str) -> list[str]:
+        return [r["column"] for r in self.rows if r.get("status") == status]
+
+    @property
+    def removed(self) -> list[str]:
+        """Reference columns absent from the current data (each counts as drifted)."""
+        return self._with_status("removed")
+
+    @property
+    def added(self) -> list[str]:
+        """Columns only in the current data: a finding, not a failure."""
+        return self._with_status("added")
+
+    @property
+    def not_tested(self) -> list[str]:
+        """Columns whose distribution was not compared (identifier-like, or no values); see notes."""
+        return self._with_status("not tested")
 
     @property
     def n_tested(self) -> int:
@@ -82,7 +101,9 @@ class DriftReport:
         n = len(self.drifted)
         head = "DRIFT DETECTED" if self.dataset_drift else "No dataset drift"
         names = f": {', '.join(self.drifted[:8])}{' ...' if n > 8 else ''}" if n else ""
-        return (f"{head} — {n} of {self.n_tested} columns drifted{names} "
+        findings = "".join(f"; {what}: {_names(cols)}" for what, cols in (
+            ("removed", self.removed), ("added", self.added), ("not tested", self.not_tested)) if cols)
+        return (f"{head} — {n} of {self.n_tested} columns drifted{names}{findings} "
                 f"(reference {self.n_ref:,} rows, current {self.n_cur:,} rows)")
 
     def table(self) -> Table:
@@ -97,7 +118,8 @@ class DriftReport:
         cfg = asdict(self.config)
         return {
             "drift": self.dataset_drift, "n_columns": self.n_tested, "n_drifted": len(self.drifted),
-            "share": self.share, "drifted": self.drifted, "n_ref": self.n_ref, "n_cur": self.n_cur,
+            "share": self.share, "drifted": self.drifted, "removed": self.removed, "added": self.added,
+            "not_tested": self.not_tested, "n_ref": self.n_ref, "n_cur": self.n_cur,
             "config": cfg,
             "columns": [{c: _json_value(r.get(c)) for c in FRAME_COLUMNS} for r in self.rows],
         }
@@ -139,6 +161,10 @@ class DriftReport:
         out = Path(path)
         out.write_text(page, encoding="utf-8")
         return out
+
+
+def _names(columns: list[str], shown: int = 8) -> str:
+    return ", ".join(columns[:shown]) + (" ..." if len(columns) > shown else "")
 
 
 def _json_value(v: Any) -> Any:

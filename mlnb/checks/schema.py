@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import UsageError
+from ..errors import MlnbError, NotFound, UsageError
 from ._html import HtmlDisplay
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -214,9 +214,9 @@ def load_schema(path: str | Path) -> Schema:
 
     p = Path(path)
     if not p.is_file():
-        raise UsageError(f"no schema file at {p}: create one with `mlnb schema infer DATA -o {p}`")
+        raise NotFound(f"no schema file at {p}: create one with `mlnb schema infer DATA -o {p}`")
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{p} is not valid YAML: {exc}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise MlnbError(f"{p} is not valid YAML: {exc}: fix it, or write it again with `mlnb schema infer`") from None
     return Schema.from_dict(data, str(p))

@@ -102,7 +102,17 @@ class ValidationResult(HtmlDisplay):
 def _plain(v: Any) -> Any:
     if hasattr(v, "isoformat"):
         return v.isoformat()
+    if hasattr(v, "tolist") and getattr(v, "ndim", 0):  # an array held in an object column
+        return v.tolist()
     return v.item() if hasattr(v, "item") else v
+
+
+def _first_distinct(values: pd.Series, n: int) -> list[Any]:
+    """The first ``n`` distinct values; unhashable ones (lists, arrays) are told apart by their text."""
+    try:
+        return list(values.drop_duplicates().iloc[:n].array)
+    except TypeError:
+        return list(values[~values.astype(str).duplicated().to_numpy()].iloc[:n].array)
 
 
 class _Collector:
@@ -124,7 +134,7 @@ class _Collector:
             shown = bad.iloc[: self.max_examples]
             self.failures += [{"column": column, "check": check, "failure_case": v, "index": i}
                               for i, v in zip(shown.index, shown.array)]
-            examples = ", ".join(format_value(_plain(v)) for v in bad.drop_duplicates().iloc[:5].array)
+            examples = ", ".join(format_value(_plain(v)) for v in _first_distinct(bad, 5))
         self.summary.append({"column": column, "check": check, "expected": expected, "failures": count,
                              "percent": count / self.n_rows if self.n_rows else 0.0, "examples": examples})
 
@@ -190,6 +200,9 @@ def _check_column(s: pd.Series, spec: ColumnSchema, out: _Collector, name: str) 
     if spec.allowed is not None:
         allowed = set(spec.allowed)
         text = values.astype(object) if isinstance(values.dtype, pd.CategoricalDtype) else values
+        if spec.dtype == "object":  # inference keeps a mixed column's allowed values as text: compare text
+            allowed |= {str(a) for a in spec.allowed}
+            text = values.astype(str)
         shown = ", ".join(map(str, spec.allowed[:5])) + (" ..." if len(spec.allowed) > 5 else "")
         out.elements(name, "allowed", f"one of {len(allowed)}: {shown}", s, present & ~text.isin(allowed))
     if spec.unique:

@@ -6,14 +6,16 @@ refuses to discard changes that were never saved as a version unless forced.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import select
 
 from .._display import Record, Table
@@ -22,6 +24,7 @@ from ..errors import NotFound, UsageError
 from ..store import registry
 from ..store._schema import data_versions as dv
 from ..store._schema import datasets as ds
+from . import _workcopy
 from ._refs import DataVersion, resolve
 
 #: Progress bars vanish when done and appear only for operations slower than half a second,
@@ -86,13 +89,13 @@ _STATUS_COLUMNS = ["name", "path", "checked_out", "latest", "state"]
 def status() -> Table:
     """Per dataset: which version the working copy holds and whether it was changed since.
 
-    ``state`` is ``latest``, ``older version`` (after a checkout), ``modified`` (changed and
-    not added yet), ``missing`` (deleted, or not pulled on this clone) or ``untracked`` (no
-    ``.dvc`` file).
+    ``state`` is ``latest``, ``older version`` (after a checkout), ``modified`` (its content is
+    not what its ``.dvc`` file records), ``missing`` (deleted, or not pulled on this clone) or
+    ``untracked`` (no ``.dvc`` file). The working copy is hashed (DVC's state database spares
+    unchanged files), so the answer does not depend on what the cache holds.
     """
     project = current_project()
-    repo = project.dvc
-    repo._reset()
+    project.dvc._reset()
     q = select(ds.c.name, ds.c.path, dv.c.version, dv.c.md5).join(dv, dv.c.dataset_id == ds.c.id)
     with registry(project).read() as conn:
         versions: dict[str, dict[str, int]] = {}
@@ -102,19 +105,18 @@ def status() -> Table:
             paths[name] = rel
     rows = []
     for name, rel in paths.items():
-        dvcfile = project.root / f"{rel}.dvc"
         latest = max(versions[name].values())
         row = {"name": name, "path": rel, "checked_out": None, "latest": f"{name}@{latest}"}
-        if not dvcfile.is_file():
+        recorded = _workcopy.recorded_md5(project, rel)
+        if recorded is None:
             rows.append({**row, "state": "untracked"})
             continue
-        recorded = (yaml.safe_load(dvcfile.read_text()) or {}).get("outs", [{}])[0].get("md5")
         number = versions[name].get(recorded)
         row["checked_out"] = f"{name}@{number}" if number else None
-        outs = _changed_outs(project, dvcfile)
-        if "deleted" in outs or ("not in cache" in outs and not (project.root / rel).exists()):
+        current = _workcopy.working_md5(project, rel)
+        if current is None:
             state = "missing"
-        elif outs:
+        elif current != recorded:
             state = "modified"
         else:
             state = "latest" if number == latest else "older version"
@@ -122,100 +124,168 @@ def status() -> Table:
     return Table(rows, _STATUS_COLUMNS, title="working copy", empty="no datasets yet")
 
 
-def _changed_outs(project: Project, dvcfile: Path) -> list[str]:
-    """How the working copy differs from what its ``.dvc`` file records (DVC's words:
-    ``modified``, ``deleted``, ``not in cache``); empty when it matches."""
-    changed = project.dvc.status(targets=[str(dvcfile)])
-    return [state for entry in changed.get(str(dvcfile.relative_to(project.root)), [])
-            for state in entry.get("changed outs", {}).values()]
+@contextlib.contextmanager
+def _lock(project: Project, what: str) -> Iterator[None]:
+    """Hold the project's "data" lock (the one adds and saves take), first cleaning up after
+    checkouts that were killed."""
+    from .._lock import project_lock
+
+    with project_lock(project.root, "data", what=what):
+        with registry(project).read() as conn:
+            paths = [p for (p,) in conn.execute(select(ds.c.path))]
+        _workcopy.recover(project, paths)
+        yield
 
 
 def checkout(ref: str, force: bool = False) -> DataVersion:
     """Put version ``ref`` in the working copy and point its ``.dvc`` file at it.
 
-    Changes to the working copy that are not saved as a version are never discarded unless
-    ``force`` is true (as with ``dvc checkout --force``).
+    Content of the working copy that exists nowhere else (changes not added as a version, or a
+    version whose cache object is gone) is never discarded unless ``force`` is true (as with
+    ``dvc checkout --force``). The working copy is replaced atomically: an interrupted checkout
+    leaves the old or the new version in place, complete.
 
     >>> mlnb.data.checkout("train@1")  # doctest: +SKIP
     """
     project = current_project()
     version = resolve(ref, project)
-    _ensure_cached(project, version)
-    from dvc_data.hashfile.hash_info import HashInfo
-    from dvc_data.hashfile.meta import Meta
-
-    repo = project.dvc
-    repo._reset()
-    dvcfile = f"{version.path}.dvc"
-    if not (project.root / dvcfile).exists():
-        raise NotFound(f"{dvcfile} is missing: restore it from git or re-add {version.path}")
-    if not force and "modified" in _changed_outs(project, project.root / dvcfile):
-        raise UsageError(
-            f"{version.path} has changes that are not saved as a version: `mlnb data add {version.path}` "
-            f"keeps them, `mlnb data checkout {ref} --force` discards them"
-        )
-    stage = repo.stage.load_one(dvcfile)
-    out = stage.outs[0]
-    out.hash_info = HashInfo("md5", version.md5)
-    out.meta = Meta(isdir=version.is_dir, size=version.size, nfiles=version.nfiles)
-    stage.dump()
-    repo._reset()
-    repo.checkout(targets=[dvcfile], force=True)
+    with _lock(project, f"a checkout of {version.ref}"):
+        if not (project.root / f"{version.path}.dvc").exists():
+            raise NotFound(f"{version.path}.dvc is missing: restore it from git or re-add {version.path}")
+        _ensure_cached(project, version)
+        current = _workcopy.working_md5(project, version.path)
+        if not force:
+            reason = _workcopy.unsaved_reason(project, version.path, version.name, current, version.md5)
+            if reason:
+                raise _workcopy.refuse_unsaved(reason, version.path, ref)
+        if current != version.md5:
+            _workcopy.place(project, version.path, version.md5)
+        if _workcopy.recorded_md5(project, version.path) != version.md5:
+            _workcopy.write_dvcfile(project, version.path, version.md5, version.size, version.nfiles)
     return version
 
 
-def _all_hashes(project: Project) -> list[Any]:
-    from dvc_data.hashfile.hash_info import HashInfo
-
+def _registered_objects(project: Project) -> dict[str, list[str]]:
+    """Hash -> the versions (``name@n``) registered with that content; model files and their
+    training profiles live in the same cache and travel with the data."""
     from ..store._schema import model_versions as mv
+    from ..store._schema import models as mo
 
-    # model files and their training profiles live in the same cache and travel with the data
-    hashes = select(dv.c.md5).union(select(mv.c.md5), select(mv.c.profile_md5).where(mv.c.profile_md5.is_not(None)))
+    q = select(dv.c.md5, ds.c.name, dv.c.version).join(ds, ds.c.id == dv.c.dataset_id)
+    models = select(mv.c.md5, mv.c.profile_md5, mo.c.name, mv.c.version).join(mo, mo.c.id == mv.c.model_id)
+    refs: dict[str, list[str]] = {}
     with registry(project).read() as conn:
-        return [HashInfo("md5", m) for (m,) in conn.execute(hashes)]
+        for md5, name, number in conn.execute(q.order_by(ds.c.name, dv.c.version)):
+            refs.setdefault(md5, []).append(f"{name}@{number}")
+        for md5, profile, name, number in conn.execute(models.order_by(mo.c.name, mv.c.version)):
+            refs.setdefault(md5, []).append(f"model {name}@{number}")
+            if profile:
+                refs.setdefault(profile, []).append(f"model {name}@{number} (training profile)")
+    return refs
 
 
 def push(remote: str | None = None) -> Record:
-    """Send every registered version (not just the checked-out ones) to the DVC remote."""
+    """Send every registered version (not just the checked-out ones) to the DVC remote.
+
+    A version whose content is neither in the local cache nor on the remote is named in the
+    error (exit 3) after the others were sent.
+    """
     return _transfer("push", remote)
 
 
 def pull(remote: str | None = None) -> Record:
-    """Fetch every registered version from the DVC remote into the local cache."""
+    """Fetch every registered version from the DVC remote into the local cache, then bring the
+    working copies to what their ``.dvc`` files record (never over unsaved changes).
+
+    A version found neither on the remote nor in the local cache is named in the error (exit 3).
+    """
     return _transfer("pull", remote)
 
 
 def _transfer(direction: str, remote: str | None) -> Record:
     project = current_project()
-    hashes = _all_hashes(project)
     from dvc.exceptions import DvcException
+    from dvc_data.hashfile.hash_info import HashInfo
 
-    try:
-        result = _transfer_with_progress(project, direction, hashes, remote)
-    except ImportError as exc:  # DVC knows the URL scheme but its plugin is not installed
-        plugin = re.search(r"'(dvc-[\w-]+)'", str(exc))
-        hint = f"pip install {plugin.group(1)}" if plugin else "install the DVC plugin for this remote"
-        raise UsageError(f"{direction} failed: {_one_line(exc)}: {hint}") from exc
-    except DvcException as exc:
-        raise UsageError(f"{direction} failed: {_one_line(exc)} (set a remote with `mlnb init --remote URL`)") from exc
-    if result.failed:
-        raise NotFound(f"{direction}: {len(result.failed)} object(s) could not be transferred")
-    if direction == "pull":  # like `dvc pull`: tracked files in the working copy appear too
-        project.dvc._reset()
+    with _lock(project, f"a data {direction}"):
+        objects = _registered_objects(project)
+        hashes = [HashInfo("md5", m) for m in objects]
         try:
-            project.dvc.pull(remote=remote)
+            result = _transfer_with_progress(project, direction, hashes, remote)
+            missing = _missing_objects(project, direction, objects, remote)
+        except ImportError as exc:  # DVC knows the URL scheme but its plugin is not installed
+            plugin = re.search(r"'(dvc-[\w-]+)'", str(exc))
+            hint = f"pip install {plugin.group(1)}" if plugin else "install the DVC plugin for this remote"
+            raise UsageError(f"{direction} failed: {_one_line(exc)}: {hint}") from exc
         except DvcException as exc:
-            if "unsaved" not in str(exc):
-                raise UsageError(f"pull: DVC could not update the working copy: {_one_line(exc)}") from exc
-            # DVC refuses to overwrite changes not saved as a version; its message lists the paths
-            unsaved = [line.strip() for line in str(exc).splitlines()[1:] if line.strip()]
-            where = ", ".join(project.relpath(p) for p in unsaved) or "the working copy"
-            raise UsageError(
-                f"pulled every version into the cache, but {where} has changes not saved as a version: "
-                f"`mlnb data add PATH` keeps them, `mlnb data checkout REF --force` discards them"
-            ) from exc
+            raise UsageError(f"{direction} failed: {_one_line(exc)} (set a remote with `mlnb init --remote URL`)") from exc
+        if missing:
+            raise NotFound(_missing_message(direction, missing, len(objects)))
+        if result.failed:
+            raise NotFound(f"{direction}: {len(result.failed)} object(s) could not be transferred: run it again")
+        if direction == "pull":
+            _pull_working_copies(project, remote)
     return Record({"direction": direction, "versions": len(hashes), "transferred": len(result.transferred)},
                   title=f"data {direction}")
+
+
+def _missing_objects(project: Project, direction: str, objects: dict[str, list[str]],
+                     remote: str | None) -> dict[str, list[str]]:
+    """The registered objects that are neither in the local cache nor on the remote (after the
+    transfer: for a pull, whatever is still not local; for a push, what is not local and the
+    remote does not have either), with the versions that name them."""
+    absent = {md5: refs for md5, refs in objects.items() if not _workcopy.is_cached(project, md5)}
+    if direction == "pull" or not absent:
+        return absent
+    odb = project.dvc.cloud.get_remote_odb(remote, "push")
+    missing = {}
+    for md5, refs in absent.items():
+        wanted = [md5]
+        if _cache_path(project, md5).exists():  # a folder whose listing is here but some files are not
+            wanted = [e["md5"] for e in _tree_entries(project, md5) if not _cache_path(project, e["md5"]).exists()]
+        if not all(odb.exists(oid) for oid in wanted):
+            missing[md5] = refs
+    return missing
+
+
+def _missing_message(direction: str, missing: dict[str, list[str]], total: int) -> str:
+    named = [f"{', '.join(refs)} (md5 {md5})" for md5, refs in missing.items()]
+    shown = "; ".join(named[:5]) + (f"; and {len(named) - 5} more" if len(named) > 5 else "")
+    done = "" if len(missing) == total else f"; the other {total - len(missing)} were {direction}ed"
+    return (f"{direction}: {len(missing)} of {total} registered object(s) are neither in the local cache nor on "
+            f"the remote: {shown}{done}. Re-add the data from a copy (`mlnb data add PATH`) "
+            "or pull from a remote that has it (`mlnb data pull -r NAME`)")
+
+
+def _pull_working_copies(project: Project, remote: str | None) -> None:
+    """Like `dvc pull`, tracked files in the working copy appear too: datasets first, each replaced
+    atomically and never over content that exists nowhere else; then DVC for other outputs."""
+    from dvc.exceptions import DvcException
+
+    unsaved = []
+    with registry(project).read() as conn:
+        datasets = conn.execute(select(ds.c.name, ds.c.path).order_by(ds.c.name)).all()
+    for name, rel in datasets:
+        md5 = _workcopy.recorded_md5(project, rel)
+        if not md5 or not _workcopy.is_cached(project, md5):
+            continue
+        current = _workcopy.working_md5(project, rel)
+        if current == md5:
+            continue
+        if _workcopy.unsaved_reason(project, rel, name, current, md5):
+            unsaved.append(rel)
+            continue
+        _workcopy.place(project, rel, md5)
+    if unsaved:
+        raise UsageError(
+            f"pulled every version into the cache, but {', '.join(unsaved)} has changes not saved as a version: "
+            f"`mlnb data add PATH` keeps them, `mlnb data checkout REF --force` discards them"
+        )
+    project.dvc._reset()
+    try:
+        project.dvc.pull(remote=remote)
+    except DvcException as exc:
+        raise UsageError(f"pull: DVC could not update the working copy: {_one_line(exc)}") from exc
 
 
 def _one_line(exc: BaseException) -> str:
@@ -237,6 +307,12 @@ def _transfer_with_progress(project: Project, direction: str, hashes: list[Any],
     else:
         src, dest, kwargs = odb, cache, {"src_index": get_index(odb), "verify": odb.verify}
     bar = {"desc": f"{direction} {odb.fs.unstrip_protocol(odb.path)}", "unit": "file", **_BAR}
-    with TqdmCallback(tqdm_kwargs=bar, tqdm_cls=tqdm) as callback:
-        return cloud.transfer(src, dest, hashes, cache_odb=cache, validate_status=cloud._log_missing,
+    # dvc_data logs one multi-line error per object it cannot find; mlnb names them in one line
+    quiet = logging.getLogger("dvc_data")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
+    with contextlib.ExitStack() as stack:
+        stack.callback(quiet.setLevel, level)
+        callback = stack.enter_context(TqdmCallback(tqdm_kwargs=bar, tqdm_cls=tqdm))
+        return cloud.transfer(src, dest, hashes, cache_odb=cache, validate_status=None,
                               callback=callback, **kwargs)

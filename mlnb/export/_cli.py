@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cli import Context, add_json_flag, add_verb
-from ..errors import UsageError
+from ..errors import MlnbError, UsageError
 from .cells import add_stage_arguments
 
 
@@ -22,7 +22,8 @@ def register(sub: Any) -> None:
                    help="also run `dvc repro` in a clean temporary copy and compare metrics with the notebook's run")
     add_json_flag(p)
 
-    p = add_verb(sub, "stage", _stage, "%%%%mlops stage NAME: run this cell as pipeline stage NAME (recorded as a run)")
+    p = add_verb(sub, "stage", _stage, "%%mlops stage NAME: run this cell as pipeline stage NAME (recorded as a run)",
+                 cell_only=True)
     add_stage_arguments(p)
 
 
@@ -58,13 +59,10 @@ def current_notebook(ctx: Context) -> str:
 def _session_notebook(ctx: Context) -> Path | None:
     from ..runs._capture import notebook_path
 
-    found = notebook_path(ctx.shell)
+    found = notebook_path(ctx.shell)  # the file's absolute path when it exists
     if not found or not str(found).endswith(".ipynb"):
         return None
-    path = Path(found)
-    if not path.is_file() and (Path.cwd() / path.name).is_file():
-        path = Path.cwd() / path.name  # the session names it from the server's root; the kernel runs beside it
-    return path
+    return Path(found)
 
 
 def _stage(args: argparse.Namespace, ctx: Context) -> Any:
@@ -111,7 +109,7 @@ def _planned_params(path: Path) -> dict[str, list[str]]:
     if key not in _planned:
         try:
             stages = build_plan(read_notebook(path)).stages
-        except UsageError:
+        except MlnbError:  # a notebook that does not read or plan (yet): no params
             stages = []
         _planned.clear()
         _planned[key] = {s.name: list(s.params) for s in stages}

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
+from ..errors import MlnbError, NotFound, UsageError
 
 #: Line magics that only affect the notebook's display or kernel: dropped from scripts.
 DROPPED_LINE_MAGICS = frozenset(
@@ -42,7 +42,8 @@ class Cell:
     """One code cell as the exporter sees it.
 
     ``number`` is the cell's 1-based position in the notebook (markdown cells count too), the
-    number used in every message; ``code`` is plain Python.
+    number used in every message; ``code`` is plain Python; ``source`` is the code a run started
+    by this cell records (the body after a ``%%mlops stage``/``run`` line, else the whole cell).
     """
 
     number: int
@@ -51,6 +52,7 @@ class Cell:
     parameters: bool = False
     outs: tuple[str, ...] = ()
     deps: tuple[str, ...] = ()
+    source: str = ""
 
     @property
     def where(self) -> str:
@@ -106,11 +108,12 @@ def read_notebook(path: str | Path) -> Notebook:
 
     path = Path(path)
     if not path.is_file():
-        raise UsageError(f"{path} does not exist: give the notebook's path (an .ipynb file)")
+        raise NotFound(f"{path} does not exist: give the notebook's path (an .ipynb file)")
     try:
         nb = nbformat.read(str(path), as_version=4)
     except Exception as exc:  # nbformat raises several unrelated types for a broken file
-        raise UsageError(f"{path} is not a readable notebook: {exc}") from None
+        reason = " ".join(str(exc).split())[:200]
+        raise MlnbError(f"{path} is not a readable notebook ({reason}): save it again from Jupyter") from None
     out = Notebook(path=path)
     stage: str | None = None
     for number, raw in enumerate(nb.cells, start=1):
@@ -157,17 +160,25 @@ def _read_cell(number: int, source: str, tags: list[str], current: str | None) -
                 f"{where}: the %%{magic} cell magic cannot run outside IPython: rewrite the cell in Python"
             )
     label = f"cell {number} ({'stage ' + repr(stage) if stage else 'setup'})"
-    return _finish(number, tags, stage, outs, deps, marker, translate(body, label), run_line)
+    return _finish(number, tags, stage, outs, deps, marker, translate(body, label), run_line, body)
 
 
 def _finish(number: int, tags: list[str], stage: str | None, outs: tuple[str, ...], deps: tuple[str, ...],
-            marker: bool, code: str, run_line: str | None = None) -> Cell | None:
+            marker: bool, code: str, run_line: str | None = None, source: str = "") -> Cell | None:
     if run_line is not None:  # `%%mlops run NAME ...` → the run it records, around the body
         code = f"with _mlnb_export.run({run_line!r}):\n" + (indent(code.rstrip() + "\n") if code.strip() else "    pass")
         code += "\n"
     if not code.strip() and not marker and "parameters" not in tags:
         return None
-    return Cell(number=number, code=code, stage=stage, parameters="parameters" in tags, outs=outs, deps=deps)
+    return Cell(number=number, code=code, stage=stage, parameters="parameters" in tags, outs=outs, deps=deps,
+                source=source)
+
+
+def code_digest(source: str | None) -> str | None:
+    """A content hash of a cell's code as a run records it (outer blank space ignored)."""
+    import hashlib
+
+    return None if source is None else hashlib.sha256(source.strip().encode()).hexdigest()
 
 
 def translate(source: str, where: str) -> str:

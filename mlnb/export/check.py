@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,17 +33,23 @@ REL_TOL = 1e-9
 class CheckResult(Table):
     """One row per metric: the notebook run's value, the pipeline's value, and whether they agree."""
 
-    def __init__(self, rows: list[dict[str, Any]], repro_seconds: float, total_seconds: float, out: Path) -> None:
+    def __init__(self, rows: list[dict[str, Any]], repro_seconds: float, total_seconds: float, out: Path,
+                 unmatched: list[str] | None = None) -> None:
         equal = sum(1 for r in rows if r["equal"])
-        verdict = "reproduced" if equal == len(rows) else "NOT reproduced"
+        self.unmatched = list(unmatched or [])
+        ok = equal == len(rows) and not self.unmatched
+        verdict = "reproduced" if ok else "NOT reproduced"
         title = (f"{verdict}: {equal} of {len(rows)} metrics equal; dvc repro of {out} took "
                  f"{repro_seconds:.1f} s in a clean copy (check total {total_seconds:.1f} s)")
+        if self.unmatched:
+            title += (f"; no finished run of this notebook with the current code of stage "
+                      f"{', '.join(map(repr, self.unmatched))}: run its cells, then check again")
         super().__init__(rows, ["stage", "metric", "notebook", "pipeline", "equal"], title=title,
                          formatters={"equal": lambda v: "yes" if v else "NO", "notebook": _show, "pipeline": _show},
                          empty="no stage logs metrics: the pipeline ran, but there is nothing to compare")
         self.repro_seconds = repro_seconds
         self.total_seconds = total_seconds
-        self.exit_code = 0 if equal == len(rows) else 1
+        self.exit_code = 0 if ok else 1
 
 
 def _show(value: Any) -> str:
@@ -80,47 +87,60 @@ def check_pipeline(exported: Any) -> CheckResult:
             s.name: _read_json(copy / (out / "metrics" / f"{s.name}.json").relative_to(top))
             for s in exported.plan.stages if s.metrics
         }
-    notebook = notebook_metrics(list(pipeline))
+    plan = exported.plan
+    notebook = notebook_metrics(replace(plan, stages=[s for s in plan.stages if s.name in pipeline]))
     rows = []
     for stage, values in pipeline.items():
         theirs = notebook.get(stage, {})
         for key in sorted(set(values) | set(theirs)):
             a, b = theirs.get(key), values.get(key)
             rows.append({"stage": stage, "metric": key, "notebook": a, "pipeline": b, "equal": same(a, b)})
-    return CheckResult(rows, repro, time.perf_counter() - started, exported.out)
+    unmatched = [stage for stage in pipeline if stage not in notebook]
+    return CheckResult(rows, repro, time.perf_counter() - started, exported.out, unmatched)
 
 
-def notebook_metrics(stages: list[str]) -> dict[str, dict[str, Any]]:
-    """Per stage, the metrics of the newest finished notebook run named after it.
+def notebook_metrics(plan: Any) -> dict[str, dict[str, Any]]:
+    """Per stage, the metrics of this notebook's own newest finished run of the stage's current code.
 
-    A stage with no such run (a notebook without markers, whose cells start their own runs) is
-    compared through the runs its pipeline run started inside itself, matched by name.
+    A run is the notebook's own when it was recorded from the notebook's path and its code is, by
+    content hash, one of the stage's cells as the notebook holds them now: runs of a stage of the
+    same name in another notebook sharing the registry, or of an older version of the cell, are
+    never compared. A stage with no such run (a notebook without markers, whose cells start their
+    own runs) is compared through the runs its pipeline run started inside itself, each matched
+    the same way. A stage without a match is left out.
     """
     from .. import runs
+    from .cells import code_digest
     from .runtime import PIPELINE_TAG, run_metrics
 
-    def newest(name: str) -> str | None:
-        candidates = runs.list(f"name = {name!r} and status = 'finished' and not tags.{PIPELINE_TAG}", limit=20)
-        for row in candidates:
-            parent = runs.get(row["id"]).parent_id
-            if parent is None or PIPELINE_TAG not in runs.get(parent).tags:
-                return row["id"]
+    notebook = str(Path(plan.notebook).resolve())
+    stages = {s.name: s for s in plan.stages}
+
+    def own(name: str, stage: Any) -> str | None:
+        digests = {code_digest(c.source) for c in stage.cells}
+        wanted = f"name = {name!r} and notebook = {notebook!r} and status = 'finished' and not tags.{PIPELINE_TAG}"
+        for row in runs.list(wanted, limit=100):
+            record = runs.get(row["id"])
+            if code_digest(record.code) not in digests:
+                continue
+            if record.parent_id is None or PIPELINE_TAG not in runs.get(record.parent_id).tags:
+                return record.id
         return None
 
     found: dict[str, dict[str, Any]] = {}
-    for stage in stages:
-        own = newest(stage)
-        if own is not None:
-            found[stage] = run_metrics(own)
+    for name, stage in stages.items():
+        match = own(name, stage)
+        if match is not None:
+            found[name] = run_metrics(match)
             continue
-        pipeline = runs.list(f"name = {stage!r} and tags.{PIPELINE_TAG}", limit=1)
+        pipeline = runs.list(f"name = {name!r} and tags.{PIPELINE_TAG}", limit=1)
         merged: dict[str, Any] = {}
         for child in runs.get(pipeline[0]["id"]).children if len(pipeline) else []:
-            match = newest(runs.get(child).name)
+            match = own(runs.get(child).name, stage)
             if match is not None:
                 merged.update(run_metrics(match))
         if merged:
-            found[stage] = merged
+            found[name] = merged
     return found
 
 

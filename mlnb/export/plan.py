@@ -13,7 +13,7 @@ import ast
 import builtins
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +96,7 @@ def _assign_default_stage(nb: Notebook) -> list[Cell]:
     name = re.sub(r"[^A-Za-z0-9_-]", "_", nb.path.stem).strip("_-") or "notebook"
     name = name if name[0].isalpha() else f"nb_{name}"
     name = check_stage_name(name[:64].rstrip("_-"))  # a stage name has at most 64 characters
-    return [Cell(c.number, c.code, None if c.parameters else name, c.parameters, c.outs, c.deps) for c in nb.cells]
+    return [replace(c, stage=None if c.parameters else name) for c in nb.cells]
 
 
 def _parameters(cells: list[Cell]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import sys
 import traceback
 from typing import Any
 
-from ..cli import Context, run
+from ..cli import Context, os_error_line, run
 from ..errors import MlnbError
 
 
@@ -27,10 +27,10 @@ def mlops(line: str, cell: str | None = None, shell: Any = None) -> Any:
     debug = "--debug" in argv
     try:
         args, result = run(argv, Context(cell=cell, shell=shell, prog="%mlops"))
-    except MlnbError as exc:
+    except (MlnbError, OSError) as exc:  # OSError: the machine refused (a path, the disk), as in the CLI
         if debug:
             traceback.print_exc()
-        message = str(exc)
+        message = os_error_line(exc) if isinstance(exc, OSError) else str(exc)
         raise UsageError(message if message.startswith("%mlops") else f"%mlops: {message}") from None
     except SystemExit:  # --help printed its text
         return None

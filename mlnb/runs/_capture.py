@@ -3,10 +3,15 @@
 Everything here is cheap on purpose (a run must start in about a millisecond): the git state is
 read with one ``git status`` call and reused for a few seconds, package versions come from the
 modules already imported, never from importing or scanning site-packages.
+
+And what it keeps out: params with secret-looking names, well-known token shapes, URL passwords and
+string literals given to secret-named variables in code are replaced by ``REDACTED``
+(docs/runs.md says what is and is not caught).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -25,8 +30,21 @@ KEY_PACKAGES = (
     "xgboost", "lightgbm", "catboost", "statsmodels", "transformers", "dvc", "mlnb",
 )
 
-_SECRET_PARTS = {"token", "password", "passwd", "pwd", "secret", "key", "apikey", "credential", "credentials", "auth"}
-_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
+#: a word of a name that marks a credential wherever it stands: ``db_password``, ``passphrase``
+_SECRET_WORDS = {
+    "password", "passwd", "pwd", "passphrase", "secret", "secrets", "credential", "credentials", "creds",
+    "auth", "apikey", "apikeys", "privatekey", "secretkey", "accesskey", "bearer", "jwt",
+}
+#: a word that marks a credential when it ends the name: ``hf_token``, ``stripe_key``, ``db_pass``
+#: (not ``token_count``, ``key_column``, ``pass_rate``)
+_SECRET_LAST = {"token", "key", "pass", "pw"}
+#: a word that makes the next ``key``/``token`` a credential anywhere: ``aws_access_key_id``
+_KEY_QUALIFIERS = {"api", "access", "private", "secret", "signing", "encryption", "master", "ssh", "client",
+                   "session", "refresh", "auth", "bearer"}
+#: endings of run-together words: ``dbpassword``, ``hftoken``, ``openaiapikey``, ``awssecretkey``
+_SECRET_ENDINGS = ("token", "password", "passwd", "passphrase", "secret", "apikey", "privatekey", "secretkey",
+                   "accesskey")
+_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 REDACTED = "***redacted***"
 
 GIT_CACHE_SECONDS = 5.0
@@ -35,13 +53,72 @@ _git_lock = threading.Lock()
 
 
 def is_secret(name: str) -> bool:
-    """Whether a param name looks like a credential: ``api_key``, ``hfToken``, ``db-password``.
+    """Whether a name looks like a credential: ``api_key``, ``hfToken``, ``DB_PASS``, ``privatekey``.
 
-    The name is split into words (on punctuation and camelCase); a word that is a secret word
-    (token, password, secret, key ...) or ends in one (``apikey``) marks it.
+    The name is split into words (on punctuation, camelCase and digits); see ``_SECRET_WORDS``
+    and its neighbours for the rules. Innocent look-alikes stay: ``passage``, ``tokenizer_name``,
+    ``max_tokens``, ``token_count``, ``author``, ``monkey``.
     """
-    words = [w.lower() for w in _SPLIT.split(str(name)) if w]
-    return any(w in _SECRET_PARTS or w.endswith(("token", "password", "secret")) for w in words)
+    words = [w.lower().rstrip("0123456789") for w in _SPLIT.split(str(name))]
+    words = [w for w in words if w]
+    for i, word in enumerate(words):
+        if word in _SECRET_WORDS or word.endswith(_SECRET_ENDINGS) and word not in _SECRET_LAST:
+            return True
+        if word in ("key", "keys", "token", "tokens") and i and words[i - 1] in _KEY_QUALIFIERS:
+            return True
+    return len(words) > 1 and words[-1] in _SECRET_LAST or words == ["token"]
+
+
+#: well-known credential shapes, redacted wherever they appear in captured code, params and errors
+_TOKEN_SHAPES = [
+    r"-----BEGIN[A-Z ]*PRIVATE KEY[A-Z ]*-----[\s\S]*?(?:-----END[A-Z ]*PRIVATE KEY[A-Z ]*-----|\Z)",  # PEM
+    r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b",  # AWS access key id
+    r"\bgh[pousr]_[A-Za-z0-9]{30,}",  # GitHub tokens
+    r"\bgithub_pat_[A-Za-z0-9_]{20,}",  # GitHub fine-grained tokens
+    r"\bsk-[A-Za-z0-9_-]{20,}",  # OpenAI, Anthropic (sk-ant-...), DeepSeek ...
+    r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}",  # Stripe
+    r"\bxox[abposr]-[A-Za-z0-9-]{10,}",  # Slack
+    r"\bAIza[0-9A-Za-z_-]{35}",  # Google API key
+    r"\bhf_[A-Za-z0-9]{30,}",  # Hugging Face
+    r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*",  # JWT
+]
+_SHAPES = re.compile("|".join(f"(?:{p})" for p in _TOKEN_SHAPES))
+#: the password of a URL: scheme://user:PASSWORD@host
+_URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@'\"]*:)([^\s/@'\"]+)(@)")
+#: NAME = "literal", NAME: str = 'literal', NAME="literal" (a keyword), "NAME": "literal",
+#: ["NAME"] = "literal" -- the literal is redacted when NAME looks like a credential
+_ASSIGNED = re.compile(
+    r"""(?P<name>[A-Za-z_][A-Za-z0-9_]*|(?P<nq>['"])[^'"\n]{1,255}(?P=nq)\s*\]?)"""
+    r"""(?P<sep>\s*(?::\s*[A-Za-z_][\w.\[\], ]*)?\s*[:=]\s*)"""
+    r"""(?P<prefix>[rRbBuU]{0,2})(?:(?P<q3>'{3}|"{3})(?P<v3>[\s\S]*?)(?P=q3)|(?P<q1>['"])(?P<v1>(?:\\.|[^\\\n])*?)(?P=q1))""",
+)
+
+
+def redact_text(text: str | None) -> str | None:
+    """``text`` with well-known token shapes and URL passwords replaced by ``***redacted***``."""
+    if not text:
+        return text
+    text = _SHAPES.sub(REDACTED, text)
+    return _URL_PASSWORD.sub(lambda m: m.group(1) + REDACTED + m.group(3), text)
+
+
+def redact_code(code: str | None) -> str | None:
+    """Captured code with token shapes, URL passwords and string literals given to secret names redacted."""
+    if not code:
+        return code
+    return _redacted_code(code)
+
+
+@functools.lru_cache(maxsize=32)
+def _redacted_code(code: str) -> str:
+    def literal(match: re.Match[str]) -> str:
+        name = match.group("name").strip("'\"] ")
+        if not (match.group("v3") or match.group("v1")) or not is_secret(name):
+            return match.group(0)
+        q = match.group("q3") or match.group("q1")
+        return f"{match.group('name')}{match.group('sep')}{match.group('prefix')}{q}{REDACTED}{q}"
+
+    return _ASSIGNED.sub(literal, redact_text(code) or code)
 
 
 def git_state(root: Path) -> tuple[str | None, bool | None]:
@@ -139,13 +216,19 @@ def process_alive(pid: int, start: str | None) -> bool:
 
 
 def notebook_path(shell: Any) -> str | None:
-    """The notebook a kernel runs, when the front end says (Jupyter server 2+, VS Code)."""
+    """The notebook a kernel runs, when the front end says (Jupyter server 2+, VS Code).
+
+    When the notebook file is found it is its absolute path (a server may name it from its own
+    root; the kernel runs beside it), so runs of one notebook all record the same path.
+    """
     ns = getattr(shell, "user_ns", None) or {}
-    for name in ("__session__", "__vsc_ipynb_file__"):
-        value = ns.get(name)
-        if isinstance(value, str) and value:
-            return value
-    return os.environ.get("JPY_SESSION_NAME") or None
+    said = next((v for v in (ns.get("__session__"), ns.get("__vsc_ipynb_file__")) if isinstance(v, str) and v),
+                os.environ.get("JPY_SESSION_NAME") or None)
+    if said and said.endswith(".ipynb"):
+        for found in (Path(said), Path.cwd() / Path(said).name):
+            if found.is_file():
+                return str(found.resolve())
+    return said
 
 
 def current_cell(shell: Any) -> str | None:

@@ -70,7 +70,8 @@ def _list_options(p: argparse.ArgumentParser, suppress: bool) -> None:
 
 
 def register(sub: Any) -> None:
-    p = add_verb(sub, "run", _record, "record this cell as a run: %%mlops run NAME --param k=v --tag t")
+    p = add_verb(sub, "run", _record, "record this cell as a run: %%mlops run NAME --param k=v --tag t",
+                 cell_only=True)
     p.add_argument("name", help="the run's name")
     p.add_argument("--param", action="append", metavar="K=V", help="a parameter to record (repeatable)")
     p.add_argument("--tag", action="append", metavar="TAG", help="a tag (repeatable)")

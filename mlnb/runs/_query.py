@@ -67,6 +67,10 @@ def reap(project: Project) -> list[str]:
     return [r.id for r in dead]
 
 
+#: the shortest run id prefix accepted (shorter ones match too many runs to be meant)
+MIN_PREFIX = 4
+
+
 def resolve_id(conn: Connection, run_id: Any) -> str:
     """A full run id from an id, a unique prefix of at least 4 characters, or a run object."""
     run_id = getattr(run_id, "id", run_id)  # a Run or a RunRecord
@@ -75,12 +79,14 @@ def resolve_id(conn: Connection, run_id: Any) -> str:
     run_id = run_id.strip()
     if conn.execute(select(runs.c.id).where(runs.c.id == run_id)).first():
         return run_id
-    if len(run_id) >= 4:
-        found = conn.execute(select(runs.c.id).where(runs.c.id.like(f"{_escape(run_id)}%", escape="\\")).limit(2)).all()
-        if len(found) == 1:
-            return found[0][0]
-        if len(found) > 1:
-            raise UsageError(f"run id prefix {run_id!r} is ambiguous: give more characters")
+    if len(run_id) < MIN_PREFIX:
+        raise UsageError(f"run id prefix {run_id!r} is too short: give at least {MIN_PREFIX} characters of the id "
+                         "(`mlnb runs list` shows them)")
+    found = conn.execute(select(runs.c.id).where(runs.c.id.like(f"{_escape(run_id)}%", escape="\\")).limit(2)).all()
+    if len(found) == 1:
+        return found[0][0]
+    if len(found) > 1:
+        raise UsageError(f"run id prefix {run_id!r} is ambiguous: give more characters")
     raise NotFound(f"no run {run_id!r}: `mlnb runs list` shows the runs there are")
 
 

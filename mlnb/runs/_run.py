@@ -4,6 +4,11 @@ A metric call only appends to a list; the buffer reaches the registry in one tra
 run ends, when it holds ``FLUSH_POINTS`` points, every ``MLNB_FLUSH_SECONDS`` (a background
 thread, which also writes the heartbeat) and at interpreter exit. So a crash loses at most the
 last few seconds of points, never half a transaction.
+
+Flushes of one run are serialised (``Run._write_lock``), so ``end()`` waits for a flush in flight
+and writes the rest with the final status in one transaction: a run marked ``finished`` holds
+every point logged before ``end()`` returned. Values are checked at the call against what both
+backends store (``_limits``), so one bad value cannot make every later flush fail.
 """
 
 from __future__ import annotations
@@ -11,11 +16,13 @@ from __future__ import annotations
 import atexit
 import hashlib
 import os
-import re
 import secrets
+import signal
 import threading
 import time
-from collections.abc import Iterable, Mapping
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +30,10 @@ from .. import _lineage
 from .._project import Project, current_project
 from ..errors import NotFound, UsageError
 from ..store import registry
-from . import _capture, _store
+from . import _capture, _limits, _store
+from ._limits import check_name
 
 FLUSH_POINTS = 10_000
-_KEY = re.compile(r"^[^\x00-\x1f]{1,255}$")
 
 _active: list[Run] = []  # innermost last
 _lock = threading.RLock()
@@ -42,24 +49,6 @@ def _flush_seconds() -> float:
 def new_run_id() -> str:
     """12 hex characters: short enough to type, collision-free for millions of runs in practice."""
     return secrets.token_hex(6)
-
-
-def _check_key(kind: str, key: Any) -> str:
-    if not isinstance(key, str) or not _KEY.match(key):
-        raise UsageError(f"invalid {kind} name {key!r}: use a non-empty string of at most 255 printable characters")
-    return key
-
-
-def _as_number(key: str, value: Any) -> float:
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__float__"):
-        raise UsageError(
-            f"metric {key!r} must be a number, got {value!r} ({type(value).__name__}): "
-            "log text as a param or a tag instead"
-        )
-    try:
-        return float(value)
-    except (TypeError, ValueError) as exc:
-        raise UsageError(f"metric {key!r} must be a number, got {value!r}: {exc}") from None
 
 
 class Run:
@@ -86,6 +75,8 @@ class Run:
         self._artifacts: list[dict[str, Any]] = []
         self._data: list[tuple[str, int]] = []
         self._data_seen: set[tuple[str, int]] = set()
+        self._write_lock = threading.Lock()  # one flush of this run at a time
+        self._closing = False  # end() has taken the buffer: logging now would be lost
 
     # -- logging -------------------------------------------------------------------------------
 
@@ -95,14 +86,11 @@ class Run:
         NaN and +/-inf are kept as such.
         """
         self._check_open()
-        number = _as_number(_check_key("metric", key), value)
-        if step is None:
-            step = self._steps.get(key, -1) + 1
-        elif isinstance(step, bool) or not isinstance(step, int) and not hasattr(step, "__index__"):
-            raise UsageError(f"step of metric {key!r} must be an integer, got {step!r}")
-        step = int(step)
-        self._steps[key] = step
+        number = _limits.metric_value(check_name("metric", key), value)
+        step = self._steps.get(key, -1) + 1 if step is None else _limits.step(key, step)
         with self._buf_lock:
+            self._check_open()
+            self._steps[key] = step
             self._points.append((key, step, number, time.time()))
             full = len(self._points) >= FLUSH_POINTS
         if full:
@@ -122,6 +110,7 @@ class Run:
         self._check_open()
         clean = clean_params(params)
         with self._buf_lock:
+            self._check_open()
             self._params.update(clean)
 
     def set_tags(self, *tags: str) -> None:
@@ -129,6 +118,7 @@ class Run:
         self._check_open()
         clean = clean_tags(tags)
         with self._buf_lock:
+            self._check_open()
             self._tags.extend(clean)
 
     def log_artifact(self, path: str | os.PathLike[str], version: bool = False) -> dict[str, Any]:
@@ -138,7 +128,7 @@ class Run:
         pushed; the run then lists it as an output in its lineage.
         """
         self._check_open()
-        full = Path(path)
+        full = Path(_limits.artifact_path(path))
         if not full.is_file():
             raise NotFound(f"artifact {str(path)!r} is not a file: check the path (relative to {Path.cwd()})")
         try:
@@ -152,13 +142,14 @@ class Run:
 
             record["data_version_id"] = data.add(full).id  # lineage records the output via the listener
         with self._buf_lock:
+            self._check_open()
             self._artifacts.append(record)
         return record
 
     def _touched(self, direction: str, data_version_id: int) -> None:
         item = (direction, int(data_version_id))
         with self._buf_lock:
-            if item not in self._data_seen:
+            if item not in self._data_seen and not self._closing:
                 self._data_seen.add(item)
                 self._data.append(item)
 
@@ -169,38 +160,64 @@ class Run:
         self._write()
 
     def _write(self, end: Mapping[str, Any] | None = None) -> None:
-        with self._buf_lock:
-            points, self._points = self._points, []
-            params, self._params = self._params, {}
-            tags, self._tags = self._tags, []
-            artifacts, self._artifacts = self._artifacts, []
-            data, self._data = self._data, []
-        fields = dict(end) if end else {"heartbeat_at": time.time()}
-        try:
-            with self._registry.write() as conn:
-                _store.write_batch(conn, self.id, points, params, tags, artifacts, data, run_fields=fields)
-                if not end:
-                    _store.revive(conn, self.id)
-        except BaseException:
-            with self._buf_lock:  # keep them for the next try; nothing is half-written
-                self._points[:0] = points
-                params.update(self._params)
-                self._params = params
-                self._tags[:0] = tags
-                self._artifacts[:0] = artifacts
-                self._data[:0] = data
-            raise
+        """Write the buffer (and, with ``end``, the final status) in one transaction.
+
+        One flush of a run at a time: ``end()`` waits for the heartbeat's flush in flight, then
+        writes what is left with the final status. A flush that fails puts the buffer back; one
+        the database partly refuses stores the rest and reports the refused parts once. A Ctrl-C
+        that arrives during the write is raised when it is over: interrupting a driver mid-statement
+        can leave its connection holding the database's write lock, and the buffer unwritten.
+        """
+        with self._write_lock, _sigint_deferred():
+            if self.status != "running":
+                return  # ended while this flush waited: the end wrote everything
+            with self._buf_lock:
+                points, self._points = self._points, []
+                params, self._params = self._params, {}
+                tags, self._tags = self._tags, []
+                artifacts, self._artifacts = self._artifacts, []
+                data, self._data = self._data, []
+                self._closing = bool(end)  # no logging after end() has taken the buffer
+            fields = dict(end) if end else {"heartbeat_at": time.time()}
+            committed = False
+            try:
+                with self._registry.write() as conn:
+                    refused = _store.write_salvaging(conn, self.id, points, params, tags, artifacts, data, fields)
+                    if not end:
+                        _store.revive(conn, self.id)
+                    conn.commit()
+                    committed = True
+                    if end:
+                        self.status, self.ended_at, self.error = end["status"], end["ended_at"], end["error"]
+                        _deactivate(self)
+            except BaseException:
+                if not committed:
+                    with self._buf_lock:  # keep them for the next try; nothing is half-written
+                        self._points[:0] = points
+                        params.update(self._params)
+                        self._params = params
+                        self._tags[:0] = tags
+                        self._artifacts[:0] = artifacts
+                        self._data[:0] = data
+                        self._closing = False
+                raise
+        if refused:
+            _report_refused(self, refused)
 
     def end(self, status: str = "finished", error: str | None = None) -> None:
-        """Flush and close the run with ``status`` (finished, failed, interrupted)."""
+        """Flush and close the run with ``status`` (finished, failed, interrupted).
+
+        Returns once every point logged before the call is stored with the status; a flush in
+        flight (the heartbeat's) is waited for. If the registry cannot be written the error is
+        raised and the run stays open with its buffer, so ``end()`` (or interpreter exit) retries.
+        """
         if self.status != "running":
             return
         if status not in ("finished", "failed", "interrupted", "crashed"):
             raise UsageError(f"invalid run status {status!r}: use finished, failed or interrupted")
         now = time.time()
-        self._write({"status": status, "ended_at": now, "heartbeat_at": now, "error": error})
-        self.status, self.ended_at, self.error = status, now, error
-        _deactivate(self)
+        self._write({"status": status, "ended_at": now, "heartbeat_at": now,
+                     "error": _capture.redact_text(_store.storable_text(error))})
 
     def end_with(self, exc: BaseException | None) -> None:
         """End according to how the code inside the run ended: nothing, an interrupt or an error."""
@@ -218,7 +235,7 @@ class Run:
         self.end_with(exc)
 
     def _check_open(self) -> None:
-        if self.status != "running":
+        if self.status != "running" or self._closing:
             raise UsageError(f"run {self.id} ({self.name}) has ended ({self.status}): start a new run to log more")
 
     def record(self) -> Any:
@@ -233,6 +250,31 @@ class Run:
         return f"<mlnb run {self.id} {self.name!r} {self.status}>"
 
 
+@contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold a Ctrl-C that arrives inside the block until it ends (main thread, default handler only)."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    caught: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if caught:
+            raise KeyboardInterrupt
+
+
+def _report_refused(run: Run, refused: list[tuple[str, BaseException]]) -> None:
+    """One warning per flush naming what the registry refused (the rest of the flush is stored)."""
+    first = "; ".join(f"{what} ({_limits.error_line(error)})" for what, error in refused[:3])
+    more = f" and {len(refused) - 3} more" if len(refused) > 3 else ""
+    warnings.warn(f"mlnb: the registry refused {len(refused)} item(s) of run {run.id} ({run.name}) and stored "
+                  f"the rest: {first}{more}", RuntimeWarning, stacklevel=2)
+
+
 def error_summary(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
     return text if len(text) <= 1000 else text[:997] + "..."
@@ -243,12 +285,14 @@ def clean_params(params: Mapping[str, Any]) -> dict[str, Any]:
         raise UsageError(f"params must be a mapping of name to value, got {type(params).__name__}")
     out = {}
     for key, value in params.items():
-        _check_key("param", key)
+        check_name("param", key)
         if _capture.is_secret(key):
             value = _capture.REDACTED
         elif not isinstance(value, (str, int, float, bool, type(None))):
             value = _plain(value)
-        out[key] = value
+        if isinstance(value, str):
+            value = _capture.redact_text(value)
+        out[key] = _limits.param_value(key, value)
     return out
 
 
@@ -272,7 +316,7 @@ def clean_tags(tags: Iterable[str] | None) -> list[str]:
         return []
     if isinstance(tags, str):
         tags = [tags]
-    return [_check_key("tag", t) for t in tags]
+    return [check_name("tag", t) for t in tags]
 
 
 def _md5(path: Path) -> str:
@@ -307,8 +351,8 @@ def start_run(
     project = _project()
     clean = clean_params(params or {})
     tag_list = clean_tags(tags)
-    if name is not None and (not isinstance(name, str) or not name.strip() or len(name) > 255):
-        raise UsageError(f"invalid run name {name!r}: use a non-empty string of at most 255 characters")
+    if name is not None:
+        check_name("run", name)
     run_id = new_run_id()
     shell = _capture.ipython_shell()
     source_path = notebook
@@ -327,7 +371,8 @@ def start_run(
     row = {
         "id": run_id, "name": name or f"run-{run_id[:6]}", "status": "running", "started_at": now,
         "heartbeat_at": now, "parent_id": parent, "host": _capture.host(), "pid": pid,
-        "proc_start": _proc_start(pid), "notebook": source_path, "code": code, "git_commit": commit,
+        "proc_start": _proc_start(pid), "notebook": _store.storable_text(source_path),
+        "code": _capture.redact_code(_store.storable_text(code)), "git_commit": commit,
         "git_dirty": None if dirty is None else int(dirty), "environment": _capture.environment_json(),
     }
     with registry(project).write() as conn:

@@ -1,7 +1,8 @@
 """The SQL a run writes: one transaction to start it, one per flush, one to end it.
 
 Upserts use each dialect's ``ON CONFLICT`` (SQLite and PostgreSQL); other databases fall back to
-delete-then-insert inside the same transaction.
+delete-then-insert inside the same transaction. A flush goes through :func:`write_salvaging`, so a
+row the database refuses is set aside instead of failing the whole flush.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, delete, update
+from sqlalchemy import Connection, Table, and_, bindparam, delete, exc, update
 
 from ..store._schema import run_artifacts, run_data, run_latest, run_metrics, run_params, run_tags, runs
 
@@ -111,6 +112,83 @@ def write_batch(
         if stmt is None:
             stmt = _updates[fields] = update(runs).where(runs.c.id == bindparam("run_id_"))
         conn.execute(stmt, {"run_id_": run_id, **run_fields})
+
+
+#: errors that say nothing about the rows (a busy, locked or unreachable database): the whole batch
+#: is kept for the next try. Any other error is the database refusing something in the batch.
+TRANSIENT = (exc.OperationalError, exc.InterfaceError, exc.DisconnectionError, exc.TimeoutError)
+
+
+def write_salvaging(
+    conn: Connection,
+    run_id: str,
+    points: Sequence[Point] = (),
+    params: Mapping[str, Any] | None = None,
+    tags: Sequence[str] = (),
+    artifacts: Sequence[Mapping[str, Any]] = (),
+    data: Sequence[tuple[str, int]] = (),
+    run_fields: Mapping[str, Any] | None = None,
+) -> list[tuple[str, BaseException]]:
+    """:func:`write_batch`, but a row the database refuses never takes the good ones down with it.
+
+    The batch is tried whole in a savepoint; when it is refused, each part is retried on its own
+    (metric points by halves, so one bad point among 10,000 costs about 30 small tries) and the
+    refused parts are returned as ``(what, error)`` instead of raised. Transient errors are raised.
+    """
+    whole = _attempt(conn, lambda: write_batch(conn, run_id, points, params, tags, artifacts, data, run_fields))
+    if whole is None:
+        return []
+    refused: list[tuple[str, BaseException]] = []
+    _halves(conn, list(points), lambda part: write_batch(conn, run_id, points=part), refused)
+    parts: list[tuple[str, Any]] = [
+        *((f"param {k!r}", lambda k=k, v=v: write_batch(conn, run_id, params={k: v})) for k, v in (params or {}).items()),
+        *((f"tag {t!r}", lambda t=t: write_batch(conn, run_id, tags=[t])) for t in tags),
+        *((f"artifact {a['path']!r}", lambda a=a: write_batch(conn, run_id, artifacts=[a])) for a in artifacts),
+        *((f"{d} data version {i}", lambda d=d, i=i: write_batch(conn, run_id, data=[(d, i)])) for d, i in data),
+    ]
+    if run_fields:
+        parts.append(("the run's status fields", lambda: write_batch(conn, run_id, run_fields=run_fields)))
+    for what, write in parts:
+        error = _attempt(conn, write)
+        if error is not None:
+            refused.append((what, error))
+    return refused
+
+
+def _attempt(conn: Connection, write: Any) -> BaseException | None:
+    """Run ``write`` in a savepoint: None when it was written, the error when the database refused it."""
+    savepoint = conn.begin_nested()
+    try:
+        write()
+    except TRANSIENT:
+        raise
+    except Exception as error:  # noqa: BLE001 - a refusal of these rows, whatever its type
+        savepoint.rollback()
+        return error
+    savepoint.commit()
+    return None
+
+
+def _halves(conn: Connection, points: list[Point], write: Any, refused: list[tuple[str, BaseException]]) -> None:
+    if not points:
+        return
+    error = _attempt(conn, lambda: write(points))
+    if error is None:
+        return
+    if len(points) == 1:
+        key, step = points[0][0], points[0][1]
+        refused.append((f"metric {key!r} at step {step}", error))
+        return
+    middle = len(points) // 2
+    _halves(conn, points[:middle], write, refused)
+    _halves(conn, points[middle:], write, refused)
+
+
+def storable_text(text: str | None) -> str | None:
+    """Free text (code, an error message) as both databases store it: no NUL, no lone surrogate."""
+    if text is None or (text.isascii() and "\x00" not in text):
+        return text
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 _updates: dict[tuple[str, ...], Any] = {}

@@ -7,6 +7,7 @@ exists already skips it, so importing the same file twice changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -17,7 +18,7 @@ from sqlalchemy import select
 
 from .._display import Record
 from .._project import current_project
-from ..errors import NotFound, UsageError
+from ..errors import MlnbError, NotFound, UsageError
 from ..store import registry
 from ..store._schema import data_versions, datasets, run_artifacts, run_data, run_metrics, run_params
 from ..store._schema import run_tags, runs
@@ -41,9 +42,26 @@ def export(path: str | os.PathLike[str]) -> Record:
 
     reap(project)
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    count = 0
+    if target.is_dir():
+        raise UsageError(f"{path} is a folder: give the file to write, e.g. {target / 'runs.jsonl'}")
     tmp = target.with_name(target.name + ".partial")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        count = _write_runs(project, tmp)
+        os.replace(tmp, target)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):  # never leave half a file behind (a read-only disk has none)
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno:
+            raise MlnbError(f"cannot write {path}: {exc.strerror}: choose a path you can write to "
+                            "(nothing was exported)") from None
+        raise
+    return Record({"path": str(target), "runs": count}, title="runs exported")
+
+
+def _write_runs(project: Any, tmp: Path) -> int:
+    """Write every run of ``project`` to ``tmp`` as JSON Lines; returns how many."""
+    count = 0
     with registry(project).read() as conn, open(tmp, "w") as out:
         for row in conn.execute(select(runs).order_by(runs.c.started_at, runs.c.id)).all():
             rid = row.id
@@ -63,8 +81,7 @@ def export(path: str | os.PathLike[str]) -> Record:
                 .join(datasets, datasets.c.id == data_versions.c.dataset_id).where(run_data.c.run_id == rid))]
             out.write(json.dumps(line, default=str) + "\n")
             count += 1
-    os.replace(tmp, target)
-    return Record({"path": str(target), "runs": count}, title="runs exported")
+    return count
 
 
 def import_(path: str | os.PathLike[str]) -> Record:

@@ -1,16 +1,14 @@
-"""A cheap fingerprint of the registry, so the panel can poll for changes every second or so.
+"""The change feed behind the panel: a token that changes whenever the registry does.
 
-For SQLite it is the size and modification time of the database and its write-ahead log (two
-``stat`` calls, no query); every committed write changes one of them. For a server database it is
-the largest id and row count of each registry table, which a new or updated run also changes.
+It is the registry's revision (:meth:`mlnb.store.Registry.revision`): a counter that every write
+transaction which changed a row bumps before it commits, on SQLite and PostgreSQL alike. Reading
+it is one primary-key query, so polling it every second or so costs nothing that grows with the
+registry; the server reads it in a worker thread like every registry read.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -18,9 +16,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def registry_version(project: Project) -> str:
-    """A short string that changes whenever the project's registry changes."""
-    database = sqlite_file(project)
-    return _table_stamp(project) if database is None else _file_stamp(database)
+    """A short string that changes whenever a committed write changes the project's registry."""
+    from ..store import registry
+
+    return registry(project).revision()
 
 
 def sqlite_file(project: Project) -> Path | None:
@@ -33,30 +32,3 @@ def sqlite_file(project: Project) -> Path | None:
         if database and database != ":memory:":
             return Path(database)
     return None
-
-
-def _file_stamp(db: Path) -> str:
-    parts = []
-    for path in (db, db.with_name(db.name + "-wal")):
-        try:
-            st = os.stat(path)
-        except FileNotFoundError:
-            parts.append("-")
-            continue
-        parts.append(f"{st.st_mtime_ns}:{st.st_size}")
-    return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
-
-
-def _table_stamp(project: Project) -> str:
-    from sqlalchemy import func, select
-
-    from ..store import registry
-
-    reg = registry(project)
-    parts = []
-    with reg.read() as conn:
-        for table in reg.tables.metadata.sorted_tables:
-            cols = [func.count()]
-            cols += [func.max(table.c[c]) for c in ("id", "updated_at", "ended_at") if c in table.c]
-            parts.append(f"{table.name}:{conn.execute(select(*cols).select_from(table)).one()}")
-    return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]

@@ -125,7 +125,7 @@ class VersionHandler(_ApiHandler):
             project = self.locator.project()
         except NotAProject:
             return self.finish({"version": None})
-        self.finish({"version": registry_version(project)})
+        self.finish({"version": await asyncio.to_thread(registry_version, project)})
 
 
 class RunsHandler(_ApiHandler):

@@ -1,18 +1,28 @@
+"""One engine per registry URL; a SQLite registry file that is not a sound database is an error."""
+
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy import Connection, Engine, create_engine, event, select, update
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 
+from ..errors import MlnbError, UsageError
 from . import _schema
 
 if TYPE_CHECKING:  # pragma: no cover
     from .._project import Project
 
 _lock = threading.Lock()
+_CHANGED = "mlnb_changed"
+_DML = {"INSERT", "UPDATE", "DELETE"}
 _registries: dict[str, Registry] = {}
 
 
@@ -21,31 +31,67 @@ class Registry:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.is_sqlite = url.startswith("sqlite")
-        self.engine = _make_engine(url)
+        self.is_sqlite = _parsed(url).drivername.startswith("sqlite")
+        self.file = _sqlite_file(url) if self.is_sqlite else None
+        if self.file is not None:
+            check_registry_file(self.file)
         self.tables = _schema
-        self._migrate()
+        try:
+            self.engine = _make_engine(url)
+            self._migrate()
+        except OperationalError as exc:  # no server there, a folder that does not exist ...
+            reason = " ".join(str(exc.orig).split())[:200]
+            raise MlnbError(f"cannot open the registry at {_shown(url)} ({reason}): check the registry URL "
+                            "(MLNB_REGISTRY_URL or registry_url in .mlnb/config.yaml) and that its database "
+                            "server is running") from None
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """One write transaction. On SQLite it takes the write lock up front (BEGIN IMMEDIATE),
-        so concurrent writers queue on the busy timeout instead of failing to upgrade a lock."""
-        with self.engine.connect() as conn:
+        so concurrent writers queue on the busy timeout instead of failing to upgrade a lock.
+
+        A transaction that changed a row bumps the registry's revision as its last statement, so
+        the change and the new revision commit together (:meth:`revision`)."""
+        with self._damage_named(), self.engine.connect() as conn:
             conn.info["mlnb_write"] = True
             conn.begin()
             try:
                 yield conn
+                if conn.info.pop(_CHANGED, False):
+                    rev = _schema.revision
+                    conn.execute(update(rev).where(rev.c.id == 1).values(revision=rev.c.revision + 1))
             except BaseException:
                 conn.rollback()
                 raise
             finally:
                 conn.info.pop("mlnb_write", None)
+                conn.info.pop(_CHANGED, None)
             conn.commit()
+
+    def revision(self) -> str:
+        """A token that changes with every committed write that changed a row, and only then.
+
+        One primary-key read; ``"<instance>-<count>"``, so a registry made again at the same
+        place does not repeat an old token."""
+        rev = _schema.revision
+        with self.read() as conn:
+            row = conn.execute(select(rev.c.instance, rev.c.revision).where(rev.c.id == 1)).one()
+        return f"{row.instance}-{row.revision}"
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
+        with self._damage_named(), self.engine.connect() as conn:
             yield conn
+
+    @contextmanager
+    def _damage_named(self) -> Iterator[None]:
+        """SQLite's "malformed" / "not a database" (a damaged file) as one error naming the file."""
+        try:
+            yield
+        except DatabaseError as exc:
+            if self.file is None or type(exc.orig) is not sqlite3.DatabaseError:  # not damage: constraints ...
+                raise
+            raise RegistryDamaged(self.file, f"is damaged ({exc.orig})") from None
 
     def _migrate(self) -> None:
         meta = _schema.meta
@@ -63,11 +109,91 @@ class Registry:
                     conn.execute(meta.insert(), {"key": "schema_version", "value": str(target)})
 
 
+class RegistryDamaged(MlnbError):
+    """The registry file exists but is no sound SQLite database: it is never silently recreated."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(
+            f"the registry {path} {problem}: restore it from a backup (or try `sqlite3 {path} .recover`); "
+            "to start an empty registry instead, move it away and run `mlnb init`"
+        )
+
+
+#: the first 16 bytes of every SQLite database file
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _shown(url: str) -> str:
+    """The URL without its password."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _sqlite_file(url: str) -> Path | None:
+    database = _parsed(url).database
+    return Path(database) if database and database != ":memory:" and not database.startswith("file:") else None
+
+
+def _parsed(url: str) -> URL:
+    try:
+        return make_url(url)
+    except ArgumentError:
+        raise UsageError("the registry URL (MLNB_REGISTRY_URL or registry_url in .mlnb/config.yaml) is not a "
+                         "database URL: use e.g. sqlite:////path/registry.db or postgresql://host/db") from None
+
+
+def check_registry_file(path: Path) -> None:
+    """A registry file that exists must be a SQLite database; a missing one is created (a new clone).
+
+    A file another process is creating this instant is empty for a few milliseconds, until SQLite
+    writes its header: an empty file is looked at again for a moment before it is refused.
+    """
+    for _ in range(10):
+        try:
+            with open(path, "rb") as f:
+                head = f.read(100)
+                size = f.seek(0, 2)
+        except FileNotFoundError:
+            return
+        if head:
+            break
+        time.sleep(0.05)
+    if not head:
+        raise RegistryDamaged(path, "is empty (0 bytes), not a database")
+    if not head.startswith(SQLITE_HEADER) or len(head) < 100:
+        raise RegistryDamaged(path, "is not a SQLite database")
+    expected = _declared_size(head)
+    if size < expected and not _has_wal(path):  # with a WAL, SQLite may be mid-checkpoint: let it recover
+        raise RegistryDamaged(path, f"is truncated ({size:,} bytes; its header says {expected:,})")
+
+
+def _has_wal(path: Path) -> bool:
+    try:
+        return path.with_name(path.name + "-wal").stat().st_size > 0
+    except FileNotFoundError:
+        return False
+
+
+def _declared_size(header: bytes) -> int:
+    """The database size SQLite's file header states, when the header says that field is valid.
+
+    (sqlite.org/fileformat.html: the page size at offset 16, the page count at 28, valid when the
+    change counter at 24 equals the version-valid-for number at 92.) Without a WAL beside it, a
+    sound file is never shorter than this; with one, a checkpoint may be writing it right now.
+    """
+    page = int.from_bytes(header[16:18], "big")
+    page = 65536 if page == 1 else page
+    pages = int.from_bytes(header[28:32], "big")
+    return page * pages if header[24:28] == header[92:96] else 0
+
+
 def _make_engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True)
+        event.listen(engine, "after_cursor_execute", _note_change)
+        return engine
     # Let us issue BEGIN ourselves (pysqlite's own transaction handling defers it).
     engine = create_engine(url, connect_args={"timeout": 60, "isolation_level": None})
+    event.listen(engine, "after_cursor_execute", _note_change)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -82,6 +208,14 @@ def _make_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("mlnb_write") else "BEGIN")
 
     return engine
+
+
+def _note_change(conn: Connection, cursor: Any, statement: str, _params: Any, _context: Any, _many: bool) -> None:
+    """Mark the connection changed when an INSERT, UPDATE or DELETE touched a row (or may have:
+    a driver that cannot count says -1). Read from the SQL text, so statements sent straight to
+    the driver (the metric points' executemany) count too."""
+    if statement.lstrip()[:6].upper() in _DML and cursor.rowcount != 0:
+        conn.info[_CHANGED] = True
 
 
 def registry(project: Project) -> Registry:

@@ -172,7 +172,31 @@ run_data = Table(
 MIGRATIONS.append(_create(runs, run_params, run_metrics, run_latest, run_tags, run_artifacts, run_data))
 
 
-# -- models (migration 3) --------------------------------------------------------------------
+# -- the registry's revision (migration 3) ---------------------------------------------------
+# One row whose counter every write transaction that changes a row bumps before it commits
+# (Registry.write), so "did anything change?" is one primary-key read on either backend. The
+# instance id tells a registry apart from one made again at the same place.
+
+revision = Table(
+    "mlnb_revision",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("instance", String(32), nullable=False),
+    Column("revision", BigInteger, nullable=False),
+)
+
+
+def _create_revision(conn: Connection) -> None:
+    import uuid
+
+    metadata.create_all(conn, tables=[revision])
+    conn.execute(revision.insert(), {"id": 1, "instance": uuid.uuid4().hex, "revision": 0})
+
+
+MIGRATIONS.append(_create_revision)
+
+
+# -- models (migration 4) --------------------------------------------------------------------
 # A model version is a hash in DVC's cache like a data version; the registry keeps what made it
 # (run, data versions), what it expects (signature) and what it scored. An alias names one version
 # per model; every move of an alias is a row of `alias_events`, written in the same transaction.

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import mlnb
-from mlnb.errors import UsageError, ValidationFailed
+from mlnb.errors import MlnbError, NotFound, UsageError, ValidationFailed
 
 
 @pytest.fixture
@@ -110,7 +110,6 @@ def test_dtype_mismatch_is_a_failure_not_a_crash():
     ("columns:\n  a: {nullable: true}", "needs at least 'dtype:'"),
     ("columns:\n  a: {dtype: decimal}", "unknown dtype 'decimal'"),
     ("columns:\n  a: {dtype: int, minimum: 3}", "unknown key"),
-    ("columns: {a: [", "not valid YAML"),
 ])
 def test_bad_schema_files(tmp_path, text, message):
     p = tmp_path / "s.yaml"
@@ -119,8 +118,16 @@ def test_bad_schema_files(tmp_path, text, message):
         mlnb.checks.load_schema(p)
 
 
+def test_schema_file_that_is_not_yaml_is_an_error_not_usage(tmp_path):
+    p = tmp_path / "s.yaml"
+    p.write_text("columns: {a: [")
+    with pytest.raises(MlnbError, match="not valid YAML") as damaged:
+        mlnb.checks.load_schema(p)
+    assert damaged.value.exit_code == 3
+
+
 def test_missing_schema_file_says_how_to_make_one(tmp_path):
-    with pytest.raises(UsageError, match="mlnb schema infer"):
+    with pytest.raises(NotFound, match="mlnb schema infer"):  # a missing file: exit 3
         mlnb.checks.load_schema(tmp_path / "nope.yaml")
 
 

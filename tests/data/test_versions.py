@@ -17,6 +17,12 @@ from mlnb.errors import NotFound, UsageError
 from tests.conftest import git
 
 
+@pytest.fixture
+def project(backend_project):  # type: ignore[no-untyped-def]
+    """Every test in this module runs on SQLite and again on PostgreSQL (registry-level tests)."""
+    return backend_project
+
+
 def frame(n: int = 50, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     return pd.DataFrame(

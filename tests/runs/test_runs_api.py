@@ -14,6 +14,12 @@ from mlnb.store import registry
 from mlnb.store._schema import run_metrics
 
 
+@pytest.fixture
+def project(backend_project):  # type: ignore[no-untyped-def]
+    """Every test in this module runs on SQLite and again on PostgreSQL (registry-level tests)."""
+    return backend_project
+
+
 def _count_points(project, run_id: str) -> int:
     with registry(project).read() as conn:
         return conn.execute(select(func.count()).select_from(run_metrics).where(run_metrics.c.run_id == run_id)).scalar()

@@ -10,6 +10,13 @@ import pytest
 import mlnb
 from mlnb.errors import UsageError
 
+
+@pytest.fixture
+def project(backend_project):  # type: ignore[no-untyped-def]
+    """Every test in this module runs on SQLite and again on PostgreSQL (registry-level tests)."""
+    return backend_project
+
+
 # name, params, metrics, tags, fails?
 RUNS = [
     ("base-a", {"lr": 0.1, "opt": "adam"}, {"accuracy": 0.81, "loss": 0.30}, ["churn"], False),

@@ -93,12 +93,13 @@ class ReferenceBins:
         lo, hi = float(self.edges[0]), float(self.edges[-1])
         self._lut: np.ndarray | None = None
         self._steps = 0
-        #: per-bin sums are of ``x - origin`` (near the data, so large offsets lose no precision)
-        self.origin = float(self.edges[0])
         #: edges are the last floats of grid cells (continuous reference), not reference values
         self.snapped = False
         if self._set_grid(lo, hi):
             self._fit_lookup()
+        #: per-bin sums are of ``x - origin``: a middle edge, near the bulk of the data, so that
+        #: neither a large offset nor a far outlier (the lowest edge) costs the bulk precision
+        self.origin = float(self.edges[len(self.edges) // 2])
 
     @classmethod
     def fit(cls, x: np.ndarray, n_bins: int = FINE_BINS, seed: int = 0) -> ReferenceBins:
@@ -290,6 +291,8 @@ class ReferenceBins:
             y, k, above = y_buf[:m], k_buf[:m], above_buf[:m]
             d = np.subtract(xs, self._lo, out=d_buf[:m])
             np.take(self._lut, self._cells(d, y, c_buf[:m], clip), out=k, mode="clip")
+            if self.origin != self._lo:
+                np.subtract(xs, self.origin, out=d)
             if self._steps:
                 np.take(self._upper, k, out=y, mode="clip")
                 np.greater(xs, y, out=above)
@@ -307,7 +310,8 @@ class ReferenceBins:
         self, x: np.ndarray, at_edge: bool = False, bounds: tuple[float, float] | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
         """Bin index of each value, the count and sum of ``x - origin`` in every bin, and (``at_edge``)
-        how many values of each bin equal its right edge.
+        how many values of each bin equal its right edge; those are then left out of the sums
+        (their distance to the edge is exactly 0, which a sum taken from ``origin`` would round).
 
         One pass over ``x``, block by block; the indices are kept compactly as int16/int32.
         ``bounds`` are the minimum and maximum of ``x``, if known (they save a pass).
@@ -321,7 +325,9 @@ class ReferenceBins:
             xs = x[start:start + len(k)]
             k_all[start:start + len(k)] = k
             counts += np.bincount(k, minlength=nb)
-            sums += np.bincount(k, weights=d, minlength=nb)
             if edge_counts is not None:
-                edge_counts += np.bincount(k[xs == self._upper[k]], minlength=nb)
+                on_edge = xs == self._upper[k]
+                edge_counts += np.bincount(k[on_edge], minlength=nb)
+                d = np.where(on_edge, 0.0, d)
+            sums += np.bincount(k, weights=d, minlength=nb)
         return k_all, counts, sums, edge_counts

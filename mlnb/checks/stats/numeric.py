@@ -16,13 +16,14 @@ All three are computed from one binning pass of the window against :class:`Refer
   distances of its values to that edge); they are refined with exact values when a decision
   depends on it (or when it is cheap).
 * **PSI** on reference-decile bins (open-ended outer bins) with shares floored at ``eps``. The
-  decile edges are the fine-bin edges nearest the reference deciles (exact reference quantiles
-  up to 262,144 values; from a 65,536-value sample beyond).
+  edges are the reference's own deciles (the smallest value with at least k/10 of the values at
+  or below it), exact at any size: the values of the few fine bins holding a decile are sorted,
+  in the reference once and in each window, to count what lies at or below it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -43,7 +44,7 @@ class BinnedWindow:
     #: each value's bin; None once the values are grouped by bin
     k: np.ndarray | None
     counts: np.ndarray
-    #: per bin, the sum of ``x - bins.origin``
+    #: per bin, the sum of ``x - bins.origin`` over the values strictly inside it (``inside``)
     sums: np.ndarray
     #: values strictly inside each bin (not on its right edge); ``counts`` when not known
     inside: np.ndarray
@@ -87,6 +88,28 @@ class BinnedWindow:
         """Number of values <= each edge."""
         return np.cumsum(self.counts)[:-1]
 
+    def at_ranks(self, ranks: np.ndarray) -> np.ndarray:
+        """The values of the given 1-based ranks in sorted order (only their bins are sorted)."""
+        before = np.concatenate([[0], np.cumsum(self.counts)])
+        j = np.searchsorted(before, ranks, side="left") - 1  # before[j] < rank <= before[j + 1]
+        values, first = self._values_of(j)
+        return values[first + ranks - before[j] - 1]
+
+    def count_le(self, edges: np.ndarray, points: np.ndarray) -> np.ndarray:
+        """How many values are <= each point, with ``edges`` the bins' edges (only the points' bins are sorted)."""
+        j = np.searchsorted(edges, points, side="left")  # the bin of each point, as ReferenceBins.index
+        values, first = self._values_of(j)
+        # the sorted values of the flagged bins: those of earlier flagged bins are all below the point
+        return np.concatenate([[0], np.cumsum(self.counts)])[j] + np.searchsorted(values, points, side="right") - first
+
+    def _values_of(self, bins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The sorted values of ``bins``, and for each entry of ``bins`` where its bin's values start there."""
+        want = np.zeros(len(self.counts), dtype=bool)
+        want[bins] = True
+        flagged = np.flatnonzero(want)
+        per_bin = self.counts[flagged]
+        return self.sorted_in(want), (np.cumsum(per_bin) - per_bin)[np.searchsorted(flagged, bins)]
+
     def sorted_in(self, want: np.ndarray) -> np.ndarray:
         """The values of the bins flagged in ``want``, sorted (so grouped bin by bin)."""
         if self.k is None:  # grouped: gather the bins' slices
@@ -111,6 +134,8 @@ class NumericReference:
     std: float
     min: float
     max: float
+    #: per number of quantile bins: the reference's quantiles and its counts at or below them
+    _quantiles: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def fit(cls, x: np.ndarray, bins: ReferenceBins | None = None, index: bool = True) -> NumericReference:
@@ -127,8 +152,13 @@ class NumericReference:
         # np.std's own steps (pairwise sums, no BLAS: its threads busy-wait and steal the
         # cores the other columns run on; a dot product also rounds differently per thread count)
         sq = x - mean
-        np.multiply(sq, sq, out=sq)
+        with np.errstate(over="ignore"):
+            np.multiply(sq, sq, out=sq)
         std = float(np.sqrt(np.add.reduce(sq) / len(x)))
+        if np.isinf(std):  # the squares overflowed (values beyond ~1e154): scale them down first
+            d = x - mean
+            top = float(np.abs(d).max())
+            std = top * float(np.sqrt(np.add.reduce((d / top) ** 2) / len(x)))
         return cls(bins, own, mean, std, own.min, own.max)
 
     @property
@@ -147,6 +177,18 @@ class NumericReference:
     @property
     def cum(self) -> np.ndarray:
         return self.own.cum
+
+    def quantiles(self, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct ``k/n_bins`` quantiles (k = 1..n_bins-1) and how many values lie at or below each.
+
+        The ``k/n_bins`` quantile is the smallest value with at least that share of the values at
+        or below it (the inverse of the empirical CDF): the value of rank ``ceil(k * n / n_bins)``.
+        """
+        if n_bins not in self._quantiles:
+            ranks = -(-np.arange(1, n_bins, dtype=np.int64) * self.n // n_bins)
+            q = np.unique(self.own.at_ranks(ranks))
+            self._quantiles[n_bins] = q, self.own.count_le(self.bins.edges, q)
+        return self._quantiles[n_bins]
 
     def quantile_edge_index(self, n_bins: int) -> np.ndarray:
         """Positions in ``bins.edges`` of the edges nearest the reference ``1/n_bins`` quantiles."""
@@ -250,20 +292,38 @@ def wasserstein(
     With ``exact=False`` the bins where the CDF gap changes sign are bounded, not refined.
     """
     c = cdfs or _Cdfs(ref, w)
+    e, signed, unsure, upper = wasserstein_bins(ref, w, c)
+    sure = float(np.abs(signed[~unsure]).sum())
+    if not unsure.any():
+        return WassersteinEstimate(sure, sure)
+    s = signed[unsure]
+    if not exact:
+        return WassersteinEstimate(sure + float(np.abs(s).sum()), sure + float(np.maximum(upper, np.abs(s)).sum()))
+    inside = _exact_inside(ref, w, c, unsure, e)
+    return WassersteinEstimate(sure + inside, sure + inside)
+
+
+def wasserstein_bins(
+    ref: NumericReference, w: BinnedWindow, c: _Cdfs
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per bin: (bin bounds ``e``, signed integral of F_ref - F_cur, whether its sign may change
+    inside the bin, and an upper bound on the integral of the absolute gap in each such bin).
+
+    Bin j spans ``[e[j], e[j + 1]]``; the integral of ``|F_ref - F_cur|`` over it is
+    ``|signed[j]|`` where ``unsure[j]`` is False, else between that and the bound.
+    """
     n, m = c.n, c.m
     # bin j spans [e[j], e[j + 1]]: the outer bins end at the extreme values of both samples
     e = np.concatenate([[min(ref.min, w.min)], ref.bins.edges, [max(ref.max, w.max)]])
     a, b = e[:-1], e[1:]
     width = b - a
     b_rel = b - ref.bins.origin  # the sums are of x - origin
-    # per bin, the sum of each sample's distances from its values to the bin's right edge
-    r_right, c_right = ref.own.counts * b_rel - ref.own.sums, w.counts * b_rel - w.sums
+    # per bin, the sum of each sample's distances from its values to the bin's right edge (values
+    # on that edge, where counted, add exactly 0 and are left out of the sums)
+    r_right, c_right = ref.own.inside * b_rel - ref.own.sums, w.inside * b_rel - w.sums
     signed = (c.r_lo * width + r_right) / n - (c.c_lo * width + c_right) / m
     lo, hi = c.gap_lo, c.gap_hi
     unsure = (lo < 0) & (hi > 0)
-    sure = float(np.abs(signed[~unsure]).sum())
-    if not unsure.any():
-        return WassersteinEstimate(sure, sure)
     s, wd = signed[unsure], width[unsure]
     upper = np.minimum(s - 2 * wd * lo[unsure], -s + 2 * wd * hi[unsure])
     # |gap| <= |gap at one edge| + the mass between that edge and t; integrated over the bin
@@ -273,10 +333,7 @@ def wasserstein(
     at_a = np.abs(c.r_lo / n - c.c_lo / m)[unsure]
     at_b = np.abs((c.r_lo + ref.own.counts) / n - (c.c_lo + w.counts) / m)[unsure]
     upper = np.minimum(upper, np.minimum(at_a * wd + r_right / n + c_right / m, at_b * wd + r_left / n + c_left / m))
-    if not exact:
-        return WassersteinEstimate(sure + float(np.abs(s).sum()), sure + float(np.maximum(upper, np.abs(s)).sum()))
-    inside = _exact_inside(ref, w, c, unsure, e)
-    return WassersteinEstimate(sure + inside, sure + inside)
+    return e, signed, unsure, upper
 
 
 def _exact_inside(ref: NumericReference, w: BinnedWindow, c: _Cdfs, want: np.ndarray, e: np.ndarray) -> float:
@@ -302,10 +359,11 @@ def _exact_inside(ref: NumericReference, w: BinnedWindow, c: _Cdfs, want: np.nda
 
 
 def psi(ref: NumericReference, w: BinnedWindow, n_bins: int = PSI_BINS, eps: float = PSI_EPS) -> float:
-    """Population stability index on reference-quantile bins with open-ended outer bins."""
-    idx = ref.quantile_edge_index(n_bins)
-    r_cum = np.concatenate([[0], ref.cum[idx], [ref.n]])
-    c_cum = np.concatenate([[0], w.cum[idx], [w.m]])
+    """Population stability index on the bins ``(-inf, q1], (q1, q2], ..., (q_last, inf)`` between the
+    reference's ``k/n_bins`` quantiles (tied quantiles make one edge)."""
+    q, r_le = ref.quantiles(n_bins)
+    r_cum = np.concatenate([[0], r_le, [ref.n]])
+    c_cum = np.concatenate([[0], w.count_le(ref.bins.edges, q), [w.m]])
     return psi_from_counts(np.diff(r_cum), np.diff(c_cum), eps)
 
 
