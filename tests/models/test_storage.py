@@ -23,7 +23,8 @@ def test_same_model_twice_gives_the_same_bytes_and_one_version(churn):
     assert mlnb.models.path("churn@1").read_bytes() == mlnb.models.path(first.ref).read_bytes()
 
 
-def test_push_delete_the_cache_and_load_from_the_remote(project, churn):
+def test_push_delete_the_cache_and_load_from_the_remote(backend_project, churn):
+    project = backend_project
     mlnb.models.register("churn", churn.strong, data=churn.X)
     version = mlnb.models.resolve("churn@1")
     pushed = mlnb.data.push()
@@ -42,7 +43,8 @@ def test_push_delete_the_cache_and_load_from_the_remote(project, churn):
     assert result.moved and result.rows[0]["passed"]
 
 
-def test_a_version_neither_cached_nor_pushed_is_one_clear_error(project, churn):
+def test_a_version_neither_cached_nor_pushed_is_one_clear_error(backend_project, churn):
+    project = backend_project
     mlnb.models.register("churn", churn.strong)
     shutil.rmtree(project.root / ".dvc" / "cache")
     project.close()  # a fresh DVC repo object: as on a new clone
