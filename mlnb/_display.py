@@ -15,7 +15,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["Record", "Table", "format_bytes", "format_time", "format_value"]
+__all__ = ["Record", "RecordView", "Table", "format_bytes", "format_time", "format_value"]
 
 _CSS = (
     "<style>.mlnb-table{border-collapse:collapse;font-size:12px}"
@@ -168,3 +168,19 @@ class Record(_Result):
 
     def _repr_html_(self) -> str:
         return self._table()._repr_html_()
+
+
+class RecordView:
+    """A mixin for objects shown as one :class:`Record`: define ``_record()``, get the displays."""
+
+    def _record(self) -> Record:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return str(self._record())
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        return self._record()._repr_html_()

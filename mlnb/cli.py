@@ -25,6 +25,7 @@ AREA_CLIS = [
     "mlnb.export._cli",
     "mlnb.runs._cli",
     "mlnb.checks._cli",
+    "mlnb.models._cli",
 ]
 
 

@@ -7,6 +7,7 @@ Every message says what was wrong and what to do next; the magic and the CLI sho
      ├── NotAProject             exit 3: no mlnb project here: run `mlnb init`
      ├── NotFound                exit 3: unknown dataset, version, run, model ...
      ├── Busy                    exit 3: another process holds the project lock too long
+     ├── Conflict                exit 3: another process changed it since this one read it (an alias moved)
      └── CheckFailed             exit 1: a check ran and its answer is "no" (a CI gate reads this)
           ├── ValidationFailed   data did not match its schema
           ├── DriftDetected      a drift check found drift
@@ -22,6 +23,7 @@ from __future__ import annotations
 __all__ = [
     "Busy",
     "CheckFailed",
+    "Conflict",
     "DriftDetected",
     "GateFailed",
     "MlnbError",
@@ -60,6 +62,10 @@ class NotFound(MlnbError, LookupError):
 
 class Busy(MlnbError):
     """Another process holds a lock this operation needs, for longer than it was willing to wait."""
+
+
+class Conflict(MlnbError):
+    """Another process changed what this operation read before it could write (compare-and-set)."""
 
 
 class CheckFailed(MlnbError):

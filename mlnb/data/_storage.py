@@ -172,12 +172,21 @@ def checkout(ref: str, force: bool = False) -> DataVersion:
 
 
 def _registered_objects(project: Project) -> dict[str, list[str]]:
-    """Hash -> the versions (``name@n``) registered with that content."""
+    """Hash -> the versions (``name@n``) registered with that content; model files and their
+    training profiles live in the same cache and travel with the data."""
+    from ..store._schema import model_versions as mv
+    from ..store._schema import models as mo
+
     q = select(dv.c.md5, ds.c.name, dv.c.version).join(ds, ds.c.id == dv.c.dataset_id)
+    models = select(mv.c.md5, mv.c.profile_md5, mo.c.name, mv.c.version).join(mo, mo.c.id == mv.c.model_id)
     refs: dict[str, list[str]] = {}
     with registry(project).read() as conn:
         for md5, name, number in conn.execute(q.order_by(ds.c.name, dv.c.version)):
             refs.setdefault(md5, []).append(f"{name}@{number}")
+        for md5, profile, name, number in conn.execute(models.order_by(mo.c.name, mv.c.version)):
+            refs.setdefault(md5, []).append(f"model {name}@{number}")
+            if profile:
+                refs.setdefault(profile, []).append(f"model {name}@{number} (training profile)")
     return refs
 
 

@@ -258,6 +258,7 @@ def load(ref: str) -> pd.DataFrame:
     if version.is_dir or not _frames.is_tabular(version.path):
         raise UsageError(f"{version.ref} ({version.path}) is not a table: use mlnb.data.path({version.ref!r})")
     frame = _frames.read_table(_materialize(project, version), Path(version.path).suffix)
+    frame.attrs["mlnb_data_version"] = version.id  # mlnb.models.register(data=frame) links it
     _lineage.touched("input", version.id)
     return frame
 

@@ -194,3 +194,93 @@ def _create_revision(conn: Connection) -> None:
 
 
 MIGRATIONS.append(_create_revision)
+
+
+# -- models (migration 4) --------------------------------------------------------------------
+# A model version is a hash in DVC's cache like a data version; the registry keeps what made it
+# (run, data versions), what it expects (signature) and what it scored. An alias names one version
+# per model; every move of an alias is a row of `alias_events`, written in the same transaction.
+
+models = Table(
+    "models",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("created_at", Float, nullable=False),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_id", Integer, ForeignKey("models.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("md5", String(64), nullable=False),  # DVC's hash of the model file (or "<md5>.dir")
+    Column("flavour", String(64), nullable=False),  # sklearn, onnx, xgboost, torch, ...
+    Column("format", String(32), nullable=False),  # skops, pickle, file, dir
+    Column("size", BigInteger, nullable=False),
+    Column("nfiles", Integer),
+    Column("run_id", String(32)),  # the run active when it was registered
+    Column("metrics", Text),  # JSON: {name: number}
+    Column("signature", Text),  # JSON: mlnb.checks schema of the training frame
+    Column("profile_md5", String(64)),  # DVC hash of the training profile (.npz)
+    Column("message", Text, nullable=False, default=""),
+    Column("user", String(255)),
+    Column("host", String(255)),
+    Column("git_commit", String(64)),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("model_id", "version"),
+    UniqueConstraint("model_id", "md5"),
+    Index("ix_model_versions_run", "run_id"),
+)
+
+model_data = Table(
+    "model_data",
+    metadata,
+    Column("model_version_id", Integer, ForeignKey("model_versions.id"), primary_key=True),
+    Column("data_version_id", Integer, ForeignKey("data_versions.id"), primary_key=True),
+    Index("ix_model_data_version", "data_version_id"),
+)
+
+aliases = Table(
+    "aliases",
+    metadata,
+    Column("model_id", Integer, ForeignKey("models.id"), primary_key=True),
+    Column("alias", String(255), primary_key=True),
+    Column("model_version_id", Integer, ForeignKey("model_versions.id"), nullable=False),
+    Column("moved_at", Float, nullable=False),
+)
+
+alias_events = Table(
+    "alias_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_id", Integer, ForeignKey("models.id"), nullable=False),
+    Column("alias", String(255), nullable=False),
+    Column("action", String(16), nullable=False),  # promote | rollback | set | remove
+    Column("from_version_id", Integer, ForeignKey("model_versions.id")),
+    Column("to_version_id", Integer, ForeignKey("model_versions.id")),
+    Column("reason", Text, nullable=False, default=""),
+    Column("gates", Text),  # JSON: one row per gate (gate, passed, value, detail)
+    Column("forced", Integer, nullable=False, default=0),
+    Column("user", String(255)),
+    Column("host", String(255)),
+    Column("created_at", Float, nullable=False),
+    Index("ix_alias_events_model_alias", "model_id", "alias", "id"),
+)
+
+model_evaluations = Table(
+    "model_evaluations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_version_id", Integer, ForeignKey("model_versions.id"), nullable=False),
+    Column("data_version_id", Integer, ForeignKey("data_versions.id"), nullable=False),
+    Column("target", String(255), nullable=False),
+    Column("task", String(16), nullable=False),  # classification | regression
+    Column("metrics", Text, nullable=False),  # JSON
+    Column("rows", BigInteger, nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("model_version_id", "data_version_id", "target"),
+)
+
+MIGRATIONS.append(_create(models, model_versions, model_data, aliases, alias_events, model_evaluations))

@@ -1,0 +1,125 @@
+"""Model files: written canonically (the same model gives the same bytes), kept in DVC's cache
+by content, fetched from the remote when missing, and loaded only through the safe loaders.
+
+A model's bytes never go into the working copy: DVC's cache holds them under their hash and the
+registry names the hash, so ``mlnb data push`` / ``pull`` carry them to and from the remote.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from .._project import Project
+from .._safe_load import load_skops
+from ..errors import UsageError
+from ._refs import ModelVersion
+
+FORMATS = ("skops", "pickle")
+_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def write_model(model: Any, path: Path, format: str) -> None:
+    """Write ``model`` to ``path`` as skops (default) or pickle; equal models give equal bytes."""
+    if format == "pickle":
+        path.write_bytes(pickle.dumps(model, protocol=5))
+        return
+    if format != "skops":
+        raise UsageError(f"unknown model format {format!r}: use 'skops' (safe, the default) or 'pickle'")
+    import skops.io as sio
+
+    try:
+        raw = sio.dumps(model)
+    except Exception as exc:  # skops names what it cannot save
+        raise UsageError(f"skops cannot save a {type(model).__name__} ({' '.join(str(exc).split())[:200]}): "
+                         "save it yourself and use mlnb.models.register_path") from None
+    path.write_bytes(_canonical_zip(raw))
+
+
+def _canonical_zip(raw: bytes) -> bytes:
+    """skops names entries after ``id()`` of objects and stamps the time: renumber the ids in
+    order of appearance and fix the time, so the same model saved twice is byte-identical."""
+    src = zipfile.ZipFile(io.BytesIO(raw))
+    schema = json.loads(src.read("schema.json"))
+    ids: dict[str, str] = {}
+
+    def new_id(old: Any) -> str:
+        return ids.setdefault(str(old), str(len(ids) + 1))
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {}
+            for key, value in node.items():
+                if key == "__id__" and isinstance(value, int):
+                    out[key] = int(new_id(value))
+                elif key == "file" and isinstance(value, str) and value.endswith(".npy"):
+                    out[key] = new_id(value[:-4]) + ".npy"
+                else:
+                    out[key] = walk(value)
+            return out
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    schema = walk(schema)
+    entries = {"schema.json": json.dumps(schema, indent=2).encode()}
+    for name in src.namelist():
+        if name != "schema.json":
+            stem, dot, ext = name.rpartition(".")
+            entries[f"{new_id(stem)}.{ext}" if dot and stem in ids else name] = src.read(name)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, entries[name])
+    return out.getvalue()
+
+
+def to_cache(project: Project, path: Path) -> tuple[str, int, int | None]:
+    """Put the file or folder at ``path`` in DVC's cache; returns (hash, size, files in a folder).
+
+    DVC writes each object to a temporary name and renames it into place, so an interrupted
+    copy leaves no partial object under a hash.
+    """
+    from dvc_data.hashfile.build import build
+    from dvc_data.hashfile.transfer import transfer
+
+    repo = project.dvc
+    cache = repo.cache.local
+    staging, meta, obj = build(cache, str(path), _local_fs(), "md5")
+    transfer(staging, cache, {obj.hash_info}, shallow=False, hardlink=False)
+    return obj.hash_info.value, int(meta.size or 0), meta.nfiles
+
+
+def _local_fs() -> Any:
+    from dvc_objects.fs.local import LocalFileSystem
+
+    return LocalFileSystem()
+
+
+def local_path(project: Project, version: ModelVersion) -> Path:
+    """A local path holding the version's bytes (fetched from the DVC remote when not cached)."""
+    from ..data._storage import _materialize  # the data area's cache/remote logic, shared
+
+    return _materialize(project, version)  # type: ignore[arg-type]  # duck-typed: ref, md5, is_dir, ...
+
+
+def load_file(project: Project, version: ModelVersion, trusted: bool = False) -> Any:
+    """The model object of ``version`` (skops through the safe loader; pickle only when trusted)."""
+    if version.format == "pickle":
+        if not trusted:
+            raise UsageError(f"{version.ref} is a pickle: loading it runs whatever code it holds; pass "
+                             "trusted=True (--trusted) only if you trust whoever registered it")
+        with open(local_path(project, version), "rb") as fh:
+            return pickle.load(fh)  # noqa: S301 - the caller said trusted=True
+    if version.format == "skops":
+        return load_skops(local_path(project, version),
+                          hint=f"{version.ref} was not registered from a plain scikit-learn model")
+    raise UsageError(f"{version.ref} is a {version.flavour} {version.format} saved by its own library: "
+                     f"open mlnb.models.path({version.ref!r}) with that library")
+
