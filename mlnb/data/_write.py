@@ -51,13 +51,17 @@ def data_write(project: Project, rel: str, name: str, what: str, rewrites: bool)
     ``rewrites``: the block replaces the working file (a save), so it is backed up too.
     """
     with project_lock(project.root, "data", what=what):
+        check_git_index_lock(project)  # first: undoing a dead write needs git's index too
         recover(project)
-        check_git_index_lock(project)
         _begin(project, rel, name, rewrites)
         try:
             yield
         except BaseException as exc:
-            rollback(project)
+            try:
+                rollback(project)
+            except MlnbError:
+                check_git_index_lock(project)  # a git holds the index: say that, the journal stays
+                raise
             if isinstance(exc, Exception) and not isinstance(exc, MlnbError):
                 check_git_index_lock(project)  # a git started meanwhile: say so in one line
             if disk_full(exc):
@@ -159,8 +163,8 @@ def rollback(project: Project) -> None:
             tmp = full.with_name(f".{full.name}.restore{TMP_SUFFIX}")
             shutil.copy2(jdir / backup, tmp)
             os.replace(tmp, full)
-        _restore_index(project, manifest["index"], list(manifest["files"]))
         _remove_new_orphans(project, manifest_path.stat().st_mtime)
+        _restore_index(project, manifest["index"], list(manifest["files"]))
     _end(project)
     _remove_temp_files(project, rel)
 
@@ -218,10 +222,15 @@ def _index_entries(project: Project, paths: list[str]) -> str:
 def _restore_index(project: Project, entries: str, paths: list[str]) -> None:
     if not (project.root / ".git").exists():
         return
-    _git(project, "update-index", "--force-remove", "--", *paths)
+    done = [_git(project, "update-index", "--force-remove", "--", *paths)]
     if entries:
         # ls-files -s prints "mode sha stage\tpath"; update-index --index-info reads the same
-        _git(project, "update-index", "--index-info", stdin=entries)
+        done.append(_git(project, "update-index", "--index-info", stdin=entries))
+    for proc in done:
+        if proc.returncode:  # the journal stays, so the next data write tries again
+            reason = (proc.stderr.strip().splitlines() or ["git failed"])[0]
+            raise MlnbError(f"could not put git's index back after an unfinished data write ({reason}): "
+                            "run the data command again once git is idle")
 
 
 @contextmanager
