@@ -252,23 +252,28 @@ def check_git_index_lock(project: Project) -> None:
     lock = project.root / ".git" / "index.lock"
     if not lock.exists():
         return
-    if _git_running():
+    if _git_running(project.root):
         raise Busy(f"git is busy in this repository ({lock} exists and a git process is running): "
                    "wait for it to finish, then run this again")
     raise MlnbError(f"{lock} is left over from a git command that was killed (no git process is running): "
                     f"remove it (rm {lock}), then run this again")
 
 
-def _git_running() -> bool:
-    """Whether any git process is alive on this machine (the only owners of ``index.lock``)."""
+def _git_running(root: Path) -> bool:
+    """Whether a git process is alive in the repository at ``root`` (its working directory is in
+    it, as for any git run there, ``git -C`` included): the only owners of ``index.lock``."""
+    root = root.resolve()
     for pid in os.listdir("/proc") if os.path.isdir("/proc") else []:
         if not pid.isdigit():
             continue
         try:
             argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
+            if os.path.basename(argv0) not in (b"git", b"git.exe"):
+                continue
+            cwd = Path(os.readlink(f"/proc/{pid}/cwd"))
         except OSError:
             continue
-        if os.path.basename(argv0) in (b"git", b"git.exe"):
+        if cwd == root or root in cwd.parents:
             return True
     return False
 

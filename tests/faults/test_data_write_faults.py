@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import mlnb
-from mlnb.errors import MlnbError, UsageError
+from mlnb.errors import Busy, MlnbError, UsageError
 from tests.conftest import run_cli
 from tests.data.test_interrupt import assert_cache_is_sound
 from tests.faults._harness import assert_one_line_error, snapshot, spawn
@@ -104,6 +104,20 @@ def test_stale_git_index_lock_is_one_line_and_changes_nothing(project):
     assert snapshot(project.root) == before
     lock.unlink()
     assert mlnb.data.save(frame(2), "s").version == 2
+
+
+def test_git_lock_of_a_running_git_is_busy_not_stale(project):
+    mlnb.data.save(frame(1), "s")
+    (project.root / ".git/index.lock").write_text("")
+    alive = subprocess.Popen(["git", "cat-file", "--batch"], cwd=project.root, stdin=subprocess.PIPE,
+                             stdout=subprocess.DEVNULL)  # a git that stays alive in this repository
+    try:
+        before = snapshot(project.root)
+        with pytest.raises(Busy, match="git is busy in this repository"):
+            mlnb.data.save(frame(2), "s")
+        assert snapshot(project.root) == before
+    finally:
+        alive.communicate(b"")
 
 
 def test_git_lock_appearing_mid_write_rolls_back(project, monkeypatch):
