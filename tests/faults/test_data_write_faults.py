@@ -25,7 +25,12 @@ print(v.version, v.md5, flush=True)
 """
 
 ADDER = """
-import mlnb
+import os, time, mlnb
+from mlnb._project import current_project
+mlnb.data.list(); current_project().dvc  # warm up, then start together: the race is in the add itself
+print("ready", flush=True)
+while not os.path.exists("go"):
+    time.sleep(0.005)
 v = mlnb.data.add("data/one.csv", name="one")
 print(v.version, v.md5, flush=True)
 """
@@ -63,11 +68,14 @@ def test_concurrent_saves_register_exactly_what_each_saved(project):
 def test_concurrent_adds_of_one_file_make_one_version(project):
     (project.root / "data").mkdir()
     frame(7).to_csv(project.root / "data/one.csv", index=False)
-    children = [spawn(ADDER, project.root) for _ in range(4)]
+    children = [spawn(ADDER, project.root) for _ in range(6)]
+    for child in children:
+        assert child.stdout.readline().strip() == "ready"
+    (project.root / "go").write_text("")
     results = [c.communicate(timeout=300) for c in children]
     for child, (_out, err) in zip(children, results):
         assert child.returncode == 0, err
-    assert {out.strip() for out, _ in results} == {results[0][0].strip()}
+    assert {out.strip() for out, _ in results} == {"1 " + mlnb.data.resolve("one@1").md5}
     assert len(mlnb.data.log("one")) == 1
     pd.testing.assert_frame_equal(mlnb.data.load("one@1"), frame(7))
 

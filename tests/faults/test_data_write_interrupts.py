@@ -87,9 +87,7 @@ def test_interrupted_writes_leave_whole_versions(project, op, sig):
     (project.root / "data").mkdir(exist_ok=True)
     md5s: dict[int, str] = {}
     # one uninterrupted write measures how long the write takes here (the machine may be busy)
-    began = time.monotonic()
-    _run_op(op, 0, md5s, project.root)
-    span = time.monotonic() - began
+    _v, span = _run_op(op, 0, md5s, project.root)
     rng = random.Random(f"{op}{sig}")
     landed = inside = 0
     for trial in range(1, TRIALS + 1):
@@ -102,7 +100,7 @@ def test_interrupted_writes_leave_whole_versions(project, op, sig):
         inside += _dvc_points_at_registered_or_journaled(project, rel, name)
         _check(project, name, op, md5s)
         # the retry: the same write again works, undoing whatever the dead one left
-        v = _run_op(op, seed, md5s, project.root)
+        v, _took = _run_op(op, seed, md5s, project.root)
         assert int(v.message) == seed or v.md5 == _expected_md5(op, seed, md5s, project.root)
         assert not (_write.journal_dir(project) / "manifest.json").exists()
         _check(project, name, op, md5s)
@@ -112,12 +110,16 @@ def test_interrupted_writes_leave_whole_versions(project, op, sig):
 
 
 def _run_op(op: str, seed: int, md5s: dict[int, str], root: Path):
+    """Write version ``seed`` in-process: the version, and the seconds the mlnb call took."""
     if op == "save":
-        return mlnb.data.save(frame(seed), "s", message=str(seed))
+        df = frame(seed)
+        began = time.monotonic()
+        return mlnb.data.save(df, "s", message=str(seed)), time.monotonic() - began
     data = content(seed)
     md5s[seed] = hashlib.md5(data).hexdigest()
     (root / "data/a.bin").write_bytes(data)
-    return mlnb.data.add("data/a.bin", name="a", message=str(seed))
+    began = time.monotonic()
+    return mlnb.data.add("data/a.bin", name="a", message=str(seed)), time.monotonic() - began
 
 
 def _expected_md5(op: str, seed: int, md5s: dict[int, str], root: Path) -> str:
