@@ -18,15 +18,59 @@ def is_tabular(path: str | Path) -> bool:
     return Path(path).suffix.lower() in TABULAR_SUFFIXES
 
 
-def write_parquet(df: pd.DataFrame, path: Path) -> None:
-    """Write ``df`` so that equal frames give byte-identical files (fixed codec, no timestamps)."""
+#: What ``mlnb.data.save`` can write, by the target file's suffix.
+WRITABLE_SUFFIXES = {".parquet", ".pq", ".csv", ".tsv"}
+
+
+def check_writable(df: object, target: Path) -> None:
+    """Refuse, before anything is written, what :func:`write_table` could not write to ``target``."""
     import pandas as pd
 
-    if not isinstance(df, pd.DataFrame):
-        from ..errors import UsageError
+    from ..errors import UsageError
 
+    if not isinstance(df, pd.DataFrame):
         raise UsageError(f"mlnb.data.save expects a pandas DataFrame, got {type(df).__name__}")
-    df.to_parquet(path, engine="pyarrow", compression="zstd", index=None)
+    if target.suffix.lower() not in WRITABLE_SUFFIXES:
+        raise UsageError(f"mlnb.data.save writes parquet, csv or tsv, not {target.name}: save to another "
+                         "dataset name, or write the file yourself and `mlnb data add` it")
+
+
+def write_table(df: pd.DataFrame, path: Path, suffix: str) -> None:
+    """Write ``df`` in the format ``suffix`` names; equal frames give byte-identical files
+    (parquet: fixed codec, no timestamps)."""
+    from ..errors import UsageError
+
+    suffix = suffix.lower()
+    if suffix in (".csv", ".tsv"):
+        df.to_csv(path, sep="\t" if suffix == ".tsv" else ",", index=False)
+        return
+    import pyarrow as pa
+
+    try:
+        df.to_parquet(path, engine="pyarrow", compression="zstd", index=None)
+    except (pa.ArrowException, TypeError, ValueError) as exc:
+        if isinstance(exc, OSError):
+            raise
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UsageError(f"this frame cannot be saved as parquet ({reason}): give each column one type, "
+                         "e.g. df[col] = df[col].astype(str)") from exc
+
+
+def check_readable(full: Path) -> None:
+    """Refuse a parquet file whose footer cannot be read, before DVC or the registry see it."""
+    if not full.is_file() or full.suffix.lower() not in (".parquet", ".pq"):
+        return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ..errors import MlnbError
+
+    try:
+        pq.ParquetFile(full).metadata
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise MlnbError(f"{full.name} is not a readable parquet file ({reason}): "
+                        "fix or re-export it, then add it again") from exc
 
 
 def read_table(path: str | Path, suffix: str | None = None) -> pd.DataFrame:

@@ -24,7 +24,7 @@ from ..errors import NotFound, UsageError
 from ..store import registry
 from ..store._schema import data_versions as dv
 from ..store._schema import datasets as ds
-from . import _frames
+from . import _frames, _write
 from ._refs import DataVersion, _resolve_for_read, _row_to_version, _validate_name, _versions_query, resolve
 from ._storage import _BAR, _cache_path, _materialize
 
@@ -50,13 +50,17 @@ def add(path: str | os.PathLike[str], name: str | None = None, message: str = ""
     # "train", so references read train@2) or the folder's name
     default = Path(rel).stem if full.is_file() else Path(rel).name
     name = _validate_name(name or _dataset_at(project, rel) or default)
-    return _track(project, rel, name, message)
+    _write.check_no_outside_links(project, rel)
+    _frames.check_readable(full)
+    with _write.data_write(project, rel, name, what=f"adding {rel}", rewrites=False):
+        return _track(project, rel, name, message)
 
 
 def save(df: pd.DataFrame, name: str, message: str = "", path: str | None = None) -> DataVersion:
-    """Write ``df`` as parquet, track it with DVC and register a version of ``name``.
+    """Write ``df`` in the dataset's format, track it with DVC and register a version of ``name``.
 
-    The same frame saved twice is one version.
+    A new dataset is parquet (``data/NAME.parquet``); an existing one keeps its file's format
+    (a dataset added as ``t.csv`` gets CSV). The same frame saved twice is one version.
 
     >>> v = mlnb.data.save(df, "train", message="raw export")  # doctest: +SKIP
     >>> v.ref  # doctest: +SKIP
@@ -67,18 +71,19 @@ def save(df: pd.DataFrame, name: str, message: str = "", path: str | None = None
     rel = project.relpath(path) if path else _dataset_path(project, name) or f"data/{name}.parquet"
     _check_target(project, rel, name)  # before writing: a refused save changes no file
     full = project.root / rel
-    full.parent.mkdir(parents=True, exist_ok=True)
-    tmp = full.with_name(f".{full.name}.mlnb-tmp")
-    try:
-        _frames.write_parquet(df, tmp)
-        if full.exists() and _same_bytes(tmp, full):
-            tmp.unlink()  # keep the old file's stat so DVC's hash cache still knows it
-        else:
-            os.replace(tmp, full)
-    finally:
-        tmp.unlink(missing_ok=True)
-    version = _track(project, rel, name, message, frame=df)
-    return version
+    _frames.check_writable(df, full)
+    with _write.data_write(project, rel, name, what=f"saving {rel}", rewrites=True):
+        full.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _write.temp_path(full)
+        try:
+            _frames.write_table(df, tmp, full.suffix)
+            if full.exists() and _same_bytes(tmp, full):
+                tmp.unlink()  # keep the old file's stat so DVC's hash cache still knows it
+            else:
+                os.replace(tmp, full)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return _track(project, rel, name, message, frame=df)
 
 
 def _same_bytes(a: Path, b: Path) -> bool:
@@ -134,7 +139,8 @@ def _track(project: Project, rel: str, name: str, message: str, frame: pd.DataFr
         # copy-type caches, and a Ctrl-C between the two loses the user's file. Relink only when the
         # project asked for links (hardlink/symlink caches), where it saves space.
         links = {"hardlink", "symlink"} & set(repo.cache.local.cache_types)
-        (stage,) = repo.add(rel, relink=bool(links))
+        with _write.dvc_errors_unlogged():
+            (stage,) = repo.add(rel, relink=bool(links))
     except DvcException as exc:
         raise UsageError(f"DVC could not track {rel}: {exc}") from exc
     out = stage.outs[0]
@@ -226,15 +232,27 @@ def _register(project: Project, rel: str, name: str, message: str, md5: str, met
         dataset_id = conn.execute(select(ds.c.id).where(ds.c.name == name)).scalar()
         if dataset_id is None:
             dataset_id = conn.execute(ds.insert().values(name=name, path=rel, created_at=now)).inserted_primary_key[0]
-        latest = conn.execute(select(func.max(dv.c.version)).where(dv.c.dataset_id == dataset_id)).scalar() or 0
-        conn.execute(
-            dv.insert().values(
-                dataset_id=dataset_id, version=latest + 1, md5=md5, size=meta.size or 0, nfiles=meta.nfiles,
-                rows=rows, cols=cols, summary=json.dumps(summary) if summary else None,
-                message=message or "", git_commit=commit, created_at=now,
-            )
+        existing = conn.execute(
+            select(dv.c.version).where(dv.c.dataset_id == dataset_id, dv.c.md5 == md5)
+        ).scalar()
+        if existing is not None:  # registered meanwhile (by a writer on another machine)
+            number = existing
+        else:
+            number = _insert_version(conn, dataset_id, md5, meta, rows, cols, summary, message, commit, now)
+    return resolve(f"{name}@{number}", project)
+
+
+def _insert_version(conn: Any, dataset_id: int, md5: str, meta: Any, rows: int | None, cols: int | None,
+                    summary: dict[str, Any] | None, message: str, commit: str | None, now: float) -> int:
+    latest = conn.execute(select(func.max(dv.c.version)).where(dv.c.dataset_id == dataset_id)).scalar() or 0
+    conn.execute(
+        dv.insert().values(
+            dataset_id=dataset_id, version=latest + 1, md5=md5, size=meta.size or 0, nfiles=meta.nfiles,
+            rows=rows, cols=cols, summary=json.dumps(summary) if summary else None,
+            message=message or "", git_commit=commit, created_at=now,
         )
-    return resolve(f"{name}@{latest + 1}", project)
+    )
+    return latest + 1
 
 
 def path(ref: str) -> Path:

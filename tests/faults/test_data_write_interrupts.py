@@ -1,0 +1,128 @@
+"""SIGINT and SIGKILL at random points of `add` and `save`: a version is registered whole or not
+at all, every registered version loads exactly, the cache stays sound, and the next write works.
+
+Trials per case: ``MLNB_FAULT_TRIALS`` (default 20), each signal at a random point of a timed,
+uninterrupted write of the same kind; the landings are counted and most must land mid-write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import mlnb
+from mlnb.data import _write
+from tests.faults._harness import assert_cache_is_sound
+from tests.faults._harness import interrupt, spawn
+
+TRIALS = int(os.environ.get("MLNB_FAULT_TRIALS", "20"))
+
+CHILD = """
+import sys, mlnb
+from mlnb._project import current_project
+from tests.faults.test_data_write_interrupts import frame, content
+mlnb.data.list(); current_project().dvc  # warm up, so that the signal lands in the write itself
+seed = {seed}
+op = {op!r}
+if op == "save":
+    df = frame(seed)
+    print("start", flush=True)
+    mlnb.data.save(df, "s", message=str(seed))
+else:
+    open("data/a.bin", "wb").write(content(seed))
+    print("start", flush=True)
+    mlnb.data.add("data/a.bin", name="a", message=str(seed))
+print("done", flush=True)
+"""
+
+
+def frame(seed: int) -> pd.DataFrame:
+    """A frame that takes a noticeable moment to write and track."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"seed": np.full(200_000, seed), "x": rng.random(200_000)})
+
+
+def content(seed: int) -> bytes:
+    return np.random.default_rng(seed).bytes(24 * 1024**2)
+
+
+def _check(project, name: str, op: str, md5s: dict[int, str]) -> None:
+    """Every registered version of ``name`` is what its writer saved; the cache is sound."""
+    assert_cache_is_sound(project.root)
+    for row in mlnb.data.log(name).to_dict():
+        seed = int(row["message"])
+        ref = f"{name}@{row['version']}"
+        if op == "save":
+            pd.testing.assert_frame_equal(mlnb.data.load(ref), frame(seed))
+        else:
+            assert hashlib.md5(mlnb.data.path(ref).read_bytes()).hexdigest() == md5s[seed]
+
+
+def _dvc_points_at_registered_or_journaled(project, rel: str, name: str) -> bool:
+    """The ``.dvc`` file names a registered version, or a journal will undo it; returns whether
+    the write was cut inside its journal (the next write has something to undo or keep)."""
+    dvcfile = project.root / f"{rel}.dvc"
+    journaled = (_write.journal_dir(project) / "manifest.json").is_file()
+    if not dvcfile.exists():
+        return journaled
+    md5 = yaml.safe_load(dvcfile.read_text())["outs"][0]["md5"]
+    full = {r["md5"] for r in mlnb.data.log(name).to_dict()}
+    assert md5 in full or journaled, f"{rel}.dvc names {md5}, which is neither registered nor being undone"
+    return journaled
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+@pytest.mark.parametrize("op", ["add", "save"])
+def test_interrupted_writes_leave_whole_versions(project, op, sig):
+    name, rel = ("s", "data/s.parquet") if op == "save" else ("a", "data/a.bin")
+    (project.root / "data").mkdir(exist_ok=True)
+    md5s: dict[int, str] = {}
+    # one uninterrupted write measures how long the write takes here (the machine may be busy)
+    _v, span = _run_op(op, 0, md5s, project.root)
+    rng = random.Random(f"{op}{sig}")
+    landed = inside = 0
+    for trial in range(1, TRIALS + 1):
+        seed = trial
+        if op == "add":
+            md5s[seed] = hashlib.md5(content(seed)).hexdigest()
+        child = spawn(CHILD.format(seed=seed, op=op), project.root)
+        hit, _out = interrupt(child, sig, rng.uniform(0.0, span))
+        landed += hit
+        inside += _dvc_points_at_registered_or_journaled(project, rel, name)
+        _check(project, name, op, md5s)
+        # the retry: the same write again works, undoing whatever the dead one left
+        v, _took = _run_op(op, seed, md5s, project.root)
+        assert int(v.message) == seed or v.md5 == _expected_md5(op, seed, md5s, project.root)
+        assert not (_write.journal_dir(project) / "manifest.json").exists()
+        _check(project, name, op, md5s)
+        assert not list(project.root.glob("data/.*.mlnb-tmp"))
+    print(f"{op} {sig.name}: {TRIALS} trials, {landed} landed mid-write, {inside} inside the journal")
+    assert landed >= TRIALS // 2, f"only {landed} of {TRIALS} signals landed mid-write: the test proves little"
+
+
+def _run_op(op: str, seed: int, md5s: dict[int, str], root: Path):
+    """Write version ``seed`` in-process: the version, and the seconds the mlnb call took."""
+    if op == "save":
+        df = frame(seed)
+        began = time.monotonic()
+        return mlnb.data.save(df, "s", message=str(seed)), time.monotonic() - began
+    data = content(seed)
+    md5s[seed] = hashlib.md5(data).hexdigest()
+    (root / "data/a.bin").write_bytes(data)
+    began = time.monotonic()
+    return mlnb.data.add("data/a.bin", name="a", message=str(seed)), time.monotonic() - began
+
+
+def _expected_md5(op: str, seed: int, md5s: dict[int, str], root: Path) -> str:
+    if op == "add":
+        return md5s[seed]
+    return hashlib.md5((root / "data/s.parquet").read_bytes()).hexdigest()
