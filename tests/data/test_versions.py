@@ -119,7 +119,8 @@ def test_a_csv_that_is_not_csv_is_versioned_without_stats(project, caplog):
     assert (v.version, v.size, v.rows, v.cols, v.summary) == (1, 1024, None, None, None)
     (record,) = [r for r in caplog.records if r.name.startswith("mlnb.") and r.exc_info]
     assert record.getMessage() == "blob.csv is not readable as a table: versioned without a summary"
-    assert type(record.exc_info[1]) is pd.errors.ParserError
+    # pandas 3 fails to tokenize it, pandas 2 already fails to decode it: both are read errors
+    assert type(record.exc_info[1]) in (pd.errors.ParserError, UnicodeDecodeError)
 
 
 def test_readd_unchanged_is_a_no_op(project):
