@@ -71,21 +71,9 @@ def project_lock(
 
 
 def _acquire(fd: int, timeout: float, what: str) -> None:
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return
-    except OSError as exc:
-        if exc.errno not in (errno.EAGAIN, errno.EACCES):
-            raise
     deadline = time.monotonic() + timeout
     delay = 0.005
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except OSError as exc:
-            if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                raise
+    while not _try_lock(fd):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise Busy(
@@ -94,3 +82,13 @@ def _acquire(fd: int, timeout: float, what: str) -> None:
             )
         time.sleep(min(delay, remaining))
         delay = min(delay * 2, 0.1)
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError as exc:
+        if exc.errno not in (errno.EAGAIN, errno.EACCES):
+            raise
+        return False
