@@ -161,23 +161,31 @@ def rollback(name: str, alias: str, reason: str = "") -> Promotion:
 _HISTORY_COLUMNS = ["time", "alias", "action", "from", "to", "user", "host", "forced", "reason", "gates"]
 
 
-def history(name: str, alias: str | None = None) -> Table:
-    """Every alias move of model ``name`` (or of one alias), newest first: who, when, from, to, why, gates."""
+def history(name: str, alias: str | None = None, version: int | None = None, limit: int | None = None,
+            offset: int = 0) -> Table:
+    """Every alias move of model ``name`` (or of one ``alias``, or to or from one ``version``
+    number), newest first: who, when, from, to, why, gates; ``limit``/``offset`` give a page.
+
+    >>> mlnb.models.history("churn", alias="champion", limit=20)  # doctest: +SKIP
+    """
     project = current_project()
     name, _ = split_ref(name)
+    before, after = mv.alias("before"), mv.alias("after")
+    q = (select(ev, before.c.version.label("from_number"), after.c.version.label("to_number"))
+         .outerjoin(before, before.c.id == ev.c.from_version_id).outerjoin(after, after.c.id == ev.c.to_version_id)
+         .order_by(ev.c.id.desc()).limit(limit).offset(offset or None))
+    if alias is not None:
+        q = q.where(ev.c.alias == validate_alias(alias))
+    if version is not None:
+        q = q.where((before.c.version == version) | (after.c.version == version))
     with registry(project).read() as conn:
-        mid = model_id(conn, name)
-        numbers = dict(conn.execute(select(mv.c.id, mv.c.version).where(mv.c.model_id == mid)).fetchall())
-        q = select(ev).where(ev.c.model_id == mid).order_by(ev.c.id.desc())
-        if alias is not None:
-            q = q.where(ev.c.alias == validate_alias(alias))
-        events = conn.execute(q).fetchall()
+        events = conn.execute(q.where(ev.c.model_id == model_id(conn, name))).fetchall()
 
-    def ref(version_id: int | None) -> str | None:
-        return f"{name}@{numbers[version_id]}" if version_id is not None else None
+    def ref(number: int | None) -> str | None:
+        return f"{name}@{number}" if number is not None else None
 
-    rows = [{"time": e.created_at, "alias": e.alias, "action": e.action, "from": ref(e.from_version_id),
-             "to": ref(e.to_version_id), "user": e.user, "host": e.host, "forced": bool(e.forced),
+    rows = [{"time": e.created_at, "alias": e.alias, "action": e.action, "from": ref(e.from_number),
+             "to": ref(e.to_number), "user": e.user, "host": e.host, "forced": bool(e.forced),
              "reason": e.reason, "gates": json.loads(e.gates or "[]")} for e in events]
     return Table(rows, _HISTORY_COLUMNS, title=f"alias history of {name}", empty=f"no alias of {name} moved yet",
                  formatters={"time": format_time,

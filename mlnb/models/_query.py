@@ -105,13 +105,18 @@ def list_models() -> Table:
                  empty="no models yet: mlnb.models.register(NAME, model)")
 
 
-def log(name: str) -> Table:
-    """Every version of model ``name``, newest first."""
+def log(name: str, limit: int | None = None, offset: int = 0) -> Table:
+    """Every version of model ``name``, newest first; ``limit``/``offset`` give one page of them,
+    read as such from the registry (a model with 10,000 versions answers a page as fast as a few).
+
+    >>> mlnb.models.log("churn", limit=50)  # doctest: +SKIP
+    """
     project = current_project()
     name, _ = split_ref(name)
+    q = versions_query().order_by(mv.c.version.desc()).limit(limit).offset(offset or None)
     with registry(project).read() as conn:
         mid = model_id(conn, name)
-        found = conn.execute(versions_query().where(mv.c.model_id == mid).order_by(mv.c.version.desc())).fetchall()
+        found = conn.execute(q.where(mv.c.model_id == mid)).fetchall()
         versions = to_versions(conn, found)
     rows = [{**v.to_dict(), "aliases": list(v.aliases), "data": list(v.data)} for v in versions]
     return Table(rows, _LOG_COLUMNS, title=f"versions of {name}",

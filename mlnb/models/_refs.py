@@ -162,8 +162,9 @@ def resolve_in(conn: Any, ref: str) -> ModelVersion:
     q = versions_query().where(mv.c.model_id == mid)
     if spec == "latest":
         row = conn.execute(q.order_by(mv.c.version.desc()).limit(1)).first()
-    elif spec.isdigit():
-        row = conn.execute(q.where(mv.c.version == int(spec))).first()
+    elif re.fullmatch(r"[0-9]+", spec):  # not str.isdigit(), which takes '²'
+        # a number past any version (or SQLite's integers) is simply not there
+        row = conn.execute(q.where(mv.c.version == int(spec))).first() if len(spec) < 16 else None
     else:
         validate_alias(spec)
         row = conn.execute(q.join(al, al.c.model_version_id == mv.c.id).where(al.c.alias == spec)).first()

@@ -1,6 +1,6 @@
 """What each endpoint asks of the public API, as plain functions of the project.
 
-Areas that are not part of this install yet (models, alerts) answer ``{"available": false}`` so
+Areas that are not part of this install yet (alerts) answer ``{"available": false}`` so
 the panel can say so instead of failing.
 """
 
@@ -65,8 +65,15 @@ def runs_page(project: Project, flt: str | None, sort: str | None, limit: int, o
     list_runs = _runs_api()
     if list_runs is None:
         return {"available": False, "runs": [], "offset": offset, "limit": limit, "has_more": False}
-    rows = list_runs(filter=flt, sort=sort, limit=limit + 1, offset=offset).to_dict()
-    return {"available": True, "runs": rows[:limit], "offset": offset, "limit": limit, "has_more": len(rows) > limit}
+    return {"available": True, **_page("runs", list_runs(filter=flt, sort=sort, limit=limit + 1, offset=offset),
+                                       limit, offset)}
+
+
+def _page(key: str, table: Any, limit: int, offset: int) -> dict[str, Any]:
+    """A page of ``limit`` rows out of ``table``, which was asked for ``limit + 1`` rows: the extra
+    one only says whether a next page exists, without counting the whole registry."""
+    rows = table.to_dict()
+    return {key: rows[:limit], "offset": offset, "limit": limit, "has_more": len(rows) > limit}
 
 
 def run_detail(project: Project, run_id: str) -> Any:
@@ -95,6 +102,34 @@ def models(project: Project) -> dict[str, Any]:
     if list_models is None:
         return {"available": False, "models": []}
     return {"available": True, "models": list_models()}
+
+
+def model_versions(project: Project, name: str, limit: int, offset: int) -> dict[str, Any]:
+    """One page of a model's versions, newest first (aliases, metrics, run, data of each)."""
+    from ..models import log
+
+    return {"name": name, **_page("versions", log(name, limit=limit + 1, offset=offset), limit, offset)}
+
+
+def model_history(project: Project, name: str, limit: int, offset: int) -> dict[str, Any]:
+    """One page of a model's alias events, newest first (who, when, from, to, why, gate results)."""
+    from ..models import history
+
+    return {"name": name, **_page("events", history(name, limit=limit + 1, offset=offset), limit, offset)}
+
+
+#: events shown on a version's page: every move to or from it (a version is rarely moved more)
+VERSION_EVENTS = 100
+
+
+def model_version(project: Project, name: str, spec: str) -> dict[str, Any]:
+    """One version (a number, an alias or ``latest``): its fields, lineage (run, data versions),
+    metrics, evaluations, and the alias moves to or from it with their gate results."""
+    from ..models import history, show
+
+    fields = show(f"{name}@{spec}").to_dict()
+    fields["events"] = history(name, version=fields["version"], limit=VERSION_EVENTS).to_dict()
+    return fields
 
 
 def alerts(project: Project) -> dict[str, Any]:

@@ -69,6 +69,23 @@ class _ApiHandler(APIHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"error": code, "message": str(exc)}))
 
+    def too_long(self, path_args: tuple[str, ...]) -> bool:
+        """Answer 400 and return True when a name or id in the URL is longer than the registry keeps."""
+        if all(len(arg) <= MAX_NAME for arg in path_args):
+            return False
+        longest = max(len(arg) for arg in path_args)
+        self._error(400, "bad_request", UsageError(
+            f"a name or id of {longest:,} characters: names and run ids have at most {MAX_NAME}"))
+        return True
+
+    def paging(self, default: int = 50) -> tuple[int, int] | None:
+        """``(limit, offset)`` from the query, or None after answering 400 for a bad one."""
+        try:
+            return self.int_arg("limit", default, 1, MAX_PAGE), self.int_arg("offset", 0, 0, 10**9)
+        except UsageError as exc:
+            self._error(400, "bad_request", exc)
+            return None
+
     def int_arg(self, name: str, default: int, low: int, high: int) -> int:
         raw = self.get_query_argument(name, str(default))
         if not re.fullmatch(r"[0-9]{1,12}", raw) or not low <= int(raw) <= high:  # isdigit() takes '²'
@@ -109,11 +126,19 @@ class AreaHandler(_ApiHandler):
     @tornado.web.authenticated
     async def get(self, *path_args: str) -> None:
         assert self.fn is not None
-        if any(len(arg) > MAX_NAME for arg in path_args):
-            longest = max(len(arg) for arg in path_args)
-            return self._error(400, "bad_request", UsageError(
-                f"a name or id of {longest:,} characters: dataset names and run ids have at most {MAX_NAME}"))
-        await self.reply(self.fn, *path_args)
+        if not self.too_long(path_args):
+            await self.reply(self.fn, *path_args)
+
+
+class PageHandler(AreaHandler):
+    """``GET`` answers one page, ``fn(project, *path_args, limit, offset)``: ``?limit=50&offset=0``."""
+
+    @tornado.web.authenticated
+    async def get(self, *path_args: str) -> None:
+        assert self.fn is not None
+        if self.too_long(path_args) or (page := self.paging()) is None:
+            return
+        await self.reply(self.fn, *path_args, *page)
 
 
 class VersionHandler(_ApiHandler):
@@ -133,14 +158,11 @@ class RunsHandler(_ApiHandler):
 
     @tornado.web.authenticated
     async def get(self) -> None:
-        try:
-            limit = self.int_arg("limit", 50, 1, MAX_PAGE)
-            offset = self.int_arg("offset", 0, 0, 10**9)
-        except UsageError as exc:
-            return self._error(400, "bad_request", exc)
+        if (page := self.paging()) is None:
+            return
         flt = self.get_query_argument("filter", "").strip() or None
         sort = self.get_query_argument("sort", "").strip() or None
-        await self.reply(_areas.runs_page, flt, sort, limit, offset)
+        await self.reply(_areas.runs_page, flt, sort, *page)
 
 
 class FileHandler(_ApiHandler):
@@ -179,6 +201,10 @@ ROUTES: list[tuple[str, type[_ApiHandler], dict[str, Any]]] = [
     (f"{API}/datasets", AreaHandler, {"fn": _areas.datasets}),
     (f"{API}/datasets/([^/]+)", AreaHandler, {"fn": _areas.dataset_versions}),
     (f"{API}/models", AreaHandler, {"fn": _areas.models}),
+    (f"{API}/models/([^/]+)", PageHandler, {"fn": _areas.model_versions}),
+    # before the version route: an alias named "history" is read by its number instead
+    (f"{API}/models/([^/]+)/history", PageHandler, {"fn": _areas.model_history}),
+    (f"{API}/models/([^/]+)/([^/]+)", AreaHandler, {"fn": _areas.model_version}),
     (f"{API}/alerts", AreaHandler, {"fn": _areas.alerts}),
     (f"{API}/files", FileHandler, {}),
 ]

@@ -18,6 +18,33 @@ ARTIFACT_TEXT = "lr=0.001 accuracy=0.9"
 ERROR_CODES = {400: {"bad_request"}, 403: {"outside_root", "private", "hidden"},
                404: {"not_found", "not_an_artifact", "not_a_project"}}
 
+#: two models: churn@1..3 (trained in the run "train-churn" on churn-train@1, churn@3 evaluated on
+#: churn-holdout@1 and promoted to champion past two metric gates, churn@2 set to staging) and
+#: fraud@1..2 (fraud@2 champion); hostile text in a message and a reason
+MODELS_SEED = f"""
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+rng = np.random.default_rng(0)
+frame = pd.DataFrame({{"tenure": rng.normal(size=300), "spend": rng.normal(size=300)}})
+frame["churned"] = (frame.tenure + 0.5 * rng.normal(size=300) > 0).astype(int)
+mlnb.data.save(frame[:200], "churn-train")
+mlnb.data.save(frame[200:], "churn-holdout")
+train = mlnb.data.load("churn-train@1")
+X, y = train[["tenure", "spend"]], train["churned"]
+with mlnb.start_run("train-churn", params={{"model": "logistic"}}):
+    for C, auc in [(1e-4, 0.71), (0.01, 0.83), (1.0, 0.9)]:
+        mlnb.models.register("churn", LogisticRegression(C=C).fit(X, y), data=X,
+                             metrics={{"auc": auc, "f1": round(auc - 0.05, 2)}}, message={XSS_NAME!r})
+mlnb.models.promote("churn@1", to="champion")
+mlnb.models.evaluate("churn@3", data="churn-holdout@1", target="churned")
+mlnb.models.promote("churn@3", to="champion", gates=["auc >= champion.auc - 0.005", "f1 > 0.8"],
+                    reason="<script>x</script>")
+mlnb.models.set_alias("churn@2", "staging")
+for C, precision in [(0.1, 0.61), (10.0, 0.77)]:
+    mlnb.models.register("fraud", LogisticRegression(C=C).fit(X[["spend"]], y), metrics={{"precision": precision}})
+mlnb.models.promote("fraud@2", to="champion", gates=["precision > 0.7"])
+"""
+
 SEED = f"""
 import os, mlnb, pandas as pd
 ARTIFACT_TEXT = {ARTIFACT_TEXT!r}
@@ -35,6 +62,7 @@ for i, lr in enumerate([0.1, 0.01, 0.001]):
             run.log_artifact("reports/summary.txt")
             for step, loss in enumerate([0.9, 0.5, 0.3, 0.25]):
                 run.log_metric("loss", loss, step=step)
+{MODELS_SEED}
 with mlnb.start_run({XSS_NAME!r}, params={{"note": "<b>bold</b>"}}, tags=["<script>x</script>"]) as run:
     run.log_metric("accuracy", 0.5)
 """
@@ -42,7 +70,8 @@ with mlnb.start_run({XSS_NAME!r}, params={{"note": "<b>bold</b>"}}, tags=["<scri
 
 @pytest.fixture(scope="session")
 def lab_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    """A project with two versions of a dataset and four finished runs (one with a hostile name)."""
+    """A project with two versions of a dataset, five finished runs (one with a hostile name) and
+    the two models of ``MODELS_SEED``."""
     base = tmp_path_factory.mktemp("lab")
     root = base / "proj"
     root.mkdir()

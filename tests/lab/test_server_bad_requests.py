@@ -42,6 +42,10 @@ BAD_REQUESTS = [
     # path arguments: unicode, newline, NUL, very long, dots
     *[f"runs/{q(v)}" for v in ("é", "ab\ncd", LONG, "\x00", "..", "a b", "%00", "ffff")],
     *[f"datasets/{q(v)}" for v in ("é", "ab\ncd", LONG, "\x00", "..", "a b", "%2e%2e")],
+    *[f"models/{q(v)}" for v in ("é", "ab\ncd", LONG, "\x00", "..", "a b", "a@b", "nope")],
+    *[f"models/churn/{q(v)}" for v in ("é", "ab\ncd", LONG, "\x00", "..", "0x1", "1@2", "-1", "99999999999", "9" * 40, "²")],
+    *[f"models/{p}?{a}={q(v)}" for p in ("churn", "churn/history") for a in ("limit", "offset")
+      for v in ("²", "-1", "", "abc", "9" * 40)],
     *[f"files?path={q(v)}" for v in ("é.txt", "nope\n.txt", "a\nb/c", LONG, "a/" * 3000, "\x00", "a\x00b",
                                      "", ".", "..", "/", "~", "~/.bashrc", "reports/" + "x" * 300)],
     "files",
@@ -50,7 +54,8 @@ BAD_REQUESTS = [
 
 # every route answers GET only: other methods are refused as JSON too
 METHODS = [(method, path) for path in ("status", "version", "runs", "runs/x", "datasets", "datasets/x",
-                                       "models", "alerts", "files?path=x") for method in ("POST", "PUT", "DELETE")]
+                                       "models", "models/x", "models/x/history", "models/x/1", "alerts",
+                                       "files?path=x") for method in ("POST", "PUT", "DELETE")]
 
 
 @pytest.mark.parametrize("path", BAD_REQUESTS, ids=range(len(BAD_REQUESTS)))
