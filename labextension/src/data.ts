@@ -29,6 +29,7 @@ interface IVersion {
 export class DataView implements IView {
   readonly node = el('div', { cls: 'mlnb-view mlnb-data' });
   private readonly expanded = new Set<string>();
+  private marked = '';
 
   constructor(private readonly insertCode: InsertCode) {
     setState(this.node, 'loading');
@@ -43,6 +44,14 @@ export class DataView implements IView {
       this.node.append(el('p', { cls: 'mlnb-error', text: err instanceof Error ? err.message : String(err) }));
       setState(this.node, 'error');
     }
+  }
+
+  /** Expand dataset ``name`` and mark its version ``version`` (a link from a model's lineage). */
+  async openVersion(name: string, version: number): Promise<void> {
+    this.expanded.add(name);
+    this.marked = `${name}@${version}`;
+    await this.refresh();
+    this.node.querySelector('.mlnb-mod-marked')?.scrollIntoView({ block: 'nearest' });
   }
 
   private async render(datasets: IDataset[]): Promise<void> {
@@ -98,7 +107,7 @@ export class DataView implements IView {
       body.append(
         el(
           'tr',
-          {},
+          { cls: ref === this.marked ? 'mlnb-mod-marked' : '', data: { version: String(v.version) } },
           el('td', {}, load),
           el('td', { text: String(v.version) }),
           el('td', { text: String(v.md5 ?? '').slice(0, 10), title: v.md5 }),

@@ -97,6 +97,20 @@ export function fmtShortTime(value: unknown): string {
   return full.startsWith(today) ? full.slice(11) : full.slice(0, 16);
 }
 
+/** A size in bytes, e.g. `1.5 KB`. */
+export function fmtBytes(n: unknown): string {
+  if (typeof n !== 'number') {
+    return '';
+  }
+  const units = ['B', 'KB', 'MB', 'GB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${i ? n.toFixed(1) : n} ${units[i]}`;
+}
+
 export function fmtDuration(seconds: unknown): string {
   if (typeof seconds !== 'number' || !isFinite(seconds)) {
     return '';

@@ -1,4 +1,4 @@
-/** Models and Alerts tabs: a table of what the area lists, or a note that it is not there yet. */
+/** The Alerts tab: a table of what the area lists, or a note that it is not there yet. */
 
 import { IListing, requestAPI } from './api';
 import { clear, el, rowsTable } from './dom';

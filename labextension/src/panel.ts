@@ -13,6 +13,7 @@ import { ApiError, IStatus, requestAPI } from './api';
 import { button, el } from './dom';
 import { DataView } from './data';
 import { ListingView } from './listing';
+import { ModelsView } from './models';
 import { RunsView } from './runs';
 import { InsertCode, IView } from './view';
 
@@ -33,10 +34,19 @@ export class MlnbPanel extends Widget {
   constructor(insertCode: InsertCode) {
     super();
     this.addClass('mlnb-panel');
+    const runs = new RunsView(insertCode);
+    const data = new DataView(insertCode);
+    const navigate = {
+      run: (id: string) => void this.select('runs').then(() => runs.openRun(id)),
+      data: (ref: string) => {
+        const at = ref.lastIndexOf('@');
+        void this.select('data').then(() => data.openVersion(ref.slice(0, at), Number(ref.slice(at + 1))));
+      }
+    };
     this.views = {
-      runs: new RunsView(insertCode),
-      data: new DataView(insertCode),
-      models: new ListingView('models', 'models', 'The model registry is not part of this mlnb install yet.', 'No models registered yet.'),
+      runs,
+      data,
+      models: new ModelsView(insertCode, navigate),
       alerts: new ListingView('alerts', 'alerts', 'Monitoring alerts are not part of this mlnb install yet.', 'No alerts.')
     };
     const bar = el('div', { cls: 'mlnb-tabs', data: {} });

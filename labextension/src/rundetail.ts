@@ -1,7 +1,7 @@
 /** One run: overview, params, metrics, lineage, artifacts, environment, and "insert code". */
 
 import { IRun, fileURL, requestAPI, segment } from './api';
-import { button, clear, el, fmt, fmtDuration, fmtTime, kvTable, rowsTable } from './dom';
+import { button, clear, el, fmt, fmtBytes, fmtDuration, fmtTime, kvTable, rowsTable } from './dom';
 import { InsertCode, pyString, setState } from './view';
 import { embedChart } from './vega6';
 
@@ -183,17 +183,4 @@ function artifactList(items: Record<string, unknown>[]): HTMLUListElement {
       return el('li', {}, link, ' ', el('span', { cls: 'mlnb-hint', text: fmtBytes(a.size) }));
     })
   );
-}
-
-function fmtBytes(n: unknown): string {
-  if (typeof n !== 'number') {
-    return '';
-  }
-  const units = ['B', 'KB', 'MB', 'GB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${i ? n.toFixed(1) : n} ${units[i]}`;
 }

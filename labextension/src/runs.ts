@@ -4,7 +4,7 @@ import { IRun, IRunsPage, requestAPI } from './api';
 import { button, clear, el, fmt, fmtDuration, fmtShortTime } from './dom';
 import { compareTable } from './compare';
 import { RunDetail } from './rundetail';
-import { InsertCode, IView, setState } from './view';
+import { InsertCode, IView, setState, showSide } from './view';
 
 const PAGE = 50;
 const KEY_METRICS = 3;
@@ -146,6 +146,11 @@ export class RunsView implements IView {
     this.compareButton.title = 'Select two or more runs to compare them';
   }
 
+  /** Open run ``id``'s page (a link from another tab, such as a model version's lineage). */
+  async openRun(id: string): Promise<void> {
+    await this.showDetail(id);
+  }
+
   private async showDetail(id: string): Promise<void> {
     this.open = 'detail';
     this.setSide(this.detail.node);
@@ -163,15 +168,12 @@ export class RunsView implements IView {
   }
 
   private setSide(content: HTMLElement): void {
-    this.node.classList.add('mlnb-mod-side');
-    clear(this.side);
-    this.side.append(content);
+    showSide(this.node, this.side, content);
   }
 
   private showList(): void {
     this.open = 'list';
-    this.node.classList.remove('mlnb-mod-side');
-    clear(this.side);
+    showSide(this.node, this.side, null);
   }
 }
 

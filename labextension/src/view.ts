@@ -19,3 +19,10 @@ export function setState(node: HTMLElement, state: 'loading' | 'ok' | 'empty' | 
 export function pyString(value: string): string {
   return JSON.stringify(value);
 }
+
+/** A tab's list gives way to a page (a run, a model) in its ``side`` node; ``null`` brings the
+ * list back (CSS hides the list while the tab has ``mlnb-mod-side``). */
+export function showSide(view: HTMLElement, side: HTMLElement, page: HTMLElement | null): void {
+  view.classList.toggle('mlnb-mod-side', page !== null);
+  side.replaceChildren(...(page ? [page] : []));
+}
