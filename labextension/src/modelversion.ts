@@ -1,6 +1,6 @@
 /**
  * One model version: overview, lineage (links to its run and data versions in the other tabs),
- * metrics, evaluations, signature, and every alias move to or from it with its gate results.
+ * metrics, every alias move to or from it with its gate results, evaluations and signature.
  */
 
 import { IRun, requestAPI, segment } from './api';
@@ -102,9 +102,9 @@ export class VersionPage {
       kvTable(overview),
       section('Lineage', this.lineage(v, run)),
       section('Metrics', Object.keys(v.metrics ?? {}).length ? kvTable(v.metrics) : none()),
+      section('Alias moves and gates', ...(v.events.length ? v.events.map(e => aliasMove(e, true)) : [none()])),
       section('Evaluations', ...(v.evaluations.length ? v.evaluations.map(evaluation) : [none()])),
-      section('Signature', v.signature.length ? el('p', { cls: 'mlnb-ref', text: v.signature.join(', ') }) : none()),
-      section('Alias moves and gates', ...(v.events.length ? v.events.map(e => aliasMove(e, true)) : [none()]))
+      section('Signature', v.signature.length ? el('p', { cls: 'mlnb-ref', text: v.signature.join(', ') }) : none())
     );
     setState(this.node, 'ok');
   }

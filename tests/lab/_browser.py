@@ -97,3 +97,34 @@ def png_regions(page: Any, png: bytes, boxes: list[tuple[int, int, int, int]]) -
     import base64
 
     return page.evaluate(_REGIONS_JS, [base64.b64encode(png).decode(), [list(b) for b in boxes]])
+
+
+#: Draws PNGs side by side, tops aligned, on a white canvas (off the page) and returns the result.
+_SIDE_BY_SIDE_JS = """async ([images, gap]) => {
+  const loaded = await Promise.all(images.map(async b64 => {
+    const img = new Image();
+    img.src = "data:image/png;base64," + b64;
+    await img.decode();
+    return img;
+  }));
+  const canvas = document.createElement("canvas");
+  canvas.width = loaded.reduce((w, img) => w + img.width, 0) + gap * (loaded.length - 1);
+  canvas.height = Math.max(...loaded.map(img => img.height));
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = "#ffffff";
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  let x = 0;
+  for (const img of loaded) {
+    ctx.drawImage(img, x, 0);
+    x += img.width + gap;
+  }
+  return canvas.toDataURL("image/png").split(",")[1];
+}"""
+
+
+def side_by_side(page: Any, pngs: list[bytes], gap: int = 16) -> bytes:
+    """One PNG holding ``pngs`` left to right (several states of the panel in one picture)."""
+    import base64
+
+    encoded = [base64.b64encode(png).decode() for png in pngs]
+    return base64.b64decode(page.evaluate(_SIDE_BY_SIDE_JS, [encoded, gap]))

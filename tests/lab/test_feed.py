@@ -57,6 +57,31 @@ def test_each_kind_of_change_moves_the_revision_and_nothing_else_does(backend_pr
     assert not _moved(p, lambda: [registry_version(p) for _ in range(3)])
 
 
+def test_each_model_registry_write_moves_the_revision_and_reads_do_not(backend_project) -> None:  # type: ignore[no-untyped-def]
+    """What the Models tab refreshes on: a version, an alias move, a rollback, an evaluation."""
+    from sklearn.linear_model import LogisticRegression
+
+    p = backend_project
+    frame = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "y": [0, 1, 0, 1]})
+    mlnb.data.save(frame, "holdout")
+
+    def fit(c: float) -> Any:
+        return LogisticRegression(C=c).fit(frame[["x"]], frame["y"])
+
+    assert _moved(p, lambda: mlnb.models.register("m", fit(1.0), metrics={"auc": 0.6}))
+    assert _moved(p, lambda: mlnb.models.register("m", fit(0.1), metrics={"auc": 0.7}))
+    assert not _moved(p, lambda: mlnb.models.register("m", fit(0.1)))  # same bytes: the same version
+    assert _moved(p, lambda: mlnb.models.promote("m@1", to="champion"))
+    assert _moved(p, lambda: mlnb.models.promote("m@2", to="champion", gates=["auc > champion.auc"]))
+    assert not _moved(p, lambda: mlnb.models.promote("m@1", to="champion", gates=["auc > 0.9"]))  # refused
+    assert _moved(p, lambda: mlnb.models.rollback("m", "champion"))
+    assert _moved(p, lambda: mlnb.models.set_alias("m@2", "staging"))
+    assert _moved(p, lambda: mlnb.models.remove_alias("m", "staging"))
+    assert _moved(p, lambda: mlnb.models.evaluate("m@2", data="holdout@1", target="y"))
+    assert not _moved(p, lambda: (mlnb.models.list(), mlnb.models.log("m", limit=1), mlnb.models.show("m@1"),
+                                  mlnb.models.history("m", version=2)))
+
+
 def test_the_servers_feed_reports_a_param_overwrite(backend_project, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The real Jupyter server, on the same registry: its feed moves when a param is overwritten."""
     env = child_env(tmp_path / "home")
