@@ -8,7 +8,11 @@ import mlnb
 from mlnb.errors import NotFound, UsageError
 
 
-def test_log_and_history_pages(registered) -> None:  # type: ignore[no-untyped-def]
+def test_log_and_history_pages(churn) -> None:  # type: ignore[no-untyped-def]
+    """On SQLite and PostgreSQL: pages of versions and of alias events, and a version's events."""
+    mlnb.models.register("churn", churn.weak, metrics={"auc": 0.8})
+    mlnb.models.register("churn", churn.strong, metrics={"auc": 0.9})
+    mlnb.models.promote("churn@1", to="champion")
     mlnb.models.set_alias("churn@2", "staging")
     assert [r["version"] for r in mlnb.models.log("churn", limit=1)] == [2]
     assert [r["version"] for r in mlnb.models.log("churn", limit=5, offset=1)] == [1]
