@@ -11,6 +11,8 @@ import { VersionPage } from './modelversion';
 import { InsertCode, IView, setState, showSide } from './view';
 
 const PAGE = 50;
+/** The largest page the server gives (`MAX_PAGE` in mlnb/server/_routes.py). */
+const MAX_PAGE = 500;
 
 export interface IModel {
   name: string;
@@ -189,9 +191,17 @@ class ModelPage {
     }
   }
 
+  /** ``limit`` rows from ``offset``, in requests of at most the server's largest page. */
   private async fetch<T>(path: string, key: string, offset: number, limit: number): Promise<[T[], boolean]> {
-    const page = await requestAPI<IPage>(`models/${segment(this.name)}${path}`, { offset, limit });
-    return [(page[key] as T[]) ?? [], page.has_more];
+    let rows: T[] = [];
+    let more = true;
+    while (more && rows.length < limit) {
+      const ask = Math.min(MAX_PAGE, limit - rows.length);
+      const page = await requestAPI<IPage>(`models/${segment(this.name)}${path}`, { offset: offset + rows.length, limit: ask });
+      rows = rows.concat((page[key] as T[]) ?? []);
+      more = page.has_more;
+    }
+    return [rows, more];
   }
 
   private async loadMore(kind: 'versions' | 'events'): Promise<void> {

@@ -89,6 +89,44 @@ def lab(lab_project: tuple[Path, dict[str, str]], tmp_path_factory: pytest.TempP
     server.stop()
 
 
+#: versions of the model "big" in the paging tests (the issue's scale for the REST listing)
+BIG = 10_000
+
+#: one real registration, then the same row 9,999 times more with distinct hashes (registering
+#: 10,000 models through DVC would take minutes), then real alias moves
+BIG_SEED = f"""
+import mlnb, pandas as pd
+from sklearn.linear_model import LogisticRegression
+from mlnb.store import registry
+from mlnb.store._schema import model_versions as mv
+mlnb.init()
+X = pd.DataFrame({{"a": [0.0, 1.0, 2.0, 3.0]}})
+first = mlnb.models.register("big", LogisticRegression().fit(X, [0, 1, 0, 1]), data=X, metrics={{"auc": 0.5}})
+from mlnb._project import current_project
+project = current_project()
+with registry(project).read() as conn:
+    row = dict(conn.execute(mv.select().where(mv.c.id == first.id)).first()._mapping)
+rows = [{{**row, "id": None, "version": n, "md5": f"{{n:032x}}", "metrics": f'{{{{"auc": {{n / {BIG}}}}}}}',
+          "created_at": row["created_at"] + n}} for n in range(2, {BIG} + 1)]
+with registry(project).write() as conn:
+    conn.execute(mv.insert(), [{{k: v for k, v in r.items() if k != "id"}} for r in rows])
+mlnb.models.promote("big@9000", to="champion", gates=["auc > 0.8"])
+mlnb.models.set_alias("big@{BIG}", "staging")
+"""
+
+
+@pytest.fixture(scope="session")
+def big_lab(lab_project: tuple[Path, dict[str, str]], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """A server over a project whose model "big" has 10,000 versions."""
+    _, env = lab_project  # the same private HOME and git identity
+    root = tmp_path_factory.mktemp("big") / "proj"
+    root.mkdir()
+    run_python(BIG_SEED, root, env)
+    server = start_lab(root, tmp_path_factory.mktemp("big-server"), env)
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[object]:
     if not Path(CHROMIUM).exists():

@@ -14,7 +14,7 @@ import pytest
 
 from ._browser import PANEL, keep_screenshot, open_lab, png_regions, side_by_side
 from ._lab import BUNDLE, Lab, run_python
-from .conftest import XSS_NAME
+from .conftest import BIG, XSS_NAME
 
 pytestmark = pytest.mark.browser
 
@@ -170,6 +170,33 @@ def test_a_version_registered_elsewhere_appears_without_reload(models_tab, lab: 
     run_python(f"import mlnb; mlnb.models.set_alias('{name}@2', 'canary')", lab.root, lab.env)
     page.locator(f'{VERSION} .mlnb-run-title .mlnb-chip[data-alias="canary"]').wait_for(timeout=15_000)
     assert models_tab.dialogs == [] and models_tab.errors == []
+
+
+def test_ten_thousand_versions_page_in_and_refresh_past_the_largest_page(chromium, big_lab: Lab) -> None:  # type: ignore[no-untyped-def]
+    """A model of 10,000 versions: 50 rows, then 50 more per click; a live refresh with more rows
+    shown than the server's largest page (500) re-reads them all, in several requests."""
+    lp = open_lab(chromium, big_lab)
+    try:
+        page = lp.page
+        lp.open_panel("models")
+        page.locator(f'{PANEL} .mlnb-model[data-name="big"]').click()
+        page.locator(MODEL).wait_for()
+        rows = page.locator(f"{MODEL} .mlnb-model-version")
+        assert rows.count() == 50
+        assert page.locator(f"{MODEL} .mlnb-model-summary .mlnb-chip").all_inner_texts() == [
+            "champion → 9000", f"staging → {BIG}"]  # the holder of champion is far down the list
+        for shown in range(100, 601, 50):
+            page.locator(f"{MODEL} .mlnb-more", has_text="versions").click()
+            page.locator(f'{MODEL} .mlnb-model-version[data-version="{BIG - shown + 1}"]').wait_for()
+        assert rows.count() == 600
+        run_python(f"import mlnb; mlnb.models.set_alias('big@{BIG - 500}', 'canary')", big_lab.root, big_lab.env)
+        page.locator(f'{MODEL} .mlnb-model-version[data-version="{BIG - 500}"] .mlnb-chip[data-alias="canary"]').wait_for(
+            timeout=15_000)
+        assert rows.count() == 600 and page.locator(f"{PANEL} .mlnb-error").count() == 0
+        assert _versions(page)[:2] == [f"@{BIG}", f"@{BIG - 1}"] and _versions(page)[-1] == f"@{BIG - 599}"
+        assert lp.errors == []
+    finally:
+        lp.close()
 
 
 def test_models_panel_screenshot_for_the_docs(models_tab, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
