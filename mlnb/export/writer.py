@@ -17,6 +17,7 @@ import yaml
 
 from ..errors import UsageError
 from .cells import indent, shown
+from .outputs import script_cell, show_last, shown_by
 from .plan import Plan, Stage
 
 RUNTIME_IMPORT = "from mlnb.export import runtime as _mlnb_export"
@@ -129,8 +130,11 @@ def _script(plan: Plan, stage: Stage, here) -> str:  # type: ignore[no-untyped-d
         parts.append("")
     if any(re.search(r"\bdisplay\(", c.code) for c in [*stage.setup, *stage.cells]):
         parts += ["display = _mlnb_export.display", ""]
+    shows = shown_by(plan)
     for cell in stage.setup:
-        parts += [f"# --- setup, cell {cell.number}", cell.code.rstrip(), ""]
+        mine = shows[cell.number][0] == stage.name  # a setup cell's output shows in one script only
+        parts += [f"# --- setup, cell {cell.number}", f"_mlnb_export.cell({cell.number})",
+                  script_cell(cell.code, mine).rstrip(), ""]
     for name in sorted(stage.imports):
         parts.append(stage.imports[name])
     if stage.imports:
@@ -139,12 +143,12 @@ def _script(plan: Plan, stage: Stage, here) -> str:  # type: ignore[no-untyped-d
         parts.append(f"{name} = _mlnb_export.read_var({here(var_path(stage.inputs[name], name))!r})")
     if stage.inputs:
         parts.append("")
-    params_arg = "_params" if stage.params else "None"
+    params_arg = "{" + ", ".join(f"{n!r}: _params[{n!r}]" for n in stage.params) + "}" if stage.params else "None"
     metrics_arg = repr(here(metrics_path(stage))) if stage.metrics else "None"
     parts.append(f"with _mlnb_export.stage({stage.name!r}, params={params_arg}, metrics={metrics_arg}):")
     body: list[str] = []
     for cell in stage.cells:
-        body += [f"# --- cell {cell.number}", cell.code.rstrip(), ""]
+        body += [f"# --- cell {cell.number}", f"_mlnb_export.cell({cell.number})", show_last(cell.code).rstrip(), ""]
     if not any(ast.parse(cell.code).body for cell in stage.cells):
         body.append("pass")
     parts.append(indent("\n".join(body).rstrip() + "\n"))

@@ -228,7 +228,44 @@ def notebook_path(shell: Any) -> str | None:
         for found in (Path(said), Path.cwd() / Path(said).name):
             if found.is_file():
                 return str(found.resolve())
-    return said
+    return said or notebook_holding(current_cell(shell))
+
+
+_cells: dict[tuple[str, int, int], frozenset[str]] = {}
+
+
+def notebook_holding(source: str | None, folder: Path | None = None) -> str | None:
+    """The one notebook in ``folder`` (default: the working directory) whose saved code cells
+    include ``source``: how a kernel started by nbconvert, papermill or nbval (which run it in the
+    notebook's folder but do not name the notebook) finds its notebook. None when no notebook, or
+    more than one, holds it (a ``*.nbconvert.ipynb`` copy counts only when nothing else does)."""
+    if not source or not source.strip():
+        return None
+    wanted = source.strip()
+    found = [p for p in sorted((folder or Path.cwd()).glob("*.ipynb"))[:100] if wanted in _code_cells(p)]
+    if len(found) > 1:
+        found = [p for p in found if not p.name.endswith(".nbconvert.ipynb")]
+    return str(found[0].resolve()) if len(found) == 1 else None
+
+
+def _code_cells(path: Path) -> frozenset[str]:
+    """The stripped sources of a notebook's code cells, read once per saved version."""
+    try:
+        st = path.stat()
+    except OSError:
+        return frozenset()
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    if key not in _cells:
+        try:
+            cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+            sources = frozenset("".join(c["source"]) if isinstance(c.get("source"), list) else str(c.get("source", ""))
+                                for c in cells if isinstance(c, dict) and c.get("cell_type") == "code")
+        except (OSError, ValueError, AttributeError, TypeError):  # not a readable notebook: holds nothing
+            sources = frozenset()
+        if len(_cells) > 256:
+            _cells.clear()
+        _cells[key] = frozenset(s.strip() for s in sources)
+    return _cells[key]
 
 
 def current_cell(shell: Any) -> str | None:

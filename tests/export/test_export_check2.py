@@ -1,0 +1,138 @@
+"""What the notebook showed, in the pipeline and in `--check`; stage membership and params in a kernel.
+
+Notebooks run in real kernels (nbclient, `jupyter nbconvert --execute`, the real IPython shell),
+pipelines under a real `dvc repro`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import mlnb
+from tests.conftest import run_cli
+from tests.export.shapes import ROOT, dvc, execute, write_notebook
+
+#: no markers, no metrics: what the notebook showed is all there is to compare
+SHOWN = [
+    "import numpy as np\nimport pandas as pd\nimport os\n?np\nnp.mean?\nnp.mean??",
+    'print("loading")\nscores = [round(0.5 + i / 8, 4) for i in range(4)]\nscores',
+    'best = {"C": 0.1, "depth": 3}\nbest',
+    'df = pd.DataFrame({"a": np.arange(5.0), "b": np.arange(5.0) ** 2})\ndf.describe()',
+    "total = float(df.b.sum())",  # an assignment shows nothing
+    "df.b.sum();",  # a trailing ; hides the value
+    "print(None)\nNone",
+    'print(float(os.environ.get("MLNB_TEST_SHOWN", "1.5")) * 2)',
+]
+
+
+def test_last_expressions_are_printed_and_check_compares_what_the_notebook_showed(project, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    nb = write_notebook(project.root / "shown.ipynb", SHOWN)
+    execute(nb)
+
+    result = mlnb.export.export(nb, "pipeline", check=True)
+
+    script = (project.root / "pipeline" / "shown.py").read_text()
+    assert "_mlnb_export.show(scores)" in script and "_mlnb_export.show(df.describe())" in script
+    assert "# %pinfo2 np.mean (notebook only)" in script and "get_ipython" not in script
+    assert "show(df.b.sum())" not in script
+    rows = {r["metric"]: r for r in result.rows}
+    assert set(rows) == {"cell 2 output", "cell 3 output", "cell 4 output", "cell 7 output", "cell 8 output"}, str(result)
+    assert all(r["equal"] for r in result.rows), str(result)
+    assert result.exit_code == 0 and result.title.startswith("reproduced: 5 of 5 compared (0 metrics, 5 cell outputs)")
+    assert "0.875" in rows["cell 2 output"]["pipeline"] and "3" in rows["cell 3 output"]["notebook"]
+    assert rows["cell 8 output"]["notebook"] == "3.0"
+
+
+def test_a_shown_number_that_differs_fails_the_check_with_both_values(project, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    nb = write_notebook(project.root / "shown.ipynb", SHOWN)
+    monkeypatch.setenv("MLNB_TEST_SHOWN", "2.25")  # the notebook's kernel sees it, the pipeline does not
+    execute(nb)
+    monkeypatch.delenv("MLNB_TEST_SHOWN")
+
+    result = mlnb.export.export(nb, "pipeline", check=True)
+
+    row = next(r for r in result.rows if r["metric"] == "cell 8 output")
+    assert row == {"stage": "shown", "metric": "cell 8 output", "notebook": "number 1 of 1: 4.5",
+                   "pipeline": "number 1 of 1: 3", "equal": False}
+    assert sum(not r["equal"] for r in result.rows) == 1 and result.exit_code == 1
+    assert result.title.startswith("NOT reproduced: 4 of 5 compared")
+
+
+def test_nothing_to_compare_says_so_and_exits_3(project) -> None:  # type: ignore[no-untyped-def]
+    nb = write_notebook(project.root / "quiet.ipynb", ["x = 1", "y = x + 1"])
+    execute(nb)  # run and saved: nothing shown, no metrics
+
+    result = mlnb.export.export(nb, "pipeline", check=True)
+    assert result.rows == [] and result.exit_code == 3
+    assert result.title.startswith("nothing compared: no stage logs metrics and no cell shows output")
+
+    proc = run_cli("export", "quiet.ipynb", "--out", "pipeline", "--check", cwd=project.root)
+    assert proc.returncode == 3 and "nothing compared" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_a_setup_cell_prints_once_and_still_defines_its_names(project) -> None:  # type: ignore[no-untyped-def]
+    cells = [
+        '%load_ext mlnb\nimport mlnb\nprint("setup says hello")\nbase = 10\nprint("base is", base)',
+        "%%mlops stage one\na = base + 1\nmlnb.log_metric('a', a)\na",
+        "%%mlops stage two\nb = base + 2\nmlnb.log_metric('b', b)\nb",
+    ]
+    nb = write_notebook(project.root / "setup.ipynb", cells)
+    execute(nb)
+
+    result = mlnb.export.export(nb, "pipeline", check=True)
+    assert result.exit_code == 0 and all(r["equal"] for r in result.rows), str(result)
+    assert {r["metric"] for r in result.rows} == {"a", "b", "cell 1 output", "cell 2 output", "cell 3 output"}
+
+    proc = dvc(project.root, "repro", "--force", "pipeline/dvc.yaml")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("setup says hello") == 1 and proc.stdout.count("base is 10") == 1, proc.stdout
+    assert "\n11\n" in proc.stdout and "\n12\n" in proc.stdout  # each stage's last expression
+
+
+def test_an_unmarked_cell_after_a_stage_belongs_to_it_in_the_kernel_too(project, ipython) -> None:  # type: ignore[no-untyped-def]
+    cells = ["import mlnb", "%%mlops stage train\nw = 2.0\nmlnb.log_metric('w', w)",
+             "mlnb.log_metric('w2', w * w)", "%%mlops stage report\nmlnb.log_metric('half', w / 2)"]
+    nb = write_notebook(project.root / "member.ipynb", cells)
+    ipython.user_ns["__session__"] = str(nb)
+    for source in cells:
+        assert ipython.run_cell(source).success, source  # log_metric in cell 3 has the stage's run
+
+    train = mlnb.runs.list("name = 'train'")
+    assert len(train) == 1 and train[0]["status"] == "finished" and train[0]["metrics"] == {"w": 2.0, "w2": 4.0}
+    assert mlnb.runs.list("name = 'report'")[0]["metrics"] == {"half": 1.0}
+    assert ipython.run_cell("mlnb.log_metric('late', 1)").success  # after `report`: continues `report`
+    assert mlnb.runs.list("name = 'report'")[0]["metrics"] == {"half": 1.0, "late": 1.0}
+    failed = ipython.run_cell("raise ValueError('boom')")
+    assert not failed.success and mlnb.runs.list("name = 'report'")[0]["status"] == "failed"
+
+    cells[3] += "\nmlnb.log_metric('late', 1)"  # what was run, as saved
+    write_notebook(nb, cells)
+    ipython.run_cell(cells[3])
+    result = mlnb.export.export(nb, "pipeline", check=True)
+    assert [(r["stage"], r["metric"], r["equal"]) for r in result.rows] == [
+        ("train", "w", True), ("train", "w2", True), ("report", "half", True), ("report", "late", True)], str(result)
+
+
+def test_stage_runs_record_the_same_params_under_nbconvert_as_under_dvc_repro(project) -> None:  # type: ignore[no-untyped-def]
+    cells = ["%load_ext mlnb\nimport mlnb", ("alpha = 0.5\nrows = 10\nunused = 'x'", ["parameters"]),
+             "%%mlops stage fit\ny = alpha * rows\nmlnb.log_metric('y', y)\ny"]
+    nb = write_notebook(project.root / "params.ipynb", cells)
+    env = {k: v for k, v in os.environ.items() if k != "JPY_SESSION_NAME"}  # nbconvert names no notebook
+    env["PYTHONPATH"] = str(ROOT)
+    proc = subprocess.run([str(Path(sys.executable).parent / "jupyter-nbconvert"), "--to", "notebook", "--execute",
+                           "--inplace", str(nb)], cwd=project.root, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+    result = mlnb.export.export(nb, "pipeline", check=True)
+    assert result.exit_code == 0 and {r["metric"] for r in result.rows} == {"y", "cell 3 output"}, str(result)
+    notebook_run = mlnb.runs.list("name = 'fit' and tags.mlnb-stage")[0]
+    pipeline_run = mlnb.runs.list("name = 'fit' and tags.mlnb-pipeline")[0]
+    assert mlnb.runs.get(notebook_run["id"]).notebook == str(nb.resolve())  # found without a session
+    assert notebook_run["params"] == pipeline_run["params"] == {"alpha": 0.5, "rows": 10}
+    compared = mlnb.runs.compare([notebook_run["id"], pipeline_run["id"]])
+    assert [r["field"] for r in compared.rows if r["differs"]] == [], str(compared)
