@@ -1,5 +1,6 @@
 """``export --check``: run the exported pipeline with ``dvc repro`` in a clean temporary copy of the
-project and compare each stage's metrics with the notebook's own run of that stage.
+project and compare each stage's metrics with the notebook's own run of that stage, and what each
+cell showed in the saved notebook with what it printed in the pipeline (:mod:`.outputs`).
 
 The copy holds what git sees (tracked files plus untracked ones git does not ignore), as a fresh
 git repository; DVC-tracked data comes back from the project's DVC cache (the copy points its

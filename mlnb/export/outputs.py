@@ -20,6 +20,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .cells import _apply
 from .defuse import READ_ONLY_METHODS
 
 #: Relative tolerance for numbers printed by a cell (its text is rounded for display anyway).
@@ -35,17 +36,9 @@ _TIMING = re.compile(r"^(CPU times|Wall time):.*$", re.MULTILINE)  # what %%time
 
 
 def _edit(code: str, node: ast.AST, new: str) -> str:
-    lines = code.splitlines(keepends=True)
-    starts = [0]
-    for line in lines:
-        starts.append(starts[-1] + len(line))
-
-    def pos(lineno: int, col: int) -> int:  # ast columns are UTF-8 byte offsets
-        return starts[lineno - 1] + len(lines[lineno - 1].encode()[:col].decode(errors="ignore"))
-
-    start = pos(node.lineno, node.col_offset)  # type: ignore[attr-defined]
-    end = pos(node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
-    return code[:start] + new + code[end:]
+    """``code`` with ``node``'s text replaced by ``new``."""
+    return _apply(code, [(node.lineno, node.col_offset, node.end_lineno or node.lineno,  # type: ignore[attr-defined]
+                          node.end_col_offset or 0, new)])  # type: ignore[attr-defined]
 
 
 def _last_shown(code: str, body: list[ast.stmt]) -> ast.expr | None:

@@ -136,3 +136,25 @@ def test_stage_runs_record_the_same_params_under_nbconvert_as_under_dvc_repro(pr
     assert notebook_run["params"] == pipeline_run["params"] == {"alpha": 0.5, "rows": 10}
     compared = mlnb.runs.compare([notebook_run["id"], pipeline_run["id"]])
     assert [r["field"] for r in compared.rows if r["differs"]] == [], str(compared)
+
+
+@pytest.mark.parametrize(("code", "script"), [
+    ("x = 2\nx * 21", "x = 2\n_mlnb_export.show(x * 21)"),
+    ("grid.best_params_  # the winner", "_mlnb_export.show(grid.best_params_)  # the winner"),
+    ("(a,\n b)", "_mlnb_export.show((a,\n b))"),
+    ("x;", "x;"), ("x = 1", "x = 1"), ('print("a")', 'print("a")'), ("None", "None"),
+    ('with _mlnb_export.run("r"):\n    y = 1\n    y\n', 'with _mlnb_export.run("r"):\n    y = 1\n    _mlnb_export.show(y)\n'),
+    ("for i in range(2):\n    i", "for i in range(2):\n    i"),  # IPython shows only a top-level last expression
+])
+def test_which_last_expression_a_script_prints(code: str, script: str) -> None:
+    from mlnb.export.outputs import show_last
+
+    assert show_last(code) == script
+
+
+def test_copied_setup_drops_only_prints_that_change_nothing() -> None:
+    from mlnb.export.outputs import quiet
+
+    code = 'print("a")\nprint(len(x), df.head()); y = 2\nprint(items.pop())\nfor i in x:\n    print(i)\nx'
+    assert quiet(code) == ("pass  # printed by the first stage that runs this setup cell\npass; y = 2\n"
+                           "print(items.pop())\nfor i in x:\n    print(i)\nx")
