@@ -15,6 +15,7 @@ numbers, word by word ignoring layout and memory addresses (``at 0x7f...``).
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import re
 from pathlib import Path
@@ -66,6 +67,7 @@ def _is_call_to(node: ast.AST, dotted: str) -> bool:
     return isinstance(node, ast.Call) and ast.unparse(node.func) == dotted
 
 
+@functools.lru_cache(maxsize=4096)
 def show_last(code: str) -> str:
     """``code`` with its last expression printed as the notebook shows it.
 
@@ -79,6 +81,7 @@ def show_last(code: str) -> str:
     return _edit(code, value, f"{_SHOWN}({segment})")
 
 
+@functools.lru_cache(maxsize=4096)
 def quiet(code: str) -> str:
     """``code`` without the top-level prints/displays that change nothing (a setup cell's output,
     already shown by the first script that copies the cell)."""
