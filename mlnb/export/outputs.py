@@ -114,18 +114,22 @@ def script_cell(code: str, shows: bool) -> str:
 # -- comparing what was shown --------------------------------------------------------------------
 
 
-def notebook_texts(path: Path) -> dict[int, str | None]:
-    """Cell number → the text the saved notebook shows for it; None for a cell never run."""
+def notebook_texts(path: Path) -> dict[int, str]:
+    """Cell number → the text the saved notebook shows for it, or why it cannot be compared
+    (a :class:`Skip`: never run, or its output captured by ``%%capture``)."""
     import nbformat
 
     nb = nbformat.read(str(path), as_version=4)
-    found: dict[int, str | None] = {}
+    found: dict[int, str] = {}
     for number, cell in enumerate(nb.cells, start=1):
         if cell.cell_type != "code":
             continue
         outputs = cell.get("outputs", [])
         if cell.get("execution_count") is None and not outputs:
-            found[number] = None
+            found[number] = Skip("not run in the saved notebook")
+            continue
+        if cell.source.lstrip().startswith("%%capture"):
+            found[number] = Skip("output captured by %%capture in the notebook")
             continue
         parts = []
         for out in outputs:
@@ -135,6 +139,10 @@ def notebook_texts(path: Path) -> dict[int, str | None]:
                 parts.append(out.get("data", {}).get("text/plain", ""))
         found[number] = _TIMING.sub("", "\n".join(parts))
     return found
+
+
+class Skip(str):
+    """Why a cell's output is not compared."""
 
 
 def numbers(text: str) -> list[float]:
@@ -186,10 +194,10 @@ def rows(plan: Any, transcripts: Path) -> tuple[list[dict[str, Any]], list[str]]
     for number, (stage, script) in sorted(shown_by(plan).items()):
         printed = transcripts / Path(script).stem / f"cell-{number}.txt"
         pipeline = printed.read_text(encoding="utf-8") if printed.exists() else ""
-        notebook = saved.get(number)
-        if notebook is None:
+        notebook = saved.get(number, "")
+        if isinstance(notebook, Skip):
             if pipeline.strip():
-                skipped.append(f"cell {number} (not run in the saved notebook)")
+                skipped.append(f"cell {number} ({notebook})")
             continue
         if not notebook.strip() and not pipeline.strip():
             continue

@@ -158,3 +158,52 @@ def test_copied_setup_drops_only_prints_that_change_nothing() -> None:
     code = 'print("a")\nprint(len(x), df.head()); y = 2\nprint(items.pop())\nfor i in x:\n    print(i)\nx'
     assert quiet(code) == ("pass  # printed by the first stage that runs this setup cell\npass; y = 2\n"
                            "print(items.pop())\nfor i in x:\n    print(i)\nx")
+
+
+def test_outputs_the_notebook_did_not_show_are_skipped_with_a_reason(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from types import SimpleNamespace
+
+    from mlnb.export.outputs import rows
+
+    nb = write_notebook(tmp_path / "nb.ipynb", ["x = 1\nx", "%%capture\nprint(2)", "print(3)"])
+    folder = tmp_path / "transcripts" / "nb"
+    folder.mkdir(parents=True)
+    for number, text in ((1, "1\n"), (2, "2\n"), (3, "3\n")):
+        (folder / f"cell-{number}.txt").write_text(text)
+    stage = SimpleNamespace(name="nb", script="nb.py", setup=[], cells=[SimpleNamespace(number=n) for n in (1, 2, 3)])
+    found, skipped = rows(SimpleNamespace(notebook=nb, stages=[stage]), tmp_path / "transcripts")
+    assert found == [] and skipped == ["cell 1 (not run in the saved notebook)",
+                                       "cell 2 (not run in the saved notebook)", "cell 3 (not run in the saved notebook)"]
+
+    import nbformat
+    saved = nbformat.read(str(nb), as_version=4)
+    for cell in saved.cells:
+        cell.execution_count = 1
+    saved.cells[0].outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "1"}, execution_count=1)]
+    nbformat.write(saved, str(nb))
+    found, skipped = rows(SimpleNamespace(notebook=nb, stages=[stage]), tmp_path / "transcripts")
+    assert [(r["metric"], r["equal"]) for r in found] == [("cell 1 output", True), ("cell 3 output", False)]
+    assert skipped == ["cell 2 (output captured by %%capture in the notebook)"]
+
+
+def test_a_kernel_without_a_session_finds_the_one_notebook_holding_its_cell(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from mlnb.runs._capture import notebook_holding
+
+    cell = "%%mlops stage fit\ny = 1"
+    write_notebook(tmp_path / "analysis.ipynb", ["import mlnb", cell])
+    write_notebook(tmp_path / "other.ipynb", ["import mlnb"])
+    (tmp_path / "broken.ipynb").write_text("{not json")
+    assert notebook_holding(cell + "\n", tmp_path) == str(tmp_path / "analysis.ipynb")
+    assert notebook_holding("import mlnb", tmp_path) is None  # two notebooks hold it: unknown
+    assert notebook_holding("y = 2", tmp_path) is None and notebook_holding("", tmp_path) is None
+
+    write_notebook(tmp_path / "analysis.nbconvert.ipynb", ["import mlnb", cell])  # an executed copy
+    out = write_notebook(tmp_path / "out.ipynb", ["import mlnb", cell])  # papermill's output names its input
+    saved = json.loads(out.read_text())
+    saved["metadata"]["papermill"] = {"input_path": "analysis.ipynb", "output_path": "out.ipynb"}
+    out.write_text(json.dumps(saved))
+    assert notebook_holding(cell, tmp_path) == str(tmp_path / "analysis.ipynb")
+    (tmp_path / "analysis.ipynb").unlink()
+    assert notebook_holding(cell, tmp_path) is None  # two copies, no original: unknown
