@@ -1,7 +1,8 @@
 """What exported stage scripts import (``from mlnb.export import runtime as _mlnb_export``).
 
-Kept small and free of IPython: parameters from ``params.yaml``, values crossing a stage boundary,
-the run a stage records, and ``%mlops`` lines.
+Kept small and free of IPython (only its plain-text printer, when installed): parameters from
+``params.yaml``, values crossing a stage boundary, the run a stage records, ``%mlops`` lines, and what
+a cell shows (its last expression; its printed text kept for ``--check``).
 
 Formats for a value crossing stages (a folder named after the value holds one file):
 

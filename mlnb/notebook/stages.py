@@ -4,7 +4,8 @@ The export puts an unmarked cell after a stage marker into that stage; in the ke
 holds: the stage's run, ended when its marker cell finished, is reopened for each later cell that
 has no marker of its own (so ``mlnb.log_metric`` works there and counts with the stage's metrics,
 as in the stage's script) and ended again when that cell finishes, failed if the cell failed.
-The next ``%%mlops stage`` cell starts the next stage. The kernel goes by the order cells run in,
+The next ``%%mlops stage`` cell starts the next stage; a cell starting with ``%mlops`` (a command
+such as ``%mlops export pipeline --check``) runs outside it. The kernel goes by the order cells run in,
 the export by their place in the notebook: run the notebook top to bottom and they agree.
 """
 
@@ -33,8 +34,11 @@ def continue_after(run: Any, shell: Any) -> None:
         run = _open.get(key)
         if run is None:
             return
-        if _marker(getattr(info, "raw_cell", None)):
+        raw = getattr(info, "raw_cell", None) or ""
+        if _marker(raw):
             _open.pop(key, None)  # the next stage starts
+            return
+        if raw.lstrip().startswith("%mlops"):  # a command (`%mlops export --check` ...), never part of a stage
             return
         try:
             if run.reopen():

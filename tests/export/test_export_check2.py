@@ -107,6 +107,10 @@ def test_an_unmarked_cell_after_a_stage_belongs_to_it_in_the_kernel_too(project,
     assert mlnb.runs.list("name = 'report'")[0]["metrics"] == {"half": 1.0}
     assert ipython.run_cell("mlnb.log_metric('late', 1)").success  # after `report`: continues `report`
     assert mlnb.runs.list("name = 'report'")[0]["metrics"] == {"half": 1.0, "late": 1.0}
+    report = mlnb.runs.list("name = 'report'")[0]["id"]
+    ended = mlnb.runs.get(report).ended_at
+    assert ipython.run_cell("%mlops runs list").success  # a command: outside the stage, not reopened
+    assert mlnb.runs.get(report).ended_at == ended and mlnb.runs.get(report).status == "finished"
     failed = ipython.run_cell("raise ValueError('boom')")
     assert not failed.success and mlnb.runs.list("name = 'report'")[0]["status"] == "failed"
 
