@@ -31,6 +31,8 @@ ABS_TOL = 1e-9
 _PURE_CALLS = frozenset("len str repr round int float bool type sorted list tuple dict set sum min max abs "
                         "format isinstance range enumerate zip id hex".split())
 _SHOWN = "_mlnb_export.show"
+#: Calls a last line often makes that return None (nothing to show): left as written.
+_RETURNS_NONE = frozenset("print display log_metric log_metrics log_param log_params set_tags show savefig seed".split())
 _NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w.])|\b(?:nan|NaN|inf)\b")
 _ADDRESS = re.compile(r"\bat 0x[0-9a-fA-F]+|0x[0-9a-fA-F]+")
 _TIMING = re.compile(r"^(CPU times|Wall time):.*$", re.MULTILINE)  # what %%time prints in a notebook
@@ -55,12 +57,17 @@ def _last_shown(code: str, body: list[ast.stmt]) -> ast.expr | None:
     value = last.value
     if isinstance(value, ast.Constant) and value.value is None:
         return None  # a dropped magic
-    if isinstance(value, ast.Call) and (_is_call_to(value, "print") or _is_call_to(value, "display")):
-        return None  # prints already; returns None
+    if isinstance(value, ast.Call) and _called_name(value) in _RETURNS_NONE:
+        return None  # prints already, or shows nothing: the script stays as written
     after = _edit(code, last, "\0").split("\0", 1)[1].split("\n", 1)[0]
     if after.lstrip().startswith(";"):
         return None  # `x;` hides the value in a notebook
     return value
+
+
+def _called_name(call: ast.Call) -> str | None:
+    func = call.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
 
 
 def _is_call_to(node: ast.AST, dotted: str) -> bool:
