@@ -72,10 +72,14 @@ def _stage(args: argparse.Namespace, ctx: Context) -> Any:
     from .cells import check_stage_name
 
     check_stage_name(args.name)
-    from ..runs import record_cell
+    from ..notebook.stages import continue_after
+    from ..runs._cell import record_cell_run
     from .runtime import NOTEBOOK_TAG
 
-    return record_cell(args.name, ctx.cell, ctx.shell, params=_stage_params(args.name, ctx), tags=[NOTEBOOK_TAG])
+    result, run = record_cell_run(args.name, ctx.cell, ctx.shell, params=_stage_params(args.name, ctx),
+                                  tags=[NOTEBOOK_TAG])
+    continue_after(run, ctx.shell)  # unmarked cells after this one belong to the stage, as in the export
+    return result
 
 
 def _stage_params(name: str, ctx: Context) -> dict[str, Any]:

@@ -26,7 +26,9 @@ from ..errors import MlnbError, NotFound, UsageError
 
 #: Line magics that only affect the notebook's display or kernel: dropped from scripts.
 DROPPED_LINE_MAGICS = frozenset(
-    {"matplotlib", "load_ext", "reload_ext", "autoreload", "aimport", "config", "precision", "pprint", "pylab"}
+    {"matplotlib", "load_ext", "reload_ext", "autoreload", "aimport", "config", "precision", "pprint", "pylab",
+     # help lines: `?name`, `name?` (pinfo), `name??` (pinfo2), `np.*mean*?` (psearch)
+     "pinfo", "pinfo2", "psearch", "pdoc", "pdef", "psource", "pfile"}
 )
 #: Cell magics whose body runs as plain Python (the magic only times or captures it).
 TRANSPARENT_CELL_MAGICS = frozenset({"time", "capture"})

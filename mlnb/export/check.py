@@ -1,5 +1,6 @@
 """``export --check``: run the exported pipeline with ``dvc repro`` in a clean temporary copy of the
-project and compare each stage's metrics with the notebook's own run of that stage.
+project and compare each stage's metrics with the notebook's own run of that stage, and what each
+cell showed in the saved notebook with what it printed in the pipeline (:mod:`.outputs`).
 
 The copy holds what git sees (tracked files plus untracked ones git does not ignore), as a fresh
 git repository; DVC-tracked data comes back from the project's DVC cache (the copy points its
@@ -25,31 +26,45 @@ from typing import Any
 from .._display import Table, format_value
 from .._project import current_project
 from ..errors import MlnbError, UsageError
+from .outputs import rows as output_rows
+from .runtime import TRANSCRIPT_ENV
 
 #: Relative tolerance when comparing a metric of the notebook run and of the pipeline run.
 REL_TOL = 1e-9
 
 
 class CheckResult(Table):
-    """One row per metric: the notebook run's value, the pipeline's value, and whether they agree."""
+    """One row per metric and per cell output: the notebook's value, the pipeline's, and whether they agree.
+
+    ``exit_code`` is 0 when everything compared is equal, 1 when something differs or a stage has
+    no matching run, and 3 when there was nothing to compare (the check could not say anything).
+    """
 
     def __init__(self, rows: list[dict[str, Any]], repro_seconds: float, total_seconds: float, out: Path,
-                 unmatched: list[str] | None = None) -> None:
+                 unmatched: list[str] | None = None, skipped: list[str] | None = None) -> None:
         equal = sum(1 for r in rows if r["equal"])
         self.unmatched = list(unmatched or [])
+        self.skipped = list(skipped or [])
         ok = equal == len(rows) and not self.unmatched
         verdict = "reproduced" if ok else "NOT reproduced"
-        title = (f"{verdict}: {equal} of {len(rows)} metrics equal; dvc repro of {out} took "
-                 f"{repro_seconds:.1f} s in a clean copy (check total {total_seconds:.1f} s)")
+        outputs = sum(1 for r in rows if r["metric"].startswith("cell ") and r["metric"].endswith(" output"))
+        what = "metrics" if not outputs else f"compared ({len(rows) - outputs} metrics, {outputs} cell outputs)"
+        ran = f"dvc repro of {out} took {repro_seconds:.1f} s in a clean copy (check total {total_seconds:.1f} s)"
+        title = f"{verdict}: {equal} of {len(rows)} {what} equal; {ran}"
+        if not rows and not self.unmatched:
+            title = (f"nothing compared: no stage logs metrics and no cell shows output in the saved notebook "
+                     f"({ran}); log metrics with mlnb.log_metric or run and save the notebook, then check again")
         if self.unmatched:
             title += (f"; no finished run of this notebook with the current code of stage "
                       f"{', '.join(map(repr, self.unmatched))}: run its cells, then check again")
+        if self.skipped:
+            title += f"; not compared: {', '.join(self.skipped)}"
         super().__init__(rows, ["stage", "metric", "notebook", "pipeline", "equal"], title=title,
                          formatters={"equal": lambda v: "yes" if v else "NO", "notebook": _show, "pipeline": _show},
-                         empty="no stage logs metrics: the pipeline ran, but there is nothing to compare")
+                         empty="nothing compared")
         self.repro_seconds = repro_seconds
         self.total_seconds = total_seconds
-        self.exit_code = 0 if ok else 1
+        self.exit_code = 3 if not rows and not self.unmatched else 0 if ok else 1
 
 
 def _show(value: Any) -> str:
@@ -79,6 +94,8 @@ def check_pipeline(exported: Any) -> CheckResult:
         copy_root = copy / project.root.relative_to(top)
         _share_cache(project, copy_root)
         env = _pipeline_env(project.registry_url)
+        transcripts = Path(tmp) / "transcripts"
+        env[TRANSCRIPT_ENV] = str(transcripts)
         t0 = time.perf_counter()
         _run([_dvc(), "repro", "--force", "--no-run-cache", str(copy / (out / "dvc.yaml").relative_to(top))],
              copy_root, env, "dvc repro")
@@ -87,6 +104,7 @@ def check_pipeline(exported: Any) -> CheckResult:
             s.name: _read_json(copy / (out / "metrics" / f"{s.name}.json").relative_to(top))
             for s in exported.plan.stages if s.metrics
         }
+        shown, skipped = output_rows(exported.plan, transcripts)
     plan = exported.plan
     notebook = notebook_metrics(replace(plan, stages=[s for s in plan.stages if s.name in pipeline]))
     rows = []
@@ -96,7 +114,7 @@ def check_pipeline(exported: Any) -> CheckResult:
             a, b = theirs.get(key), values.get(key)
             rows.append({"stage": stage, "metric": key, "notebook": a, "pipeline": b, "equal": same(a, b)})
     unmatched = [stage for stage in pipeline if stage not in notebook]
-    return CheckResult(rows, repro, time.perf_counter() - started, exported.out, unmatched)
+    return CheckResult(rows + shown, repro, time.perf_counter() - started, exported.out, unmatched, skipped)
 
 
 def notebook_metrics(plan: Any) -> dict[str, dict[str, Any]]:

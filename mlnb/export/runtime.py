@@ -1,7 +1,8 @@
 """What exported stage scripts import (``from mlnb.export import runtime as _mlnb_export``).
 
-Kept small and free of IPython: parameters from ``params.yaml``, values crossing a stage boundary,
-the run a stage records, and ``%mlops`` lines.
+Kept small and free of IPython (only its plain-text printer, when installed): parameters from
+``params.yaml``, values crossing a stage boundary, the run a stage records, ``%mlops`` lines, and what
+a cell shows (its last expression; its printed text kept for ``--check``).
 
 Formats for a value crossing stages (a folder named after the value holds one file):
 
@@ -31,6 +32,8 @@ PIPELINE_TAG = "mlnb-pipeline"
 NOTEBOOK_TAG = "mlnb-stage"
 #: Environment variable naming extra types (exact, comma-separated) a stage may load from skops.
 TRUST_ENV = "MLNB_EXPORT_TRUST"
+#: Environment variable naming a folder where each cell's printed text is kept (``--check`` sets it).
+TRANSCRIPT_ENV = "MLNB_EXPORT_TRANSCRIPT"
 
 
 def load_params(path: str) -> dict[str, Any]:
@@ -187,7 +190,55 @@ def mlops(line: str) -> Any:
     return run(shlex.split(line), Context(prog="mlnb"))[1]
 
 
+def show(value: Any) -> None:
+    """A cell's last expression, printed as IPython shows it (its plain text); nothing for None."""
+    if value is not None:
+        print(_plain_text(value))
+
+
+def _plain_text(value: Any) -> str:
+    try:
+        from IPython.lib.pretty import pretty
+    except ImportError:  # pragma: no cover - IPython comes with mlnb
+        return repr(value)
+    return pretty(value)
+
+
+class _Tee:
+    """sys.stdout that also copies what a cell prints into that cell's transcript file."""
+
+    def __init__(self, out: Any) -> None:
+        self.out = out
+        self.file: Any = None
+
+    def write(self, text: str) -> int:
+        if self.file is not None:
+            self.file.write(text)
+            self.file.flush()
+        return self.out.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.out, name)
+
+
+def cell(number: int) -> None:
+    """Start cell ``number`` of the notebook: with ``MLNB_EXPORT_TRANSCRIPT`` set (by ``--check``),
+    what it prints is also kept in ``<folder>/<script>/cell-<number>.txt``; otherwise nothing."""
+    import sys
+
+    folder = os.environ.get(TRANSCRIPT_ENV)
+    if not folder:
+        return
+    tee = sys.stdout if isinstance(sys.stdout, _Tee) else _Tee(sys.stdout)
+    sys.stdout = tee
+    if tee.file is not None:
+        tee.file.close()
+    target = Path(folder) / Path(sys.argv[0]).stem / f"cell-{number}.txt"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tee.file = open(target, "a", encoding="utf-8")  # noqa: SIM115 - closed by the next cell or at exit
+
+
 def display(*objects: Any) -> None:
-    """Scripts have no rich display: print what a notebook would show."""
+    """Scripts have no rich display: print the plain text a notebook would show."""
     for obj in objects:
-        print(obj)
+        print(_plain_text(obj))

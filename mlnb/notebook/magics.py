@@ -57,6 +57,9 @@ def register(ipython: Any) -> None:
 
 
 def unregister(ipython: Any) -> None:
+    from .stages import forget
+
+    forget(ipython)
     for kind in ("line", "cell"):
         ipython.magics_manager.magics[kind].pop("mlops", None)
     if ipython.custom_exceptions == (MlnbError,):

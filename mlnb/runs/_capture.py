@@ -228,7 +228,51 @@ def notebook_path(shell: Any) -> str | None:
         for found in (Path(said), Path.cwd() / Path(said).name):
             if found.is_file():
                 return str(found.resolve())
-    return said
+    return said or notebook_holding(current_cell(shell))
+
+
+_cells: dict[tuple[str, int, int], tuple[frozenset[str], bool]] = {}
+
+
+def notebook_holding(source: str | None, folder: Path | None = None) -> str | None:
+    """The one notebook in ``folder`` (default: the working directory) whose saved code cells
+    include ``source``: how a kernel started by nbconvert, papermill or nbval (which run it in the
+    notebook's folder but do not name the notebook) finds its notebook. None when no notebook, or
+    more than one, holds it; an executed copy (``*.nbconvert.ipynb``, or papermill's output, whose
+    metadata names its input) counts only when nothing else does."""
+    if not source or not source.strip():
+        return None
+    wanted = source.strip()
+    found = [p for p in sorted((folder or Path.cwd()).glob("*.ipynb"))[:100] if wanted in _code_cells(p)[0]]
+    if len(found) > 1:
+        found = [p for p in found if not _code_cells(p)[1]]
+    return str(found[0].resolve()) if len(found) == 1 else None
+
+
+def _code_cells(path: Path) -> tuple[frozenset[str], bool]:
+    """The stripped sources of a notebook's code cells, and whether it is an executed copy of
+    another notebook; read once per saved version."""
+    try:
+        st = path.stat()
+    except OSError:
+        return frozenset(), False
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    if key not in _cells:
+        try:
+            nb = json.loads(path.read_text(encoding="utf-8"))
+            sources = frozenset(("".join(c["source"]) if isinstance(c.get("source"), list)
+                                 else str(c.get("source", ""))).strip()
+                                for c in nb.get("cells", []) if isinstance(c, dict) and c.get("cell_type") == "code")
+            papermill = (nb.get("metadata") or {}).get("papermill") or {}
+            source_of = papermill.get("input_path") if isinstance(papermill, dict) else None
+            copy = path.name.endswith(".nbconvert.ipynb") or (
+                isinstance(source_of, str) and Path(source_of).name != path.name)
+        except (OSError, ValueError, AttributeError, TypeError, KeyError):  # not a readable notebook: holds nothing
+            sources, copy = frozenset(), False
+        if len(_cells) > 256:
+            _cells.clear()
+        _cells[key] = (sources, copy)
+    return _cells[key]
 
 
 def current_cell(shell: Any) -> str | None:

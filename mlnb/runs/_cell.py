@@ -11,7 +11,7 @@ import ast
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ._run import start_run
+from ._run import Run, start_run
 
 
 def record_cell(
@@ -30,6 +30,18 @@ def record_cell(
     2
     """
     __tracebackhide__ = True  # noqa: F841 - IPython hides this frame from tracebacks
+    return record_cell_run(name, cell, shell, params, tags)[0]
+
+
+def record_cell_run(
+    name: str | None,
+    cell: str,
+    shell: Any,
+    params: Mapping[str, Any] | None = None,
+    tags: Iterable[str] | None = None,
+) -> tuple[Any, Run]:
+    """:func:`record_cell`, also returning the (ended) run."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame from tracebacks
     code = _parse(cell, shell)  # a cell that does not parse never runs: no run is recorded
     run = start_run(name, params=params, tags=tags, code=cell)
     try:
@@ -38,7 +50,7 @@ def record_cell(
         run.end_with(exc)
         raise
     run.end()
-    return result
+    return result, run
 
 
 def run_in_shell(cell: str, shell: Any) -> Any:
@@ -80,4 +92,4 @@ def _cell_filename(shell: Any, source: str) -> str:
     return "<mlops-cell>"
 
 
-__all__ = ["record_cell", "run_in_shell"]
+__all__ = ["record_cell", "record_cell_run", "run_in_shell"]

@@ -229,6 +229,18 @@ class Run:
         self._write({"status": status, "ended_at": now, "heartbeat_at": now,
                      "error": _capture.redact_text(_store.storable_text(error))})
 
+    def reopen(self) -> bool:
+        """Run again after a finished :meth:`end`, as the active run (a notebook stage continued by
+        the cell after its marker); False, changing nothing, when the run did not finish."""
+        if self.status != "finished":
+            return False
+        with self._write_lock, self._registry.write() as conn:
+            if not _store.reopen(conn, self.id):
+                return False
+        self.status, self.ended_at, self.error, self._closing = "running", None, None, False
+        _activate(self)
+        return True
+
     def end_with(self, exc: BaseException | None) -> None:
         """End according to how the code inside the run ended: nothing, an interrupt or an error."""
         if exc is None:

@@ -199,6 +199,15 @@ _REVIVE = (update(runs).where(runs.c.id == bindparam("run_id_"), runs.c.status =
 def revive(conn: Connection, run_id: str) -> None:
     """A run taken for crashed (a silent heartbeat, e.g. a suspended laptop) that writes again runs again."""
     conn.execute(_REVIVE, {"run_id_": run_id})
+
+
+_REOPEN = (update(runs).where(runs.c.id == bindparam("run_id_"), runs.c.status == "finished")
+           .values(status="running", ended_at=None, error=None))
+
+
+def reopen(conn: Connection, run_id: str) -> bool:
+    """A finished run runs again (a notebook stage continued by its next cell); False when it was not finished."""
+    return bool(conn.execute(_REOPEN, {"run_id_": run_id}).rowcount)
 _POINT_COLUMNS = ("run_id", "key", "step", "value", "is_nan", "logged_at")
 
 
