@@ -25,6 +25,15 @@ def register(sub: Any) -> None:
     p.add_argument("--reason", help="why: recorded in the history")
     add_json_flag(p)
 
+    p = add_verb(sub, "serve", _serve, "serve a model's routing over HTTP (KServe V1, Open Inference V2); "
+                 "follows `mlnb deploy` changes live")
+    p.add_argument("model")
+    p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--token", help="require Authorization: Bearer TOKEN (default: $MLNB_SERVE_TOKEN when set)")
+    p.add_argument("--poll", type=float, default=0.25, help="seconds between looks at the registry (default 0.25)")
+    p.add_argument("--max-body", type=int, default=4 * 1024 * 1024, help="largest request body in bytes (default 4 MiB)")
+
 
 def _deploy(args: Any, ctx: Any) -> Any:
     from . import _deploy as api
@@ -39,3 +48,12 @@ def _deploy(args: Any, ctx: Any) -> Any:
         return api.routing(args.model)  # no change asked: show the routing in force
     return api.deploy(args.model, to=args.to, canary=args.canary, traffic=args.traffic, ab=args.ab, key=args.key,
                       shadow=args.shadow, rollback=args.rollback, reason=args.reason or "")
+
+
+def _serve(args: Any, ctx: Any) -> None:
+    import os
+
+    from ._server import serve
+
+    serve(args.model, port=args.port, host=args.host, token=args.token or os.environ.get("MLNB_SERVE_TOKEN") or None,
+          poll=args.poll, max_body=args.max_body)

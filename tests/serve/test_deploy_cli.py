@@ -58,7 +58,16 @@ BAD = [
     (["deploy", "churn", "extra", "--to", "x"], 2, "unexpected argument 'extra'"),
     (["deploy", "history", "nomodel"], 3, "no model named 'nomodel'"),
     (["deploy", "bad name!", "--to", "x"], 2, "invalid model name"),
+    (["serve", "churn@2"], 2, "serve a model, not a version"),
+    (["serve", "nomodel"], 3, "no model named 'nomodel'"),
+    (["serve", "churn", "--port", "70000"], 2, "use a port number"),
 ]
+
+
+def test_serving_a_model_never_deployed_says_how(two_versions, project):
+    proc = run_cli("serve", "churn", "--port", "0", cwd=project.root)
+    assert_one_line_error(proc, 3)
+    assert "churn is not deployed: `mlnb deploy churn --to champion` routes it first" in proc.stderr
 
 
 @pytest.mark.parametrize(("argv", "code", "words"), BAD)
