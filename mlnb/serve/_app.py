@@ -100,7 +100,9 @@ def build_app(follower: Follower, token: str | None = None, poll: float = 0.25,
             "inputs": [{"name": c, "datatype": _inputs.V2_TYPES.get(s["dtype"], "BYTES"), "shape": [-1]}
                        for c, s in signature["columns"].items()],
             "outputs": [{"name": "predict", "datatype": "BYTES", "shape": [-1]}],
-            "parameters": {"routing": live.routing.to_dict(), "resolved": live.versions}})
+            "parameters": {"routing": live.routing.to_dict(), "resolved": live.versions,
+                           "shadow_copies": {"answered": shadows.answered, "dropped": shadows.dropped,
+                                             "failed": shadows.failed}}})
 
     routes = [
         Route("/v1/models/{model}:predict", v1_predict, methods=["POST"]),
@@ -151,9 +153,8 @@ async def _predict(live: Live, rows: list[dict[str, Any]], rid: str, shadows: Sh
     from anyio import to_thread
 
     arm = live.choose(_inputs.key_of(rows, live.routing.key))
-    frame = _inputs.to_frame(arm, rows, live.routing.key)
-    cols = arm.columns
-    out = await to_thread.run_sync(arm.model.predict, frame[cols] if cols else frame)
+    frame = _inputs.to_frame(arm, rows, live.routing.key)  # in the signature's column order
+    out = await to_thread.run_sync(arm.model.predict, frame)
     for shadow in live.shadows:
         try:
             shadows.submit(shadow, _inputs.to_frame(shadow, rows, live.routing.key), rid)

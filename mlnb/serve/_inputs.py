@@ -108,19 +108,15 @@ def to_frame(arm: LiveArm, rows: list[dict[str, Any]], key: str | None) -> Any:
     if extra:
         raise BadRequest(f"unknown column{'s' * (len(extra) > 1)} {', '.join(shown(e, 40) for e in extra[:5])}: "
                          f"{arm.version.ref} takes {', '.join(specs)}")
-    data = {}
+    data, nulls = {}, False
     for name, spec in specs.items():
         values = [r.get(name) for r in rows]
         _check_types(name, spec["dtype"], values)
+        nulls = nulls or any(v is None for v in values)
         data[name] = values
-    frame = pd.DataFrame(data)
-    for name, spec in specs.items():
-        if spec["dtype"] == "float":
-            frame[name] = frame[name].astype("float64")
-        elif spec["dtype"] == "category":
-            frame[name] = frame[name].astype("category")
-        elif spec["dtype"] == "datetime":
-            frame[name] = pd.to_datetime(frame[name], errors="coerce")
+    frame = pd.DataFrame({name: _column(spec["dtype"], data[name]) for name, spec in specs.items()}, copy=False)
+    if not nulls:  # columns and types are checked above: only nulls are left for the signature to judge
+        return frame
     from ..models._query import check_signature
 
     try:
@@ -128,6 +124,22 @@ def to_frame(arm: LiveArm, rows: list[dict[str, Any]], key: str | None) -> Any:
     except ValidationFailed as exc:
         raise BadRequest(str(exc)) from None
     return frame
+
+
+def _column(dtype: str, values: list[Any]) -> Any:
+    """A column built in the signature's dtype at once (converting a built frame costs more)."""
+    import numpy as np
+    import pandas as pd
+
+    if dtype == "float":
+        return np.asarray([np.nan if v is None else v for v in values], dtype="float64")
+    if dtype in ("int", "bool") and None not in values:
+        return np.asarray(values, dtype="int64" if dtype == "int" else "bool")
+    if dtype == "category":
+        return pd.Categorical(values)
+    if dtype == "datetime":
+        return pd.to_datetime(values, errors="coerce")
+    return pd.Series(values, dtype="object" if dtype != "string" or None in values else None)
 
 
 def _check_types(name: str, dtype: str, values: list[Any]) -> None:

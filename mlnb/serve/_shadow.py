@@ -45,8 +45,7 @@ class Shadows:
         while True:
             arm, frame, request_id = await self.queue.get()  # type: ignore[union-attr]
             try:
-                cols = arm.columns
-                out = await to_thread.run_sync(arm.model.predict, frame[cols] if cols else frame)
+                out = await to_thread.run_sync(arm.model.predict, frame)  # built in its signature's order
                 self.answered += 1
                 log.info("shadow %s (%s) request %s: %s", arm.label, arm.version.ref, request_id,
                          _plain(out))
