@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import time
 import uuid
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,6 +23,7 @@ from . import _inputs
 from ._follow import Follower
 from ._inputs import BadRequest
 from ._live import Live, LiveArm
+from ._metrics import Metrics
 from ._shadow import Shadows, _plain
 
 log = logging.getLogger("mlnb.serve")
@@ -35,6 +37,7 @@ def build_app(follower: Follower, token: str | None = None, poll: float = 0.25,
     """The ASGI app serving ``follower.model``; it polls the registry every ``poll`` seconds."""
     shadows = Shadows()
     model = follower.model
+    metrics = Metrics(model)
 
     @asynccontextmanager
     async def lifespan(app: Starlette):  # type: ignore[no-untyped-def]
@@ -45,7 +48,7 @@ def build_app(follower: Follower, token: str | None = None, poll: float = 0.25,
         await shadows.stop()
 
     async def v1_predict(request: Request) -> JSONResponse:
-        rid = _request_id(request)
+        rid, start = _request_id(request), time.perf_counter()
         live = follower.current  # this request's routing, whatever happens meanwhile
         try:
             _own(request, model)
@@ -53,13 +56,14 @@ def build_app(follower: Follower, token: str | None = None, poll: float = 0.25,
             rows = _inputs.v1_rows(data, live.arms[0].columns, live.routing.key)
             arm, out = await _predict(live, rows, rid, shadows)
         except BadRequest as exc:
-            return _refuse(exc, rid)
+            return _refuse(exc, rid, metrics)
+        metrics.answered(arm, "v1", time.perf_counter() - start)
         body = {"predictions": _plain(out), "model_name": model, "model_version": str(arm.version.version),
                 "arm": arm.label, "routing": live.seq, "id": rid}
         return JSONResponse(body, headers=_headers(live, arm, rid))
 
     async def v2_infer(request: Request) -> JSONResponse:
-        rid = _request_id(request)
+        rid, start = _request_id(request), time.perf_counter()
         live = follower.current
         try:
             _own(request, model)
@@ -67,7 +71,8 @@ def build_app(follower: Follower, token: str | None = None, poll: float = 0.25,
             rid = str(data.get("id") or rid)
             arm, out = await _predict(live, _inputs.v2_rows(data), rid, shadows)
         except BadRequest as exc:
-            return _refuse(exc, rid)
+            return _refuse(exc, rid, metrics)
+        metrics.answered(arm, "v2", time.perf_counter() - start)
         values = _plain(out)
         body = {"model_name": model, "model_version": str(arm.version.version), "id": rid,
                 "parameters": {"arm": arm.label, "routing": live.seq},
@@ -112,6 +117,7 @@ def build_app(follower: Follower, token: str | None = None, poll: float = 0.25,
         Route("/v2/models/{model}", metadata, methods=["GET"]),
         Route("/v2/health/live", live_probe, methods=["GET"]),
         Route("/v2/health/ready", ready_probe, methods=["GET"]),
+        Route("/metrics", metrics.endpoint(follower, shadows), methods=["GET"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.follower, app.state.shadows = follower, shadows
@@ -194,7 +200,9 @@ def _headers(live: Live, arm: LiveArm, rid: str) -> dict[str, str]:
             "x-request-id": rid}
 
 
-def _refuse(exc: BadRequest, rid: str) -> JSONResponse:
+def _refuse(exc: BadRequest, rid: str, metrics: Metrics | None = None) -> JSONResponse:
+    if metrics is not None:
+        metrics.refusal(exc.status)
     return JSONResponse({"error": str(exc), "id": rid}, status_code=exc.status, headers={"x-request-id": rid})
 
 

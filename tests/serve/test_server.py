@@ -82,3 +82,31 @@ def test_the_token_is_required_except_for_the_health_probes(server):
         assert right.post("/v1/models/churn:predict", json=body).status_code == 200
     assert TOKEN not in server.log
     assert server.url.startswith("http://127.0.0.1:")  # this machine only, unless --host says otherwise
+
+
+def test_metrics_count_answers_per_arm_and_refusals(server):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    seq = switch(server, to="green")
+
+    def scrape(c) -> dict:
+        r = c.get("/metrics")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+        return {(s.name, tuple(sorted(s.labels.items()))): s.value
+                for fam in text_string_to_metric_families(r.text) for s in fam.samples}
+
+    green = ("mlnb_requests_total", (("arm", "green"), ("model", "churn"), ("protocol", "v1"), ("version", "2")))
+    refused = ("mlnb_request_errors_total", (("model", "churn"), ("status", "400")))
+    latency = ("mlnb_request_seconds_count", (("arm", "green"), ("model", "churn"), ("version", "2")))
+    with server.client() as c:
+        before = scrape(c)
+        for _ in range(7):
+            assert c.post("/v1/models/churn:predict", json={"instances": [[0.1, 0.2]]}).status_code == 200
+        for _ in range(3):
+            assert c.post("/v1/models/churn:predict", content=b"{").status_code == 400
+        after = scrape(c)
+        assert server.client(token=None).get("/metrics").status_code == 401
+    assert after[green] - before.get(green, 0) == 7
+    assert after[latency] - before.get(latency, 0) == 7
+    assert after[refused] - before.get(refused, 0) == 3
+    assert after[("mlnb_routing", (("model", "churn"),))] == seq
