@@ -17,6 +17,7 @@ _EXPORTS = {
     "deploy": "_deploy",
     "deploy_history": "_deploy",
     "routing": "_deploy",
+    "read_predictions": "_predlog",
     "serve": "_server",
 }
 

@@ -24,6 +24,7 @@ from ._follow import Follower
 from ._inputs import BadRequest
 from ._live import Live, LiveArm
 from ._metrics import Metrics
+from ._predlog import PredictionLog
 from ._shadow import Shadows, _plain
 
 log = logging.getLogger("mlnb.serve")
@@ -33,19 +34,24 @@ OPEN_PATHS = {"/v2/health/live", "/v2/health/ready"}
 
 
 def build_app(follower: Follower, token: str | None = None, poll: float = 0.25,
-              max_body: int = _inputs.MAX_BODY) -> Starlette:
-    """The ASGI app serving ``follower.model``; it polls the registry every ``poll`` seconds."""
-    shadows = Shadows()
+              max_body: int = _inputs.MAX_BODY, predlog: PredictionLog | None = None) -> Starlette:
+    """The ASGI app serving ``follower.model``; it polls the registry every ``poll`` seconds and,
+    with ``predlog``, logs every answer off the request path."""
+    shadows = Shadows(predlog)
     model = follower.model
     metrics = Metrics(model)
 
     @asynccontextmanager
     async def lifespan(app: Starlette):  # type: ignore[no-untyped-def]
         shadows.start()
+        if predlog is not None:
+            predlog.start()
         task = asyncio.get_running_loop().create_task(_follow(follower, poll))
         yield
         task.cancel()
         await shadows.stop()
+        if predlog is not None:
+            predlog.stop()
 
     async def v1_predict(request: Request) -> JSONResponse:
         rid, start = _request_id(request), time.perf_counter()
@@ -54,10 +60,10 @@ def build_app(follower: Follower, token: str | None = None, poll: float = 0.25,
             _own(request, model)
             data = _inputs.parse_json(await _body(request, max_body))
             rows = _inputs.v1_rows(data, live.arms[0].columns, live.routing.key)
-            arm, out = await _predict(live, rows, rid, shadows)
+            arm, frame, out = await _predict(live, rows, rid, shadows)
         except BadRequest as exc:
             return _refuse(exc, rid, metrics)
-        metrics.answered(arm, "v1", time.perf_counter() - start)
+        _done(metrics, predlog, "v1", start, rid, live, arm, frame, out)
         body = {"predictions": _plain(out), "model_name": model, "model_version": str(arm.version.version),
                 "arm": arm.label, "routing": live.seq, "id": rid}
         return JSONResponse(body, headers=_headers(live, arm, rid))
@@ -69,10 +75,10 @@ def build_app(follower: Follower, token: str | None = None, poll: float = 0.25,
             _own(request, model)
             data = _inputs.parse_json(await _body(request, max_body))
             rid = str(data.get("id") or rid)
-            arm, out = await _predict(live, _inputs.v2_rows(data), rid, shadows)
+            arm, frame, out = await _predict(live, _inputs.v2_rows(data), rid, shadows)
         except BadRequest as exc:
             return _refuse(exc, rid, metrics)
-        metrics.answered(arm, "v2", time.perf_counter() - start)
+        _done(metrics, predlog, "v2", start, rid, live, arm, frame, out)
         values = _plain(out)
         body = {"model_name": model, "model_version": str(arm.version.version), "id": rid,
                 "parameters": {"arm": arm.label, "routing": live.seq},
@@ -155,7 +161,15 @@ async def _follow(follower: Follower, poll: float) -> None:
                           follower.current.seq)
 
 
-async def _predict(live: Live, rows: list[dict[str, Any]], rid: str, shadows: Shadows) -> tuple[LiveArm, Any]:
+def _done(metrics: Metrics, predlog: PredictionLog | None, protocol: str, start: float, rid: str, live: Live,
+          arm: LiveArm, frame: Any, out: Any) -> None:
+    seconds = time.perf_counter() - start
+    metrics.answered(arm, protocol, seconds)
+    if predlog is not None:
+        predlog.add(rid, live.seq, arm, frame, out, seconds)
+
+
+async def _predict(live: Live, rows: list[dict[str, Any]], rid: str, shadows: Shadows) -> tuple[LiveArm, Any, Any]:
     from anyio import to_thread
 
     arm = live.choose(_inputs.key_of(rows, live.routing.key))
@@ -163,10 +177,10 @@ async def _predict(live: Live, rows: list[dict[str, Any]], rid: str, shadows: Sh
     out = await to_thread.run_sync(arm.model.predict, frame)
     for shadow in live.shadows:
         try:
-            shadows.submit(shadow, _inputs.to_frame(shadow, rows, live.routing.key), rid)
+            shadows.submit(shadow, _inputs.to_frame(shadow, rows, live.routing.key), rid, live.seq)
         except BadRequest as exc:  # the shadow's signature differs: its copy is skipped, the answer stands
             log.warning("shadow %s skipped request %s: %s", shadow.label, rid, exc)
-    return arm, out
+    return arm, frame, out
 
 
 async def _body(request: Request, limit: int) -> bytes:

@@ -33,6 +33,7 @@ def register(sub: Any) -> None:
     p.add_argument("--token", help="require Authorization: Bearer TOKEN (default: $MLNB_SERVE_TOKEN when set)")
     p.add_argument("--poll", type=float, default=0.25, help="seconds between looks at the registry (default 0.25)")
     p.add_argument("--max-body", type=int, default=4 * 1024 * 1024, help="largest request body in bytes (default 4 MiB)")
+    p.add_argument("--no-log", action="store_true", help="do not write the prediction log (.mlnb/predictions/)")
 
 
 def _deploy(args: Any, ctx: Any) -> Any:
@@ -56,4 +57,4 @@ def _serve(args: Any, ctx: Any) -> None:
     from ._server import serve
 
     serve(args.model, port=args.port, host=args.host, token=args.token or os.environ.get("MLNB_SERVE_TOKEN") or None,
-          poll=args.poll, max_body=args.max_body)
+          poll=args.poll, max_body=args.max_body, log=not args.no_log)

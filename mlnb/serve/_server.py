@@ -9,15 +9,18 @@ import sys
 from .._project import current_project
 from ..errors import UsageError
 from . import _inputs
+from ._predlog import PredictionLog, log_dir
 
 
 def serve(model: str, port: int = 8080, host: str = "127.0.0.1", token: str | None = None, poll: float = 0.25,
-          max_body: int = _inputs.MAX_BODY) -> None:
+          max_body: int = _inputs.MAX_BODY, log: bool = True) -> None:
     """Serve ``model``'s routing over HTTP until interrupted (KServe V1 and Open Inference V2).
 
     Binds ``host`` (127.0.0.1 unless told otherwise; ``port`` 0 picks a free port), requires
     ``Authorization: Bearer TOKEN`` when ``token`` is given, and follows routing changes within
-    ``poll`` seconds plus the time to load new models. Prints one line when it is ready.
+    ``poll`` seconds plus the time to load new models. Every answer goes to the prediction log
+    (``.mlnb/predictions/MODEL/``, :func:`mlnb.serve.read_predictions`) unless ``log=False``.
+    Prints one line when it is ready.
 
     >>> mlnb.serve.serve("churn", port=8080)  # doctest: +SKIP
     """
@@ -38,7 +41,8 @@ def serve(model: str, port: int = 8080, host: str = "127.0.0.1", token: str | No
     if max_body < 1024:
         raise UsageError(f"--max-body {max_body}: allow at least 1024 bytes")
     follower = Follower(current_project(), name)
-    app = build_app(follower, token=token, poll=poll, max_body=max_body)
+    predlog = PredictionLog(log_dir(follower.project, name), name) if log else None
+    app = build_app(follower, token=token, poll=poll, max_body=max_body, predlog=predlog)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
