@@ -19,6 +19,8 @@ _EXPORTS = {
     "routing": "_deploy",
     "read_predictions": "_predlog",
     "serve": "_server",
+    "Server": "_process",
+    "start": "_process",
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -51,10 +51,15 @@ def _deploy(args: Any, ctx: Any) -> Any:
                       shadow=args.shadow, rollback=args.rollback, reason=args.reason or "")
 
 
-def _serve(args: Any, ctx: Any) -> None:
+def _serve(args: Any, ctx: Any) -> Any:
     import os
 
     from ._server import serve
 
+    if ctx.shell is not None:  # a notebook: its event loop cannot host the server, a child process can
+        from ._process import start
+
+        return start(args.model, port=args.port, host=args.host, token=args.token, poll=args.poll,
+                     log=not args.no_log)
     serve(args.model, port=args.port, host=args.host, token=args.token or os.environ.get("MLNB_SERVE_TOKEN") or None,
           poll=args.poll, max_body=args.max_body, log=not args.no_log)

@@ -53,7 +53,6 @@ def served(tmp_path_factory):
             register_two()
             mlnb.models.deploy("churn", to="champion")
             server = ServerProcess(project.root, "churn", "--token", TOKEN, "--poll", "0.2")
-            server.root = project.root
             try:
                 yield server
             finally:

@@ -91,3 +91,26 @@ def test_deploy_in_a_notebook(two_versions, ipython, capsys):
     assert "champion=1 80%, challenger=2 20%" in capsys.readouterr().out
     err = cell_error(ipython, "%mlops deploy churn --to nobody", capsys)
     assert "deploy refused: arm 'nobody'" in err
+
+
+def test_a_server_started_from_a_notebook_runs_beside_the_kernel(two_versions, ipython, capsys):
+    import httpx
+
+    import mlnb
+    from mlnb.serve import _process
+
+    mlnb.models.deploy("churn", to="champion")
+    capsys.readouterr()
+    ipython.run_line_magic("mlops", "serve churn --port 0 --no-log")
+    out = capsys.readouterr().out
+    server = _process.STARTED[-1]
+    try:
+        assert f"mlnb serve churn: serving on {server.url} (pid {server.proc.pid})" in out
+        assert server.url.startswith("http://127.0.0.1:")
+        r = httpx.post(f"{server.url}/v1/models/churn:predict", json={"instances": [[1.0, 0.0]]})
+        assert (r.status_code, r.json()["arm"]) == (200, "champion")
+    finally:
+        server.stop()
+    assert not server.running and "stopped" in str(server)
+    with pytest.raises(mlnb.errors.MlnbError, match="mlnb serve other did not start: mlnb: error: no model named"):
+        mlnb.serve.start("other")
