@@ -26,6 +26,7 @@ AREA_CLIS = [
     "mlnb.runs._cli",
     "mlnb.checks._cli",
     "mlnb.models._cli",
+    "mlnb.serve._cli",
 ]
 
 

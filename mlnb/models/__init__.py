@@ -29,6 +29,9 @@ _EXPORTS = {
     "resolve": "_refs",
     "register": "_register",
     "register_path": "_register",
+    "deploy": "_serving",
+    "deploy_history": "_serving",
+    "routing": "_serving",
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from .._display import Table, format_time
 from .._project import Project, current_project
+from .._undo import rollback_target
 from ..errors import Conflict, GateFailed, NotFound, UsageError, ValidationFailed
 from ..store import registry
 from ..store._schema import alias_events as ev
@@ -143,14 +144,9 @@ def rollback(name: str, alias: str, reason: str = "") -> Promotion:
     with registry(project).read() as conn:
         mid = model_id(conn, name)
         holder = _holder(conn, name, alias)
-        earlier: list[int | None] = []  # from-versions of the moves not undone yet, oldest first
-        for action, from_id in conn.execute(select(ev.c.action, ev.c.from_version_id)
-                                            .where(ev.c.model_id == mid, ev.c.alias == alias).order_by(ev.c.id)):
-            if action == "rollback":
-                earlier.pop()
-            else:
-                earlier.append(from_id)
-        target = by_id(conn, earlier[-1]) if earlier else None
+        target = by_id(conn, rollback_target(conn.execute(
+            select(ev.c.action, ev.c.from_version_id).where(ev.c.model_id == mid, ev.c.alias == alias)
+            .order_by(ev.c.id))))
     if target is None:
         raise NotFound(f"{alias} of {name} has no earlier holder to roll back to: "
                        f"`mlnb models history {name}` shows its moves")

@@ -284,3 +284,28 @@ model_evaluations = Table(
 )
 
 MIGRATIONS.append(_create(models, model_versions, model_data, aliases, alias_events, model_evaluations))
+
+
+# -- routings (migration 5) ------------------------------------------------------------------
+# Which versions of a model answer its requests, with what share (mlnb.serve). Every change is one
+# row; the routing in force is the model's row with the highest `seq`. `seq` counts a model's
+# routings from 1 and is unique per model, so of two concurrent changes made against the same
+# routing exactly one commits (the other hits the constraint): a compare-and-set on both backends.
+
+routing_events = Table(
+    "routing_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_id", Integer, ForeignKey("models.id"), nullable=False),
+    Column("seq", Integer, nullable=False),  # 1, 2, 3 ... per model
+    Column("action", String(16), nullable=False),  # deploy | rollback
+    Column("routing", Text, nullable=False),  # JSON: strategy, key, arms (mlnb.serve.Routing)
+    Column("resolved", Text, nullable=False),  # JSON: {arm: version number} when it was set
+    Column("reason", Text, nullable=False, default=""),
+    Column("user", String(255)),
+    Column("host", String(255)),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("model_id", "seq"),
+)
+
+MIGRATIONS.append(_create(routing_events))

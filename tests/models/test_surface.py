@@ -11,9 +11,9 @@ from mlnb.models import _gates
 
 def test_public_names_resolve():
     assert set(mlnb.models.__all__) == {
-        "ModelVersion", "Promotion", "evaluate", "history", "list", "list_models", "load", "log", "path",
-        "predict", "promote", "register", "register_path", "remove_alias", "resolve", "rollback", "set_alias",
-        "show"}
+        "ModelVersion", "Promotion", "deploy", "deploy_history", "evaluate", "history", "list", "list_models", "load", "log", "path",
+        "predict", "promote", "register", "register_path", "remove_alias", "resolve", "rollback", "routing",
+        "set_alias", "show"}
     for name in mlnb.models.__all__:
         assert getattr(mlnb.models, name) is not None
 

@@ -1,0 +1,49 @@
+"""Prometheus metrics of one server (prometheus-client): requests, refusals and latency per arm
+and version, the routing in force, shadow copies. Scraped at ``GET /metrics``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+
+class Metrics:
+    """The server's own registry of metrics (never the process-global one)."""
+
+    def __init__(self, model: str) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+        self.model = model
+        self.registry = CollectorRegistry()
+        self.requests = Counter("mlnb_requests", "Predictions answered, per arm and version",
+                                ["model", "arm", "version", "protocol"], registry=self.registry)
+        self.refused = Counter("mlnb_request_errors", "Requests refused (4xx), per status",
+                               ["model", "status"], registry=self.registry)
+        self.latency = Histogram("mlnb_request_seconds", "Time to answer a prediction, per arm and version",
+                                 ["model", "arm", "version"], registry=self.registry,
+                                 buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5))
+        self.routing = Gauge("mlnb_routing", "The routing in force (its number in `mlnb deploy history`)",
+                             ["model"], registry=self.registry)
+        self.shadows = Gauge("mlnb_shadow_copies", "Shadow copies since start, per outcome",
+                             ["model", "outcome"], registry=self.registry)
+
+    def answered(self, arm: Any, protocol: str, seconds: float) -> None:
+        version = str(arm.version.version)
+        self.requests.labels(self.model, arm.label, version, protocol).inc()
+        self.latency.labels(self.model, arm.label, version).observe(seconds)
+
+    def refusal(self, status: int) -> None:
+        self.refused.labels(self.model, str(status)).inc()
+
+    def endpoint(self, follower: Any, shadows: Any):  # type: ignore[no-untyped-def]
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        async def scrape(request: Request) -> Response:
+            self.routing.labels(self.model).set(follower.current.seq)
+            for outcome in ("answered", "dropped", "failed"):
+                self.shadows.labels(self.model, outcome).set(getattr(shadows, outcome))
+            return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+        return scrape

@@ -1,0 +1,66 @@
+"""Shared for the serving tests: a model with two versions, `champion` on 1 and `challenger` on 2."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.models.conftest import Churn, make_churn
+
+
+def register_two() -> Churn:
+    """churn@1 (weak) as champion and blue, churn@2 (strong) as challenger and green."""
+    import mlnb
+
+    churn = make_churn()
+    mlnb.models.register("churn", churn.weak, data=churn.X, metrics={"auc": 0.8})
+    mlnb.models.register("churn", churn.strong, data=churn.X, metrics={"auc": 0.9})
+    for ref, alias in (("churn@1", "champion"), ("churn@2", "challenger"), ("churn@1", "blue"), ("churn@2", "green")):
+        mlnb.models.set_alias(ref, alias)
+    return churn
+
+
+@pytest.fixture
+def two_versions(project) -> Churn:
+    """On SQLite."""
+    return register_two()
+
+
+@pytest.fixture
+def two_versions_any_backend(backend_project) -> Churn:
+    """On SQLite, then on PostgreSQL."""
+    return register_two()
+
+
+@pytest.fixture(scope="package")
+def served(tmp_path_factory):
+    """One project (churn@1, churn@2; champion/blue on 1, challenger/green on 2) deployed to champion,
+    and one real `mlnb serve churn --token ...` process on it, shared by the server tests."""
+    from tests._postgres import fresh_project
+    from tests.serve._server import TOKEN, ServerProcess
+
+    base = tmp_path_factory.mktemp("served")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("MLNB_REGISTRY_URL", raising=False)
+        home = base / "home"
+        home.mkdir()
+        mp.setenv("HOME", str(home))
+        for who in ("AUTHOR", "COMMITTER"):
+            mp.setenv(f"GIT_{who}_NAME", "mlnb test")
+            mp.setenv(f"GIT_{who}_EMAIL", "test@example.invalid")
+        for project in fresh_project(base, mp):
+            import mlnb
+
+            register_two()
+            mlnb.models.deploy("churn", to="champion")
+            server = ServerProcess(project.root, "churn", "--token", TOKEN, "--poll", "0.2")
+            try:
+                yield server
+            finally:
+                server.stop()
+
+
+@pytest.fixture
+def server(served, monkeypatch):
+    """The shared server; the test runs in its project (so mlnb.models.deploy reaches it)."""
+    monkeypatch.chdir(served.root)
+    return served
