@@ -57,7 +57,14 @@ def _join(base: str, rel: Any) -> str:
 def _entries(entries: Any, base: str) -> list[Out]:
     found = []
     for entry in entries if isinstance(entries, list) else []:
-        path, options = (entry, {}) if isinstance(entry, str) else next(iter(entry.items()), (None, {}))
+        if isinstance(entry, str):
+            path, options = entry, {}
+        elif isinstance(entry, dict) and "path" in entry:  # a .dvc file's entry
+            path, options = entry["path"], entry
+        elif isinstance(entry, dict):  # dvc.yaml's {path: {options}}
+            path, options = next(iter(entry.items()), (None, {}))
+        else:
+            continue
         if isinstance(path, str) and "${" not in path:  # a template cannot be compared before DVC renders it
             cached = not (isinstance(options, dict) and options.get("cache") is False)
             found.append(Out(_join(base, path), cached))
@@ -101,6 +108,8 @@ class Guard:
         scm = Git(str(self.root))
         try:
             for out in cached:
+                if len(out.path.splitlines()) > 1:  # a .gitignore line cannot hold it; DVC's would be split too
+                    continue
                 path = self.root / out.path
                 path.parent.mkdir(parents=True, exist_ok=True)  # DVC's .gitignore goes beside the output
                 scm.ignore(str(path))

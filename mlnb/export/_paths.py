@@ -16,12 +16,13 @@ Folding is conservative: a name bound in a loop, in one branch of an ``if``, by 
 from __future__ import annotations
 
 import ast
+import json
 import posixpath
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
-from .defuse import _FILE_CALLS, _PATH_KEYWORDS, _bindings, _dotted
+from .defuse import _FILE_CALLS, _PATH_KEYWORDS, _bindings, _dotted, _root_name
 
 #: pandas/xarray/geopandas writers that take a path first (``to_dict``/``to_numpy`` do not).
 _TO_FILE = frozenset("""to_csv to_parquet to_json to_pickle to_excel to_feather to_hdf to_stata to_html to_latex
@@ -76,7 +77,7 @@ class CellPaths:
     unresolved: list[Unresolved] = field(default_factory=list)
 
 
-def scan(cells: list[Any], params: dict[str, Any]) -> dict[int, CellPaths]:
+def scan(cells: list[Any], params: dict[str, Any], notebook: Path | None = None) -> dict[int, CellPaths]:
     """Cell number → the file paths its code reads and writes, folded over the notebook in order.
 
     >>> from types import SimpleNamespace as C
@@ -95,7 +96,24 @@ def scan(cells: list[Any], params: dict[str, Any]) -> dict[int, CellPaths]:
         except SyntaxError:  # cells were checked when read; nothing to find in one that is not Python
             continue
         _Folder(env, paths, cell.code).block(tree.body)
+        if paths.unresolved and notebook is not None:  # lines as the notebook shows them
+            shift = _line_shift(notebook, cell)
+            for miss in paths.unresolved:
+                miss.line = max(1, miss.line + shift)
     return found
+
+
+def _line_shift(notebook: Path, cell: Any) -> int:
+    """Lines between the notebook cell's first line and the first line of ``cell.code``
+    (a ``%%mlops stage`` marker line, or the ``with`` line a ``%%mlops run`` body gets)."""
+    try:
+        raw = json.loads(notebook.read_text(encoding="utf-8"))["cells"][cell.number - 1]["source"]
+    except (OSError, ValueError, LookupError, TypeError):
+        return 0
+    raw = "".join(raw) if isinstance(raw, list) else str(raw)
+    body = getattr(cell, "source", "") or raw
+    shift = raw[: len(raw) - len(body)].count("\n") if raw.endswith(body) else 0
+    return shift - 1 if cell.code.startswith("with _mlnb_export.run(") else shift
 
 
 class _Folder:
@@ -169,11 +187,15 @@ class _Folder:
             self.set(name, self.value(ast.BinOp(ast.Name(name, ast.Load()), stmt.op, stmt.value)))
             return
         self.forget(_bindings([stmt]))
-        for node in ast.walk(stmt):  # x.attr = / x[k] = / x.update(...) change x
+        for node in ast.walk(stmt):  # x[k] = ... / x.update(...) change a list or dict x (str and Path cannot change)
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                self.forget(_names(node.func.value))
+                changed = _root_name(node.func.value)
             elif isinstance(node, (ast.Attribute, ast.Subscript)) and not isinstance(node.ctx, ast.Load):
-                self.forget(_names(node.value))
+                changed = _root_name(node.value)
+            else:
+                continue
+            if changed and isinstance(self.env.get(changed), (list, dict)):
+                del self.env[changed]
 
     def set(self, name: str, value: Any) -> None:
         if value is UNKNOWN or isinstance(value, Partial):

@@ -85,7 +85,7 @@ def build_plan(nb: Notebook, dataset_path: Any = None) -> Plan:
     walker = _Walker(cells, facts, imported, functions, stages, params)
     walker.walk()
     _check_functions(cells, facts, functions, imported)
-    found = _paths.scan(cells, params)  # paths held in variables, folded in notebook order
+    found = _paths.scan(cells, params, nb.path)  # paths held in variables, folded in notebook order
     for stage in stages.values():
         _files(stage, facts, dataset_path, found)
     _check_files(list(stages.values()))
