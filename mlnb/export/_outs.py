@@ -100,7 +100,7 @@ class Guard:
     def apply(self) -> None:
         if self.untrack:
             _git(self.root, "rm", "-r", "-q", "--cached", "--", *self.untrack)
-        cached = [o for o in self.outs if o.cached]
+        cached = [o for o in self.outs if o.cached and not _ignored_line(self.root / o.path)]
         if not cached:
             return
         from scmrepo.git import Git
@@ -115,6 +115,15 @@ class Guard:
                 scm.ignore(str(path))
         finally:
             scm.close()
+
+
+def _ignored_line(path: Path) -> bool:
+    """The ``.gitignore`` beside ``path`` already has DVC's line for it (saves loading scmrepo)."""
+    try:
+        lines = (path.parent / ".gitignore").read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return "/" + path.name in lines
 
 
 def check_outputs(root: Path, out: Path, dvc_yaml: str, untrack: bool = False) -> Guard:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import json
 import posixpath
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable
@@ -36,6 +37,10 @@ _MORE_CALLS: dict[str, tuple[int, tuple[str, ...], str]] = {
     "torch.load": (0, ("f",), "in"),
     "pd.read_pickle": (0, ("filepath_or_buffer",), "in"),
 }
+_CALLS = {**_FILE_CALLS, **_MORE_CALLS}
+#: a cell without any of these calls no file function (a cheap test before walking its code)
+_ACCESS_WORDS = re.compile(r"to_|read_|open|save|dump|load|mkdir|makedirs|write_")
+_NESTED = (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _MKDIR = frozenset({"os.makedirs", "os.mkdir"})
 _OPEN = frozenset({"open", "io.open", "gzip.open", "bz2.open", "lzma.open"})
 _JOIN = frozenset({"os.path.join", "posixpath.join", "osp.join", "path.join"})
@@ -95,7 +100,7 @@ def scan(cells: list[Any], params: dict[str, Any], notebook: Path | None = None)
             tree = ast.parse(cell.code)
         except SyntaxError:  # cells were checked when read; nothing to find in one that is not Python
             continue
-        _Folder(env, paths, cell.code).block(tree.body)
+        _Folder(env, paths, cell.code, bool(_ACCESS_WORDS.search(cell.code))).block(tree.body)
         if paths.unresolved and notebook is not None:  # lines as the notebook shows them
             shift = _line_shift(notebook, cell)
             for miss in paths.unresolved:
@@ -119,10 +124,11 @@ def _line_shift(notebook: Path, cell: Any) -> int:
 class _Folder:
     """Runs statements abstractly: known values in ``env``, file accesses into ``paths``."""
 
-    def __init__(self, env: dict[str, Any], paths: CellPaths, code: str) -> None:
+    def __init__(self, env: dict[str, Any], paths: CellPaths, code: str, may_access: bool = True) -> None:
         self.env = env
         self.paths = paths
         self.code = code
+        self.may_access = may_access  # False: the code names no file function, only its values matter
 
     # -- statements -----------------------------------------------------------------------
     def block(self, statements: list[ast.stmt]) -> None:
@@ -161,8 +167,11 @@ class _Folder:
         elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             self.forget({stmt.name})  # bodies run when called, with values we cannot know here
         else:
-            self.accesses(stmt)
+            changed = self.accesses(stmt)
             self.bind(stmt)
+            for name in changed:  # x[k] = ... / x.update(...) change a list or dict x (a str or Path cannot change)
+                if isinstance(self.env.get(name), (list, dict)):
+                    del self.env[name]
 
     def bind(self, stmt: ast.stmt) -> None:
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
@@ -186,16 +195,8 @@ class _Folder:
             name = stmt.target.id
             self.set(name, self.value(ast.BinOp(ast.Name(name, ast.Load()), stmt.op, stmt.value)))
             return
-        self.forget(_bindings([stmt]))
-        for node in ast.walk(stmt):  # x[k] = ... / x.update(...) change a list or dict x (str and Path cannot change)
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                changed = _root_name(node.func.value)
-            elif isinstance(node, (ast.Attribute, ast.Subscript)) and not isinstance(node.ctx, ast.Load):
-                changed = _root_name(node.value)
-            else:
-                continue
-            if changed and isinstance(self.env.get(changed), (list, dict)):
-                del self.env[changed]
+        if not isinstance(stmt, (ast.Expr, ast.Pass, ast.Return)):
+            self.forget(_bindings([stmt]))
 
     def set(self, name: str, value: Any) -> None:
         if value is UNKNOWN or isinstance(value, Partial):
@@ -210,24 +211,32 @@ class _Folder:
             self.env.pop(name, None)
 
     # -- file accesses --------------------------------------------------------------------
-    def accesses(self, node: ast.AST) -> None:
-        """The file accesses of the calls in ``node`` (not inside lambdas or nested functions)."""
+    def accesses(self, node: ast.AST) -> list[str]:
+        """Record the file accesses of the calls in ``node`` (not inside lambdas or nested
+        functions); returns the names whose value a method call or an item/attribute store may change."""
+        changed: list[str] = []
+        if not self.may_access and not any(isinstance(v, (list, dict)) for v in self.env.values()):
+            return changed  # nothing to record and no container whose change matters
         stack = [node]
         while stack:
             current = stack.pop()
-            if isinstance(current, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if isinstance(current, _NESTED):
                 continue
             if isinstance(current, ast.Call):
                 self.call(current)
+                if isinstance(current.func, ast.Attribute):
+                    changed.append(_root_name(current.func.value) or "")
+            elif isinstance(current, (ast.Attribute, ast.Subscript)) and not isinstance(current.ctx, ast.Load):
+                changed.append(_root_name(current.value) or "")
             stack.extend(ast.iter_child_nodes(current))
+        return changed
 
     def call(self, node: ast.Call) -> None:
         func = node.func
         dotted = _dotted(func) or ""
         method = func.attr if isinstance(func, ast.Attribute) else ""
-        table = {**_FILE_CALLS, **_MORE_CALLS}
-        if dotted in table:
-            position, keywords, direction = table[dotted]
+        if dotted in _CALLS:
+            position, keywords, direction = _CALLS[dotted]
             self.access(node, _argument(node, position, keywords), direction)
         elif dotted in _OPEN:
             mode = self.value(_argument(node, 1, ("mode",)) or ast.Constant("r"))

@@ -87,6 +87,9 @@ def python_command() -> str:
     """The interpreter stage commands run with: the one running the export (so ``.venv/bin/dvc repro``
     works without an activated venv), or ``MLNB_EXPORT_PYTHON`` as written (e.g. ``python``)."""
     chosen = os.environ.get("MLNB_EXPORT_PYTHON", "").strip()
+    if len(chosen.splitlines()) > 1:
+        raise UsageError("MLNB_EXPORT_PYTHON has a line break, and DVC runs each line of a command "
+                         "separately: give one command, e.g. MLNB_EXPORT_PYTHON=python")
     if chosen:
         return chosen
     return shlex.quote(Path(sys.executable).as_posix())
