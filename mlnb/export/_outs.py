@@ -136,7 +136,7 @@ def check_outputs(root: Path, out: Path, dvc_yaml: str, untrack: bool = False) -
     """
     root = root.resolve()
     here = Path(os.path.relpath(out.resolve(), root)).as_posix()
-    mine = declared_outs(dvc_yaml, here)
+    mine = [o for o in declared_outs(dvc_yaml, here) if o.path != ".." and not o.path.startswith("../")]
     own_file = posixpath.normpath(posixpath.join(here, "dvc.yaml"))
     for other in _pipeline_files(root):
         if other == own_file:

@@ -41,7 +41,8 @@ PATHS = [
     "%%mlops stage report\nm = joblib.load(f'{OUT}/model.pkl')\nos.makedirs(report_dir, exist_ok=True)\n"
     "for name in ['a', 'b']:\n    grid = pd.DataFrame({'x': [1.0, 2.0]})\n"
     "    grid.assign(p=m.predict(grid)).to_csv(os.path.join(report_dir, f'{name}.csv'), index=False)\n"
-    "Path(report_dir, 'note.txt').write_text(f'seed {seed}')\nmlnb.log_metric('pred1', float(m.predict(pd.DataFrame({'x': [1.0]}))[0]))",
+    "Path(report_dir, 'note.txt').write_text(f'seed {seed}')\nstats = pd.read_json(summary)  # a path set in an earlier stage\n"
+    "mlnb.log_metric('x_mean', float(stats['x']['mean']))\nmlnb.log_metric('pred1', float(m.predict(pd.DataFrame({'x': [1.0]}))[0]))",
 ]
 #: what each stage must declare (paths relative to the notebook's folder, the project root here)
 OUTS = {
@@ -88,6 +89,7 @@ def test_paths_in_variables_are_outputs_and_repro_rebuilds_them_equal(project) -
     assert "warnings" not in result.columns  # every write was resolved
     stages = yaml.safe_load((root / "pipeline/dvc.yaml").read_text())["stages"]
     assert "data/feat_03.parquet" in stages["train"]["deps"] and "models/model.pkl" in stages["report"]["deps"]
+    assert "data/summary_feat.json" in stages["report"]["deps"]
     assert stages["train"]["params"] == [{"pipeline/params.yaml": ["prefix", "seed"]}]
     # the notebook's outputs are ignored as DVC ignores them, so `git add -A` leaves them out
     commit_all(root)
@@ -104,8 +106,11 @@ def test_paths_in_variables_are_outputs_and_repro_rebuilds_them_equal(project) -
     pd.testing.assert_frame_equal(pd.read_parquet(root / "data/feat_03.parquet"), notebook_frame)
     assert np.array_equal(np.load(root / "data/x.npy"), notebook_frame.x.to_numpy())
     assert float(joblib.load(root / "models/model.pkl").coef_[0]) == notebook_coef
-    metrics = json.loads((root / "pipeline/metrics/train.json").read_text())
-    assert metrics == {"coef": notebook_coef}
+    for stage in ("prepare", "train", "report"):  # every metric equals the notebook run's
+        (run,) = mlnb.runs.list(f"name = '{stage}' and tags.mlnb-stage")
+        pipeline = json.loads((root / f"pipeline/metrics/{stage}.json").read_text())
+        assert pipeline == mlnb.runs.get(run["id"]).metrics and pipeline, stage
+    assert json.loads((root / "pipeline/metrics/train.json").read_text()) == {"coef": notebook_coef}
     # and the repository stays committable and reproducible: DVC added nothing git would track
     commit_all(root)
     assert dvc_without_venv(root, "repro", "pipeline/dvc.yaml").returncode == 0
@@ -201,3 +206,13 @@ def test_the_next_step_works_from_where_the_user_is(project) -> None:
     write_notebook(root / "solo" / "solo.ipynb", ["x = 1", "%%mlops stage s\ny = x + 1"])
     here = run_cli("export", "solo.ipynb", "--out", ".", cwd=root / "solo")
     assert "run `dvc repro`" in here.stdout, here.stderr
+
+
+def test_the_interpreter_can_be_chosen_and_must_be_one_line(tmp_path: Path, monkeypatch) -> None:
+    nb = write_notebook(tmp_path / "nb.ipynb", ["x = 1", "%%mlops stage s\ny = x + 1"])
+    monkeypatch.setenv("MLNB_EXPORT_PYTHON", "python3")
+    mlnb.export.export(nb, tmp_path)
+    assert yaml.safe_load((tmp_path / "dvc.yaml").read_text())["stages"]["s"]["cmd"] == "python3 s.py"
+    monkeypatch.setenv("MLNB_EXPORT_PYTHON", "python\nrm -rf x")
+    with pytest.raises(UsageError, match="MLNB_EXPORT_PYTHON has a line break"):
+        mlnb.export.export(nb, tmp_path / "other")
