@@ -326,6 +326,8 @@ class _Folder:
             spec = self.value(part.format_spec) if part.format_spec is not None else ""
             if _unknown(value) or _unknown(spec):
                 return Partial(text)
+            if _huge(spec):
+                return Partial(text)
             value = {115: str, 114: repr, 97: ascii}.get(part.conversion, lambda v: v)(value)
             text += format(value, spec)
         return text
@@ -349,7 +351,7 @@ class _Folder:
         if not isinstance(func, ast.Attribute):
             return UNKNOWN
         base = self.value(func.value)
-        if func.attr == "format" and isinstance(base, str):
+        if func.attr == "format" and isinstance(base, str) and not _huge(base):
             kwargs = {k.arg: self.value(k.value) for k in node.keywords if k.arg}
             if any(_unknown(v) for v in [*args, *kwargs.values()]) or len(kwargs) != len(node.keywords):
                 return Partial(base.split("{", 1)[0])
@@ -388,6 +390,11 @@ def _not_a_path(value: Any) -> bool:
     return not _unknown(value) and not isinstance(value, (str, PurePosixPath))
 
 
+def _huge(template: Any) -> bool:
+    """A format with a width or precision of 5+ digits (``{:>999999999}``): not folded, it could fill memory."""
+    return isinstance(template, str) and re.search(r"\d{5,}", template) is not None
+
+
 def _text(value: Any) -> str:
     return value.as_posix() if isinstance(value, PurePosixPath) else str(value)
 
@@ -415,7 +422,7 @@ def _binop(left: Any, op: ast.operator, right: Any) -> Any:
         return Partial(left + (right.prefix if isinstance(right, Partial) else ""))
     if isinstance(op, ast.Add) and isinstance(left, Partial):
         return left
-    if isinstance(op, ast.Mod) and isinstance(left, str):
+    if isinstance(op, ast.Mod) and isinstance(left, str) and not _huge(left):
         return Partial(left.split("%", 1)[0]) if _unknown(right) else left % right
     numbers = (int, float)
     if isinstance(left, numbers) and isinstance(right, numbers) and not isinstance(left, bool):

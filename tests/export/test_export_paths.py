@@ -216,3 +216,11 @@ def test_the_interpreter_can_be_chosen_and_must_be_one_line(tmp_path: Path, monk
     monkeypatch.setenv("MLNB_EXPORT_PYTHON", "python\nrm -rf x")
     with pytest.raises(UsageError, match="MLNB_EXPORT_PYTHON has a line break"):
         mlnb.export.export(nb, tmp_path / "other")
+
+
+def test_a_hostile_format_is_not_folded(tmp_path: Path) -> None:
+    """A width of a billion would build a gigabyte string: such a path stays unknown (a warning)."""
+    cells = ["import pandas as pd\nn = 5", "%%mlops stage s\ndf = pd.DataFrame({'a': [1]})\n"
+             "df.to_csv(f'{n:>999999999}.csv')\ndf.to_csv('{:>99999999}.csv'.format(n))\ndf.to_csv('x_%02d.csv' % n)"]
+    (row,) = mlnb.export.export(write_notebook(tmp_path / "h.ipynb", cells), tmp_path / "p").rows
+    assert row["writes"] == ["x_05.csv"] and len(row["warnings"]) == 2
