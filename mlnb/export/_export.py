@@ -81,14 +81,13 @@ def export(notebook: str | os.PathLike[str], out: str | os.PathLike[str] = "pipe
 
 def repro_command(out: Path) -> str:
     """The ``dvc repro`` command that runs the pipeline in ``out`` from the current folder."""
-    dvc_yaml = out.resolve() / "dvc.yaml"
-    if dvc_yaml.parent == Path.cwd().resolve():
+    dvc_yaml, cwd = out.resolve() / "dvc.yaml", Path.cwd().resolve()
+    if dvc_yaml.parent == cwd:
         return "dvc repro"
-    try:
-        target = os.path.relpath(dvc_yaml, Path.cwd())
-    except ValueError:  # another drive
-        target = str(dvc_yaml)
-    return f"dvc repro {shlex.quote(Path(target).as_posix())}"
+    root = next((p for p in dvc_yaml.parents if (p / ".dvc").is_dir()), None)
+    if root is not None and root != cwd and root not in cwd.parents:  # DVC runs only inside its repository
+        return f"cd {shlex.quote(str(root))} && dvc repro {shlex.quote(dvc_yaml.relative_to(root).as_posix())}"
+    return f"dvc repro {shlex.quote(Path(os.path.relpath(dvc_yaml, cwd)).as_posix())}"
 
 
 def _check_out_folder(nb_path: Path, out: Path) -> Path | None:

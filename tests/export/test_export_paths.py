@@ -203,6 +203,8 @@ def test_the_next_step_works_from_where_the_user_is(project) -> None:
     command = from_sub.stdout.split("run `", 1)[1].split("`", 1)[0]
     assert command == "dvc repro ../pipeline/dvc.yaml"
     assert dvc_without_venv(root / "sub", *command.split()[1:]).returncode == 0  # it runs as printed
+    outside = run_cli("export", str(root / "plain.ipynb"), "--out", str(root / "pipeline"), cwd=root.parent)
+    assert f"run `cd {root} && dvc repro pipeline/dvc.yaml`" in outside.stdout, outside.stderr
     write_notebook(root / "solo" / "solo.ipynb", ["x = 1", "%%mlops stage s\ny = x + 1"])
     here = run_cli("export", "solo.ipynb", "--out", ".", cwd=root / "solo")
     assert "run `dvc repro`" in here.stdout, here.stderr
