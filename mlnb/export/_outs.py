@@ -76,7 +76,8 @@ def _overlap(a: str, b: str) -> bool:
 
 
 def _git(root: Path, *args: str) -> str:
-    proc = subprocess.run(["git", "--literal-pathspecs", *args], cwd=root, capture_output=True, text=True)
+    proc = subprocess.run(["git", "--literal-pathspecs", *args], cwd=root, capture_output=True, text=True,
+                          encoding="utf-8", errors="surrogateescape")
     if proc.returncode:
         raise UsageError(f"git {args[0]} failed in {root}: {proc.stderr.strip().splitlines()[-1:] or '?'}")
     return proc.stdout
@@ -85,7 +86,8 @@ def _git(root: Path, *args: str) -> str:
 def _pipeline_files(root: Path) -> list[str]:
     """Every ``dvc.yaml`` and ``.dvc`` file git sees (committed or new, not ignored)."""
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
-                             ":(glob)**/dvc.yaml", ":(glob)**/*.dvc"], cwd=root, capture_output=True, text=True)
+                             ":(glob)**/dvc.yaml", ":(glob)**/*.dvc"], cwd=root, capture_output=True, text=True,
+                            encoding="utf-8", errors="surrogateescape")
     return sorted({p for p in listed.stdout.split("\0") if p})
 
 

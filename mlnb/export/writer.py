@@ -86,13 +86,11 @@ def _command(script: str) -> str:
 def python_command() -> str:
     """The interpreter stage commands run with: the one running the export (so ``.venv/bin/dvc repro``
     works without an activated venv), or ``MLNB_EXPORT_PYTHON`` as written (e.g. ``python``)."""
-    chosen = os.environ.get("MLNB_EXPORT_PYTHON", "").strip()
-    if len(chosen.splitlines()) > 1:
-        raise UsageError("MLNB_EXPORT_PYTHON has a line break, and DVC runs each line of a command "
-                         "separately: give one command, e.g. MLNB_EXPORT_PYTHON=python")
-    if chosen:
-        return chosen
-    return shlex.quote(Path(sys.executable).as_posix())
+    command = os.environ.get("MLNB_EXPORT_PYTHON", "").strip() or shlex.quote(Path(sys.executable).as_posix())
+    if len(command.splitlines()) > 1:
+        raise UsageError(f"the interpreter {command!r} (MLNB_EXPORT_PYTHON, else this Python) has a line break, "
+                         "and DVC runs each line of a command separately: set MLNB_EXPORT_PYTHON=python")
+    return command
 
 
 def _check_templating(stage: str, entry: dict[str, object]) -> None:

@@ -216,7 +216,7 @@ def test_the_interpreter_can_be_chosen_and_must_be_one_line(tmp_path: Path, monk
     mlnb.export.export(nb, tmp_path)
     assert yaml.safe_load((tmp_path / "dvc.yaml").read_text())["stages"]["s"]["cmd"] == "python3 s.py"
     monkeypatch.setenv("MLNB_EXPORT_PYTHON", "python\nrm -rf x")
-    with pytest.raises(UsageError, match="MLNB_EXPORT_PYTHON has a line break"):
+    with pytest.raises(UsageError, match=r"\(MLNB_EXPORT_PYTHON, else this Python\) has a line break"):
         mlnb.export.export(nb, tmp_path / "other")
 
 
