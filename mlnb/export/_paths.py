@@ -36,11 +36,15 @@ _MORE_CALLS: dict[str, tuple[int, tuple[str, ...], str]] = {
     "torch.save": (1, ("f",), "out"),
     "torch.load": (0, ("f",), "in"),
     "pd.read_pickle": (0, ("filepath_or_buffer",), "in"),
+    "pd.ExcelWriter": (0, ("path",), "out"),
 }
 _CALLS = {**_FILE_CALLS, **_MORE_CALLS}
 #: a cell without any of these calls no file function (a cheap test before walking its code)
 _ACCESS_WORDS = re.compile(r"to_|read_|open|save|dump|load|mkdir|makedirs|write_")
 _NESTED = (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+#: calls whose result is a file-like object, not a path (writing into it is not a file of its own)
+_BUFFERS = frozenset({"io.StringIO", "io.BytesIO", "StringIO", "BytesIO", "tempfile.TemporaryFile",
+                      "tempfile.NamedTemporaryFile", "tempfile.SpooledTemporaryFile"})
 _MKDIR = frozenset({"os.makedirs", "os.mkdir"})
 _OPEN = frozenset({"open", "io.open", "gzip.open", "bz2.open", "lzma.open"})
 _JOIN = frozenset({"os.path.join", "posixpath.join", "osp.join", "path.join"})
@@ -307,6 +311,8 @@ class _Folder:
                 return container[key]
             return UNKNOWN
         if isinstance(node, ast.Attribute):
+            if _dotted(node) in ("sys.stdout", "sys.stderr"):
+                return OPENED
             base = self.value(node.value)
             if isinstance(base, PurePosixPath) and node.attr in ("parent", "name", "stem", "suffix"):
                 return getattr(base, node.attr)
@@ -335,7 +341,7 @@ class _Folder:
     def call_value(self, node: ast.Call) -> Any:
         func = node.func
         dotted = _dotted(func) or ""
-        if dotted in _OPEN:
+        if dotted in _OPEN or dotted in _BUFFERS or dotted == "pd.ExcelWriter":
             return OPENED
         args = [self.value(a) for a in node.args]
         if node.keywords and dotted not in ("str.format",) and not (isinstance(func, ast.Attribute)

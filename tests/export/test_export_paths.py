@@ -124,12 +124,13 @@ def test_plan_resolves_writers_and_warns_about_computed_paths(tmp_path: Path) ->
         "%%mlops stage a\ndf = pd.DataFrame({'v': [1]})\nfig = object()\n"
         "fig.savefig(os.path.join(FIG, f'{name}.png'))\nPath(FIG, 'b.txt').write_text('x')\n"
         "target = 'c.csv'\nif len(df) > 5:\n    target = 'd.csv'\ndf.to_csv(target)\n"
-        "df.to_csv(f'out_{random.random()}.csv')",
+        "df.to_csv(f'out_{random.random()}.csv')\nimport io, sys\nbuf = io.StringIO()\ndf.to_csv(buf)\n"
+        "df.to_csv(sys.stdout)\nwith pd.ExcelWriter(f'{FIG}/t.xlsx') as sheets:\n    df.to_excel(sheets)",
     ]
     nb = write_notebook(tmp_path / "w.ipynb", cells)
     result = mlnb.export.export(nb, tmp_path / "p")
     (row,) = result.rows
-    assert sorted(row["writes"]) == ["figs/b.txt", "figs/run1.png"]
+    assert sorted(row["writes"]) == ["figs/b.txt", "figs/run1.png", "figs/t.xlsx"]  # buffers are not files
     assert row["warnings"] == [
         "cell 3 (stage 'a'), line 9: `df.to_csv(target)` writes a file whose path is computed at run time, so it "
         "is not an output of the stage: add `--outs PATH` to the stage marker, or build the path from literals "
