@@ -165,8 +165,10 @@ class _Folder:
                         self.env[item.optional_vars.id] = OPENED
             self.block(stmt.body)
         elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
-            self.forget(_bindings([stmt]))  # any line of the try may not have run
             self.block(stmt.body)  # type: ignore[attr-defined]
+            for part in [*(h.body for h in stmt.handlers), stmt.orelse, stmt.finalbody]:  # type: ignore[attr-defined]
+                self.forget(_bindings([stmt]))  # any line of the try body may or may not have run
+                self.block(part)
             self.forget(_bindings([stmt]))
         elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             self.forget({stmt.name})  # bodies run when called, with values we cannot know here

@@ -227,3 +227,22 @@ def test_a_hostile_format_is_not_folded(tmp_path: Path) -> None:
              "df.to_csv(f'{n:>999999999}.csv')\ndf.to_csv('{:>99999999}.csv'.format(n))\ndf.to_csv('x_%02d.csv' % n)"]
     (row,) = mlnb.export.export(write_notebook(tmp_path / "h.ipynb", cells), tmp_path / "p").rows
     assert row["writes"] == ["x_05.csv"] and len(row["warnings"]) == 2
+
+
+@pytest.mark.parametrize("code, writes, unknown", [
+    ("p = 'a.csv'\ntry:\n    df.to_csv(p)\n    p = 'b.csv'\nexcept ValueError:\n    df.to_csv('e.csv')\ndf.to_csv(p)",
+     ["a.csv", "e.csv"], 1),  # after a try, a name it rebinds is unknown
+    ("p = 'a.csv'\nfor i in range(2):\n    df.to_csv(p)\n    p = f'{i}.csv'\ndf.to_csv(p)", [], 2),  # loops
+    ("p = 'a.csv'\nif c:\n    p = 'a.csv'\ndf.to_csv(p)", ["a.csv"], 0),  # both branches agree
+    ("d = {'k': 'x.csv'}\nd['k'] = 'y.csv'\ndf.to_csv(d['k'])", [], 1),  # a changed dict
+    ("p = Path('m')\nnp.savez_compressed(p.with_suffix('.npz'), a=a)\ntorch.save(m, p / 'w.pt')",
+     ["m.npz", "m/w.pt"], 0),
+    ("def save(x, path):\n    x.to_csv(path)\nsave(df, 'f.csv')", [], 0),  # function bodies are not followed
+])
+def test_folding_is_conservative(code: str, writes: list[str], unknown: int) -> None:
+    from types import SimpleNamespace
+
+    from mlnb.export._paths import scan
+
+    (found,) = scan([SimpleNamespace(number=1, code=code)], {}).values()
+    assert (found.writes, len(found.unresolved)) == (writes, unknown)
