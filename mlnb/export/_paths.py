@@ -201,8 +201,8 @@ class _Folder:
             name = stmt.target.id
             self.set(name, self.value(ast.BinOp(ast.Name(name, ast.Load()), stmt.op, stmt.value)))
             return
-        if not isinstance(stmt, (ast.Expr, ast.Pass, ast.Return)):
-            self.forget(_bindings([stmt]))
+        if ":=" in self.code or not isinstance(stmt, (ast.Expr, ast.Return, ast.Raise, ast.Assert, ast.Pass)):
+            self.forget(_bindings([stmt]))  # import, del, a walrus ...
 
     def set(self, name: str, value: Any) -> None:
         if value is UNKNOWN or isinstance(value, Partial):

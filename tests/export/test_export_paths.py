@@ -238,6 +238,7 @@ def test_a_hostile_format_is_not_folded(tmp_path: Path) -> None:
     ("p = Path('m')\nnp.savez_compressed(p.with_suffix('.npz'), a=a)\ntorch.save(m, p / 'w.pt')",
      ["m.npz", "m/w.pt"], 0),
     ("def save(x, path):\n    x.to_csv(path)\nsave(df, 'f.csv')", [], 0),  # function bodies are not followed
+    ("p = 'a.csv'\nprint(p := q)\ndf.to_csv(p)", [], 1),  # a walrus rebinds
 ])
 def test_folding_is_conservative(code: str, writes: list[str], unknown: int) -> None:
     from types import SimpleNamespace
