@@ -40,7 +40,7 @@ _MORE_CALLS: dict[str, tuple[int, tuple[str, ...], str]] = {
 }
 _CALLS = {**_FILE_CALLS, **_MORE_CALLS}
 #: a cell without any of these calls no file function (a cheap test before walking its code)
-_ACCESS_WORDS = re.compile(r"to_|read_|open|save|dump|load|mkdir|makedirs|write_")
+_ACCESS_WORDS = re.compile(r"\b(?:to_\w+|read_\w+|open|save\w*|load\w*|dump|mkdir|makedirs|write_\w+|touch|ExcelWriter)\s*\(")
 _NESTED = (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 #: calls whose result is a file-like object, not a path (writing into it is not a file of its own)
 _BUFFERS = frozenset({"io.StringIO", "io.BytesIO", "StringIO", "BytesIO", "tempfile.TemporaryFile",
@@ -94,22 +94,37 @@ def scan(cells: list[Any], params: dict[str, Any], notebook: Path | None = None)
     >>> found[1].writes
     ['m_3.pkl']
     """
-    env: dict[str, Any] = dict(params)
-    found: dict[int, CellPaths] = {}
+    code_cells = [c for c in cells if not getattr(c, "parameters", False)]
+    accessing = [c for c in code_cells if _ACCESS_WORDS.search(c.code)]
+    trees: dict[int, ast.Module] = {}
+    found, dynamic = _fold(accessing, {}, trees)  # first only the cells that call a file function
+    if dynamic:  # a path is not a literal: fold the whole notebook, in order, from the parameters
+        found, _ = _fold(code_cells, dict(params), trees)
+    found = {c.number: found.get(c.number, CellPaths()) for c in cells}
     for cell in cells:
-        paths = found[cell.number] = CellPaths()
-        if getattr(cell, "parameters", False):
-            continue
-        try:
-            tree = ast.parse(cell.code)
-        except SyntaxError:  # cells were checked when read; nothing to find in one that is not Python
-            continue
-        _Folder(env, paths, cell.code, bool(_ACCESS_WORDS.search(cell.code))).block(tree.body)
+        paths = found[cell.number]
         if paths.unresolved and notebook is not None:  # lines as the notebook shows them
             shift = _line_shift(notebook, cell)
             for miss in paths.unresolved:
                 miss.line = max(1, miss.line + shift)
     return found
+
+
+def _fold(cells: list[Any], env: dict[str, Any], trees: dict[int, ast.Module]) -> tuple[dict[int, CellPaths], bool]:
+    """Fold ``cells`` in order; also whether any file path was not a literal (then ``env`` mattered)."""
+    found: dict[int, CellPaths] = {}
+    dynamic = False
+    for cell in cells:
+        paths = found[cell.number] = CellPaths()
+        if cell.number not in trees:
+            try:
+                trees[cell.number] = ast.parse(cell.code)
+            except SyntaxError:  # cells were checked when read; nothing to find in one that is not Python
+                continue
+        folder = _Folder(env, paths, cell.code, bool(_ACCESS_WORDS.search(cell.code)))
+        folder.block(trees[cell.number].body)
+        dynamic = dynamic or folder.dynamic
+    return found, dynamic
 
 
 def _line_shift(notebook: Path, cell: Any) -> int:
@@ -133,6 +148,7 @@ class _Folder:
         self.paths = paths
         self.code = code
         self.may_access = may_access  # False: the code names no file function, only its values matter
+        self.dynamic = False  # a path, mode or path object here is not a literal: its value needs the env
 
     # -- statements -----------------------------------------------------------------------
     def block(self, statements: list[ast.stmt]) -> None:
@@ -245,7 +261,7 @@ class _Folder:
             position, keywords, direction = _CALLS[dotted]
             self.access(node, _argument(node, position, keywords), direction)
         elif dotted in _OPEN:
-            mode = self.value(_argument(node, 1, ("mode",)) or ast.Constant("r"))
+            mode = self.literal(_argument(node, 1, ("mode",)) or ast.Constant("r"))
             direction = "out" if isinstance(mode, str) and set(mode) & set("wax") else "in"
             self.access(node, _argument(node, 0, ("file", "filename")), direction)
         elif dotted in _MKDIR:
@@ -257,13 +273,13 @@ class _Folder:
         elif method == "savefig":
             self.access(node, _argument(node, 0, ("fname",)), "out")
         elif method in ("write_text", "write_bytes", "read_text", "read_bytes", "open", "mkdir", "touch"):
-            target = self.value(func.value)  # type: ignore[union-attr]
+            target = self.literal(func.value)  # type: ignore[union-attr]
             if not isinstance(target, PurePosixPath):
                 return  # a str method, a file object ... not a path we can see
             if method == "mkdir":
                 self.folder(node, func.value)  # type: ignore[union-attr]
             elif method == "open":
-                mode = self.value(_argument(node, 0, ("mode",)) or ast.Constant("r"))
+                mode = self.literal(_argument(node, 0, ("mode",)) or ast.Constant("r"))
                 out = isinstance(mode, str) and bool(set(mode) & set("wax"))
                 self.access(node, func.value, "out" if out else "in")  # type: ignore[union-attr]
             else:
@@ -272,7 +288,7 @@ class _Folder:
     def access(self, call: ast.Call, arg: ast.AST | None, direction: str, warn: bool = True) -> None:
         if arg is None:
             return
-        value = self.value(arg)
+        value = self.literal(arg)
         if value is OPENED:
             return
         path = _as_path(value)
@@ -284,9 +300,15 @@ class _Folder:
             self.paths.unresolved.append(Unresolved(call.lineno, " ".join(code.split()), folder))
 
     def folder(self, call: ast.Call, arg: ast.AST | None) -> None:
-        path = _as_path(self.value(arg)) if arg is not None else None
+        path = _as_path(self.literal(arg)) if arg is not None else None
         if path is not None:
             self.paths.folders.append(path)
+
+    def literal(self, node: ast.AST) -> Any:
+        """The value of a path argument, noting when it is not a literal."""
+        if not isinstance(node, ast.Constant):
+            self.dynamic = True
+        return self.value(node)
 
     # -- values ---------------------------------------------------------------------------
     def value(self, node: ast.AST) -> Any:
