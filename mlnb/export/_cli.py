@@ -20,6 +20,8 @@ def register(sub: Any) -> None:
     p.add_argument("--notebook", help="the notebook to export (default in a notebook: the current one)")
     p.add_argument("--check", action="store_true",
                    help="also run `dvc repro` in a clean temporary copy and compare metrics with the notebook's run")
+    p.add_argument("--untrack", action="store_true",
+                   help="stop tracking in git (git rm --cached) the outputs the pipeline writes; the files stay")
     add_json_flag(p)
 
     p = add_verb(sub, "stage", _stage, "%%mlops stage NAME: run this cell as pipeline stage NAME (recorded as a run)",
@@ -43,7 +45,7 @@ def _export(args: argparse.Namespace, ctx: Context) -> Any:
         else:
             out = value
     notebook = notebook or current_notebook(ctx)
-    return export(notebook, out or "pipeline", check=args.check)
+    return export(notebook, out or "pipeline", check=args.check, untrack=args.untrack)
 
 
 def current_notebook(ctx: Context) -> str:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 
 from .._display import Table
 from ..errors import MlnbError, UsageError
+from ._outs import check_outputs
 from .cells import read_notebook
 from .plan import Plan, build_plan
 from .writer import render
@@ -29,8 +31,14 @@ class Exported(Table):
             }
             for s in plan.stages
         ]
-        super().__init__(rows, ["stage", "script", "reads", "writes", "params", "metrics"],
-                         title=f"exported {plan.notebook.name} → {out} ({_count(len(plan.stages), 'stage')}); run `dvc repro`")
+        warned = any(s.warnings for s in plan.stages)
+        for row, stage in zip(rows, plan.stages):
+            if warned:
+                row["warnings"] = stage.warnings
+        super().__init__(rows, ["stage", "script", "reads", "writes", "params", "metrics",
+                                *(["warnings"] if warned else [])],
+                         title=f"exported {plan.notebook.name} → {out} ({_count(len(plan.stages), 'stage')}); "
+                               f"run `{repro_command(out)}`")
         self.plan = plan
         self.out = out
         self.files = files
@@ -41,11 +49,12 @@ def _count(n: int, noun: str) -> str:
 
 
 def export(notebook: str | os.PathLike[str], out: str | os.PathLike[str] = "pipeline",
-           check: bool = False) -> Exported:
+           check: bool = False, untrack: bool = False) -> Exported:
     """Write ``out/`` (a script per stage, ``dvc.yaml``, ``params.yaml``) from ``notebook``.
 
     With ``check=True`` also run ``dvc repro`` in a clean temporary copy of the project and
     compare the pipeline's metrics with the notebook run's; returns the comparison table.
+    Outputs git tracks are refused unless ``untrack=True`` (then ``git rm --cached`` them).
 
     >>> mlnb.export.export("analysis.ipynb", "pipeline")  # doctest: +SKIP
     """
@@ -53,12 +62,15 @@ def export(notebook: str | os.PathLike[str], out: str | os.PathLike[str] = "pipe
     out_path = Path(out)
     if out_path.suffix == ".ipynb":
         raise UsageError(f"{out} looks like a notebook: the output is a folder, e.g. pipeline/")
-    _check_out_folder(nb_path, out_path)
+    root = _check_out_folder(nb_path, out_path)
     nb = read_notebook(nb_path)
     plan = build_plan(nb, dataset_path=_dataset_resolver(nb_path))
     files = render(plan, out_path)
     _refuse_foreign_files(out_path, files)
+    guard = check_outputs(root, out_path, files["dvc.yaml"], untrack) if root is not None else None
     written = _write(out_path, files)
+    if guard is not None:
+        guard.apply()
     result = Exported(plan, out_path, written)
     if check:
         from .check import check_pipeline
@@ -67,8 +79,19 @@ def export(notebook: str | os.PathLike[str], out: str | os.PathLike[str] = "pipe
     return result
 
 
-def _check_out_folder(nb_path: Path, out: Path) -> None:
-    """The output is a folder inside the notebook's project (where `dvc repro` can run it)."""
+def repro_command(out: Path) -> str:
+    """The ``dvc repro`` command that runs the pipeline in ``out`` from the current folder."""
+    dvc_yaml, cwd = out.resolve() / "dvc.yaml", Path.cwd().resolve()
+    if dvc_yaml.parent == cwd:
+        return "dvc repro"
+    root = next((p for p in dvc_yaml.parents if (p / ".dvc").is_dir()), None)
+    if root is not None and root != cwd and root not in cwd.parents:  # DVC runs only inside its repository
+        return f"cd {shlex.quote(str(root))} && dvc repro {shlex.quote(dvc_yaml.relative_to(root).as_posix())}"
+    return f"dvc repro {shlex.quote(Path(os.path.relpath(dvc_yaml, cwd)).as_posix())}"
+
+
+def _check_out_folder(nb_path: Path, out: Path) -> Path | None:
+    """The output is a folder inside the notebook's project (where `dvc repro` can run it); the project's root."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out} is a file: the output is a folder, e.g. pipeline/")
     from .._project import current_project
@@ -77,10 +100,11 @@ def _check_out_folder(nb_path: Path, out: Path) -> None:
     try:
         project = current_project(nb_path.resolve().parent)
     except NotAProject:
-        return
+        return None
     if project.root != out.resolve() and project.root not in out.resolve().parents:
         raise UsageError(f"{out} is outside the project at {project.root}: export into a folder inside it, "
                          "e.g. pipeline/")
+    return project.root
 
 
 def _generated(path: Path) -> bool:

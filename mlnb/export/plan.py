@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import UsageError
 from .cells import NOTEBOOK_BUILTINS, Cell, Notebook, check_stage_name
+from . import _paths
 from .defuse import CellFacts, Function, analyze
 
 SETUP, PARAMS = "(setup)", "(parameters)"
@@ -37,6 +38,7 @@ class Stage:
     deps: list[str] = field(default_factory=list)  # files read (paths relative to the notebook)
     outs: list[str] = field(default_factory=list)  # files written
     metrics: bool = False  # calls mlnb.log_metric
+    warnings: list[str] = field(default_factory=list)  # writes whose path is not known before the run
 
     @property
     def script(self) -> str:
@@ -83,8 +85,9 @@ def build_plan(nb: Notebook, dataset_path: Any = None) -> Plan:
     walker = _Walker(cells, facts, imported, functions, stages, params)
     walker.walk()
     _check_functions(cells, facts, functions, imported)
+    found = _paths.scan(cells, params, nb.path)  # paths held in variables, folded in notebook order
     for stage in stages.values():
-        _files(stage, facts, dataset_path)
+        _files(stage, facts, dataset_path, found)
     _check_files(list(stages.values()))
     _check_cycles(list(stages.values()))
     return Plan(notebook=nb.path, stages=list(stages.values()), params=params)
@@ -295,9 +298,9 @@ def _normal(path: str) -> str | None:
     return norm
 
 
-def _files(stage: Stage, facts: dict[int, CellFacts], dataset_path: Any) -> None:
-    reads: list[str] = []
-    writes: list[str] = []
+def _files(stage: Stage, facts: dict[int, CellFacts], dataset_path: Any,
+           found: dict[int, _paths.CellPaths] | None = None) -> None:
+    reads, writes, stage.warnings = _paths.stage_files([*stage.setup, *stage.cells], found or {}, _normal)
     for cell in [*stage.setup, *stage.cells]:
         f = facts[cell.number]
         reads += [*f.reads_files, *cell.deps]
@@ -306,7 +309,7 @@ def _files(stage: Stage, facts: dict[int, CellFacts], dataset_path: Any) -> None
             if dataset_path is None:
                 raise _error(cell, f"mlnb.data.load({ref!r}) needs the project's registry: export inside the project")
             reads.append(dataset_path(ref))
-    outs = sorted({p for p in map(_normal, writes) if p})
+    outs = _paths.without_nested([p for p in map(_normal, writes) if p])
     stage.outs = outs
     stage.deps = sorted({p for p in map(_normal, reads) if p} - set(outs))
 

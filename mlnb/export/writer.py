@@ -11,6 +11,7 @@ import os
 import posixpath
 import re
 import shlex
+import sys
 from pathlib import Path
 
 import yaml
@@ -81,7 +82,17 @@ def _command(script: str) -> str:
     if len(script.splitlines()) > 1:
         raise UsageError(f"the script path {script!r} has a line break, and DVC runs each line of a "
                          "command separately: use an output folder without one")
-    return f"python {shlex.quote(script)}"
+    return f"{python_command()} {shlex.quote(script)}"
+
+
+def python_command() -> str:
+    """The interpreter stage commands run with: the one running the export (so ``.venv/bin/dvc repro``
+    works without an activated venv), or ``MLNB_EXPORT_PYTHON`` as written (e.g. ``python``)."""
+    command = os.environ.get("MLNB_EXPORT_PYTHON", "").strip() or shlex.quote(Path(sys.executable).as_posix())
+    if len(command.splitlines()) > 1:
+        raise UsageError(f"the interpreter {command!r} (MLNB_EXPORT_PYTHON, else this Python) has a line break, "
+                         "and DVC runs each line of a command separately: set MLNB_EXPORT_PYTHON=python")
+    return command
 
 
 def _check_templating(stage: str, entry: dict[str, object]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 ROOT = Path(__file__).resolve().parents[2]
 
 Cell = "str | tuple[str, list[str]]"
+#: how a generated stage command starts: the interpreter that ran the export
+PYTHON = shlex.quote(sys.executable)
 
 
 def write_notebook(path: Path, cells: list, markdown_every: int = 0) -> Path:

@@ -11,7 +11,7 @@ import yaml
 from mlnb.errors import UsageError
 from mlnb.export import export
 from tests.conftest import run_cli
-from tests.export.shapes import GRID, PLAIN, REGRESSION, write_notebook
+from tests.export.shapes import GRID, PLAIN, PYTHON, REGRESSION, write_notebook
 
 
 def _export(tmp_path: Path, cells: list, out: str = "pipeline"):  # type: ignore[no-untyped-def]
@@ -82,7 +82,7 @@ def test_layout_scripts_and_cross_stage_values(tmp_path: Path) -> None:
     result = _export(tmp_path, cells, out=".")
     assert [r["stage"] for r in result.rows] == ["make", "use"]
     stages = yaml.safe_load((tmp_path / "dvc.yaml").read_text())["stages"]
-    assert stages["use"] == {"cmd": "python use.py", "deps": ["use.py", "vars/make/counts", "vars/make/doc",
+    assert stages["use"] == {"cmd": f"{PYTHON} use.py", "deps": ["use.py", "vars/make/counts", "vars/make/doc",
                                                                "vars/make/values"]}
     use_py = (tmp_path / "use.py").read_text()
     assert "np.random.seed(0)" in use_py and "UNUSED" not in use_py
@@ -116,7 +116,7 @@ def test_notebook_in_a_subfolder_runs_from_its_folder(tmp_path: Path) -> None:
     export(nb, tmp_path / "pipelines" / "plain")
     stage = yaml.safe_load((tmp_path / "pipelines" / "plain" / "dvc.yaml").read_text())["stages"]["plain"]
     assert stage["wdir"] == "../../notebooks"
-    assert stage["cmd"] == "python ../pipelines/plain/plain.py"
+    assert stage["cmd"] == f"{PYTHON} ../pipelines/plain/plain.py"
     assert stage["outs"] == ["table.parquet"]
 
 

@@ -9,7 +9,7 @@ import yaml
 
 import mlnb
 from tests.conftest import run_cli
-from tests.export.shapes import GRID, PLAIN, REGRESSION, execute, raw_frame, write_notebook
+from tests.export.shapes import GRID, PLAIN, PYTHON, REGRESSION, execute, raw_frame, write_notebook
 
 
 def _assert_reproduced(result, expected_metrics: set[str],  # type: ignore[no-untyped-def]
@@ -77,7 +77,7 @@ def test_notebook_without_markers_is_one_stage(project) -> None:
     stages = yaml.safe_load((project.root / "dvc.yaml").read_text())["stages"]
     assert list(stages) == ["plain"]
     assert stages["plain"]["outs"] == ["table.parquet"]
-    assert stages["plain"]["cmd"] == "python plain.py" and "wdir" not in stages["plain"]
+    assert stages["plain"]["cmd"] == f"{PYTHON} plain.py" and "wdir" not in stages["plain"]
 
 
 def test_pipeline_runs_in_place_and_records_runs(project) -> None:
