@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sqlalchemy import select
@@ -63,7 +63,8 @@ class ModelVersion(RecordView):
         return self.md5.endswith(".dir")
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
+        # a shallow copy: asdict() deep-copies every signature, which dominated `models log`
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["aliases"], out["data"] = list(self.aliases), list(self.data)
         out["ref"] = self.ref
         return out
@@ -118,14 +119,18 @@ def to_versions(conn: Any, rows: list[Any]) -> list[ModelVersion]:
                                          .where(md.c.model_version_id.in_(chunk))):
             links.setdefault(vid, []).append(data_id)
     refs = data_refs(conn, sorted({d for found in links.values() for d in found}))
+    signatures: dict[str, Any] = {}  # versions trained on the same columns share one parsed signature
     out = []
     for row in rows:
         m = row._mapping
+        text = m["signature"]
+        if text and text not in signatures:
+            signatures[text] = json.loads(text)
         out.append(ModelVersion(
             id=m["id"], name=m["name"], version=m["version"], md5=m["md5"], flavour=m["flavour"],
             format=m["format"], size=m["size"], nfiles=m["nfiles"], run_id=m["run_id"],
             metrics=json.loads(m["metrics"] or "{}"),
-            signature=json.loads(m["signature"]) if m["signature"] else None, profile_md5=m["profile_md5"],
+            signature=signatures[text] if text else None, profile_md5=m["profile_md5"],
             message=m["message"] or "", user=m["user"], host=m["host"], git_commit=m["git_commit"],
             created_at=m["created_at"], aliases=tuple(names.get(m["id"], ())),
             data=tuple(refs[d] for d in sorted(links.get(m["id"], ())) if d in refs),
