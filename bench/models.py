@@ -217,15 +217,16 @@ def mlnb_seed_versions(n: int) -> None:
     mlnb.models.set_alias(f"listing@{n // 2}", "champion")
 
 
-def mlnb_listing(repeat: int, n: int) -> list[float]:
+def mlnb_listing(repeat: int, n: int, limit: int | None = None) -> list[float]:
+    """``mlnb.models.log``: the whole table, or the first page of ``limit`` (what the REST route reads)."""
     import mlnb
 
     times = []
     for _ in range(repeat + 1):
         t = time.perf_counter()
-        table = mlnb.models.log("listing")
+        table = mlnb.models.log("listing", limit=limit)
         times.append(time.perf_counter() - t)
-        assert len(table) == n, len(table)
+        assert len(table) == (limit or n), len(table)
     return times[1:]  # the first warmed the caches
 
 
@@ -425,8 +426,10 @@ def main() -> None:
         return
     if args.quick:
         args.rows, args.trees, args.versions, args.holdout, args.repeat, args.fast_repeat = 5_000, 3, 500, 20_000, 1, 5
+        args.model_repeat = 1
     else:
         args.rows, args.trees, args.versions, args.holdout, args.repeat, args.fast_repeat = 50_000, 18, 10_000, 10**6, 5, 50
+        args.model_repeat = 3  # a repetition moves about 1 GB through five tools
     python = None if args.no_anchor else ensure_mlflow()
     with tempfile.TemporaryDirectory(prefix="mlnb-bench-models-") as tmp:
         base = Path(tmp)
@@ -461,7 +464,7 @@ def run(args: argparse.Namespace, base: Path, python: Path | None) -> None:
                                                    "mlflow-pickle": []}
     scratch = base / "scratch"
     scratch.mkdir()
-    for rep in range(args.repeat):
+    for rep in range(args.model_repeat):
         times["joblib"].append(joblib_round(model, scratch))
         times["skops"].append(skops_round(model, scratch))
         times["mlnb"].append(mlnb_round(model, rep))
@@ -491,9 +494,10 @@ def run(args: argparse.Namespace, base: Path, python: Path | None) -> None:
     mlnb_seed_versions(args.versions)
     if flow:
         flow.ask("seed", n=args.versions)
-    listing = {"mlnb": [], "mlflow": []}
+    listing: dict[str, list[float]] = {"mlnb": [], "mlflow": [], "page": []}
     for _ in range(max(1, args.fast_repeat // 5)):
         listing["mlnb"] += mlnb_listing(5, args.versions)
+        listing["page"] += mlnb_listing(5, args.versions, limit=50)
         if flow:
             listing["mlflow"] += flow.ask("listing", n=args.versions, repeat=5)["times"]
     rest = rest_listing(project, base, args.fast_repeat)
@@ -518,11 +522,15 @@ def run(args: argparse.Namespace, base: Path, python: Path | None) -> None:
 
     # the report
     print(f"mlnb vs joblib {joblib.__version__}, skops {skops.__version__}, MLflow {flow_version or '(not run)'}; "
-          f"{'quick' if args.quick else 'full'} mode; {os.cpu_count()} cores")
+          f"{'quick' if args.quick else 'full'} mode")
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), "?")
+    print(f"machine: {os.cpu_count()} cores ({cpu}); load average at the end "
+          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} (a shared machine: compare the ratios)")
     med = {k: (statistics.median(a + b for a, b in v), statistics.median(a for a, _ in v),
                statistics.median(b for _, b in v)) for k, v in times.items() if v}
     print(f"\n1. register + load: ExtraTrees, {args.trees} trees, joblib file {size / 2**20:.0f} MiB; "
-          f"medians of {args.repeat} alternated repetitions")
+          f"medians of {args.model_repeat} alternated repetitions")
     print(f"   {'':<44} {'total':>8} {'save':>8} {'load':>8}  {'peak RSS above model':>20}")
     label = {"joblib": "joblib.dump + load (floor)", "skops": "skops dump + load (trusted types), alone",
              "mlnb": "mlnb register + load (skops, DVC cache)", "mlflow": "MLflow log_model + register + load",
@@ -553,6 +561,7 @@ def run(args: argparse.Namespace, base: Path, python: Path | None) -> None:
     line("mlnb promote (gates read, compare-and-set, event)", moves["mlnb"], moves["mlflow"], 0.020)
     print(f"\n3. listing {args.versions:,} versions of one model; anchor: MLflow search_model_versions (all)")
     line("mlnb.models.log(name): the whole table", listing["mlnb"], listing["mlflow"], 0.050)
+    line("mlnb.models.log(name, limit=50): one page", listing["page"], [], 0.050)
     if isinstance(rest, str):
         print(f"   REST GET /mlnb/api/models/<name>: skipped: {rest}")
     else:
