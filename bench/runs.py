@@ -4,8 +4,8 @@
     python bench/runs.py --quick      # CI smoke: smaller counts, finishes in seconds
     python bench/runs.py --no-anchor  # mlnb only (no MLflow venv)
 
-MLflow runs in its own venv, bench/.venvs/mlflow, created here when missing (pip install
-"mlflow>=3,<4"). Both tools write to a fresh SQLite file; timings are medians of repeats.
+MLflow runs in its own venv, bench/.venvs/mlflow, created here when missing (``MLFLOW_REQUIREMENTS``,
+shared with bench/models.py). Both tools write to a fresh SQLite file; timings are medians of repeats.
 
 | what                                               | MLflow (issue)  | target   |
 |----------------------------------------------------|-----------------|----------|
@@ -39,6 +39,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from data import timed as median_time  # noqa: E402 - the median-of-repeats helper all benchmarks share
 VENV = ROOT / "bench" / ".venvs" / "mlflow"
+#: the newest MLflow whose matching mlflow-skinny is on the index (mlflow 3.18.0 needs a
+#: mlflow-skinny 3.18.0 that was never published); the venv also gets this venv's scikit-learn,
+#: so a model pickled on one side loads on the other
+MLFLOW_REQUIREMENTS = ("mlflow==3.17.2", "mlflow-skinny==3.17.2")
 FILTER_SHARED = ("metrics.accuracy > 0.8 and params.opt = 'adam'", "-metrics.accuracy")
 FILTER_NUMERIC = ("metrics.accuracy > 0.8 and params.lr < 0.5", "-metrics.accuracy")
 
@@ -217,16 +221,21 @@ print(json.dumps(out))
 
 
 def ensure_mlflow() -> Path | None:
-    python = VENV / "bin" / "python"
-    if python.exists():
+    """The MLflow venv's python, made once (a venv whose install did not finish is made again)."""
+    python, ready = VENV / "bin" / "python", VENV / ".installed"
+    if ready.exists():
         return python
     print(f"creating {VENV} with mlflow (one time; takes a few minutes) ...", file=sys.stderr)
     try:
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "mlflow>=3,<4"], check=True)
+        from importlib.metadata import version
+
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *MLFLOW_REQUIREMENTS,
+                        f"scikit-learn=={version('scikit-learn')}"], check=True)
     except (subprocess.CalledProcessError, OSError) as exc:
         print(f"could not set up MLflow ({exc}); anchor columns stay empty", file=sys.stderr)
         return None
+    ready.write_text(" ".join(MLFLOW_REQUIREMENTS) + "\n")
     return python
 
 

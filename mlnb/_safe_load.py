@@ -28,6 +28,7 @@ anything, so a refused file has run no code at all.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 from collections.abc import Iterable, Iterator
@@ -117,14 +118,47 @@ def _score_functions() -> frozenset[str]:
 
 def _names(path: str | Path) -> list[str]:
     """Every name in the file that skops does not trust by default; builds nothing."""
-    import skops.io as sio
+    with _opened(path) as tree:
+        return sorted(tree.get_unsafe_set())
+
+
+@contextlib.contextmanager
+def _opened(path: str | Path) -> Iterator[Any]:
+    """skops' tree of the file (names read, arrays read, nothing built), open while in use.
+
+    What ``skops.io.load`` does in one pass, split where mlnb decides: the file is read once for
+    both the names and the load (a second pass would read every array of a large model again)."""
+    from zipfile import ZipFile
+
+    from skops.io._audit import get_tree
+    from skops.io._utils import read_schema
 
     try:
-        return sio.get_untrusted_types(file=path)
-    except Exception as exc:  # a crafted or damaged file fails in many ways; none of them ran code
-        reason = " ".join(str(exc).split())[:200]
-        raise MlnbError(f"{path} is not a readable skops file ({type(exc).__name__}: {reason}); "
-                        "nothing was loaded: write it again") from None
+        zf = ZipFile(path, "r")
+    except Exception as exc:
+        raise _unreadable(path, exc) from None
+    with zf:
+        try:
+            schema, context = read_schema(zf)
+            tree = get_tree(schema, context, trusted=None)
+        except Exception as exc:
+            raise _unreadable(path, exc) from None
+        yield tree
+
+
+def _unreadable(path: str | Path, exc: Exception) -> MlnbError:
+    """A crafted or damaged file fails in many ways; none of them ran code."""
+    reason = " ".join(str(exc).split())[:200]
+    return MlnbError(f"{path} is not a readable skops file ({type(exc).__name__}: {reason}); "
+                     "nothing was loaded: write it again")
+
+
+def _construct(tree: Any, names: list[str]) -> Any:
+    """Build the objects, after skops' own audit with exactly the names mlnb allowed."""
+    from skops.io._audit import audit_tree
+
+    audit_tree(tree, trusted=names)
+    return tree.construct()
 
 
 def untrusted(path: str | Path, trust: Iterable[str] = ()) -> list[str]:
@@ -146,21 +180,20 @@ def load_skops(path: str | Path, trust: Iterable[str] = (), hint: str = "") -> A
     Otherwise raise :class:`MlnbError` with one line naming the untrusted names, before anything
     in the file was built. ``trust`` adds exact names; ``hint`` says how the user can pass them.
     """
-    import skops.io as sio
-
     extra = check_trust(trust)
-    names = _names(path)
-    refused = _refused(names, extra)
-    if refused:
-        how = hint or "pass them to trust= only if you trust the file's source"
-        raise MlnbError(f"{path} holds types mlnb does not trust: {', '.join(refused)}; "
-                        f"nothing was loaded: {how}")
-    try:
-        value = sio.load(path, trusted=sorted(set(names)))
-    except Exception as exc:  # only trusted names were built: a damaged file, or another version's
-        reason = " ".join(str(exc).split())[:200]
-        raise MlnbError(f"{path} could not be rebuilt ({type(exc).__name__}: {reason}): write it again "
-                        "with this version of its libraries") from None
+    with _opened(path) as tree:
+        names = sorted(tree.get_unsafe_set())
+        refused = _refused(names, extra)
+        if refused:
+            how = hint or "pass them to trust= only if you trust the file's source"
+            raise MlnbError(f"{path} holds types mlnb does not trust: {', '.join(refused)}; "
+                            f"nothing was loaded: {how}")
+        try:
+            value = _construct(tree, names)
+        except Exception as exc:  # only trusted names were built: a damaged file, or another version's
+            reason = " ".join(str(exc).split())[:200]
+            raise MlnbError(f"{path} could not be rebuilt ({type(exc).__name__}: {reason}): write it again "
+                            "with this version of its libraries") from None
     for item, owner in _reachable(value):
         problem = _contents_problem(item, owner)
         if problem:

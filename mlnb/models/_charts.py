@@ -10,29 +10,8 @@ ROC_POINTS = 200
 RESIDUAL_BINS = 30
 
 
-def chart_data(model: Any, X: Any, y: Any, task: str) -> dict[str, Any]:
-    """What the charts draw, small enough to keep: counts, curve points, bin counts."""
-    import numpy as np
-    from sklearn import metrics as skm
-
-    pred = model.predict(X)
-    if task == "regression":
-        counts, edges = np.histogram(np.asarray(y, dtype=float) - np.asarray(pred, dtype=float), bins=RESIDUAL_BINS)
-        return {"residuals": [{"start": float(a), "end": float(b), "rows": int(c)}
-                              for a, b, c in zip(edges[:-1], edges[1:], counts)]}
-    labels = list(model.classes_)
-    matrix = skm.confusion_matrix(y, pred, labels=labels)
-    out: dict[str, Any] = {"confusion": [{"actual": str(a), "predicted": str(p), "rows": int(matrix[i, j])}
-                                         for i, a in enumerate(labels) for j, p in enumerate(labels)]}
-    if len(labels) == 2 and hasattr(model, "predict_proba"):
-        fpr, tpr, _ = skm.roc_curve(y, model.predict_proba(X)[:, 1], pos_label=labels[1])
-        keep = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), ROC_POINTS)).astype(int))
-        out["roc"] = [{"fpr": float(fpr[i]), "tpr": float(tpr[i])} for i in keep]
-    return out
-
-
 def evaluation_chart(data: dict[str, Any], title: str) -> Any:
-    """The Altair chart of :func:`chart_data`."""
+    """The Altair chart of the chart data :func:`._metrics.scored` gives."""
     import altair as alt
 
     if "residuals" in data:

@@ -4,7 +4,6 @@ the paired regression test between two versions, and drift against the kept trai
 from __future__ import annotations
 
 import json
-import math
 import time
 from types import SimpleNamespace
 from typing import Any
@@ -51,31 +50,15 @@ def _is_classifier(model: Any) -> bool:
     return hasattr(model, "classes_")
 
 
-def metrics_of(model: Any, X: Any, y: Any) -> tuple[str, dict[str, float]]:
-    """scikit-learn metrics of ``model`` on (X, y): the task and the values."""
-    from sklearn import metrics as skm
+def metrics_of(model: Any, X: Any, y: Any) -> tuple[str, dict[str, float], dict[str, Any]]:
+    """``(task, metrics, chart data)`` of ``model`` on (X, y): it predicts once (and gives its
+    probabilities once); :func:`._metrics.scored` computes the rest from those."""
+    from ._metrics import scored
 
     pred = model.predict(X)
-    if not _is_classifier(model):
-        return "regression", {"mae": float(skm.mean_absolute_error(y, pred)),
-                              "rmse": math.sqrt(float(skm.mean_squared_error(y, pred))),
-                              "r2": float(skm.r2_score(y, pred))}
-    binary = len(model.classes_) == 2
-    average = "binary" if binary else "macro"
-    pos = {"pos_label": model.classes_[1]} if binary else {}
-    out = {"accuracy": float(skm.accuracy_score(y, pred)),
-           "precision": float(skm.precision_score(y, pred, average=average, zero_division=0, **pos)),
-           "recall": float(skm.recall_score(y, pred, average=average, zero_division=0, **pos)),
-           "f1": float(skm.f1_score(y, pred, average=average, zero_division=0, **pos))}
-    if hasattr(model, "predict_proba"):
-        proba = model.predict_proba(X)
-        try:
-            out["roc_auc"] = float(skm.roc_auc_score(y, proba[:, 1]) if binary else
-                                   skm.roc_auc_score(y, proba, multi_class="ovr", labels=model.classes_))
-        except ValueError:  # one class only in y
-            pass
-        out["log_loss"] = float(skm.log_loss(y, proba, labels=model.classes_))
-    return "classification", out
+    classifier = _is_classifier(model)
+    proba = model.predict_proba(X) if classifier and hasattr(model, "predict_proba") else None
+    return scored(y, pred, proba, model.classes_ if classifier else None)
 
 
 def evaluate(ref: str, data: str, target: str | None = None, trusted: bool = False) -> Record:
@@ -95,10 +78,7 @@ def evaluate(ref: str, data: str, target: str | None = None, trusted: bool = Fal
     X = _inputs(version, frame, target)
     check_signature(version, X)
     model = _files.load_file(project, version, trusted=trusted)
-    task, values = metrics_of(model, X, frame[target])
-    from ._charts import chart_data
-
-    charts = chart_data(model, X, frame[target], task)
+    task, values, charts = metrics_of(model, X, frame[target])
     now = time.time()
     with registry(project).write() as conn:
         conn.execute(me.delete().where(me.c.model_version_id == version.id, me.c.data_version_id == data_version.id,

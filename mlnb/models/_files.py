@@ -7,9 +7,13 @@ registry names the hash, so ``mlnb data push`` / ``pull`` carry them to and from
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import os
 import pickle
+import shutil
+import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -23,11 +27,15 @@ FORMATS = ("skops", "pickle")
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
-def write_model(model: Any, path: Path, format: str) -> None:
-    """Write ``model`` to ``path`` as skops (default) or pickle; equal models give equal bytes."""
-    if format == "pickle":
-        path.write_bytes(pickle.dumps(model, protocol=5))
-        return
+def write_model(model: Any, path: Path, format: str) -> str:
+    """Write ``model`` to ``path`` as skops (default) or pickle; equal models give equal bytes.
+    Returns the bytes' MD5 (DVC's hash of the file), taken from memory, not by reading it back."""
+    raw = pickle.dumps(model, protocol=5) if format == "pickle" else _skops_bytes(model, format)
+    path.write_bytes(raw)
+    return hashlib.md5(raw).hexdigest()
+
+
+def _skops_bytes(model: Any, format: str) -> bytes:
     if format != "skops":
         raise UsageError(f"unknown model format {format!r}: use 'skops' (safe, the default) or 'pickle'")
     import skops.io as sio
@@ -37,12 +45,15 @@ def write_model(model: Any, path: Path, format: str) -> None:
     except Exception as exc:  # skops names what it cannot save
         raise UsageError(f"skops cannot save a {type(model).__name__} ({' '.join(str(exc).split())[:200]}): "
                          "save it yourself and use mlnb.models.register_path") from None
-    path.write_bytes(_canonical_zip(raw))
+    return _canonical_zip(raw)
 
 
 def _canonical_zip(raw: bytes) -> bytes:
     """skops names entries after ``id()`` of objects and stamps the time: renumber the ids in
-    order of appearance and fix the time, so the same model saved twice is byte-identical."""
+    order of appearance and fix the time, so the same model saved twice is byte-identical.
+
+    Entries are stored, not deflated (as skops and joblib do by default): deflating a 100 MB
+    forest costs seconds on save and again on every load, for arrays that compress poorly."""
     src = zipfile.ZipFile(io.BytesIO(raw))
     schema = json.loads(src.read("schema.json"))
     ids: dict[str, str] = {}
@@ -72,28 +83,54 @@ def _canonical_zip(raw: bytes) -> bytes:
             stem, dot, ext = name.rpartition(".")
             entries[f"{new_id(stem)}.{ext}" if dot and stem in ids else name] = src.read(name)
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as zf:
         for name in sorted(entries):
-            info = zipfile.ZipInfo(name, date_time=_EPOCH)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, entries[name])
+            zf.writestr(zipfile.ZipInfo(name, date_time=_EPOCH), entries[name])
     return out.getvalue()
 
 
-def to_cache(project: Project, path: Path) -> tuple[str, int, int | None]:
+def to_cache(project: Project, path: Path, md5: str | None = None) -> tuple[str, int, int | None]:
     """Put the file or folder at ``path`` in DVC's cache; returns (hash, size, files in a folder).
 
-    DVC writes each object to a temporary name and renames it into place, so an interrupted
-    copy leaves no partial object under a hash.
+    A file whose MD5 the caller already knows (it wrote the bytes) is linked into the cache
+    under that hash, not read again and copied; anything else goes through DVC, which writes each
+    object to a temporary name and renames it into place. Either way an interrupted call leaves
+    no partial object under a hash.
     """
+    if md5 is not None and path.is_file():
+        _link_into(project.dvc.cache.local, path, md5)
+        return md5, path.stat().st_size, None
     from dvc_data.hashfile.build import build
     from dvc_data.hashfile.transfer import transfer
 
-    repo = project.dvc
-    cache = repo.cache.local
+    cache = project.dvc.cache.local
     staging, meta, obj = build(cache, str(path), _local_fs(), "md5")
     transfer(staging, cache, {obj.hash_info}, shallow=False, hardlink=False)
     return obj.hash_info.value, int(meta.size or 0), meta.nfiles
+
+
+def _link_into(cache: Any, path: Path, md5: str) -> None:
+    """Give the finished file at ``path`` a second name in the cache: a hard link appears whole
+    or not at all; across file systems, a copy to a temporary name renamed into place."""
+    dest = Path(cache.oid_to_path(md5))
+    if dest.exists():
+        return
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o444)  # cache objects are read-only, as DVC leaves them
+    try:
+        os.link(path, dest)
+        return
+    except FileExistsError:
+        return
+    except OSError:  # another file system, or links not allowed
+        pass
+    tmp = dest.with_name(f"{dest.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        shutil.copyfile(path, tmp)
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _local_fs() -> Any:

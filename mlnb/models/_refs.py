@@ -106,31 +106,45 @@ def model_id(conn: Any, name: str) -> int:
 _CHUNK = 900
 
 
-def to_versions(conn: Any, rows: list[Any]) -> list[ModelVersion]:
-    """Registry rows as versions, with their aliases and data versions (two queries in all)."""
-    ids = [r._mapping["id"] for r in rows]
+def version_links(conn: Any, ids: list[int] | None = None, model: int | None = None
+                  ) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """``({version id: aliases}, {version id: data refs})`` of the versions ``ids``, or of every
+    version of model id ``model`` (two queries by the model's key, however many versions)."""
     names: dict[int, list[str]] = {}
     links: dict[int, list[int]] = {}
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start:start + _CHUNK]
-        for vid, alias in conn.execute(select(al.c.model_version_id, al.c.alias)
-                                       .where(al.c.model_version_id.in_(chunk)).order_by(al.c.alias)):
+    if model is not None:
+        batches = [(al.c.model_id == model,
+                    md.c.model_version_id.in_(select(mv.c.id).where(mv.c.model_id == model).scalar_subquery()))]
+    else:
+        batches = [(al.c.model_version_id.in_(chunk), md.c.model_version_id.in_(chunk))
+                    for chunk in (ids[start:start + _CHUNK] for start in range(0, len(ids or []), _CHUNK))]
+    for alias_where, data_where in batches:
+        for vid, alias in conn.execute(select(al.c.model_version_id, al.c.alias).where(alias_where).order_by(al.c.alias)):
             names.setdefault(vid, []).append(alias)
-        for vid, data_id in conn.execute(select(md.c.model_version_id, md.c.data_version_id)
-                                         .where(md.c.model_version_id.in_(chunk))):
+        for vid, data_id in conn.execute(select(md.c.model_version_id, md.c.data_version_id).where(data_where)):
             links.setdefault(vid, []).append(data_id)
     refs = data_refs(conn, sorted({d for found in links.values() for d in found}))
+    return names, {vid: [refs[d] for d in sorted(found) if d in refs] for vid, found in links.items()}
+
+
+def to_versions(conn: Any, rows: list[Any]) -> list[ModelVersion]:
+    """Registry rows as versions, with their aliases and data versions (two queries in all)."""
+    names, data = version_links(conn, ids=[r._mapping["id"] for r in rows])
+    signatures: dict[str, Any] = {}  # versions trained on the same columns share one parsed signature
     out = []
     for row in rows:
         m = row._mapping
+        text = m["signature"]
+        if text and text not in signatures:
+            signatures[text] = json.loads(text)
         out.append(ModelVersion(
             id=m["id"], name=m["name"], version=m["version"], md5=m["md5"], flavour=m["flavour"],
             format=m["format"], size=m["size"], nfiles=m["nfiles"], run_id=m["run_id"],
             metrics=json.loads(m["metrics"] or "{}"),
-            signature=json.loads(m["signature"]) if m["signature"] else None, profile_md5=m["profile_md5"],
+            signature=signatures[text] if text else None, profile_md5=m["profile_md5"],
             message=m["message"] or "", user=m["user"], host=m["host"], git_commit=m["git_commit"],
             created_at=m["created_at"], aliases=tuple(names.get(m["id"], ())),
-            data=tuple(refs[d] for d in sorted(links.get(m["id"], ())) if d in refs),
+            data=tuple(data.get(m["id"], ())),
         ))
     return out
 

@@ -61,8 +61,8 @@ def register(name: str, model: Any, data: Any = None, metrics: Mapping[str, floa
     flavour = "sklearn" if type(model).__module__.split(".")[0] == "sklearn" else type(model).__module__.split(".")[0]
     with _scratch(project) as tmp:
         path = tmp / f"model.{format}"
-        _files.write_model(model, path, format)
-        return _add(project, name, path, flavour, format, frame, data_ids, clean, message)
+        md5 = _files.write_model(model, path, format)
+        return _add(project, name, path, flavour, format, frame, data_ids, clean, message, md5)
 
 
 def register_path(name: str, path: str | os.PathLike[str], flavour: str, data: Any = None,
@@ -179,10 +179,11 @@ def _alive(pid: int) -> bool:
 
 
 def _add(project: Project, name: str, path: Path, flavour: str, fmt: str, frame: Any, data_ids: list[int],
-         metrics: dict[str, float], message: str) -> ModelVersion:
+         metrics: dict[str, float], message: str, md5: str | None = None) -> ModelVersion:
+    """``md5``: the hash of the file at ``path`` when the caller wrote it and knows it."""
     signature = profile_md5 = None
     with project_lock(project.root, "models", what=f"registering model {name}"):
-        md5, size, nfiles = _files.to_cache(project, path)
+        md5, size, nfiles = _files.to_cache(project, path, md5)
         reg = registry(project)
         same = _existing(reg, name, md5)
         if same is not None:
