@@ -18,13 +18,15 @@ from sqlalchemy import select
 
 from .._display import Table, format_time
 from .._project import Project, current_project
-from ..errors import Conflict, GateFailed, NotFound, UsageError, ValidationFailed
+from .._lock import project_lock
+from ..errors import Conflict, GateFailed, MlnbError, NotFound, UsageError, ValidationFailed
 from ..store import registry
 from ..store._schema import alias_events as ev
 from ..store._schema import aliases as al
 from ..store._schema import model_versions as mv
-from . import _gates
-from ._refs import ModelVersion, by_id, model_id, resolve_in, split_ref, validate_alias
+from . import _gates, _gto
+from ._refs import (ModelVersion, by_id, model_id, resolve_in, split_ref, to_versions, validate_alias,
+                    versions_query)
 from ._register import _user
 
 _GATE_COLUMNS = ["gate", "passed", "value", "detail"]
@@ -71,13 +73,14 @@ class Promotion(Table):
 
 
 def promote(ref: str, to: str, gates: Sequence[str] = (), force: bool = False, reason: str = "",
-            data: str | None = None, target: str | None = None) -> Promotion:
+            data: str | None = None, target: str | None = None, git_tag: bool = False) -> Promotion:
     """Move alias ``to`` to version ``ref`` when every gate passes (one transaction, one event).
 
     A refused promotion moves nothing and returns the gate table with ``exit_code`` 1 (call
     ``.raise_for_failures()`` to get :class:`GateFailed` instead). ``force=True`` with a ``reason``
     moves it anyway and records it as forced. ``data``/``target``: the holdout that ``schema``
-    and ``drift.share`` gates read (default: the data of a ``not worse than`` gate).
+    and ``drift.share`` gates read (default: the data of a ``not worse than`` gate). ``git_tag=True``
+    also writes the git tags DVC's GTO reads (``churn@v4.0.0``, ``churn#champion#N``).
 
     >>> mlnb.models.promote("churn@4", to="champion", gates=["auc >= champion.auc - 0.005"])  # doctest: +SKIP
     """
@@ -88,6 +91,8 @@ def promote(ref: str, to: str, gates: Sequence[str] = (), force: bool = False, r
     parsed = [_gates.parse(g) for g in gates]
     if force and not (isinstance(reason, str) and reason.strip()):
         raise UsageError("a forced promotion needs a reason: pass reason='...' (--reason '...'); it is recorded")
+    if git_tag:
+        _gto.check(project, split_ref(ref)[0], alias)
     with registry(project).read() as conn:
         candidate = resolve_in(conn, ref)
         holder = _holder(conn, candidate.name, alias)
@@ -100,46 +105,52 @@ def promote(ref: str, to: str, gates: Sequence[str] = (), force: bool = False, r
     if not passed and not force:
         return Promotion(candidate.ref, alias, rows, moved=False, forced=False,
                          previous=holder.ref if holder else None)
-    _move(project, candidate.name, alias, holder, candidate, "promote", reason, rows, force)
+    _move(project, candidate.name, alias, holder, candidate, "promote", reason, rows, force, git_tag=git_tag)
     return Promotion(candidate.ref, alias, rows, moved=True, forced=force, previous=holder.ref if holder else None)
 
 
-def set_alias(ref: str, alias: str, reason: str = "") -> Promotion:
+def set_alias(ref: str, alias: str, reason: str = "", git_tag: bool = False) -> Promotion:
     """Point ``alias`` at ``ref`` without gates (recorded as a ``set`` event)."""
     project = current_project()
     alias = validate_alias(alias)
+    if git_tag:
+        _gto.check(project, split_ref(ref)[0], alias)
     with registry(project).read() as conn:
         candidate = resolve_in(conn, ref)
         holder = _holder(conn, candidate.name, alias)
     if holder is not None and holder.id == candidate.id:
         raise UsageError(f"{candidate.ref} already holds {alias}: nothing to move")
-    _move(project, candidate.name, alias, holder, candidate, "set", reason, [], False)
+    _move(project, candidate.name, alias, holder, candidate, "set", reason, [], False, git_tag=git_tag)
     return Promotion(candidate.ref, alias, [], moved=True, forced=False, previous=holder.ref if holder else None)
 
 
-def remove_alias(name: str, alias: str, reason: str = "") -> Promotion:
+def remove_alias(name: str, alias: str, reason: str = "", git_tag: bool = False) -> Promotion:
     """Take ``alias`` off model ``name`` (recorded; ``rollback`` can put it back)."""
     project = current_project()
     name, _ = split_ref(name)
     alias = validate_alias(alias)
+    if git_tag:
+        _gto.check(project, name, alias)
     with registry(project).read() as conn:
         model_id(conn, name)
         holder = _holder(conn, name, alias)
     if holder is None:
         raise NotFound(f"model {name} has no alias {alias!r}: `mlnb models show {name}` lists its aliases")
-    _move(project, name, alias, holder, None, "remove", reason, [], False)
+    _move(project, name, alias, holder, None, "remove", reason, [], False, git_tag=git_tag)
     return Promotion(f"{name} (none)", alias, [], moved=True, forced=False, previous=holder.ref)
 
 
-def rollback(name: str, alias: str, reason: str = "") -> Promotion:
+def rollback(name: str, alias: str, reason: str = "", git_tag: bool = False) -> Promotion:
     """Give ``alias`` back to its previous holder, read from the event log; a second rollback goes
-    one further back.
+    one further back. ``git_tag=True`` writes GTO's tags for the move, as in :func:`promote`.
 
     >>> mlnb.models.rollback("churn", "champion")  # doctest: +SKIP
     """
     project = current_project()
     name, _ = split_ref(name)
     alias = validate_alias(alias)
+    if git_tag:
+        _gto.check(project, name, alias)
     with registry(project).read() as conn:
         mid = model_id(conn, name)
         holder = _holder(conn, name, alias)
@@ -154,7 +165,7 @@ def rollback(name: str, alias: str, reason: str = "") -> Promotion:
     if target is None:
         raise NotFound(f"{alias} of {name} has no earlier holder to roll back to: "
                        f"`mlnb models history {name}` shows its moves")
-    _move(project, name, alias, holder, target, "rollback", reason, [], False)
+    _move(project, name, alias, holder, target, "rollback", reason, [], False, git_tag=git_tag)
     return Promotion(target.ref, alias, [], moved=True, forced=False, previous=holder.ref if holder else None)
 
 
@@ -280,9 +291,9 @@ def _row(gate: _gates.Gate, passed: bool, value: str, detail: str) -> dict[str, 
 
 
 def _move(project: Project, name: str, alias: str, expected: ModelVersion | None, to: ModelVersion | None,
-          action: str, reason: str, rows: list[dict[str, Any]], forced: bool) -> None:
+          action: str, reason: str, rows: list[dict[str, Any]], forced: bool, git_tag: bool = False) -> None:
     """Compare-and-set: move ``alias`` from ``expected`` (as read before the gates ran) to ``to``,
-    and append the event, in one transaction."""
+    and append the event, in one transaction; then, with ``git_tag``, GTO's tags of the move."""
     now = time.time()
     expected_id = expected.id if expected else None
     try:
@@ -310,6 +321,22 @@ def _move(project: Project, name: str, alias: str, expected: ModelVersion | None
         where_now = now_holder.ref if now_holder else "nobody"
         raise Conflict(f"{alias} moved to {where_now} since you looked: nothing changed; "
                        f"look again (`mlnb models show {name}`) and repeat if still wanted") from None
+    if git_tag:
+        _write_tags(project, name, alias, expected, to, f"{action} by {_user()}" + (f": {reason}" if reason else ""))
+
+
+def _write_tags(project: Project, name: str, alias: str, previous: ModelVersion | None, to: ModelVersion | None,
+                message: str) -> None:
+    """GTO's tags of a move that is already recorded; a failure says the move stands."""
+    with registry(project).read() as conn:
+        versions = to_versions(conn, conn.execute(versions_query().where(mv.c.model_id == model_id(conn, name)))
+                               .fetchall())
+    try:
+        with project_lock(project.root, "gto", what=f"writing GTO tags of {name}"):
+            _gto.write(project, name, alias, versions, previous, to, message)
+    except MlnbError as exc:
+        raise MlnbError(f"{alias} of {name} moved, but its GTO tags were not written ({exc}); "
+                        "the registry holds the move: fix git, then tag it with `gto assign`") from None
 
 
 class _Moved(Exception):
