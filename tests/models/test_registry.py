@@ -157,3 +157,28 @@ def test_two_promotions_from_the_same_reading_one_wins(churn):
         _aliases._move(project, "churn", "champion", seen, mlnb.models.resolve("churn@3"), "promote", "", [], False)
     assert mlnb.models.resolve("churn@champion").version == 2
     assert len(mlnb.models.history("churn")) == 2
+
+
+def test_lineage_both_ways_runs_show_and_models_show(churn):
+    with mlnb.start_run("train") as run:
+        mlnb.models.register("churn", churn.strong, data="train@1")
+        mlnb.models.register("other", churn.weak)
+    mlnb.models.register("churn", churn.weak, data=churn.X)  # outside the run: not its model
+    record = mlnb.runs.get(run.id)
+    assert record["models"] == ["churn@1", "other@1"]
+    assert "churn@1, other@1" in str(record)
+    chart = record.charts()[0].to_dict()
+    nodes = {(n["kind"], n["label"]) for layer in chart["layer"] for n in layer["data"].get("values", [])
+             if "kind" in n}
+    assert {("model version", "churn@1"), ("model version", "other@1"), ("data version", "train@1"),
+            ("run", "train")} <= nodes
+
+    shown = mlnb.models.show("churn@1")
+    assert (shown["run_id"], shown["run_name"], shown["data"]) == (run.id, "train", ["train@1"])
+    drawn = shown.chart().to_dict()
+    assert drawn["title"] == "lineage of churn@1"
+    nodes = {(n["kind"], n["label"]) for layer in drawn["layer"] for n in layer["data"].get("values", [])
+             if "kind" in n}
+    assert nodes == {("data version", "train@1"), ("run", "train"), ("model version", "churn@1")}
+    assert mlnb.models.show("churn@2")["run_name"] is None
+    assert mlnb.models.show("churn@2").chart().to_dict()["title"] == "lineage of churn@2"
