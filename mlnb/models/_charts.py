@@ -54,6 +54,9 @@ def evaluation_chart(data: dict[str, Any], title: str) -> Any:
 class ChartRecord(Record):
     """A record that a notebook shows with its chart below (``.chart()``: an Altair chart)."""
 
+    #: what a display without charts shows in the chart's place
+    chart_text = "<chart>"
+
     def chart(self) -> Any:  # pragma: no cover - overridden
         raise NotImplementedError
 
@@ -63,11 +66,13 @@ class ChartRecord(Record):
         from .._charts import chart_bundle
 
         display({"text/plain": str(self), "text/html": self._repr_html_()}, raw=True)
-        display(chart_bundle(self.chart(), text=f"<{self.title} chart>"), raw=True)
+        display(chart_bundle(self.chart(), text=self.chart_text), raw=True)
 
 
 class VersionRecord(ChartRecord):
     """One version (``mlnb.models.show``); its chart draws data versions → run → version."""
+
+    chart_text = "<lineage chart>"
 
     def chart(self) -> Any:
         from ..runs._charts import lineage_chart

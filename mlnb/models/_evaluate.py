@@ -113,6 +113,8 @@ def evaluate(ref: str, data: str, target: str | None = None, trusted: bool = Fal
 class Evaluation(ChartRecord):
     """The metrics of one evaluation; in a notebook also its charts (``.chart()``: Altair)."""
 
+    chart_text = "<evaluation chart>"
+
     def __init__(self, fields: dict[str, Any], charts: dict[str, Any]) -> None:
         super().__init__(fields, title=f"{fields['model']} on {fields['data']}")
         self.__dict__["chart_data"] = charts  # what the charts draw: counts, curve points, bins
