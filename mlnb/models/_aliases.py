@@ -22,6 +22,7 @@ from .._lock import project_lock
 from ..errors import Conflict, GateFailed, MlnbError, NotFound, UsageError, ValidationFailed
 from ..store import registry
 from ..store._schema import alias_events as ev
+from ..store._schema import model_evaluations as me
 from ..store._schema import aliases as al
 from ..store._schema import model_versions as mv
 from . import _gates, _gto
@@ -99,8 +100,9 @@ def promote(ref: str, to: str, gates: Sequence[str] = (), force: bool = False, r
         holders = {a: _holder(conn, candidate.name, a) for a in _aliases_named(parsed, alias)}
     if holder is not None and holder.id == candidate.id:
         raise UsageError(f"{candidate.ref} already holds {alias}: nothing to move")
-    _check_names(parsed, candidate, holders)
-    rows = _run_gates(project, parsed, candidate, holders, data, target)
+    metrics = _gate_metrics(project, parsed, candidate, holders)
+    _check_names(parsed, candidate, holders, metrics)
+    rows = _run_gates(project, parsed, candidate, holders, data, target, metrics)
     passed = all(r["passed"] for r in rows)
     if not passed and not force:
         return Promotion(candidate.ref, alias, rows, moved=False, forced=False,
@@ -212,7 +214,42 @@ def _aliases_named(parsed: list[_gates.Gate], alias: str) -> set[str]:
     return named | {alias}
 
 
-def _check_names(parsed: list[_gates.Gate], candidate: ModelVersion, holders: dict[str, Any]) -> None:
+#: ``{(version id, data reference or None): metrics}``: what a metric gate reads of each version
+Metrics = dict[tuple[int, str | None], dict[str, float]]
+
+
+def _gate_metrics(project: Project, parsed: list[_gates.Gate], candidate: ModelVersion,
+                  holders: dict[str, ModelVersion | None]) -> Metrics:
+    """The metrics each gate reads: those given at register; for a gate ending ``on DATA``, those
+    overlaid with the metrics of the version's stored evaluation on that data version (the latest
+    one, whatever its target). A version without that evaluation is refused before any gate runs."""
+    from .. import data as data_area
+
+    versions = [candidate, *(h for h in holders.values() if h is not None)]
+    table: Metrics = {(v.id, None): v.metrics for v in versions}
+    for gate in parsed:
+        if gate.kind != "metric" or gate.data is None:
+            continue
+        data_version = data_area.resolve(gate.data, project)
+        with registry(project).read() as conn:
+            for version in versions:
+                if not any(getattr(_owner_of(n, candidate, holders), "id", None) == version.id for n in gate.names()):
+                    continue  # a version this gate does not read
+                found = conn.execute(select(me.c.metrics).where(me.c.model_version_id == version.id,
+                                                                me.c.data_version_id == data_version.id)
+                                     .order_by(me.c.id.desc())).scalar()
+                if found is None:
+                    raise UsageError(f"gate {gate.text!r} reads evaluations on {data_version.ref}, and {version.ref} "
+                                     f"has none: run `mlnb models evaluate {version.ref} --data {data_version.ref}` first")
+                table[(version.id, gate.data)] = {**version.metrics, **json.loads(found)}
+    return table
+
+
+def _owner_of(n: _gates.Name, candidate: ModelVersion, holders: dict[str, ModelVersion | None]) -> ModelVersion | None:
+    return candidate if n.owner is None else holders.get(n.owner)
+
+
+def _check_names(parsed: list[_gates.Gate], candidate: ModelVersion, holders: dict[str, Any], metrics: Metrics) -> None:
     """Every metric a gate names exists, before any gate runs."""
     for gate in parsed:
         for n in gate.names():
@@ -221,18 +258,21 @@ def _check_names(parsed: list[_gates.Gate], candidate: ModelVersion, holders: di
                     raise UsageError(f"gate {gate.text!r} at column {n.pos + 1}: drift has 'share' only "
                                      "(the share of columns that drifted)")
                 continue
-            owner = candidate if n.owner is None else holders.get(n.owner)
-            if owner is not None and n.key not in owner.metrics:
-                have = ", ".join(sorted(owner.metrics)) or "none"
+            owner = _owner_of(n, candidate, holders)
+            have = metrics[(owner.id, gate.data)] if owner is not None else {}
+            if owner is not None and n.key not in have:
+                where = f" on {gate.data}" if gate.data else ""
                 raise UsageError(f"gate {gate.text!r} at column {n.pos + 1}: {owner.ref} has no metric "
-                                 f"{n.key!r} (it has: {have}); register it with metrics= or fix the gate")
+                                 f"{n.key!r}{where} (it has: {', '.join(sorted(have)) or 'none'}); "
+                                 "register it with metrics=, evaluate it, or fix the gate")
         if gate.kind in ("schema", "drift") and not candidate.signature:
             raise UsageError(f"gate {gate.text!r} needs the training signature, and {candidate.ref} was "
                              "registered without data=: register it with data=X_train")
 
 
 def _run_gates(project: Project, parsed: list[_gates.Gate], candidate: ModelVersion,
-               holders: dict[str, ModelVersion | None], data: str | None, target: str | None) -> list[dict[str, Any]]:
+               holders: dict[str, ModelVersion | None], data: str | None, target: str | None,
+               metrics: Metrics) -> list[dict[str, Any]]:
     from . import _evaluate
 
     frames: dict[str, Any] = {}
@@ -240,7 +280,7 @@ def _run_gates(project: Project, parsed: list[_gates.Gate], candidate: ModelVers
     rows = []
     for gate in parsed:
         if gate.kind == "metric":
-            rows.append(_metric_gate(gate, candidate, holders))
+            rows.append(_metric_gate(gate, candidate, holders, metrics))
             continue
         if gate.kind == "regression":
             holder = holders.get(gate.alias or "")
@@ -268,22 +308,19 @@ def _run_gates(project: Project, parsed: list[_gates.Gate], candidate: ModelVers
             continue
         share = _evaluate.drift_share(project, candidate, frame)
         ok, left, right = _gates.holds(gate.expr, lambda n: share if n.owner == "drift" else
-                                       _metric(n, candidate, holders))
+                                       metrics[(_owner_of(n, candidate, holders).id, None)][n.key])  # type: ignore[union-attr]
         rows.append(_row(gate, ok, f"{left:.4g} vs {right:.4g}", f"{holdout} against {candidate.ref}'s training profile"))
     return rows
 
 
-def _metric(n: _gates.Name, candidate: ModelVersion, holders: dict[str, ModelVersion | None]) -> float:
-    owner = candidate if n.owner is None else holders[n.owner]
-    return owner.metrics[n.key]  # type: ignore[union-attr]
-
-
-def _metric_gate(gate: _gates.Gate, candidate: ModelVersion, holders: dict[str, ModelVersion | None]) -> dict[str, Any]:
+def _metric_gate(gate: _gates.Gate, candidate: ModelVersion, holders: dict[str, ModelVersion | None],
+                 metrics: Metrics) -> dict[str, Any]:
     missing = sorted({n.owner for n in gate.names() if n.owner is not None and holders.get(n.owner) is None})
     if missing:
         return _row(gate, True, "", f"no {', '.join(missing)} yet: nothing to compare with")
-    ok, left, right = _gates.holds(gate.expr, lambda n: _metric(n, candidate, holders))
-    return _row(gate, ok, f"{left:.4g} vs {right:.4g}", "")
+    ok, left, right = _gates.holds(
+        gate.expr, lambda n: metrics[(_owner_of(n, candidate, holders).id, gate.data)][n.key])  # type: ignore[union-attr]
+    return _row(gate, ok, f"{left:.4g} vs {right:.4g}", f"evaluations on {gate.data}" if gate.data else "")
 
 
 def _row(gate: _gates.Gate, passed: bool, value: str, detail: str) -> dict[str, Any]:

@@ -182,3 +182,32 @@ def test_lineage_both_ways_runs_show_and_models_show(churn):
     assert nodes == {("data version", "train@1"), ("run", "train"), ("model version", "churn@1")}
     assert mlnb.models.show("churn@2")["run_name"] is None
     assert mlnb.models.show("churn@2").chart().to_dict()["title"] == "lineage of churn@2"
+
+
+def test_metric_gates_read_stored_evaluations_on_a_named_data_version(registered, project):
+    from tests.faults._harness import snapshot
+
+    # champion churn@1 (weak), churn@2 (strong): registered metrics say auc only
+    before = snapshot(project.root)
+    with pytest.raises(UsageError, match=r"reads evaluations on holdout@1, and churn@2 has none: run "
+                                         r"`mlnb models evaluate churn@2 --data holdout@1` first"):
+        mlnb.models.promote("churn@2", to="champion", gates=["accuracy >= champion.accuracy on holdout@1"])
+    assert snapshot(project.root) == before
+    strong = mlnb.models.evaluate("churn@2", "holdout@1", target="churned")
+    with pytest.raises(UsageError, match="churn@1 has none"):  # the champion is read too
+        mlnb.models.promote("churn@2", to="champion", gates=["accuracy >= champion.accuracy on holdout@1"])
+    weak = mlnb.models.evaluate("churn@1", "holdout@1", target="churned")
+    assert strong["accuracy"] > weak["accuracy"]
+    with pytest.raises(UsageError, match=r"at column 1: churn@2 has no metric 'mae' on holdout@1 \(it has: accuracy, auc"):
+        mlnb.models.promote("churn@2", to="champion", gates=["mae < 1 on holdout@1"])
+    refused = mlnb.models.promote("churn@2", to="champion", gates=["accuracy >= 0.99 on holdout"])
+    assert not refused.moved and refused.rows[0]["value"] == f"{strong['accuracy']:.4g} vs 0.99"
+    result = mlnb.models.promote("churn@2", to="champion", gates=[
+        "accuracy >= champion.accuracy + 0.05 on holdout@1", "auc >= champion.auc on holdout@1", "auc > 0.85"])
+    assert result.moved, str(result)
+    assert result.rows[0]["value"] == f"{strong['accuracy']:.4g} vs {weak['accuracy'] + 0.05:.4g}"
+    assert result.rows[0]["detail"] == "evaluations on holdout@1"
+    with pytest.raises(UsageError, match=r"invalid gate 'accuracy >= on holdout@1' at column 12"):
+        mlnb.models.promote("churn@1", to="champion", gates=["accuracy >= on holdout@1"])
+    with pytest.raises(UsageError, match=r"at column 22: a drift gate reads the holdout given as --data"):
+        mlnb.models.promote("churn@1", to="champion", gates=["drift.share < 0.3 on holdout@1"])
