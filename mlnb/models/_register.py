@@ -5,6 +5,7 @@ most an unreferenced object in the cache, never a version without its bytes.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import math
@@ -24,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .._lock import project_lock
 from .._project import Project, current_project
-from ..errors import Conflict, NotFound, UsageError
+from ..errors import Conflict, MlnbError, NotFound, UsageError
 from ..store import registry
 from ..store._schema import model_data as md
 from ..store._schema import model_versions as mv
@@ -59,7 +60,7 @@ def register(name: str, model: Any, data: Any = None, metrics: Mapping[str, floa
     frame, data_ids = _training_data(data)
     clean = _check_metrics(metrics)
     flavour = "sklearn" if type(model).__module__.split(".")[0] == "sklearn" else type(model).__module__.split(".")[0]
-    with _scratch(project) as tmp:
+    with _said_when_disk_full(project, name), _scratch(project) as tmp:
         path = tmp / f"model.{format}"
         _files.write_model(model, path, format)
         return _add(project, name, path, flavour, format, frame, data_ids, clean, message)
@@ -84,7 +85,28 @@ def register_path(name: str, path: str | os.PathLike[str], flavour: str, data: A
     if flavour in _CHECKED_FLAVOURS:
         fmt = _check_flavour(full, flavour)
     frame, data_ids = _training_data(data)
-    return _add(project, name, full, flavour, fmt, frame, data_ids, _check_metrics(metrics), message)
+    with _said_when_disk_full(project, name):
+        return _add(project, name, full, flavour, fmt, frame, data_ids, _check_metrics(metrics), message)
+
+
+@contextmanager
+def _said_when_disk_full(project: Project, name: str) -> Iterator[None]:
+    """A full disk while registering is one line (the version row is written last, so nothing was
+    registered); the temporary files DVC's copy into the cache left since it began are removed."""
+    began = time.time() - 1  # file times may be rounded down
+    try:
+        yield
+    except Exception as exc:
+        from ..data._write import disk_full
+
+        if disk_full(exc):
+            for tmp in (project.root / ".dvc" / "cache" / "files" / "md5").glob("*/.*.tmp"):
+                with contextlib.suppress(OSError):
+                    if tmp.stat().st_mtime >= began:
+                        tmp.unlink()
+            raise MlnbError(f"the disk is full while registering model {name} (nothing was registered): "
+                            "free some space, then register it again") from exc
+        raise
 
 
 def _check_flavour(full: Path, flavour: str) -> str:
