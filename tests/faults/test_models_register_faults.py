@@ -31,14 +31,10 @@ def _big_model(rows: int, seed: int):  # type: ignore[no-untyped-def]
     return KNeighborsClassifier(algorithm="brute").fit(X, X.a > 0), X
 
 
-def test_disk_full_register_is_one_line_and_leaves_nothing(small_fs, tmp_path, monkeypatch):
+def test_disk_full_register_is_one_line_and_leaves_nothing(small_project):
     from tests.faults.conftest import fill
 
-    disk = small_fs(32 * 1024**2)
-    root = disk / "proj"
-    root.mkdir()
-    monkeypatch.chdir(root)
-    mlnb.init(remote=str(tmp_path / "remote"))
+    disk, root = small_project(32 * 1024**2)
     small, X = _big_model(200, 0)
     mlnb.models.register("knn", small, data=X)  # the registry and the area are set up
     big, _ = _big_model(300_000, 1)  # about 5 MB once saved
