@@ -38,7 +38,7 @@ def register(sub: Any) -> None:
     p.add_argument("ref")
     p.add_argument("--data", required=True, help="data version, e.g. holdout@2")
     p.add_argument("--target", help="label column (default: the one column not in the signature)")
-    p.add_argument("--trusted", action="store_true", help="allow loading a pickle-format model")
+    p.add_argument("--trusted", action="store_true", help="allow loading a pickle- or joblib-format model")
     add_json_flag(p)
 
     p = add_verb(verbs, "promote",

@@ -46,7 +46,7 @@ def register(name: str, model: Any, data: Any = None, metrics: Mapping[str, floa
     ``data`` (a DataFrame, or a data reference such as ``"train@2"``) gives the input signature
     and a training profile kept with the version; a frame read with :func:`mlnb.data.load`, or a
     reference, links its data version. Inside an active run the run is linked. The same bytes
-    registered twice are one version. ``format="pickle"`` only when asked; loading it then needs
+    registered twice are one version. ``format="pickle"`` or ``"joblib"`` only when asked; loading it then needs
     ``trusted=True``.
 
     >>> mv = mlnb.models.register("churn", model, data=X_train, metrics={"auc": 0.91})  # doctest: +SKIP
@@ -56,7 +56,7 @@ def register(name: str, model: Any, data: Any = None, metrics: Mapping[str, floa
     project = current_project()
     name = validate_name(name)
     if format not in _files.FORMATS:
-        raise UsageError(f"unknown model format {format!r}: use 'skops' (safe, the default) or 'pickle'")
+        raise UsageError(_files.unknown_format(format))
     frame, data_ids = _training_data(data)
     clean = _check_metrics(metrics)
     flavour = "sklearn" if type(model).__module__.split(".")[0] == "sklearn" else type(model).__module__.split(".")[0]

@@ -48,6 +48,14 @@ def test_pickle_only_when_asked_and_loaded_only_when_trusted(churn):
     with pytest.raises(UsageError, match="is a pickle"):
         mlnb.models.predict("churn@1", churn.X)
     assert type(mlnb.models.load("churn@1", trusted=True)).__name__ == "LogisticRegression"
+    joblib_version = mlnb.models.register("churn", churn.weak, format="joblib")
+    assert joblib_version.format == "joblib" and joblib_version.ref == "churn@2"
+    assert mlnb.models.register("churn", type(churn.weak)(C=1e-5).fit(churn.X, churn.y), format="joblib").ref == "churn@2"
+    with pytest.raises(UsageError, match=r"churn@2 is a joblib file \(a pickle\): loading it runs"):
+        mlnb.models.load("churn@2")
+    assert mlnb.models.load("churn@2", trusted=True).C == 1e-5
+    with pytest.raises(UsageError, match="use 'skops' \\(safe, the default\\), 'pickle' or 'joblib'"):
+        mlnb.models.register("churn", churn.weak, format="cloudpickle")
 
 
 def test_promote_rollback_history(churn):
