@@ -35,8 +35,9 @@ from ._refs import ModelVersion, resolve_in, validate_name
 
 #: the frame attribute mlnb.data.load sets, naming the data version a frame was read from
 DATA_VERSION_ATTR = "mlnb_data_version"
-#: flavours register_path checks the file of (others are recorded as stated)
-_CHECKED_FLAVOURS = {"sklearn", "xgboost"}
+#: flavours register_path checks the file of (others are recorded as stated); onnx and torch
+#: only when given one file (a folder of theirs is recorded as stated)
+_CHECKED_FLAVOURS = {"sklearn", "xgboost", "onnx", "torch"}
 
 
 def register(name: str, model: Any, data: Any = None, metrics: Mapping[str, float] | None = None,
@@ -82,7 +83,7 @@ def register_path(name: str, path: str | os.PathLike[str], flavour: str, data: A
     if not full.exists():
         raise NotFound(f"{path} does not exist: check the path (relative to {Path.cwd()})")
     fmt = "dir" if full.is_dir() else "file"
-    if flavour in _CHECKED_FLAVOURS:
+    if flavour in _CHECKED_FLAVOURS and not (full.is_dir() and flavour in ("onnx", "torch")):
         fmt = _check_flavour(full, flavour)
     frame, data_ids = _training_data(data)
     with _said_when_disk_full(project, name):
@@ -113,6 +114,9 @@ def _check_flavour(full: Path, flavour: str) -> str:
     """Refuse a file that is not a model of the stated flavour; returns the format to record."""
     if full.is_dir():
         raise UsageError(f"{full} is a folder, not a {flavour} model file")
+    if flavour in ("onnx", "torch"):
+        _check_header(full, flavour)
+        return "file"
     if flavour == "sklearn":
         from .._safe_load import untrusted
 
@@ -124,6 +128,28 @@ def _check_flavour(full: Path, flavour: str) -> str:
         raise UsageError(f"{full} is not an XGBoost JSON model (not JSON): save it with "
                          "model.save_model('model.json')") from None
     return "file"
+
+
+def _check_header(full: Path, flavour: str) -> None:
+    """An ONNX file is a protobuf ModelProto: it opens with field 1, ir_version (byte 0x08). A torch
+    file is what ``torch.save`` writes: a zip holding ``data.pkl``, or (before torch 1.6) a pickle."""
+    import zipfile
+
+    with open(full, "rb") as fh:
+        head = fh.read(2)
+    if flavour == "onnx":
+        if head[:1] != b"\x08":
+            raise UsageError(f"{full} is not an ONNX model (no ModelProto header): export it with "
+                             "torch.onnx.export or skl2onnx, or state its real flavour")
+        return
+    if zipfile.is_zipfile(full):
+        with zipfile.ZipFile(full) as zf:
+            if any(name.endswith("data.pkl") for name in zf.namelist()):
+                return
+    elif head[:1] == b"\x80":  # a pickle's PROTO opcode
+        return
+    raise UsageError(f"{full} is not a torch file (neither torch.save's zip nor a pickle): save it with "
+                     "torch.save(model.state_dict(), path), or state its real flavour")
 
 
 def _check_metrics(metrics: Mapping[str, float] | None) -> dict[str, float]:
