@@ -18,14 +18,17 @@ from sqlalchemy import select
 
 from .._display import Table, format_time
 from .._project import Project, current_project
+from .._lock import project_lock
 from .._undo import rollback_target
-from ..errors import Conflict, GateFailed, NotFound, UsageError, ValidationFailed
+from ..errors import Conflict, GateFailed, MlnbError, NotFound, UsageError, ValidationFailed
 from ..store import registry
 from ..store._schema import alias_events as ev
+from ..store._schema import model_evaluations as me
 from ..store._schema import aliases as al
 from ..store._schema import model_versions as mv
-from . import _gates
-from ._refs import ModelVersion, by_id, model_id, resolve_in, split_ref, validate_alias
+from . import _gates, _gto
+from ._refs import (ModelVersion, by_id, model_id, resolve_in, split_ref, to_versions, validate_alias,
+                    versions_query)
 from ._register import _user
 
 _GATE_COLUMNS = ["gate", "passed", "value", "detail"]
@@ -72,13 +75,14 @@ class Promotion(Table):
 
 
 def promote(ref: str, to: str, gates: Sequence[str] = (), force: bool = False, reason: str = "",
-            data: str | None = None, target: str | None = None) -> Promotion:
+            data: str | None = None, target: str | None = None, git_tag: bool = False) -> Promotion:
     """Move alias ``to`` to version ``ref`` when every gate passes (one transaction, one event).
 
     A refused promotion moves nothing and returns the gate table with ``exit_code`` 1 (call
     ``.raise_for_failures()`` to get :class:`GateFailed` instead). ``force=True`` with a ``reason``
     moves it anyway and records it as forced. ``data``/``target``: the holdout that ``schema``
-    and ``drift.share`` gates read (default: the data of a ``not worse than`` gate).
+    and ``drift.share`` gates read (default: the data of a ``not worse than`` gate). ``git_tag=True``
+    also writes the git tags DVC's GTO reads (``churn@v4.0.0``, ``churn#champion#N``).
 
     >>> mlnb.models.promote("churn@4", to="champion", gates=["auc >= champion.auc - 0.005"])  # doctest: +SKIP
     """
@@ -89,58 +93,67 @@ def promote(ref: str, to: str, gates: Sequence[str] = (), force: bool = False, r
     parsed = [_gates.parse(g) for g in gates]
     if force and not (isinstance(reason, str) and reason.strip()):
         raise UsageError("a forced promotion needs a reason: pass reason='...' (--reason '...'); it is recorded")
+    if git_tag:
+        _gto.check(project, split_ref(ref)[0], alias)
     with registry(project).read() as conn:
         candidate = resolve_in(conn, ref)
         holder = _holder(conn, candidate.name, alias)
         holders = {a: _holder(conn, candidate.name, a) for a in _aliases_named(parsed, alias)}
     if holder is not None and holder.id == candidate.id:
         raise UsageError(f"{candidate.ref} already holds {alias}: nothing to move")
-    _check_names(parsed, candidate, holders)
-    rows = _run_gates(project, parsed, candidate, holders, data, target)
+    metrics = _gate_metrics(project, parsed, candidate, holders)
+    _check_names(parsed, candidate, holders, metrics)
+    rows = _run_gates(project, parsed, candidate, holders, data, target, metrics)
     passed = all(r["passed"] for r in rows)
     if not passed and not force:
         return Promotion(candidate.ref, alias, rows, moved=False, forced=False,
                          previous=holder.ref if holder else None)
-    _move(project, candidate.name, alias, holder, candidate, "promote", reason, rows, force)
+    _move(project, candidate.name, alias, holder, candidate, "promote", reason, rows, force, git_tag=git_tag)
     return Promotion(candidate.ref, alias, rows, moved=True, forced=force, previous=holder.ref if holder else None)
 
 
-def set_alias(ref: str, alias: str, reason: str = "") -> Promotion:
+def set_alias(ref: str, alias: str, reason: str = "", git_tag: bool = False) -> Promotion:
     """Point ``alias`` at ``ref`` without gates (recorded as a ``set`` event)."""
     project = current_project()
     alias = validate_alias(alias)
+    if git_tag:
+        _gto.check(project, split_ref(ref)[0], alias)
     with registry(project).read() as conn:
         candidate = resolve_in(conn, ref)
         holder = _holder(conn, candidate.name, alias)
     if holder is not None and holder.id == candidate.id:
         raise UsageError(f"{candidate.ref} already holds {alias}: nothing to move")
-    _move(project, candidate.name, alias, holder, candidate, "set", reason, [], False)
+    _move(project, candidate.name, alias, holder, candidate, "set", reason, [], False, git_tag=git_tag)
     return Promotion(candidate.ref, alias, [], moved=True, forced=False, previous=holder.ref if holder else None)
 
 
-def remove_alias(name: str, alias: str, reason: str = "") -> Promotion:
+def remove_alias(name: str, alias: str, reason: str = "", git_tag: bool = False) -> Promotion:
     """Take ``alias`` off model ``name`` (recorded; ``rollback`` can put it back)."""
     project = current_project()
     name, _ = split_ref(name)
     alias = validate_alias(alias)
+    if git_tag:
+        _gto.check(project, name, alias)
     with registry(project).read() as conn:
         model_id(conn, name)
         holder = _holder(conn, name, alias)
     if holder is None:
         raise NotFound(f"model {name} has no alias {alias!r}: `mlnb models show {name}` lists its aliases")
-    _move(project, name, alias, holder, None, "remove", reason, [], False)
+    _move(project, name, alias, holder, None, "remove", reason, [], False, git_tag=git_tag)
     return Promotion(f"{name} (none)", alias, [], moved=True, forced=False, previous=holder.ref)
 
 
-def rollback(name: str, alias: str, reason: str = "") -> Promotion:
+def rollback(name: str, alias: str, reason: str = "", git_tag: bool = False) -> Promotion:
     """Give ``alias`` back to its previous holder, read from the event log; a second rollback goes
-    one further back.
+    one further back. ``git_tag=True`` writes GTO's tags for the move, as in :func:`promote`.
 
     >>> mlnb.models.rollback("churn", "champion")  # doctest: +SKIP
     """
     project = current_project()
     name, _ = split_ref(name)
     alias = validate_alias(alias)
+    if git_tag:
+        _gto.check(project, name, alias)
     with registry(project).read() as conn:
         mid = model_id(conn, name)
         holder = _holder(conn, name, alias)
@@ -150,7 +163,7 @@ def rollback(name: str, alias: str, reason: str = "") -> Promotion:
     if target is None:
         raise NotFound(f"{alias} of {name} has no earlier holder to roll back to: "
                        f"`mlnb models history {name}` shows its moves")
-    _move(project, name, alias, holder, target, "rollback", reason, [], False)
+    _move(project, name, alias, holder, target, "rollback", reason, [], False, git_tag=git_tag)
     return Promotion(target.ref, alias, [], moved=True, forced=False, previous=holder.ref if holder else None)
 
 
@@ -205,7 +218,42 @@ def _aliases_named(parsed: list[_gates.Gate], alias: str) -> set[str]:
     return named | {alias}
 
 
-def _check_names(parsed: list[_gates.Gate], candidate: ModelVersion, holders: dict[str, Any]) -> None:
+#: ``{(version id, data reference or None): metrics}``: what a metric gate reads of each version
+Metrics = dict[tuple[int, str | None], dict[str, float]]
+
+
+def _gate_metrics(project: Project, parsed: list[_gates.Gate], candidate: ModelVersion,
+                  holders: dict[str, ModelVersion | None]) -> Metrics:
+    """The metrics each gate reads: those given at register; for a gate ending ``on DATA``, those
+    overlaid with the metrics of the version's stored evaluation on that data version (the latest
+    one, whatever its target). A version without that evaluation is refused before any gate runs."""
+    from .. import data as data_area
+
+    versions = [candidate, *(h for h in holders.values() if h is not None)]
+    table: Metrics = {(v.id, None): v.metrics for v in versions}
+    for gate in parsed:
+        if gate.kind != "metric" or gate.data is None:
+            continue
+        data_version = data_area.resolve(gate.data, project)
+        with registry(project).read() as conn:
+            for version in versions:
+                if not any(getattr(_owner_of(n, candidate, holders), "id", None) == version.id for n in gate.names()):
+                    continue  # a version this gate does not read
+                found = conn.execute(select(me.c.metrics).where(me.c.model_version_id == version.id,
+                                                                me.c.data_version_id == data_version.id)
+                                     .order_by(me.c.id.desc())).scalar()
+                if found is None:
+                    raise UsageError(f"gate {gate.text!r} reads evaluations on {data_version.ref}, and {version.ref} "
+                                     f"has none: run `mlnb models evaluate {version.ref} --data {data_version.ref}` first")
+                table[(version.id, gate.data)] = {**version.metrics, **json.loads(found)}
+    return table
+
+
+def _owner_of(n: _gates.Name, candidate: ModelVersion, holders: dict[str, ModelVersion | None]) -> ModelVersion | None:
+    return candidate if n.owner is None else holders.get(n.owner)
+
+
+def _check_names(parsed: list[_gates.Gate], candidate: ModelVersion, holders: dict[str, Any], metrics: Metrics) -> None:
     """Every metric a gate names exists, before any gate runs."""
     for gate in parsed:
         for n in gate.names():
@@ -214,18 +262,21 @@ def _check_names(parsed: list[_gates.Gate], candidate: ModelVersion, holders: di
                     raise UsageError(f"gate {gate.text!r} at column {n.pos + 1}: drift has 'share' only "
                                      "(the share of columns that drifted)")
                 continue
-            owner = candidate if n.owner is None else holders.get(n.owner)
-            if owner is not None and n.key not in owner.metrics:
-                have = ", ".join(sorted(owner.metrics)) or "none"
+            owner = _owner_of(n, candidate, holders)
+            have = metrics[(owner.id, gate.data)] if owner is not None else {}
+            if owner is not None and n.key not in have:
+                where = f" on {gate.data}" if gate.data else ""
                 raise UsageError(f"gate {gate.text!r} at column {n.pos + 1}: {owner.ref} has no metric "
-                                 f"{n.key!r} (it has: {have}); register it with metrics= or fix the gate")
+                                 f"{n.key!r}{where} (it has: {', '.join(sorted(have)) or 'none'}); "
+                                 "register it with metrics=, evaluate it, or fix the gate")
         if gate.kind in ("schema", "drift") and not candidate.signature:
             raise UsageError(f"gate {gate.text!r} needs the training signature, and {candidate.ref} was "
                              "registered without data=: register it with data=X_train")
 
 
 def _run_gates(project: Project, parsed: list[_gates.Gate], candidate: ModelVersion,
-               holders: dict[str, ModelVersion | None], data: str | None, target: str | None) -> list[dict[str, Any]]:
+               holders: dict[str, ModelVersion | None], data: str | None, target: str | None,
+               metrics: Metrics) -> list[dict[str, Any]]:
     from . import _evaluate
 
     frames: dict[str, Any] = {}
@@ -233,7 +284,7 @@ def _run_gates(project: Project, parsed: list[_gates.Gate], candidate: ModelVers
     rows = []
     for gate in parsed:
         if gate.kind == "metric":
-            rows.append(_metric_gate(gate, candidate, holders))
+            rows.append(_metric_gate(gate, candidate, holders, metrics))
             continue
         if gate.kind == "regression":
             holder = holders.get(gate.alias or "")
@@ -261,22 +312,19 @@ def _run_gates(project: Project, parsed: list[_gates.Gate], candidate: ModelVers
             continue
         share = _evaluate.drift_share(project, candidate, frame)
         ok, left, right = _gates.holds(gate.expr, lambda n: share if n.owner == "drift" else
-                                       _metric(n, candidate, holders))
+                                       metrics[(_owner_of(n, candidate, holders).id, None)][n.key])  # type: ignore[union-attr]
         rows.append(_row(gate, ok, f"{left:.4g} vs {right:.4g}", f"{holdout} against {candidate.ref}'s training profile"))
     return rows
 
 
-def _metric(n: _gates.Name, candidate: ModelVersion, holders: dict[str, ModelVersion | None]) -> float:
-    owner = candidate if n.owner is None else holders[n.owner]
-    return owner.metrics[n.key]  # type: ignore[union-attr]
-
-
-def _metric_gate(gate: _gates.Gate, candidate: ModelVersion, holders: dict[str, ModelVersion | None]) -> dict[str, Any]:
+def _metric_gate(gate: _gates.Gate, candidate: ModelVersion, holders: dict[str, ModelVersion | None],
+                 metrics: Metrics) -> dict[str, Any]:
     missing = sorted({n.owner for n in gate.names() if n.owner is not None and holders.get(n.owner) is None})
     if missing:
         return _row(gate, True, "", f"no {', '.join(missing)} yet: nothing to compare with")
-    ok, left, right = _gates.holds(gate.expr, lambda n: _metric(n, candidate, holders))
-    return _row(gate, ok, f"{left:.4g} vs {right:.4g}", "")
+    ok, left, right = _gates.holds(
+        gate.expr, lambda n: metrics[(_owner_of(n, candidate, holders).id, gate.data)][n.key])  # type: ignore[union-attr]
+    return _row(gate, ok, f"{left:.4g} vs {right:.4g}", f"evaluations on {gate.data}" if gate.data else "")
 
 
 def _row(gate: _gates.Gate, passed: bool, value: str, detail: str) -> dict[str, Any]:
@@ -284,9 +332,9 @@ def _row(gate: _gates.Gate, passed: bool, value: str, detail: str) -> dict[str, 
 
 
 def _move(project: Project, name: str, alias: str, expected: ModelVersion | None, to: ModelVersion | None,
-          action: str, reason: str, rows: list[dict[str, Any]], forced: bool) -> None:
+          action: str, reason: str, rows: list[dict[str, Any]], forced: bool, git_tag: bool = False) -> None:
     """Compare-and-set: move ``alias`` from ``expected`` (as read before the gates ran) to ``to``,
-    and append the event, in one transaction."""
+    and append the event, in one transaction; then, with ``git_tag``, GTO's tags of the move."""
     now = time.time()
     expected_id = expected.id if expected else None
     try:
@@ -314,6 +362,22 @@ def _move(project: Project, name: str, alias: str, expected: ModelVersion | None
         where_now = now_holder.ref if now_holder else "nobody"
         raise Conflict(f"{alias} moved to {where_now} since you looked: nothing changed; "
                        f"look again (`mlnb models show {name}`) and repeat if still wanted") from None
+    if git_tag:
+        _write_tags(project, name, alias, expected, to, f"{action} by {_user()}" + (f": {reason}" if reason else ""))
+
+
+def _write_tags(project: Project, name: str, alias: str, previous: ModelVersion | None, to: ModelVersion | None,
+                message: str) -> None:
+    """GTO's tags of a move that is already recorded; a failure says the move stands."""
+    with registry(project).read() as conn:
+        versions = to_versions(conn, conn.execute(versions_query().where(mv.c.model_id == model_id(conn, name)))
+                               .fetchall())
+    try:
+        with project_lock(project.root, "gto", what=f"writing GTO tags of {name}"):
+            _gto.write(project, name, alias, versions, previous, to, message)
+    except MlnbError as exc:
+        raise MlnbError(f"{alias} of {name} moved, but its GTO tags were not written ({exc}); "
+                        "the registry holds the move: fix git, then tag it with `gto assign`") from None
 
 
 class _Moved(Exception):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._display import Record
+
 #: most points a ROC curve keeps (thresholds are thinned evenly beyond this)
 ROC_POINTS = 200
 RESIDUAL_BINS = 30
@@ -26,3 +28,34 @@ def evaluation_chart(data: dict[str, Any], title: str) -> Any:
     roc = alt.Chart(alt.Data(values=data["roc"]), title="ROC").mark_line().encode(
         x=alt.X("fpr:Q", title="false positive rate"), y=alt.Y("tpr:Q", title="true positive rate"))
     return alt.hconcat(confusion, roc)
+
+
+class ChartRecord(Record):
+    """A record that a notebook shows with its chart below (``.chart()``: an Altair chart)."""
+
+    #: what a display without charts shows in the chart's place
+    chart_text = "<chart>"
+
+    def chart(self) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        from .._charts import chart_bundle
+
+        display({"text/plain": str(self), "text/html": self._repr_html_()}, raw=True)
+        display(chart_bundle(self.chart(), text=self.chart_text), raw=True)
+
+
+class VersionRecord(ChartRecord):
+    """One version (``mlnb.models.show``); its chart draws data versions → run → version."""
+
+    chart_text = "<lineage chart>"
+
+    def chart(self) -> Any:
+        from ..runs._charts import lineage_chart
+
+        f = self.fields
+        return lineage_chart({"name": f["run_name"] or "(no run recorded)", "inputs": [{"ref": d} for d in f["data"]],
+                              "outputs": [], "artifacts": [], "models": [f["ref"]], "title": f"lineage of {f['ref']}"})

@@ -38,12 +38,13 @@ def register(sub: Any) -> None:
     p.add_argument("ref")
     p.add_argument("--data", required=True, help="data version, e.g. holdout@2")
     p.add_argument("--target", help="label column (default: the one column not in the signature)")
-    p.add_argument("--trusted", action="store_true", help="allow loading a pickle-format model")
+    p.add_argument("--trusted", action="store_true", help="allow loading a pickle- or joblib-format model")
     add_json_flag(p)
 
     p = add_verb(verbs, "promote",
                  lambda a, c: _models().promote(a.ref, to=a.to, gates=a.gate or [], force=a.force,
-                                                reason=a.reason, data=a.data, target=a.target),
+                                                reason=a.reason, data=a.data, target=a.target,
+                                                git_tag=a.git_tag),
                  "move an alias to a version when every gate passes (exit 1 when a gate refuses)")
     p.add_argument("ref")
     p.add_argument("--to", required=True, help="alias, e.g. champion")
@@ -52,13 +53,16 @@ def register(sub: Any) -> None:
     p.add_argument("--target", help="label column of the holdout")
     p.add_argument("--force", action="store_true", help="move even when gates fail (needs --reason)")
     p.add_argument("--reason", default="", help="why: recorded in the alias history")
+    _git_tag_flag(p)
     add_json_flag(p)
 
-    p = add_verb(verbs, "rollback", lambda a, c: _models().rollback(a.name, a.alias, reason=a.reason),
+    p = add_verb(verbs, "rollback",
+                 lambda a, c: _models().rollback(a.name, a.alias, reason=a.reason, git_tag=a.git_tag),
                  "give an alias back to its previous holder (from the history)")
     p.add_argument("name")
     p.add_argument("--alias", required=True)
     p.add_argument("--reason", default="")
+    _git_tag_flag(p)
     add_json_flag(p)
 
     p = add_verb(verbs, "alias", _alias, "point an alias at a version without gates, or --remove it")
@@ -66,6 +70,7 @@ def register(sub: Any) -> None:
     p.add_argument("alias")
     p.add_argument("--remove", action="store_true", help="take the alias off the model")
     p.add_argument("--reason", default="")
+    _git_tag_flag(p)
     add_json_flag(p)
 
     p = add_verb(verbs, "history", lambda a, c: _models().history(a.name, alias=a.alias),
@@ -75,7 +80,12 @@ def register(sub: Any) -> None:
     add_json_flag(p)
 
 
+def _git_tag_flag(parser: Any) -> None:
+    parser.add_argument("--git-tag", action="store_true",
+                        help="also write the git tags DVC's GTO reads (NAME@vN.0.0, NAME#ALIAS#N)")
+
+
 def _alias(args: Any, ctx: Any) -> Any:
     if args.remove:
-        return _models().remove_alias(args.ref, args.alias, reason=args.reason)
-    return _models().set_alias(args.ref, args.alias, reason=args.reason)
+        return _models().remove_alias(args.ref, args.alias, reason=args.reason, git_tag=args.git_tag)
+    return _models().set_alias(args.ref, args.alias, reason=args.reason, git_tag=args.git_tag)

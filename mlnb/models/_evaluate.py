@@ -16,6 +16,7 @@ from ..errors import UsageError
 from ..store import registry
 from ..store._schema import model_evaluations as me
 from . import _files
+from ._charts import ChartRecord
 from ._refs import ModelVersion, data_refs, resolve
 
 
@@ -89,8 +90,10 @@ def evaluate(ref: str, data: str, target: str | None = None, trusted: bool = Fal
                        "rows": len(frame), **values}, charts)
 
 
-class Evaluation(Record):
+class Evaluation(ChartRecord):
     """The metrics of one evaluation; in a notebook also its charts (``.chart()``: Altair)."""
+
+    chart_text = "<evaluation chart>"
 
     def __init__(self, fields: dict[str, Any], charts: dict[str, Any]) -> None:
         super().__init__(fields, title=f"{fields['model']} on {fields['data']}")
@@ -100,14 +103,6 @@ class Evaluation(Record):
         from ._charts import evaluation_chart
 
         return evaluation_chart(self.__dict__["chart_data"], self.title)
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        from .._charts import chart_bundle
-
-        display({"text/plain": str(self), "text/html": self._repr_html_()}, raw=True)
-        display(chart_bundle(self.chart(), text="<evaluation chart>"), raw=True)
 
 
 def evaluations(version: ModelVersion, project: Project) -> list[dict[str, Any]]:

@@ -23,21 +23,32 @@ from .._safe_load import load_skops
 from ..errors import UsageError
 from ._refs import ModelVersion
 
-FORMATS = ("skops", "pickle")
+FORMATS = ("skops", "pickle", "joblib")
+#: formats whose loading runs code from the file: only with trusted=True
+PICKLED = ("pickle", "joblib")
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
 def write_model(model: Any, path: Path, format: str) -> str:
-    """Write ``model`` to ``path`` as skops (default) or pickle; equal models give equal bytes.
+    """Write ``model`` to ``path`` as skops (default), pickle or joblib; equal models give equal bytes.
     Returns the bytes' MD5 (DVC's hash of the file), taken from memory, not by reading it back."""
-    raw = pickle.dumps(model, protocol=5) if format == "pickle" else _skops_bytes(model, format)
+    if format == "pickle":
+        raw = pickle.dumps(model, protocol=5)
+    elif format == "joblib":
+        import joblib
+
+        buf = io.BytesIO()
+        joblib.dump(model, buf)
+        raw = buf.getvalue()
+    else:
+        raw = _skops_bytes(model, format)
     path.write_bytes(raw)
     return hashlib.md5(raw).hexdigest()
 
 
 def _skops_bytes(model: Any, format: str) -> bytes:
     if format != "skops":
-        raise UsageError(f"unknown model format {format!r}: use 'skops' (safe, the default) or 'pickle'")
+        raise UsageError(unknown_format(format))
     import skops.io as sio
 
     try:
@@ -46,6 +57,10 @@ def _skops_bytes(model: Any, format: str) -> bytes:
         raise UsageError(f"skops cannot save a {type(model).__name__} ({' '.join(str(exc).split())[:200]}): "
                          "save it yourself and use mlnb.models.register_path") from None
     return _canonical_zip(raw)
+
+
+def unknown_format(format: Any) -> str:
+    return f"unknown model format {format!r}: use 'skops' (safe, the default), 'pickle' or 'joblib'"
 
 
 def _canonical_zip(raw: bytes) -> bytes:
@@ -148,10 +163,15 @@ def local_path(project: Project, version: ModelVersion) -> Path:
 
 def load_file(project: Project, version: ModelVersion, trusted: bool = False) -> Any:
     """The model object of ``version`` (skops through the safe loader; pickle only when trusted)."""
-    if version.format == "pickle":
+    if version.format in PICKLED:
         if not trusted:
-            raise UsageError(f"{version.ref} is a pickle: loading it runs whatever code it holds; pass "
+            kind = "pickle" if version.format == "pickle" else "joblib file (a pickle)"
+            raise UsageError(f"{version.ref} is a {kind}: loading it runs whatever code it holds; pass "
                              "trusted=True (--trusted) only if you trust whoever registered it")
+        if version.format == "joblib":
+            import joblib
+
+            return joblib.load(local_path(project, version))  # the caller said trusted=True
         with open(local_path(project, version), "rb") as fh:
             return pickle.load(fh)  # noqa: S301 - the caller said trusted=True
     if version.format == "skops":

@@ -2,6 +2,7 @@
 
     auc >= 0.9                               a metric of the candidate, absolute
     auc >= champion.auc - 0.005              against the current holder of an alias
+    roc_auc >= champion.roc_auc on holdout@2 metrics of the stored evaluations on holdout@2
     schema                                   the holdout data is valid against the training signature
     drift.share < 0.3                        holdout drift against the training profile kept with the version
     not worse than champion on holdout@2     paired regression test on the same rows (by 0.01 by default)
@@ -36,6 +37,8 @@ _TOKEN = re.compile(
 _COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "=": operator.eq,
             "==": operator.eq, "!=": operator.ne}
 _ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
+#: a metric gate's trailing ``on DATA``: read the metrics of the evaluations on that data version
+_ON_DATA = re.compile(r"^(?P<expr>.*\S)\s+on\s+(?P<data>\S+)\s*$", re.IGNORECASE | re.DOTALL)
 _REGRESSION = re.compile(r"^\s*not\s+worse\s+than\s+(?P<alias>\S+)\s+on\s+(?P<data>\S+)"
                          r"(?:\s+by\s+(?P<margin>\S+))?\s*$", re.IGNORECASE)
 #: default margin of the regression test: accuracy points for labels (see _stats)
@@ -63,7 +66,7 @@ class Gate:
     kind: str
     expr: Any = None  # metric / drift: (left, op, right) trees of numbers, Names and (op, a, b)
     alias: str | None = None  # regression: the alias to compare with
-    data: str | None = None  # regression: the data reference
+    data: str | None = None  # regression: the holdout; metric: the evaluations' data (``on DATA``)
     margin: float | None = None
 
     def names(self) -> list[Name]:
@@ -105,14 +108,18 @@ def parse(text: Any) -> Gate:
         if value is not None and value < 0:
             raise UsageError(f"invalid gate {shown(text)}: the margin must be 0 or more")
         return Gate(stripped, "regression", alias=found["alias"], data=found["data"], margin=value)
-    expr = _Parser(text).comparison()
+    on = _ON_DATA.match(text)
+    expr = _Parser(on["expr"] if on else text, text).comparison()
     kind = "drift" if any(n.owner == "drift" for n in Gate(text, "metric", expr).names()) else "metric"
-    return Gate(stripped, kind, expr)
+    if on and kind == "drift":
+        raise UsageError(f"invalid gate {shown(text)} at column {on.start('data') + 1}: a drift gate reads the "
+                         "holdout given as --data, not 'on DATA'")
+    return Gate(stripped, kind, expr, data=on["data"] if on else None)
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
-        self.text = text
+    def __init__(self, text: str, shown_as: str | None = None) -> None:
+        self.text, self.shown_as = text, shown_as or text
         self.tokens: list[tuple[str, str, int]] = []
         pos = 0
         while pos < len(text):
@@ -126,7 +133,7 @@ class _Parser:
         self.i = 0
 
     def fail(self, pos: int, what: str) -> UsageError:
-        return UsageError(f"invalid gate {shown(self.text)} at column {pos + 1}: {what}")
+        return UsageError(f"invalid gate {shown(self.shown_as)} at column {pos + 1}: {what}")
 
     def take(self) -> tuple[str, str, int]:
         tok = self.tokens[self.i]

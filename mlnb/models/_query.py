@@ -15,6 +15,7 @@ from ..store import registry
 from ..store._schema import aliases as al
 from ..store._schema import model_versions as mv
 from ..store._schema import models as mo
+from ..store._schema import runs
 from . import _files
 from ._refs import ModelVersion, model_id, resolve, split_ref, version_links
 
@@ -128,12 +129,18 @@ def log(name: str, limit: int | None = None, offset: int = 0) -> Table:
 
 
 def show(ref: str) -> Record:
-    """One version: its fields, lineage (run, data versions) and stored evaluations."""
+    """One version: its fields, lineage (data versions → run → version; in a notebook drawn, and
+    ``.chart()``) and stored evaluations."""
+    from ._charts import VersionRecord
     from ._evaluate import evaluations
 
     project = current_project()
     version = resolve(ref, project)
     fields = {k: v for k, v in version.to_dict().items() if k not in ("id", "signature")}
+    with registry(project).read() as conn:
+        fields["run_name"] = (conn.execute(select(runs.c.name).where(runs.c.id == version.run_id)).scalar()
+                              if version.run_id else None)
     fields["signature"] = list((version.signature or {}).get("columns", {}))
     fields["evaluations"] = evaluations(version, project)
-    return Record(fields, title=f"model {version.ref}", formatters={"size": format_bytes, "created_at": format_time})
+    return VersionRecord(fields, title=f"model {version.ref}",
+                         formatters={"size": format_bytes, "created_at": format_time})

@@ -5,6 +5,7 @@ most an unreferenced object in the cache, never a version without its bytes.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import math
@@ -24,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .._lock import project_lock
 from .._project import Project, current_project
-from ..errors import Conflict, NotFound, UsageError
+from ..errors import Conflict, MlnbError, NotFound, UsageError
 from ..store import registry
 from ..store._schema import model_data as md
 from ..store._schema import model_versions as mv
@@ -34,8 +35,9 @@ from ._refs import ModelVersion, resolve_in, validate_name
 
 #: the frame attribute mlnb.data.load sets, naming the data version a frame was read from
 DATA_VERSION_ATTR = "mlnb_data_version"
-#: flavours register_path checks the file of (others are recorded as stated)
-_CHECKED_FLAVOURS = {"sklearn", "xgboost"}
+#: flavours register_path checks the file of (others are recorded as stated); onnx and torch
+#: only when given one file (a folder of theirs is recorded as stated)
+_CHECKED_FLAVOURS = {"sklearn", "xgboost", "onnx", "torch"}
 
 
 def register(name: str, model: Any, data: Any = None, metrics: Mapping[str, float] | None = None,
@@ -45,7 +47,7 @@ def register(name: str, model: Any, data: Any = None, metrics: Mapping[str, floa
     ``data`` (a DataFrame, or a data reference such as ``"train@2"``) gives the input signature
     and a training profile kept with the version; a frame read with :func:`mlnb.data.load`, or a
     reference, links its data version. Inside an active run the run is linked. The same bytes
-    registered twice are one version. ``format="pickle"`` only when asked; loading it then needs
+    registered twice are one version. ``format="pickle"`` or ``"joblib"`` only when asked; loading it then needs
     ``trusted=True``.
 
     >>> mv = mlnb.models.register("churn", model, data=X_train, metrics={"auc": 0.91})  # doctest: +SKIP
@@ -55,11 +57,11 @@ def register(name: str, model: Any, data: Any = None, metrics: Mapping[str, floa
     project = current_project()
     name = validate_name(name)
     if format not in _files.FORMATS:
-        raise UsageError(f"unknown model format {format!r}: use 'skops' (safe, the default) or 'pickle'")
+        raise UsageError(_files.unknown_format(format))
     frame, data_ids = _training_data(data)
     clean = _check_metrics(metrics)
     flavour = "sklearn" if type(model).__module__.split(".")[0] == "sklearn" else type(model).__module__.split(".")[0]
-    with _scratch(project) as tmp:
+    with _said_when_disk_full(project, name), _scratch(project) as tmp:
         path = tmp / f"model.{format}"
         md5 = _files.write_model(model, path, format)
         return _add(project, name, path, flavour, format, frame, data_ids, clean, message, md5)
@@ -81,16 +83,40 @@ def register_path(name: str, path: str | os.PathLike[str], flavour: str, data: A
     if not full.exists():
         raise NotFound(f"{path} does not exist: check the path (relative to {Path.cwd()})")
     fmt = "dir" if full.is_dir() else "file"
-    if flavour in _CHECKED_FLAVOURS:
+    if flavour in _CHECKED_FLAVOURS and not (full.is_dir() and flavour in ("onnx", "torch")):
         fmt = _check_flavour(full, flavour)
     frame, data_ids = _training_data(data)
-    return _add(project, name, full, flavour, fmt, frame, data_ids, _check_metrics(metrics), message)
+    with _said_when_disk_full(project, name):
+        return _add(project, name, full, flavour, fmt, frame, data_ids, _check_metrics(metrics), message)
+
+
+@contextmanager
+def _said_when_disk_full(project: Project, name: str) -> Iterator[None]:
+    """A full disk while registering is one line (the version row is written last, so nothing was
+    registered); the temporary files DVC's copy into the cache left since it began are removed."""
+    began = time.time() - 1  # file times may be rounded down
+    try:
+        yield
+    except Exception as exc:
+        from ..data._write import disk_full
+
+        if disk_full(exc):
+            for tmp in (project.root / ".dvc" / "cache" / "files" / "md5").glob("*/.*.tmp"):
+                with contextlib.suppress(OSError):
+                    if tmp.stat().st_mtime >= began:
+                        tmp.unlink()
+            raise MlnbError(f"the disk is full while registering model {name} (nothing was registered): "
+                            "free some space, then register it again") from exc
+        raise
 
 
 def _check_flavour(full: Path, flavour: str) -> str:
     """Refuse a file that is not a model of the stated flavour; returns the format to record."""
     if full.is_dir():
         raise UsageError(f"{full} is a folder, not a {flavour} model file")
+    if flavour in ("onnx", "torch"):
+        _check_header(full, flavour)
+        return "file"
     if flavour == "sklearn":
         from .._safe_load import untrusted
 
@@ -102,6 +128,28 @@ def _check_flavour(full: Path, flavour: str) -> str:
         raise UsageError(f"{full} is not an XGBoost JSON model (not JSON): save it with "
                          "model.save_model('model.json')") from None
     return "file"
+
+
+def _check_header(full: Path, flavour: str) -> None:
+    """An ONNX file is a protobuf ModelProto: it opens with field 1, ir_version (byte 0x08). A torch
+    file is what ``torch.save`` writes: a zip holding ``data.pkl``, or (before torch 1.6) a pickle."""
+    import zipfile
+
+    with open(full, "rb") as fh:
+        head = fh.read(2)
+    if flavour == "onnx":
+        if head[:1] != b"\x08":
+            raise UsageError(f"{full} is not an ONNX model (no ModelProto header): export it with "
+                             "torch.onnx.export or skl2onnx, or state its real flavour")
+        return
+    if zipfile.is_zipfile(full):
+        with zipfile.ZipFile(full) as zf:
+            if any(name.endswith("data.pkl") for name in zf.namelist()):
+                return
+    elif head[:1] == b"\x80":  # a pickle's PROTO opcode
+        return
+    raise UsageError(f"{full} is not a torch file (neither torch.save's zip nor a pickle): save it with "
+                     "torch.save(model.state_dict(), path), or state its real flavour")
 
 
 def _check_metrics(metrics: Mapping[str, float] | None) -> dict[str, float]:

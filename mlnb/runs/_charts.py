@@ -22,8 +22,12 @@ def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+_KINDS = ["data version", "run", "artifact", "model version"]
+
+
 def lineage_chart(run: dict[str, Any]) -> Any:
-    """Data versions read → run → data versions written and artifacts, left to right."""
+    """Data versions read → run → data versions written, artifacts and model versions registered,
+    left to right (``run["models"]``: model refs, optional)."""
     import altair as alt
 
     columns = {"input": 0, "run": 1, "output": 2}
@@ -39,6 +43,7 @@ def lineage_chart(run: dict[str, Any]) -> Any:
     outputs = [add("data version", d["ref"], "output") for d in run["outputs"]]
     versioned = {d["id"] for d in run["outputs"]}
     outputs += [add("artifact", a["path"], "output") for a in run["artifacts"] if a.get("data_version_id") not in versioned]
+    outputs += [add("model version", ref, "output") for ref in run.get("models", [])]
     span = max(len(inputs), len(outputs), 1)
     center = add("run", run["name"], "run")
     center["y"] = (span - 1) / 2
@@ -53,14 +58,15 @@ def lineage_chart(run: dict[str, Any]) -> Any:
         x=alt.X("x:Q", scale=scale_x, axis=None), y=alt.Y("y:Q", scale=scale_y, axis=None),
     )
     points = base.mark_point(filled=True, size=300).encode(
-        color=alt.Color("kind:N", scale=alt.Scale(domain=["data version", "run", "artifact"],
-                                                  range=["#4c78a8", "#54a24b", "#f58518"]), title=None),
-        shape=alt.Shape("kind:N", scale=alt.Scale(domain=["data version", "run", "artifact"],
-                                                  range=["square", "circle", "diamond"]), title=None),
+        color=alt.Color("kind:N", scale=alt.Scale(domain=_KINDS, range=["#4c78a8", "#54a24b", "#f58518", "#b279a2"]),
+                        title=None),
+        shape=alt.Shape("kind:N", scale=alt.Scale(domain=_KINDS, range=["square", "circle", "diamond", "triangle-up"]),
+                        title=None),
         tooltip=["kind:N", "label:N"],
     )
     text = base.mark_text(dy=-16, fontSize=11).encode(text="label:N")
-    return (links + points + text).properties(width=480, height=height, title=f"lineage of {run['name']}")
+    title = run.get("title") or f"lineage of {run['name']}"
+    return (links + points + text).properties(width=480, height=height, title=title)
 
 
 def metric_bars(runs: Sequence[dict[str, Any]]) -> Any:

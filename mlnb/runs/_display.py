@@ -111,8 +111,8 @@ def _git_text(commit: str | None, dirty: bool | None) -> str | None:
 class RunRecord(Record):
     """Everything about one run. Keys: id, name, status, error, started_at, ended_at, duration,
     params, metrics (latest value per key), history (``{key: {"step": [...], "value": [...]}}``),
-    tags, artifacts, inputs, outputs, notebook, code, git_commit, git_dirty, environment,
-    parent_id, children, host, pid."""
+    tags, artifacts, inputs, outputs, models (refs of the model versions it registered), notebook,
+    code, git_commit, git_dirty, environment, parent_id, children, host, pid."""
 
     def __init__(self, fields: dict[str, Any]) -> None:
         super().__init__(fields, title=f"run {fields['id']} · {fields['name']}")
@@ -126,6 +126,7 @@ class RunRecord(Record):
             "python": f["environment"].get("python"),
             "packages": format_mapping(f["environment"].get("packages")),
             "inputs": ", ".join(d["ref"] for d in f["inputs"]), "outputs": ", ".join(d["ref"] for d in f["outputs"]),
+            "models": ", ".join(f.get("models", [])),
         }
         return Record({k: v for k, v in keep.items() if v not in (None, "", [])}, title=self.title,
                       formatters={**FORMATTERS, "tags": _format_tags})
@@ -161,7 +162,7 @@ class RunRecord(Record):
         from . import _charts
 
         out = []
-        if self.fields["inputs"] or self.fields["outputs"] or self.fields["artifacts"]:
+        if self.fields["inputs"] or self.fields["outputs"] or self.fields["artifacts"] or self.fields.get("models"):
             out.append(_charts.lineage_chart(self.fields))
         if any(len(s["step"]) > 1 for s in self.fields["history"].values()):
             out.append(_charts.history_chart([self.fields]))

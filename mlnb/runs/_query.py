@@ -20,7 +20,7 @@ from .._project import Project, current_project
 from ..errors import NotFound, UsageError, shown
 from ..store import registry
 from ..store._schema import data_versions, datasets, run_artifacts, run_data, run_latest, run_metrics
-from ..store._schema import run_params, run_tags, runs
+from ..store._schema import model_versions, models, run_params, run_tags, runs
 from . import _capture, _filter
 from ._display import RunRecord, RunTable
 from ._store import decode_value
@@ -120,12 +120,15 @@ def get(run_id: Any, project: Project | None = None) -> RunRecord:
         )]
         data = _run_data(conn, [full]).get(full, {})
         children = [c for (c,) in conn.execute(select(runs.c.id).where(runs.c.parent_id == full))]
+        made = [f"{name}@{number}" for name, number in conn.execute(
+            select(models.c.name, model_versions.c.version).join(models, models.c.id == model_versions.c.model_id)
+            .where(model_versions.c.run_id == full).order_by(models.c.name, model_versions.c.version))]
     fields = {
         "id": row["id"], "name": row["name"], "status": row["status"], "error": row["error"],
         "started_at": row["started_at"], "ended_at": row["ended_at"], "duration": _duration(row),
         "params": params.get(full, {}), "metrics": latest.get(full, {}), "history": history,
         "tags": tags.get(full, []), "artifacts": artifacts,
-        "inputs": data.get("input", []), "outputs": data.get("output", []),
+        "inputs": data.get("input", []), "outputs": data.get("output", []), "models": made,
         "notebook": row["notebook"], "code": row["code"], "git_commit": row["git_commit"],
         "git_dirty": None if row["git_dirty"] is None else bool(row["git_dirty"]),
         "environment": json.loads(row["environment"]) if row["environment"] else {},

@@ -31,6 +31,23 @@ def small_fs(tmp_path: Path):
         subprocess.run(["umount", "-l", str(point)], check=False)
 
 
+@pytest.fixture
+def small_project(small_fs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A factory: a fresh mlnb project on a tmpfs of ``size`` bytes, the working directory its
+    root; returns (the filesystem's mount point, the project root)."""
+    import mlnb
+
+    def make(size: int) -> tuple[Path, Path]:
+        disk = small_fs(size)
+        root = disk / "proj"
+        root.mkdir()
+        monkeypatch.chdir(root)
+        mlnb.init(remote=str(tmp_path / "remote"))
+        return disk, root
+
+    return make
+
+
 def fill(fs: Path, leave: int = 0) -> Path:
     """Take all but ``leave`` bytes of the filesystem at ``fs`` with one filler file."""
     filler = fs / ".filler"

@@ -207,14 +207,10 @@ def test_mixed_type_column_is_one_line_and_changes_nothing(project):
     assert len(mlnb.data.log("mixed")) == 1
 
 
-def test_disk_full_add_is_one_line_leaves_nothing(small_fs, tmp_path, monkeypatch):
+def test_disk_full_add_is_one_line_leaves_nothing(small_project):
     from tests.faults.conftest import fill
 
-    disk = small_fs(24 * 1024**2)
-    root = disk / "proj"
-    root.mkdir()
-    monkeypatch.chdir(root)
-    mlnb.init(remote=str(tmp_path / "remote"))
+    disk, root = small_project(24 * 1024**2)
     (root / "data").mkdir()
     (root / "data/big.bin").write_bytes(os.urandom(4 * 1024**2))
     filler = fill(disk, leave=1024**2)  # the 4 MiB copy into the cache cannot fit

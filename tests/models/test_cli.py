@@ -58,6 +58,10 @@ BAD_INPUTS = [
      "churn@2 has no metric 'f1' (it has: auc)"),
     (["models", "promote", "churn@2", "--to", "champion", "--gate", "auc > champion.recall"], 2,
      "churn@1 has no metric 'recall'"),
+    (["models", "promote", "churn@2", "--to", "champion", "--gate", "accuracy > 0.5 on holdout@1"], 2,
+     "and churn@2 has none: run `mlnb models evaluate churn@2 --data holdout@1` first"),
+    (["models", "promote", "churn@2", "--to", "champion", "--gate", "accuracy > 0.5 on holdout@9"], 3,
+     "holdout@9"),
     (["models", "promote", "churn@1", "--to", "champion"], 2, "churn@1 already holds champion: nothing to move"),
     (["models", "promote", "churn@2", "--to", "latest"], 2, "invalid alias 'latest'"),
     (["models", "promote", "churn@2", "--to", "champion", "--gate", "schema"], 2, "needs holdout data"),
@@ -98,3 +102,23 @@ def test_a_frame_missing_signature_columns_is_one_line(registered, project):
     assert "\n" not in str(caught.value) and "columns spend fail" in str(caught.value)
     assert caught.value.exit_code == 1
     assert snapshot(project.root) == before
+
+
+def test_a_pickle_without_trusted_is_one_line_and_changes_nothing(registered, project):
+    import mlnb
+    from mlnb.errors import UsageError
+
+    mlnb.models.register("churn", registered.strong.set_params(C=0.5).fit(registered.X, registered.y),
+                         format="pickle")
+    before = snapshot(project.root)
+    for call in (lambda: mlnb.models.load("churn@3"), lambda: mlnb.models.predict("churn@3", registered.X)):
+        with pytest.raises(UsageError) as caught:
+            call()
+        assert "\n" not in str(caught.value) and "is a pickle" in str(caught.value)
+        assert "trusted=True" in str(caught.value)
+    proc = run_cli("models", "evaluate", "churn@3", "--data", "holdout@1", "--target", "churned", cwd=project.root)
+    assert "is a pickle" in assert_one_line_error(proc, 2)
+    assert snapshot(project.root) == before
+    trusted = run_cli("models", "evaluate", "churn@3", "--data", "holdout@1", "--target", "churned", "--trusted",
+                      "--json", cwd=project.root, check=True)
+    assert json.loads(trusted.stdout)["accuracy"] > 0.7

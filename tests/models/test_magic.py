@@ -19,5 +19,8 @@ def test_models_verbs_in_a_notebook(registered, ipython, capsys):
     ipython.run_line_magic("mlops", "models evaluate churn@2 --data holdout@1 --target churned")
     shown = capsys.readouterr().out
     assert "churn@2 on holdout@1" in shown and "roc_auc" in shown and "<evaluation chart>" in shown
+    ipython.run_line_magic("mlops", "models show churn@2")
+    shown = capsys.readouterr().out
+    assert "train@1" in shown and "holdout@1" in shown and "<lineage chart>" in shown
     err = cell_error(ipython, "%mlops models promote churn@1 --to champion --gate 'auc >'", capsys)
     assert err.startswith("UsageError: %mlops: invalid gate 'auc >' at column 6")

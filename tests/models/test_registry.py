@@ -48,6 +48,14 @@ def test_pickle_only_when_asked_and_loaded_only_when_trusted(churn):
     with pytest.raises(UsageError, match="is a pickle"):
         mlnb.models.predict("churn@1", churn.X)
     assert type(mlnb.models.load("churn@1", trusted=True)).__name__ == "LogisticRegression"
+    joblib_version = mlnb.models.register("churn", churn.weak, format="joblib")
+    assert joblib_version.format == "joblib" and joblib_version.ref == "churn@2"
+    assert mlnb.models.register("churn", type(churn.weak)(C=1e-5).fit(churn.X, churn.y), format="joblib").ref == "churn@2"
+    with pytest.raises(UsageError, match=r"churn@2 is a joblib file \(a pickle\): loading it runs"):
+        mlnb.models.load("churn@2")
+    assert mlnb.models.load("churn@2", trusted=True).C == 1e-5
+    with pytest.raises(UsageError, match="use 'skops' \\(safe, the default\\), 'pickle' or 'joblib'"):
+        mlnb.models.register("churn", churn.weak, format="cloudpickle")
 
 
 def test_promote_rollback_history(churn):
@@ -157,3 +165,57 @@ def test_two_promotions_from_the_same_reading_one_wins(churn):
         _aliases._move(project, "churn", "champion", seen, mlnb.models.resolve("churn@3"), "promote", "", [], False)
     assert mlnb.models.resolve("churn@champion").version == 2
     assert len(mlnb.models.history("churn")) == 2
+
+
+def test_lineage_both_ways_runs_show_and_models_show(churn):
+    with mlnb.start_run("train") as run:
+        mlnb.models.register("churn", churn.strong, data="train@1")
+        mlnb.models.register("other", churn.weak)
+    mlnb.models.register("churn", churn.weak, data=churn.X)  # outside the run: not its model
+    record = mlnb.runs.get(run.id)
+    assert record["models"] == ["churn@1", "other@1"]
+    assert "churn@1, other@1" in str(record)
+    chart = record.charts()[0].to_dict()
+    nodes = {(n["kind"], n["label"]) for layer in chart["layer"] for n in layer["data"].get("values", [])
+             if "kind" in n}
+    assert {("model version", "churn@1"), ("model version", "other@1"), ("data version", "train@1"),
+            ("run", "train")} <= nodes
+
+    shown = mlnb.models.show("churn@1")
+    assert (shown["run_id"], shown["run_name"], shown["data"]) == (run.id, "train", ["train@1"])
+    drawn = shown.chart().to_dict()
+    assert drawn["title"] == "lineage of churn@1"
+    nodes = {(n["kind"], n["label"]) for layer in drawn["layer"] for n in layer["data"].get("values", [])
+             if "kind" in n}
+    assert nodes == {("data version", "train@1"), ("run", "train"), ("model version", "churn@1")}
+    assert mlnb.models.show("churn@2")["run_name"] is None
+    assert mlnb.models.show("churn@2").chart().to_dict()["title"] == "lineage of churn@2"
+
+
+def test_metric_gates_read_stored_evaluations_on_a_named_data_version(registered, project):
+    from tests.faults._harness import snapshot
+
+    # champion churn@1 (weak), churn@2 (strong): registered metrics say auc only
+    before = snapshot(project.root)
+    with pytest.raises(UsageError, match=r"reads evaluations on holdout@1, and churn@2 has none: run "
+                                         r"`mlnb models evaluate churn@2 --data holdout@1` first"):
+        mlnb.models.promote("churn@2", to="champion", gates=["accuracy >= champion.accuracy on holdout@1"])
+    assert snapshot(project.root) == before
+    strong = mlnb.models.evaluate("churn@2", "holdout@1", target="churned")
+    with pytest.raises(UsageError, match="churn@1 has none"):  # the champion is read too
+        mlnb.models.promote("churn@2", to="champion", gates=["accuracy >= champion.accuracy on holdout@1"])
+    weak = mlnb.models.evaluate("churn@1", "holdout@1", target="churned")
+    assert strong["accuracy"] > weak["accuracy"]
+    with pytest.raises(UsageError, match=r"at column 1: churn@2 has no metric 'mae' on holdout@1 \(it has: accuracy, auc"):
+        mlnb.models.promote("churn@2", to="champion", gates=["mae < 1 on holdout@1"])
+    refused = mlnb.models.promote("churn@2", to="champion", gates=["accuracy >= 0.99 on holdout"])
+    assert not refused.moved and refused.rows[0]["value"] == f"{strong['accuracy']:.4g} vs 0.99"
+    result = mlnb.models.promote("churn@2", to="champion", gates=[
+        "accuracy >= champion.accuracy + 0.05 on holdout@1", "auc >= champion.auc on holdout@1", "auc > 0.85"])
+    assert result.moved, str(result)
+    assert result.rows[0]["value"] == f"{strong['accuracy']:.4g} vs {weak['accuracy'] + 0.05:.4g}"
+    assert result.rows[0]["detail"] == "evaluations on holdout@1"
+    with pytest.raises(UsageError, match=r"invalid gate 'accuracy >= on holdout@1' at column 12"):
+        mlnb.models.promote("churn@1", to="champion", gates=["accuracy >= on holdout@1"])
+    with pytest.raises(UsageError, match=r"at column 22: a drift gate reads the holdout given as --data"):
+        mlnb.models.promote("churn@1", to="champion", gates=["drift.share < 0.3 on holdout@1"])

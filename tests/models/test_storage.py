@@ -78,9 +78,28 @@ def test_a_file_that_is_not_a_model_of_its_flavour_is_refused(churn, backend_pro
         mlnb.models.register_path("xgb", text, flavour="xgboost")
     with pytest.raises(MlnbError, match="is not a readable skops file"):
         mlnb.models.register_path("skl", text, flavour="sklearn")
-    with pytest.raises(NotFound):
-        mlnb.models.resolve("skl")
+    with pytest.raises(UsageError, match=r"notes.txt is not an ONNX model \(no ModelProto header\)"):
+        mlnb.models.register_path("onnx", text, flavour="onnx")
+    with pytest.raises(UsageError, match=r"notes.txt is not a torch file"):
+        mlnb.models.register_path("net", text, flavour="torch")
+    not_torch = tmp_path / "weights.zip"
+    with zipfile.ZipFile(not_torch, "w") as zf:
+        zf.writestr("readme.txt", "hello")
+    with pytest.raises(UsageError, match=r"weights.zip is not a torch file"):
+        mlnb.models.register_path("net", not_torch, flavour="torch")
+    for name in ("skl", "onnx", "net"):
+        with pytest.raises(NotFound):
+            mlnb.models.resolve(name)
     assert snapshot(backend_project.root) == before
+    # what the libraries really write passes: torch.save's zip layout, an ONNX ModelProto's header
+    state = tmp_path / "state.pt"
+    with zipfile.ZipFile(state, "w") as zf:
+        zf.writestr("state/data.pkl", b"\x80\x02}q\x00.")
+        zf.writestr("state/version", "3\n")
+    assert mlnb.models.register_path("net", state, flavour="torch").format == "file"
+    proto = tmp_path / "model.onnx"
+    proto.write_bytes(b"\x08\x07\x12\x07pytorch")  # ir_version 7, producer_name "pytorch"
+    assert mlnb.models.register_path("onnx", proto, flavour="onnx").flavour == "onnx"
 
 
 def test_a_crafted_skops_model_is_refused_and_runs_nothing(churn, tmp_path):
