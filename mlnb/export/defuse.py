@@ -14,9 +14,11 @@ Rules (also in docs/export.md):
   Names bound by ``import`` are never mutated (``np.random.seed`` is not a redefinition of ``np``).
 - **Aliases**: a name bound to a value that may share state with other names is their alias, and
   mutating either mutates both: ``for``/``with`` targets and comprehension targets (``for name, m in
-  models.items()``, ``enumerate``, ``zip`` ...), ``m = models["lr"]``, ``fitted = model.fit(X, y)``, a
-  function's result (it may return or hold its arguments). Only literals, arithmetic-free builtins
-  (``len``, ``str`` ...) and read-only methods (``df.drop(...)``, ``model.predict(X)``) give a fresh value.
+  models.items()``, ``enumerate``, ``zip`` ...), ``m = models["lr"]``, ``fitted = model.fit(X, y)`` (a
+  method's result is its receiver), a plain function's result (it may hold its arguments). Fresh
+  values: literals, read-only method results (``df.drop(...)``, ``model.predict(X)``), calls through a
+  module (``np.asarray(x)``), ``FRESH_FUNCTIONS`` and metrics. Imported names and names holding a
+  number or string are never changed in place (the planner drops them).
 - A function's free names are what it reads from the notebook when called; a ``global`` statement
   plus assignment, or a mutation of a free name, is what it writes.
 - String-literal paths passed to ``pandas.read_*``/``.to_*``, ``open``, ``joblib``/``pickle``
@@ -43,10 +45,11 @@ READ_ONLY_METHODS = frozenset(
 )
 #: Read-only methods whose result is (part of) the receiver itself: an alias, not a fresh value.
 PART_METHODS = frozenset("items keys values get ravel reshape squeeze view transpose iterrows itertuples".split())
-#: Functions whose result never shares state with their arguments.
+#: Functions whose result never shares state with their arguments (also any ``*_score``,
+#: ``*_error``, ``*_matrix``, ``*_report``: metrics).
 FRESH_FUNCTIONS = frozenset(
     "len str int float bool repr print range sum abs round isinstance issubclass type id hash deepcopy format "
-    "hasattr callable any all ord chr".split()
+    "hasattr callable any all ord chr train_test_split clone cross_val_score cross_val_predict cross_validate".split()
 )
 #: Functions (by last dotted part) that change their first argument in place.
 MUTATES_FIRST_ARG = frozenset("shuffle copyto fill_diagonal put place putmask heapify heappush heappop "
@@ -198,7 +201,7 @@ class _Scope(ast.NodeVisitor):
                         ("to_", "get_", "is_")):
                     return set()
                 return self.sources(func.value)  # `fitted = model.fit(X, y)` is `model`
-            elif isinstance(func, ast.Name) and func.id in FRESH_FUNCTIONS:
+            elif isinstance(func, ast.Name) and _fresh(func.id):
                 return set()
             for arg in [*node.args, *(k.value for k in node.keywords)]:
                 found |= self.sources(arg)
@@ -379,7 +382,7 @@ class _Scope(ast.NodeVisitor):
             changed |= self.sources(node.args[0])
         for name in sorted(changed):
             self.mutate(name)
-        if isinstance(func, ast.Name) and func.id not in FRESH_FUNCTIONS:
+        if isinstance(func, ast.Name) and not _fresh(func.id):
             self.calls.append(Call(func.id, [self.sources(a) for a in node.args],
                                    {k.arg: self.sources(k.value) for k in node.keywords if k.arg}))
         self.files(node)
@@ -601,6 +604,10 @@ def _definition_reads(node: ast.AST) -> set[str]:
         args = node.args  # type: ignore[attr-defined]
         exprs += [*args.defaults, *(d for d in args.kw_defaults if d is not None), *_annotations(args, node.returns)]  # type: ignore[attr-defined]
     return {n.id for e in exprs for n in ast.walk(e) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _fresh(function: str) -> bool:
+    return function in FRESH_FUNCTIONS or function.endswith(("_score", "_error", "_matrix", "_report"))
 
 
 _SCALAR_FUNCTIONS = frozenset("len int float str bool round abs repr format hash id ord chr isinstance".split())

@@ -291,3 +291,37 @@ def test_helpers_and_markers_anywhere_give_the_notebooks_results(project, cells:
     proc = dvc(project.root, "repro", str((folder / "pipeline" / "dvc.yaml").relative_to(project.root)))
     assert proc.returncode == 0, textwrap.shorten(proc.stderr + proc.stdout, 3000)
     assert json.loads((folder / "results.json").read_text()) == expected
+
+
+def test_a_typical_training_notebook_writes_no_extra_values(tmp_path: Path) -> None:
+    """Being conservative costs nothing on read-only uses: each value crosses from the stage that made it."""
+    cells = [
+        "import pandas as pd\nfrom sklearn.model_selection import train_test_split\n"
+        "from sklearn.preprocessing import StandardScaler\nfrom sklearn.linear_model import LogisticRegression\n"
+        "from sklearn.metrics import accuracy_score",
+        ("seed = 0\nC = 1.0", ["parameters"]),
+        "%%mlops stage prepare\ndf = pd.DataFrame({'a': range(20), 'target': [i % 2 for i in range(20)]})\n"
+        "print(df.head(), df.describe(), df.shape)\nX = df.drop(columns='target')\ny = df['target']\n"
+        "X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=seed)",
+        "%%mlops stage train\nscaler = StandardScaler()\nXs = scaler.fit_transform(X_train)\n"
+        "model = LogisticRegression(C=C, random_state=seed)\nmodel.fit(Xs, y_train)\nprint(model.coef_.shape)",
+        "%%mlops stage evaluate\npred = model.predict(scaler.transform(X_test))\n"
+        "acc = accuracy_score(y_test, pred)\nprint(acc, pred.shape, df.head())",
+    ]
+    result = export(write_notebook(tmp_path / "nb.ipynb", cells), tmp_path / "p")
+    prepare, train, evaluate = result.plan.stages
+    assert prepare.outputs == ["X_test", "X_train", "df", "y_test", "y_train"]
+    assert train.outputs == ["model", "scaler"] and evaluate.outputs == []
+    assert evaluate.inputs == {"model": "train", "scaler": "train", "X_test": "prepare", "y_test": "prepare",
+                               "df": "prepare"}
+    assert train.params == ["C", "seed"]  # the parameters stay parameters: a number is never changed in place
+
+
+def test_a_helper_inside_a_run_cell_is_lifted_out_whole(tmp_path: Path) -> None:
+    cells = [("%%mlops run fit\n@staticmethod\ndef f(v):\n    def g(w):\n        return w * 2\n    return g(v)\nx = 1",
+              ["stage:a"]), "%%mlops stage b\nr = f(3)"]
+    export(write_notebook(tmp_path / "nb.ipynb", cells), tmp_path / "p")
+    script = (tmp_path / "p" / "b.py").read_text()
+    assert ("    # --- `f`, defined in cell 1 (stage 'a')\n    @staticmethod\n    def f(v):\n        def g(w):\n"
+            "            return w * 2\n        return g(v)\n\n    # --- cell 2\n    r = f(3)\n") in script
+    compile(script, "b.py", "exec")
