@@ -633,9 +633,17 @@ def _comprehension_names(node: ast.AST) -> set[str]:
 
 
 def imported_names(tree: ast.AST) -> set[str]:
-    """Names a cell binds by ``import`` (a quick first pass, so that no cell treats a module as data)."""
-    return {(a.asname or a.name.split(".")[0]) for node in ast.walk(tree)
-            if isinstance(node, (ast.Import, ast.ImportFrom)) for a in node.names if a.name != "*"}
+    """Names a cell binds by ``import`` (a quick first pass over statements only, so that no cell
+    treats a module as data)."""
+    names: set[str] = set()
+    stack = list(getattr(tree, "body", []))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name.split(".")[0]) for a in node.names if a.name != "*")
+        for key in ("body", "orelse", "finalbody", "handlers", "cases"):
+            stack.extend(getattr(node, key, ()))
+    return names
 
 
 def _params(args: ast.arguments) -> list[str]:
