@@ -325,3 +325,17 @@ def test_a_helper_inside_a_run_cell_is_lifted_out_whole(tmp_path: Path) -> None:
     assert ("    # --- `f`, defined in cell 1 (stage 'a')\n    @staticmethod\n    def f(v):\n        def g(w):\n"
             "            return w * 2\n        return g(v)\n\n    # --- cell 2\n    r = f(3)\n") in script
     compile(script, "b.py", "exec")
+
+
+def test_editing_a_helper_changes_exactly_the_scripts_that_use_it(tmp_path: Path) -> None:
+    """The copy lives in each user's script, a dependency of its stage: `dvc repro` reruns just those."""
+    cells = ["%%mlops stage a\ndef f(v):\n    return v + 1\nx = f(1)", "%%mlops stage b\ny = f(2)",
+             "%%mlops stage c\nz = 3"]
+    nb = write_notebook(tmp_path / "nb.ipynb", cells)
+    export(nb, tmp_path / "p")
+    before = {p.name: p.read_text() for p in (tmp_path / "p").glob("*.py")}
+    write_notebook(nb, [cells[0].replace("v + 1", "v + 2"), *cells[1:]])
+    export(nb, tmp_path / "p")
+    after = {p.name: p.read_text() for p in (tmp_path / "p").glob("*.py")}
+    assert sorted(n for n in before if before[n] != after[n]) == ["a.py", "b.py"]
+    assert "return v + 2" in after["b.py"]
