@@ -41,7 +41,7 @@ READ_ONLY_METHODS = frozenset(
     encode decode index find where quantile cumsum diff pct_change shift rolling resample loc iloc
     equals duplicated drop_duplicates explode stack unstack squeeze nlargest nsmallest idxmax idxmin
     argmax argmin sorted concat plot hist boxplot item memory_usage isin between corrwith nunique
-    count_nonzero""".split()
+    count_nonzero __getitem__ __len__ __contains__ __iter__ __repr__ __str__""".split()
 )
 #: Read-only methods whose result is (part of) the receiver itself: an alias, not a fresh value.
 PART_METHODS = frozenset("items keys values get ravel reshape squeeze view transpose iterrows itertuples".split())
@@ -374,7 +374,7 @@ class _Scope(ast.NodeVisitor):
                for kw in node.keywords):
             changed |= self.sources(func.value) if isinstance(func, ast.Attribute) else set()
         if isinstance(func, ast.Attribute) and func.attr not in READ_ONLY_METHODS and not func.attr.startswith(
-            ("to_", "read_", "get_", "is_", "__")
+            ("to_", "read_", "get_", "is_")
         ):
             changed |= self.sources(func.value)  # the receiver, through chains, calls and aliases
         last = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
