@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import mlnb
@@ -171,6 +171,12 @@ def test_a_body_reading_a_stage_value_reads_it_like_a_setup_helper(tmp_path: Pat
     a, b = result.plan.stages
     assert b.inputs == {"w": "a"} and a.outputs == ["w"]
     assert "def dot(v):" in (tmp_path / "p" / "b.py").read_text()
+    # a global changed in two stages would make the function behave differently per script
+    cells.insert(2, "%%mlops stage a2\nw.sort()")
+    with pytest.raises(UsageError, match=r"cell 2 \(stage 'a'\): function `dot` reads the global `w`, which "
+                                         r"changes between stages \(cell 2 \(stage 'a'\), cell 3 \(stage 'a2'\)\): "
+                                         r"pass `w` to `dot` as an argument"):
+        export(write_notebook(tmp_path / "nb2.ipynb", cells), tmp_path / "p2")
 
 
 @pytest.mark.parametrize(
@@ -288,7 +294,11 @@ def test_helpers_and_markers_anywhere_give_the_notebooks_results(project, cells:
         export(nb, folder / "pipeline")
     except UsageError as exc:  # the only refusal this family can meet: f3's default reads a stage's `base`
         assert "reads `base`, which stage" in str(exc), str(exc)
+        event("refused: f3's default reads a stage's value")
         return
+    first_stage = next(i for i, c in enumerate(cells) if c.startswith("%%"))
+    in_setup = sum(c in _DEFS.values() for c in cells[:first_stage])
+    event(f"ran: {sum(c.startswith('%%') for c in cells)} stages, {in_setup} helpers in setup")
     proc = dvc(project.root, "repro", str((folder / "pipeline" / "dvc.yaml").relative_to(project.root)))
     assert proc.returncode == 0, textwrap.shorten(proc.stderr + proc.stdout, 3000)
     assert json.loads((folder / "results.json").read_text()) == expected
