@@ -20,7 +20,7 @@ from typing import Any
 from ..errors import UsageError
 from .cells import NOTEBOOK_BUILTINS, Cell, Notebook, check_stage_name
 from . import _paths
-from .defuse import CellFacts, Function, analyze
+from .defuse import Call, CellFacts, Function, analyze, imported_names
 
 SETUP, PARAMS = "(setup)", "(parameters)"
 _BUILTINS = frozenset(dir(builtins)) | NOTEBOOK_BUILTINS | {"_mlnb_export", "__name__", "__file__"}
@@ -39,6 +39,9 @@ class Stage:
     outs: list[str] = field(default_factory=list)  # files written
     metrics: bool = False  # calls mlnb.log_metric
     warnings: list[str] = field(default_factory=list)  # writes whose path is not known before the run
+    #: definitions from other stages' cells copied in: consumer cell number (0: before the values it
+    #: reads, which may be instances of those classes) → (defining cell, definition)
+    moved: dict[int, list[tuple[Cell, Function]]] = field(default_factory=dict)
 
     @property
     def script(self) -> str:
@@ -65,7 +68,9 @@ def build_plan(nb: Notebook, dataset_path: Any = None) -> Plan:
     if not any(c.code.strip() for c in cells):
         raise UsageError(f"{nb.path.name} has no code to export: "
                          "add cells (and %%mlops stage markers) first")
-    facts = {c.number: analyze(c.code) for c in cells}
+    trees = {c.number: ast.parse(c.code) for c in cells}
+    modules = frozenset().union(*map(imported_names, trees.values()))
+    facts = {c.number: analyze(c.code, modules, trees[c.number]) for c in cells}
     for cell in cells:
         f = facts[cell.number]
         if f.star_import:
@@ -76,15 +81,12 @@ def build_plan(nb: Notebook, dataset_path: Any = None) -> Plan:
                                "busy running the pipeline): write files with e.g. df.to_parquet(PATH) (the stage "
                                "lists them as outputs) and version them afterwards, or move this to the setup cells")
     imported = {n for f in facts.values() for n in f.imports}
-    functions: dict[str, tuple[Function, Cell]] = {}
-    for cell in cells:
-        for fn in facts[cell.number].functions.values():
-            functions[fn.name] = (fn, cell)
+    definitions = [(fn, cell) for cell in cells for fn in facts[cell.number].functions.values()]
     params = _parameters(cells)
     stages: dict[str, Stage] = {}
-    walker = _Walker(cells, facts, imported, functions, stages, params)
+    walker = _Walker(cells, facts, imported, stages, params)
     walker.walk()
-    _check_functions(cells, facts, functions, imported)
+    _check_functions(cells, facts, definitions, imported)
     found = _paths.scan(cells, params, nb.path)  # paths held in variables, folded in notebook order
     for stage in stages.values():
         _files(stage, facts, dataset_path, found)
@@ -122,12 +124,15 @@ class _Walker:
     """One pass over the cells, resolving every use to its provider."""
 
     def __init__(self, cells: list[Cell], facts: dict[int, CellFacts], imported: set[str],
-                 functions: dict[str, tuple[Function, Cell]], stages: dict[str, Stage], params: dict[str, Any]) -> None:
+                 stages: dict[str, Stage], params: dict[str, Any]) -> None:
         self.cells = cells
         self.facts = facts
         self.imported = imported  # every name some cell binds by import
-        self.functions = functions  # every def/class of the notebook, with its cell
         self.stages = stages  # filled in notebook order
+        self.current: dict[str, _Definition] = {}  # name → the def/class it holds now
+        self.aliases: dict[str, set[str]] = {}  # name → names its value may share state with
+        #: names holding a number, string ... (never changed in place): scalar parameters, constants
+        self.scalars = {n for n, v in params.items() if isinstance(v, (int, float, str, bool, type(None)))}
         self.params = params
         self.provider: dict[str, str] = {}  # name → segment that last changed it
         self.setup_cell: dict[str, Cell] = {}  # name → setup cell that last changed it
@@ -140,7 +145,11 @@ class _Walker:
         for cell in self.cells:
             segment = PARAMS if cell.parameters else (cell.stage or SETUP)
             f = self.facts[cell.number]
-            uses, writes = self.expanded(f)
+            uses, writes, in_place = self.expanded(f)
+            if segment != PARAMS:  # `Ridge(alpha=alpha).fit(...)` cannot change the number `alpha`
+                f.mutated -= self.scalars
+                in_place -= self.scalars
+            writes |= in_place | (self.alias_changes(f.mutated | writes | in_place) - self.scalars)
             if segment == PARAMS:
                 pass
             elif segment == SETUP:
@@ -159,26 +168,101 @@ class _Walker:
             for name in f.deleted:
                 self.provider.pop(name, None)
                 self.deleted_in[name] = cell
+            self.track_definitions(cell, f, changes)
         for stage in self.stages.values():
             self.finish(stage)
 
-    def expanded(self, f: CellFacts) -> tuple[list[str], set[str]]:
-        """A cell's uses plus what the functions it names read; the globals they write."""
-        uses, writes, seen = list(f.uses), set(), set()
-        stack = [u for u in f.uses if u in self.functions]
+    # -- definitions and aliases as the walk goes ---------------------------------------------
+    def track_definitions(self, cell: Cell, f: CellFacts, changes: set[str]) -> None:
+        """After a cell: which def/class each name holds, and what each name may share state with."""
+        for fn in sorted(f.functions.values(), key=lambda fn: fn.line):  # a base class before its subclass
+            if fn.name in changes:
+                self.current[fn.name] = self.definition(cell, fn)
+        for name in changes - f.functions.keys():
+            if name in f.defs or name in f.deleted:
+                self.current.pop(name, None)
+            elif name in self.current and self.current[name].changed_in is None:
+                self.current[name].changed_in = cell  # `f.cache = {}`: the def alone no longer rebuilds it
+        self.scalars = (self.scalars - f.defs - f.deleted) | f.constants
+        for name in f.defs | f.deleted:
+            origins = set().union(*(self.aliases.get(o, {o}) | {o} for o in f.aliases.get(name, ())))
+            origins -= self.imported | self.scalars | {name}
+            if origins and name not in f.deleted:
+                self.aliases[name] = origins
+            else:
+                self.aliases.pop(name, None)
+
+    def definition(self, cell: Cell, fn: Function) -> _Definition:
+        """A def/class just run, with what its definition line read: a stage's value pins it to its stage."""
+        found = _Definition(fn, cell)
+        for name in sorted(fn.defined_with - _BUILTINS):
+            segment = self.provider.get(name)
+            if name in self.imported:
+                found.stamps[name] = ("import", name)
+            elif name in self.current and name != fn.name:
+                found.stamps[name] = ("def", id(self.current[name]))
+            elif segment in (SETUP, PARAMS):
+                found.stamps[name] = (segment, self.changed_by[name][-1].number)
+            elif found.pin is None:
+                found.pin = (name, segment)
+        return found
+
+    def stamp(self, name: str) -> tuple[str, object]:
+        if name in self.imported:
+            return ("import", name)
+        if name in self.current:
+            return ("def", id(self.current[name]))
+        segment = self.provider.get(name)
+        return (str(segment), self.changed_by[name][-1].number if name in self.changed_by else None)
+
+    def alias_changes(self, mutated: set[str]) -> set[str]:
+        """Names sharing state with a mutated name (bound in earlier cells) change with it."""
+        found: set[str] = set()
+        for name in mutated:
+            found |= self.aliases.get(name, set())
+            found |= {other for other, origins in self.aliases.items() if name in origins}
+        return found - self.imported
+
+    def versions(self, f: CellFacts, name: str) -> list[Function]:
+        """The definitions ``name`` may hold while this cell runs: the one in effect, the cell's own."""
+        found = [self.current[name].fn] if name in self.current else []
+        if name in f.functions and name in f.loads:
+            found.append(f.functions[name])
+        return found
+
+    def expanded(self, f: CellFacts) -> tuple[list[str], set[str], set[str]]:
+        """A cell's uses plus what the functions it calls read; the globals they write; what they
+        change in place through arguments."""
+        uses, writes, in_place, seen = list(f.uses), set(), set(), set()
+        stack = [fn for u in [*f.uses, *f.functions] for fn in self.versions(f, u)]
+        calls = [(c, None) for c in f.calls]
         while stack:
-            name = stack.pop()
-            if name in seen:
+            fn = stack.pop()
+            if id(fn) in seen:
                 continue
-            seen.add(name)
-            fn = self.functions[name][0]
+            seen.add(id(fn))
             writes |= fn.writes
+            calls += [(c, fn) for c in fn.calls]
             for read in sorted(fn.reads):
                 if read not in uses and read not in f.defs:
                     uses.append(read)
-                if read in self.functions:
-                    stack.append(read)
-        return uses, writes
+                stack += self.versions(f, read)
+        for call, caller in calls:
+            for callee in self.versions(f, call.name):
+                changed = set().union(*_arguments_changed(call, callee, self.mutated_params(f, callee, set())))
+                in_place |= changed if caller is None else changed & (caller.reads | caller.writes)
+        return uses, writes, in_place
+
+    def mutated_params(self, f: CellFacts, fn: Function, seen: set[int]) -> set[str]:
+        """Parameters ``fn`` changes in place, itself or by passing them to a function that does."""
+        found = set(fn.mutated_params)
+        seen.add(id(fn))
+        for call in fn.calls:
+            for callee in self.versions(f, call.name):
+                if id(callee) not in seen:
+                    changed = _arguments_changed(call, callee, self.mutated_params(f, callee, seen))
+                    found |= set().union(*changed) & set(fn.params)
+        return found
 
     def where_defined_later(self, name: str, after: Cell) -> Cell | None:
         for cell in self.cells:
@@ -226,17 +310,59 @@ class _Walker:
             elif name in self.imported:
                 origin = self.changed_by[name][-1]
                 stage.imports[name] = self.facts[origin.number].imports[name]
-            elif name in self.functions:
-                fn_cell = self.functions[name][1]
-                raise _error(cell, f"`{name}` is defined in {fn_cell.where} and used in stage {stage.name!r}: "
-                                   "functions and classes shared by stages belong in the setup cells "
-                                   "before the first stage")
+            elif name in self.current:  # a def/class: copied (a stage never writes functions to files)
+                self.move(stage, cell, self.current[name])
             else:
+                first = not stage.inputs
                 if name not in stage.inputs:
                     stage.inputs[name] = segment
                 producer = self.stages[segment]
                 if name not in producer.outputs:
                     producer.outputs.append(name)
+                if first:  # values read from files may be instances of classes from other stages
+                    self.move_classes(stage, cell)
+
+    def move(self, stage: Stage, cell: Cell, found: _Definition, top: bool = False) -> None:
+        """Copy a def/class from another stage's cell into ``stage``, just before ``cell`` needs it."""
+        fn = found.fn
+        for key, moved in list(stage.moved.items()):
+            if any(fn is f for _, f in moved):
+                if not top or key == 0:
+                    return
+                moved.remove((found.cell, fn))  # needed before the values are read: move it up
+        defined = f"`{fn.name}` is defined in {found.cell.where}"
+        if fn.source is None:
+            raise _error(cell, f"{defined} inside a block: define it at the top level of a cell so that "
+                               f"stage {stage.name!r} gets a copy")
+        if found.changed_in is not None:
+            raise _error(cell, f"{defined} and changed in {found.changed_in.where}, so a copy of its definition "
+                               f"in stage {stage.name!r} would differ: make that change inside the definition")
+        pinned = (found.pin[0], f"which stage {found.pin[1]!r} computes") if found.pin else None
+        for name, stamp in found.stamps.items():
+            if pinned is None and self.stamp(name) != stamp:
+                changer = self.changed_by[name][-1] if name in self.changed_by else cell
+                pinned = (name, f"which {changer.where} changes after the definition")
+        if pinned is not None:
+            name, why = pinned
+            raise _error(cell, f"{defined} with a definition line (decorators, defaults, bases) that reads "
+                               f"`{name}`, {why}, so stage {stage.name!r} cannot get a copy: read `{name}` "
+                               f"inside the body instead, or define `{fn.name}` in stage {stage.name!r}")
+        stage.moved.setdefault(0 if top else cell.number, []).append((found.cell, fn))
+        for name in sorted(fn.defined_with):  # a base class or decorator from another stage comes along
+            if name in self.current and self.current[name].cell.stage not in (None, stage.name):
+                self.move(stage, cell, self.current[name], top)
+            else:
+                self.resolve_stage(stage, cell, [name])
+
+    def move_classes(self, stage: Stage, cell: Cell) -> None:
+        """Give ``stage``, before it reads values, the classes other stages defined (those that can move)."""
+        for found in sorted(self.current.values(), key=lambda d: (d.cell.number, d.fn.line)):
+            if (found.fn.name in self.facts[found.cell.number].classes and found.cell.stage not in (None, stage.name)
+                    and found.fn.source is not None and found.changed_in is None and found.pin is None
+                    and all(self.stamp(n) == s for n, s in found.stamps.items())):
+                self.move(stage, cell, found, top=True)
+                # its methods run whenever the value is used: what they read must be there too
+                self.resolve_stage(stage, cell, self.expanded(CellFacts(uses=[found.fn.name]))[0][1:])
 
     def finish(self, stage: Stage) -> None:
         """Close the copied setup cells over what they need; add side-effect-only setup cells."""
@@ -267,21 +393,40 @@ class _Walker:
         stage.metrics = any("log_metric" in c.code for c in [*stage.setup, *stage.cells])
 
 
+@dataclass(eq=False)
+class _Definition:
+    """A def/class statement as run in the notebook: where, and what its definition line read."""
+
+    fn: Function
+    cell: Cell
+    stamps: dict[str, tuple[str, object]] = field(default_factory=dict)  # name → what it was when read
+    pin: tuple[str, str | None] | None = None  # (name, stage) a stage's value the definition line read
+    changed_in: Cell | None = None  # a later cell changing the defined object (`f.attr = ...`)
+
+
+def _arguments_changed(call: Call, callee: Function, params: set[str]) -> list[set[str]]:
+    """What the arguments of ``call`` bound to the changed ``params`` of ``callee`` share state with."""
+    found = [args for param, args in zip(callee.positional, call.args) if param in params]
+    return found + [args for key, args in call.keywords.items() if key in params]
+
+
 def _notebook_only(f: CellFacts) -> bool:
     """Setup cells that record data or run project commands belong to the notebook, not the pipeline."""
     return f.saves_dataset or f.project_commands
 
 
-def _check_functions(cells: list[Cell], facts: dict[int, CellFacts], functions: dict[str, tuple[Function, Cell]],
+def _check_functions(cells: list[Cell], facts: dict[int, CellFacts], definitions: list[tuple[Function, Cell]],
                      imported: set[str]) -> None:
     """A function reading a global that changes in more than one segment behaves differently per stage."""
     segments: dict[str, list[Cell]] = {}
     for cell in cells:
         for name in facts[cell.number].changes - imported:
-            if name not in functions or functions[name][1] is not cell:
+            if name not in facts[cell.number].functions:
                 segments.setdefault(name, []).append(cell)
-    for name, (fn, fn_cell) in functions.items():
-        for read in sorted(fn.reads - imported - set(functions)):
+    names = {fn.name for fn, _ in definitions}
+    for fn, fn_cell in definitions:
+        name = fn.name
+        for read in sorted(fn.reads - imported - names):
             changers = segments.get(read, [])
             kinds = {PARAMS if c.parameters else (c.stage or SETUP) for c in changers}
             if len(kinds) > 1 and kinds - {SETUP, PARAMS}:

@@ -150,6 +150,7 @@ def _script(plan: Plan, stage: Stage, here, shows: dict[int, tuple[str, str]]) -
         parts.append(stage.imports[name])
     if stage.imports:
         parts.append("")
+    parts += _moved(stage, 0)
     for name in sorted(stage.inputs):
         parts.append(f"{name} = _mlnb_export.read_var({here(var_path(stage.inputs[name], name))!r})")
     if stage.inputs:
@@ -159,6 +160,7 @@ def _script(plan: Plan, stage: Stage, here, shows: dict[int, tuple[str, str]]) -
     parts.append(f"with _mlnb_export.stage({stage.name!r}, params={params_arg}, metrics={metrics_arg}):")
     body: list[str] = []
     for cell in stage.cells:
+        body += _moved(stage, cell.number)
         body += [f"# --- cell {cell.number}", f"_mlnb_export.cell({cell.number})", show_last(cell.code).rstrip(), ""]
     if not any(ast.parse(cell.code).body for cell in stage.cells):
         body.append("pass")
@@ -168,3 +170,11 @@ def _script(plan: Plan, stage: Stage, here, shows: dict[int, tuple[str, str]]) -
     for name in stage.outputs:
         parts.append(f"_mlnb_export.write_var({name}, {here(var_path(stage.name, name))!r})")
     return "\n".join(parts).rstrip() + "\n"
+
+
+def _moved(stage: Stage, cell: int) -> list[str]:
+    """The definitions from other stages copied in before ``cell`` (0: before the values read), in notebook order."""
+    lines = []
+    for origin, fn in sorted(stage.moved.get(cell, []), key=lambda m: (m[0].number, m[1].line)):
+        lines += [f"# --- `{fn.name}`, defined in {origin.where}", (fn.source or "").rstrip(), ""]
+    return lines

@@ -32,8 +32,6 @@ def _export(tmp_path: Path, cells: list, out: str = "pipeline"):  # type: ignore
         (["threshold = 1\ndef above(v):\n    return v > threshold",
           "%%mlops stage a\nthreshold = 2\nr1 = above(3)", "%%mlops stage b\nr2 = above(1)"],
          r"cell 1 \(setup\): function `above` reads the global `threshold`, which changes between stages"),
-        (["%%mlops stage a\ndef double(v):\n    return 2 * v", "%%mlops stage b\nr = double(2)"],
-         r"cell 2 \(stage 'b'\): `double` is defined in cell 1 \(stage 'a'\) .* belong in the setup cells"),
         ([("lr = 10 ** -3", ["parameters"]), "%%mlops stage a\nx = lr"],
          r"cell 1 \(parameters\): parameter lr = 10 \*\* -3 is not a literal"),
         (["%%mlops stage a\nopen('out.txt', 'w').write('a')", "%%mlops stage b\nopen('out.txt', 'w').write('b')"],
