@@ -46,6 +46,7 @@ TRUSTED_TYPES = frozenset({
     "datetime.date", "datetime.datetime", "datetime.time", "datetime.timedelta",
     "decimal.Decimal", "fractions.Fraction",
     "numpy.dtype",
+    "sklearn.utils._bunch.Bunch",  # what load_iris() and friends return: a dict with attribute access
     # sparse matrices (e.g. a fitted vectorizer's output kept for the next stage)
     "scipy.sparse._csr.csr_matrix", "scipy.sparse._csc.csc_matrix", "scipy.sparse._coo.coo_matrix",
     "scipy.sparse._csr.csr_array", "scipy.sparse._csc.csc_array", "scipy.sparse._coo.coo_array",

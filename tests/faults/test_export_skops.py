@@ -175,6 +175,17 @@ def test_what_pipelines_pass_between_stages_still_loads(tmp_path: Path) -> None:
     assert all("." in t and "*" not in t for t in TRUSTED_TYPES)
 
 
+def test_a_bundled_dataset_passes_between_stages(tmp_path: Path) -> None:
+    """``iris = load_iris()`` in one stage and ``iris.data`` in the next (seen in public notebooks)."""
+    from sklearn.datasets import load_iris
+
+    iris = load_iris()
+    write_var(iris, str(tmp_path / "iris"))
+    back = read_var(str(tmp_path / "iris"))
+    assert type(back) is type(iris) and np.array_equal(back.data, iris.data)
+    assert list(back.target_names) == list(iris.target_names) and back.feature_names == iris.feature_names
+
+
 def test_histogram_boosting_needs_an_explicit_trust(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Its TreePredictor's node indices are not checked (skops does not trust it either): named, refused."""
     X, y = np.random.default_rng(0).normal(size=(60, 3)), np.arange(60) % 2
