@@ -334,7 +334,7 @@ def test_a_helper_inside_a_run_cell_is_lifted_out_whole(tmp_path: Path) -> None:
     export(write_notebook(tmp_path / "nb.ipynb", cells), tmp_path / "p")
     script = (tmp_path / "p" / "b.py").read_text()
     assert ("    # --- `f`, defined in cell 1 (stage 'a')\n    @staticmethod\n    def f(v):\n        def g(w):\n"
-            "            return w * 2\n        return g(v)\n\n    # --- cell 2\n    r = f(3)\n") in script
+            "            return w * 2\n        return g(v)\n\n    # --- cell 2\n    _mlnb_export.cell(2)\n    r = f(3)\n") in script
     compile(script, "b.py", "exec")
 
 

@@ -14,9 +14,13 @@ from tests.export.shapes import GRID, PLAIN, PYTHON, REGRESSION, execute, raw_fr
 
 def _assert_reproduced(result, expected_metrics: set[str],  # type: ignore[no-untyped-def]
                        known: dict[str, float] | None = None) -> None:
-    """Every metric was computed on both sides, to the same number; ``known`` ones to that value."""
-    assert {r["metric"] for r in result.rows} == expected_metrics, str(result)
-    for row in result.rows:
+    """Every metric was computed on both sides, to the same number; ``known`` ones to that value;
+    the cells' shown outputs (compared as text) were equal too."""
+    outputs = [r for r in result.rows if r["metric"].endswith(" output")]
+    metrics = [r for r in result.rows if r not in outputs]
+    assert {r["metric"] for r in metrics} == expected_metrics, str(result)
+    assert all(r["equal"] is True for r in outputs), str(result)
+    for row in metrics:
         assert isinstance(row["notebook"], (int, float)), str(result)  # a number, not a missing value
         assert row["pipeline"] == pytest.approx(row["notebook"], rel=1e-9, abs=1e-12), str(result)
         assert row["equal"] is True, str(result)
