@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .._project import Project
+from ..errors import UsageError
 from ._manifests import copy_model
 from ._routing import Routing
 
@@ -80,20 +81,24 @@ def write_bento(routing: Routing, versions: dict[str, Any], project: Project, ou
 
     from ..models._files import load_file, local_path
 
-    models = out / "models"
-    models.mkdir(exist_ok=True)
-    arms, written = [], []
-    for arm in routing.arms:
+    arms = []
+    for arm in routing.arms:  # every check before anything is written
         version = versions[arm.label]
-        ext = "pkl" if version.format == "pickle" else version.format
-        dest = copy_model(project, version, models / f"{arm.label}.{ext}")
+        if version.is_dir:
+            raise UsageError(f"{version.ref} is a folder model: the BentoML target bundles one model file per arm")
         trusted: list[str] = []
         if version.format == "skops":
             load_file(project, version)  # mlnb's safe loader vets the file's types first
             trusted = sorted(sio.get_untrusted_types(file=local_path(project, version)))
+        elif version.format != "pickle":
+            raise UsageError(f"{version.ref} is a {version.flavour} {version.format}: the BentoML target serves "
+                             "scikit-learn models saved as skops or pickle")
+        ext = "pkl" if version.format == "pickle" else "skops"
         arms.append({"name": arm.label, "version": version.version, "weight": arm.weight,
-                     "shadow": arm.shadow, "format": version.format, "file": dest.name, "trusted": trusted})
-        written.append(dest)
+                     "shadow": arm.shadow, "format": version.format, "file": f"{arm.label}.{ext}", "trusted": trusted})
+    models = out / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    written = [copy_model(project, versions[a.label], models / spec["file"]) for a, spec in zip(routing.arms, arms)]
     service = out / "service.py"
     service.write_text(_SERVICE.format(model=routing.model, strategy=routing.strategy, key=routing.key,
                                        arms=repr(arms)))

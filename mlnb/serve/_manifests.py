@@ -176,8 +176,6 @@ def copy_model(project: Project, version: Any, dest: Path) -> Path:
     """Copy ``version``'s file (fetched from the remote if needed) to ``dest``."""
     from ..models._files import local_path
 
-    if version.is_dir:
-        raise UsageError(f"{version.ref} is a folder model: bundle it yourself; the BentoML target takes one file")
     shutil.copyfile(local_path(project, version), dest)
     return dest
 
