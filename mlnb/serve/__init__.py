@@ -4,6 +4,7 @@ and manifests for KServe, Seldon Core 2 and BentoML.
 >>> mlnb.serve.deploy("churn", canary="challenger", traffic=10)   # doctest: +SKIP
 >>> mlnb.serve.routing("churn")                                   # doctest: +SKIP
 >>> mlnb.serve.serve("churn", port=8080)                          # doctest: +SKIP
+>>> mlnb.serve.manifests(mlnb.serve.routing("churn"), "seldon", "deploy/")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ _EXPORTS = {
     "serve": "_server",
     "Server": "_process",
     "start": "_process",
+    "manifests": "_manifests",
+    "storage_uri": "_manifests",
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -1,0 +1,113 @@
+"""The generated BentoML service really serves: `bentoml serve` in its own venv, real HTTP.
+
+The venv is built once and cached (MLNB_TEST_VENVS, default ~/.cache/mlnb-test-venvs), keyed by
+the pinned packages, so reruns only start the server.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+import mlnb
+from mlnb.serve import manifests
+from mlnb.serve._routing import Arm, Routing
+
+from ..models.conftest import make_churn
+
+
+#: read at import, before the test fixtures point HOME at an empty folder
+VENVS = Path(os.environ.get("MLNB_TEST_VENVS", Path.home() / ".cache" / "mlnb-test-venvs"))
+
+
+def bento_python() -> Path:
+    """A venv with bentoml and this process's scikit-learn/skops/numpy/pandas versions."""
+    import numpy
+    import pandas
+    import sklearn
+    import skops
+
+    pins = ["bentoml>=1.4,<2", f"scikit-learn=={sklearn.__version__}", f"skops=={skops.__version__}",
+            f"numpy=={numpy.__version__}", f"pandas=={pandas.__version__}"]
+    root = VENVS
+    venv = root / ("bentoml-" + hashlib.sha256(" ".join(pins).encode()).hexdigest()[:12])
+    python = venv / "bin" / "python"
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one builder at a time; the others wait and reuse it
+        if not (venv / "ready").exists():
+            subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+            pip = subprocess.run([str(python), "-m", "pip", "install", "-q", *pins], capture_output=True, text=True)
+            if pip.returncode:
+                pytest.skip(f"pip could not install bentoml into a test venv: {pip.stderr.strip()[-300:]}")
+            (venv / "ready").touch()
+    return python
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def post(url: str, body: dict) -> dict:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def test_bentoml_serves_the_routing(project, tmp_path):
+    c = make_churn()
+    one = mlnb.models.register("churn", c.weak, data=c.X, format="pickle")
+    mlnb.models.set_alias(one.ref, "champion")
+    three = mlnb.models.register("churn", c.strong, data=c.X)  # skops: loaded safely in the service
+    routing = Routing("churn", (Arm("champion", 50), Arm(str(three.version), 50, name="b")),
+                      strategy="ab", key="customer_id")
+    out = tmp_path / "bento"
+    written = manifests(routing, "bentoml", out)
+    assert {p.name for p in written} == {"service.py", "bentofile.yaml", "champion.pkl", "b.skops"}
+
+    python = bento_python()
+    port = free_port()
+    env = {**os.environ, "BENTOML_HOME": str(tmp_path / "bentoml-home"), "BENTOML_DO_NOT_TRACK": "true"}
+    env.pop("PYTHONPATH", None)  # the service runs without mlnb
+    log = open(tmp_path / "serve.log", "w")
+    server = subprocess.Popen([str(python), "-m", "bentoml", "serve", "service:Service", "--port", str(port),
+                               "--host", "127.0.0.1"], cwd=out, env=env, stdout=log, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, (tmp_path / "serve.log").read_text()[-2000:]
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()[-2000:]
+                time.sleep(0.3)
+        rows = c.holdout[["tenure", "spend"]].head(20).reset_index(drop=True)
+        models = {"champion": c.weak, "b": c.strong}
+        arms = {}
+        for i, row in rows.iterrows():
+            instance = {"customer_id": f"c{i}", **row.to_dict()}
+            got = post(f"http://127.0.0.1:{port}/predict", {"instances": [instance]})
+            assert got["model"] == "churn" and got["arm"] in models
+            assert got["predictions"] == models[got["arm"]].predict(rows.iloc[[i]]).tolist()
+            again = post(f"http://127.0.0.1:{port}/predict", {"instances": [instance]})
+            assert again["arm"] == got["arm"]  # sticky per customer_id
+            arms[got["arm"]] = got["version"]
+        assert arms == {"champion": one.version, "b": three.version}  # both arms answered, 20 keys
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=30)
+        log.close()
