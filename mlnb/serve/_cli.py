@@ -23,6 +23,9 @@ def register(sub: Any) -> None:
     p.add_argument("--shadow", help="targets that get copies of each request (answers logged, not returned)")
     p.add_argument("--rollback", action="store_true", help="restore the previous routing (a second one goes further back)")
     p.add_argument("--reason", help="why: recorded in the history")
+    p.add_argument("--target", choices=("kserve", "seldon", "bentoml"),
+                   help="write manifests for the routing in force (after any change above) instead of only showing it")
+    p.add_argument("-o", "--out", default="deploy", help="folder for --target's files (default: deploy)")
     add_json_flag(p)
 
     p = add_verb(sub, "serve", _serve, "serve a model's routing over HTTP (KServe V1, Open Inference V2); "
@@ -46,9 +49,18 @@ def _deploy(args: Any, ctx: Any) -> Any:
                          "`mlnb deploy history MODEL`")
     options = (args.to, args.canary, args.traffic, args.ab, args.key, args.shadow)
     if not args.rollback and all(o is None for o in options):
-        return api.routing(args.model)  # no change asked: show the routing in force
-    return api.deploy(args.model, to=args.to, canary=args.canary, traffic=args.traffic, ab=args.ab, key=args.key,
-                      shadow=args.shadow, rollback=args.rollback, reason=args.reason or "")
+        shown = api.routing(args.model)  # no change asked: the routing in force
+    else:
+        shown = api.deploy(args.model, to=args.to, canary=args.canary, traffic=args.traffic, ab=args.ab,
+                           key=args.key, shadow=args.shadow, rollback=args.rollback, reason=args.reason or "")
+    if args.target is None:
+        return shown
+    from .._display import Table
+    from ._manifests import manifests
+
+    files = manifests(shown.routing, args.target, args.out)
+    return Table([{"file": str(f)} for f in files], ["file"],
+                 title=f"{args.target} manifests for {shown.title} (push the model objects first: mlnb data push)")
 
 
 def _serve(args: Any, ctx: Any) -> Any:

@@ -18,6 +18,7 @@ from mlnb.errors import UsageError
 from mlnb.serve import manifests
 from mlnb.serve._routing import Arm, Routing
 
+from ..conftest import run_cli
 from ..models.conftest import make_churn
 
 CRDS = Path(__file__).with_name("crds")
@@ -163,3 +164,21 @@ def test_no_remote_is_one_clear_error(churn, tmp_path):
         conf["core"].pop("remote", None)
     with pytest.raises(UsageError, match="no default DVC remote"):
         manifests(ROUTINGS["single"], "kserve", tmp_path)
+
+
+def test_the_cli_writes_manifests_for_the_routing_it_sets(churn, project, tmp_path):
+    """`mlnb deploy churn --to blue --target bentoml -o DIR`: the change lands, then the files describe
+    the routing now in force. The local server serves skops versions only, so a routing set through
+    `mlnb deploy` has no pickle arm, and the cluster targets (pickle runtimes) refuse it in one line."""
+    mlnb.models.set_alias("churn@3", "blue")
+    out = tmp_path / "deploy"
+    proc = run_cli("deploy", "churn", "--to", "blue", "--target", "bentoml", "-o", str(out), cwd=project.root)
+    assert proc.returncode == 0, proc.stderr
+    assert mlnb.serve.routing("churn").routing.live[0].target == "blue"
+    assert {p.name for p in out.iterdir()} >= {"service.py", "bentofile.yaml", "models"}
+    assert "service.py" in proc.stdout
+    before = mlnb.serve.deploy_history("churn").to_dict()
+    refused = run_cli("deploy", "churn", "--target", "kserve", "-o", str(tmp_path / "k"), cwd=project.root)
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "skops" in refused.stderr and not (tmp_path / "k").exists()
+    assert mlnb.serve.deploy_history("churn").to_dict() == before
