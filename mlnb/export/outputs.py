@@ -85,6 +85,8 @@ def show_last(code: str) -> str:
     if value is None:
         return code
     segment = ast.get_source_segment(code, value) or ast.unparse(value)
+    if isinstance(value, ast.Tuple) and len(ast.parse(f"f({segment})").body[0].value.args) != 1:  # type: ignore[attr-defined]
+        segment = f"({segment})"  # `a, b` shows one tuple, as IPython does: one argument
     return _edit(code, value, f"{_SHOWN}({segment})")
 
 

@@ -146,6 +146,7 @@ def test_stage_runs_record_the_same_params_under_nbconvert_as_under_dvc_repro(pr
     ("x = 2\nx * 21", "x = 2\n_mlnb_export.show(x * 21)"),
     ("grid.best_params_  # the winner", "_mlnb_export.show(grid.best_params_)  # the winner"),
     ("(a,\n b)", "_mlnb_export.show((a,\n b))"),
+    ("a, b", "_mlnb_export.show((a, b))"), ("(a), (b)", "_mlnb_export.show(((a), (b)))"),
     ("mlnb.log_metric('a', 1)", "mlnb.log_metric('a', 1)"), ("plt.show()", "plt.show()"),
     ("x;", "x;"), ("x = 1", "x = 1"), ('print("a")', 'print("a")'), ("None", "None"),
     ('with _mlnb_export.run("r"):\n    y = 1\n    y\n', 'with _mlnb_export.run("r"):\n    y = 1\n    _mlnb_export.show(y)\n'),
