@@ -95,7 +95,9 @@ def test_a_bad_model_request_is_one_json_message(lab: Lab, path: str, status: in
 
 def test_ten_thousand_versions_are_served_a_page_at_a_time(big_lab: Lab) -> None:
     (big,) = big_lab.api("mlnb/api/models")[1]["models"]
-    assert (big["versions"], big["latest"], big["aliases"]) == (BIG, f"big@{BIG}", ["champion=9000", f"staging={BIG}"])
+    assert (big["versions"], big["latest"]) == (BIG, f"big@{BIG}")
+    # the seeded aliases (the browser test, sharing this server, may have added one since)
+    assert {"champion=9000", f"staging={BIG}"} <= set(big["aliases"]), big["aliases"]
     first = big_lab.api("mlnb/api/models/big")[1]  # 50 by default
     assert [v["version"] for v in first["versions"]] == list(range(BIG, BIG - 50, -1)) and first["has_more"]
     assert first["versions"][0]["aliases"] == ["staging"]
@@ -136,11 +138,12 @@ def test_a_page_is_read_with_sql_limits_not_sliced_in_python(big_lab: Lab) -> No
             events = _areas.model_history(project, "big", 1, 0)
             events_sql = [s for s in seen if "FROM alias_events" in s]
             rows = mlnb.models.log("big", limit=21, offset=100)
+            newest = [e["alias"] for e in mlnb.models.history("big", limit=1)]
     finally:
         event.remove(engine, "after_cursor_execute", note)
         project.close()
     assert [v["version"] for v in page["versions"]] == list(range(BIG - 100, BIG - 120, -1)) and page["has_more"]
     assert len(rows) == 21  # a page and one more: the listing never holds the other 9,979
     assert versions_sql and all("LIMIT" in s and "OFFSET" in s for s in versions_sql), versions_sql
-    assert [e["alias"] for e in events["events"]] == ["staging"] and events["has_more"]
+    assert [e["alias"] for e in events["events"]] == newest and len(newest) == 1 and events["has_more"]
     assert events_sql and all("LIMIT" in s for s in events_sql), events_sql
