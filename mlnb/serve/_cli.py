@@ -26,6 +26,8 @@ def register(sub: Any) -> None:
     p.add_argument("--target", choices=("kserve", "seldon", "bentoml"),
                    help="write manifests for the routing in force (after any change above) instead of only showing it")
     p.add_argument("-o", "--out", default="deploy", help="folder for --target's files (default: deploy)")
+    p.add_argument("--trusted", action="store_true",
+                   help="with --target: allow pickle versions (their server unpickles them: runs their code)")
     add_json_flag(p)
 
     p = add_verb(sub, "serve", _serve, "serve a model's routing over HTTP (KServe V1, Open Inference V2); "
@@ -58,7 +60,7 @@ def _deploy(args: Any, ctx: Any) -> Any:
     from .._display import Table
     from ._manifests import manifests
 
-    files = manifests(shown.routing, args.target, args.out)
+    files = manifests(shown.routing, args.target, args.out, trusted=args.trusted)
     return Table([{"file": str(f)} for f in files], ["file"],
                  title=f"{args.target} manifests for {shown.title} (push the model objects first: mlnb data push)")
 

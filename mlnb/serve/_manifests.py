@@ -32,12 +32,17 @@ TARGETS = ("kserve", "seldon", "bentoml")
 PUSH_NOTE = "the model objects must be on the remote: run `mlnb data push` (or `dvc push`) before applying"
 
 
-def manifests(routing: Routing, target: str, out_dir: str | Path, project: Project | None = None) -> list[Path]:
-    """Write the manifests of ``routing`` for ``target`` under ``out_dir``; returns the files written."""
+def manifests(routing: Routing, target: str, out_dir: str | Path, project: Project | None = None,
+              trusted: bool = False) -> list[Path]:
+    """Write the manifests of ``routing`` for ``target`` under ``out_dir``; returns the files written.
+
+    A pickle (or joblib) arm is unpickled by whatever serves it, which runs any code the file
+    holds: it is written only with ``trusted=True``, as ``mlnb.models.load`` asks."""
     if target not in TARGETS:
         raise UsageError(f"unknown target {target!r}: use one of {', '.join(TARGETS)}")
     project = project or current_project()
     versions = _versions(routing, project)
+    _pickles_trusted(versions, target, trusted)
     out = Path(out_dir)
     if target == "bentoml":
         from ._bento import write_bento
@@ -57,6 +62,16 @@ def _versions(routing: Routing, project: Project) -> dict[str, Any]:
     from ..models import resolve
 
     return {arm.label: resolve(arm.ref(routing.model), project) for arm in routing.arms}
+
+
+def _pickles_trusted(versions: dict[str, Any], target: str, trusted: bool) -> None:
+    from ..models._files import PICKLED
+
+    pickled = [v.ref for v in versions.values() if v.format in PICKLED]
+    if pickled and not trusted:
+        raise UsageError(f"{', '.join(pickled)} {'is a pickle' if len(pickled) == 1 else 'are pickles'}: "
+                         f"the {target} server unpickles it, which runs whatever code the file holds; pass "
+                         "trusted=True (--trusted) only if you trust whoever registered it")
 
 
 def storage_uri(project: Project, version: Any) -> str:

@@ -74,7 +74,7 @@ def test_bentoml_serves_the_routing(project, tmp_path):
     routing = Routing("churn", (Arm("champion", 50), Arm(str(three.version), 50, name="b")),
                       strategy="ab", key="customer_id")
     out = tmp_path / "bento"
-    written = manifests(routing, "bentoml", out)
+    written = manifests(routing, "bentoml", out, trusted=True)
     assert {p.name for p in written} == {"service.py", "bentofile.yaml", "champion.pkl", "b.skops"}
 
     python = bento_python()

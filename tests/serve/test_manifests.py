@@ -66,7 +66,7 @@ def churn(project):
 
 
 def docs_for(strategy: str, target: str, out: Path) -> list[dict]:
-    (path,) = manifests(ROUTINGS[strategy], target, out)
+    (path,) = manifests(ROUTINGS[strategy], target, out, trusted=True)
     return list(yaml.safe_load_all(path.read_text()))
 
 
@@ -108,7 +108,7 @@ def test_kserve(churn, tmp_path, strategy):
 @pytest.mark.parametrize("strategy", ["ab", "shadow"])
 def test_kserve_refuses_what_one_inferenceservice_cannot_do(churn, tmp_path, strategy):
     with pytest.raises(UsageError, match="--target seldon"):
-        manifests(ROUTINGS[strategy], "kserve", tmp_path / "out")
+        manifests(ROUTINGS[strategy], "kserve", tmp_path / "out", trusted=True)
     assert not (tmp_path / "out").exists()
 
 
@@ -146,13 +146,23 @@ def test_skops_is_refused_for_cluster_runtimes(churn, tmp_path):
         assert not (tmp_path / target).exists()
 
 
+@pytest.mark.parametrize("target", ["kserve", "seldon", "bentoml"])
+def test_a_pickle_arm_needs_trusted_and_nothing_is_written_without_it(churn, tmp_path, target):
+    """Whatever serves a pickle unpickles it, running any code it holds: as with `models.load`."""
+    out = tmp_path / "out"
+    with pytest.raises(UsageError, match=r"churn@1 is a pickle: .* trusted=True \(--trusted\)"):
+        manifests(ROUTINGS["single"], target, out)
+    assert not out.exists()
+    assert manifests(ROUTINGS["single"], target, out, trusted=True)
+
+
 def test_bad_input(churn, tmp_path):
     out = tmp_path / "out"
     with pytest.raises(UsageError, match="unknown target"):
         manifests(ROUTINGS["single"], "sagemaker", out)
     with pytest.raises(UsageError, match="whole percents"):
         manifests(Routing("churn", (Arm("champion", 90.5), Arm("challenger", 9.5)), strategy="canary"),
-                  "seldon", out)
+                  "seldon", out, trusted=True)
     with pytest.raises(mlnb.errors.NotFound):
         manifests(Routing("churn", (Arm("nosuch", 100),)), "seldon", out)
     assert not out.exists()
@@ -163,7 +173,7 @@ def test_no_remote_is_one_clear_error(churn, tmp_path):
     with project.dvc.config.edit() as conf:
         conf["core"].pop("remote", None)
     with pytest.raises(UsageError, match="no default DVC remote"):
-        manifests(ROUTINGS["single"], "kserve", tmp_path)
+        manifests(ROUTINGS["single"], "kserve", tmp_path, trusted=True)
 
 
 def test_the_cli_writes_manifests_for_the_routing_it_sets(churn, project, tmp_path):
