@@ -11,7 +11,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_AREAS = {"data", "errors", "runs", "checks", "export", "models"}
+_AREAS = {"data", "errors", "runs", "checks", "export", "models", "serve", "monitor"}
 _FUNCTIONS = {
     "init": ("mlnb._api", "init"),
     "enable_altair_renderer": ("mlnb._charts", "enable_altair_renderer"),

@@ -31,6 +31,7 @@ _EXPORTS = {
     "register_path": "_register",
     "deploy": "_serving",
     "deploy_history": "_serving",
+    "log_outcomes": "_serving",
     "routing": "_serving",
 }
 

@@ -1,0 +1,20 @@
+"""Watching models in production: the prediction and outcome logs, and what is computed from them.
+
+>>> mlnb.monitor.log_predictions("churn", X, y_pred, ids=ids, proba=p, version="churn@4")  # doctest: +SKIP
+>>> mlnb.monitor.log_outcomes("churn", ids, y_true)                                      # doctest: +SKIP
+>>> mlnb.monitor.read_log("churn", ["prediction", "proba"])                              # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from .._lazy import lazy_exports
+
+_EXPORTS = {
+    "Outcomes": "_log",
+    "log_outcomes": "_log",
+    "log_predictions": "_log",
+    "read_log": "_log",
+    "read_outcomes": "_log",
+}
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
