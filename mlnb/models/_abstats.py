@@ -1,9 +1,10 @@
 """Two-sample statistics for the A/B analysis: one arm against the control arm.
 
-Rates (0/1 outcomes): each arm's rate with a Wilson score interval; the difference with
-Newcombe's hybrid score interval (Wilson intervals combined; good coverage at small counts and
-rates near 0 or 1, where the textbook Wald interval fails); the p-value of the pooled
-two-proportion z-test, or of Fisher's exact test when an expected cell count is below 5.
+Rates (0/1 outcomes): each arm's rate with a Wilson score interval; the difference with the
+Farrington–Manning score interval (good coverage at small counts and rates near 0 or 1, where
+the textbook Wald interval fails) and the p-value of the pooled two-proportion z-test, which is
+that same score test at 0: the interval excludes 0 exactly when p < 0.05. With an expected cell
+count below 5 the p-value is Fisher's exact test's instead.
 Means (numbers): Welch's t-test and its interval (unequal variances, Welch–Satterthwaite degrees
 of freedom). Power at alpha 0.05 and power 0.8 by the normal approximation, with Cohen's h for
 rates (the arcsine transform) and Cohen's d (pooled sd) for means: the n per arm that detects
@@ -50,11 +51,7 @@ def wilson(k: int, n: int, alpha: float = ALPHA) -> tuple[float, float]:
 def compare_rates(k_arm: int, n_arm: int, k_control: int, n_control: int) -> dict[str, Any]:
     """The arm's rate minus the control's: difference, 95 % interval, p-value, test, power."""
     p1, p0 = k_arm / n_arm, k_control / n_control
-    l1, u1 = wilson(k_arm, n_arm)
-    l0, u0 = wilson(k_control, n_control)
     diff = p1 - p0
-    low = diff - math.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2)
-    high = diff + math.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2)
     pooled = (k_arm + k_control) / (n_arm + n_control)
     expected = min(n * share for n in (n_arm, n_control) for share in (pooled, 1 - pooled))
     if expected < MIN_EXPECTED:
@@ -63,11 +60,48 @@ def compare_rates(k_arm: int, n_arm: int, k_control: int, n_control: int) -> dic
         table = [[k_arm, n_arm - k_arm], [k_control, n_control - k_control]]
         p_value, test = float(fisher_exact(table).pvalue), "Fisher exact"
     else:
-        se = math.sqrt(pooled * (1 - pooled) * (1 / n_arm + 1 / n_control))
-        p_value, test = math.erfc(abs(diff) / se / math.sqrt(2)), "two-proportion z"
+        z = _score_z(0.0, p1, n_arm, p0, n_control)  # at 0 the score statistic is the pooled z
+        p_value, test = math.erfc(abs(z) / math.sqrt(2)), "two-proportion z"
+    low, high = _score_interval(p1, n_arm, p0, n_control)
     h = 2 * math.asin(math.sqrt(p1)) - 2 * math.asin(math.sqrt(p0))
     return {"difference": diff, "ci_low": low, "ci_high": high, "p_value": p_value, "test": test,
             "n_needed": _n_needed(h), "mde": _rate_mde(p0, n_arm, n_control, up=diff >= 0)}
+
+
+def _score_z(delta: float, p1: float, n1: int, p0: float, n0: int) -> float:
+    """Farrington–Manning's score statistic for ``p1 - p0 = delta``: the variance at the rates that
+    fit the data best under that difference (Miettinen–Nurminen's closed form of that fit)."""
+    theta = n0 / n1
+    a = 1 + theta
+    b = -(1 + theta + p1 + theta * p0 + delta * (theta + 2))
+    c = delta * delta + delta * (2 * p1 + theta + 1) + p1 + theta * p0
+    d = -p1 * delta * (1 + delta)
+    v = b**3 / (27 * a**3) - b * c / (6 * a * a) + d / (2 * a)
+    u = math.copysign(math.sqrt(max(b * b / (9 * a * a) - c / (3 * a), 0.0)), v)
+    w = (math.pi + math.acos(max(-1.0, min(1.0, v / u**3)))) / 3 if u else math.pi / 3
+    q1 = min(max(2 * u * math.cos(w) - b / (3 * a), 0.0), 1.0)
+    q0 = min(max(q1 - delta, 0.0), 1.0)
+    var = q1 * (1 - q1) / n1 + q0 * (1 - q0) / n0
+    gap = p1 - p0 - delta
+    return gap / math.sqrt(var) if var > 0 else math.copysign(math.inf, gap) if gap else 0.0
+
+
+def _score_interval(p1: float, n1: int, p0: float, n0: int) -> tuple[float, float]:
+    """The differences the score test at ``ALPHA`` does not reject (by bisection): the interval that
+    excludes 0 exactly when the two-proportion z-test rejects, so the interval and p-value agree."""
+    z = _z(1 - ALPHA / 2)
+    diff = p1 - p0
+
+    def bound(lo: float, hi: float, target: float) -> float:
+        for _ in range(60):  # 2**-60 of the range: far below what any display shows
+            mid = (lo + hi) / 2
+            if _score_z(mid, p1, n1, p0, n0) > target:  # z falls as the difference grows
+                lo = mid
+            else:
+                hi = mid
+        return (lo + hi) / 2
+
+    return bound(-1.0, diff, z), bound(diff, 1.0, -z)
 
 
 def _rate_mde(p0: float, n1: int, n0: int, up: bool) -> float:

@@ -218,7 +218,7 @@ def _diff(kind: str, d: float | None) -> str:
     if d is None:
         return ""
     if kind == "rate":
-        return f"{100 * d:+.{2 if 0 < abs(d) < 0.001 else 1}f} points"
+        return f"{100 * d:+.{3 if 0 < abs(d) < 0.001 else 1}f} points"  # -0.003, not a misleading -0.0
     return f"{d:+.4g}"
 
 
@@ -286,8 +286,8 @@ def _notes(f: dict[str, Any], history: list[dict[str, Any]]) -> list[str]:
                      "a change over time then biases the comparison; routing= compares one")
     keys = {events[s]["key"] for s in seqs if s in events} - {None}
     if keys:
-        notes.append(f"sticky on {', '.join(sorted(keys))}: each prediction counts as independent, so repeated "
-                     "keys make the intervals too narrow")
+        notes.append(f"sticky on {', '.join(sorted(keys))}: each prediction counts as one independent unit; where "
+                     "a key came back several times, its predictions are not independent and the intervals are too narrow")
     return notes
 
 
