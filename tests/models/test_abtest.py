@@ -341,3 +341,16 @@ def test_chart_shows_each_arm_with_its_interval(here):
         assert (shown["value"], shown["low"], shown["high"]) == pytest.approx(
             (row["value"], row["ci_low"], row["ci_high"]), rel=1e-3)
     assert "<b>clicked" not in result._repr_html_() and "&lt;b&gt;clicked" in result._repr_html_()
+
+
+def test_magic_shows_the_verdict_and_the_chart(here, ipython, capsys):
+    from tests.conftest import cell_error
+
+    rng = np.random.default_rng(14)
+    _log("magic", {"a": (rng.random(200) < 0.3).astype(int), "b": (rng.random(200) < 0.5).astype(int)}, rng=rng)
+    capsys.readouterr()
+    ipython.run_line_magic("mlops", "models ab-test magic --outcome clicked")
+    shown = capsys.readouterr().out
+    assert "b's clicked rate is higher than a's" in shown and "<A/B chart>" in shown
+    err = cell_error(ipython, "%mlops models ab-test magic --control zz", capsys)
+    assert err == "UsageError: %mlops: control 'zz' is not an arm of magic's logged predictions: they are a, b"
