@@ -42,7 +42,7 @@ def ab_test(model: str, outcome: str | Callable[[Any], Any] = "outcome", *, cont
     >>> mlnb.models.log_outcomes("churn", ids, converted)                    # doctest: +SKIP
     >>> mlnb.models.ab_test("churn", outcome="converted", routing=3)         # doctest: +SKIP
     """
-    from ..models._refs import split_ref, validate_name
+    from ._refs import split_ref, validate_name
 
     name, _ = split_ref(model)
     validate_name(name)
