@@ -251,7 +251,8 @@ def _verdict(f: dict[str, Any]) -> str:
                 f"{_diff(kind, r['difference'])} (95 % CI {_interval(kind, r['diff_low'], r['diff_high'], True)}), "
                 f"{_p(r['p_value'])}, {r['test']}")
         if significant:
-            return f"{r['arm']}'s {label} {kind} is {'higher' if r['difference'] > 0 else 'lower'} than {control}'s — {what}"
+            way = "higher" if r["difference"] > 0 else "lower"
+            return f"{r['arm']}'s {label} {kind} is {way} than {control}'s — {what}"
         return f"No significant difference between {r['arm']} and {control} in {label} {kind} at 5 % — {what}"
     if significant:
         listed = "; ".join(f"{r['arm']} {_diff(kind, r['difference'])} ({_p(r['p_adjusted'])})" for r in significant)
@@ -280,14 +281,16 @@ def _notes(f: dict[str, Any], history: list[dict[str, Any]]) -> list[str]:
         notes.append("small samples (under 30 values in an arm): Welch's t-test assumes roughly normal means")
     seqs = f["routings"] if f["routing"] is None else [f["routing"]]
     events = {e["routing"]: e for e in history}
-    shares = {tuple((a["name"], a["weight"]) for a in events[s]["arms"] if not a["shadow"]) for s in seqs if s in events}
+    shares = {tuple((a["name"], a["weight"]) for a in events[s]["arms"] if not a["shadow"])
+              for s in seqs if s in events}
     if len(shares) > 1:
         notes.append(f"these predictions span routings {', '.join(f'#{s}' for s in seqs)} with different shares: "
                      "a change over time then biases the comparison; routing= compares one")
     keys = {events[s]["key"] for s in seqs if s in events} - {None}
     if keys:
-        notes.append(f"sticky on {', '.join(sorted(keys))}: each prediction counts as one independent unit; where "
-                     "a key came back several times, its predictions are not independent and the intervals are too narrow")
+        notes.append(f"sticky on {', '.join(sorted(keys))}: each prediction counts as one independent unit; "
+                     "where a key came back several times, its predictions are not independent and the "
+                     "intervals are too narrow")
     return notes
 
 

@@ -56,7 +56,7 @@ def test_ab_test_reads_what_the_server_logged(server):
     assert (base["versions"], other["versions"]) == ([1], [2])
     assert [r["n"] for r in result.arms] == [r["n_outcome"] for r in result.arms] == [
         len(served["champion"]), len(served["challenger"])]
-    k1, n1, k0, n0 = sum(served["challenger"]), len(served["challenger"]), sum(served["champion"]), len(served["champion"])
+    (k1, n1), (k0, n0) = ((sum(served[a]), len(served[a])) for a in ("challenger", "champion"))
     assert other["p_value"] == pytest.approx(proportions_ztest([k1, k0], [n1, n0])[1], rel=1e-9)
     assert_score_interval({"ci_low": other["diff_low"], "ci_high": other["diff_high"]}, k1, n1, k0, n0)
     assert any(note.startswith("sticky on customer_id") for note in result.notes)
