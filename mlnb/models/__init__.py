@@ -11,6 +11,7 @@ from __future__ import annotations
 from .._lazy import lazy_exports
 
 _EXPORTS = {
+    "ab_test": "_abtest",
     "Promotion": "_aliases",
     "history": "_aliases",
     "promote": "_aliases",

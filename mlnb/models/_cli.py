@@ -79,6 +79,20 @@ def register(sub: Any) -> None:
     p.add_argument("--alias", help="one alias only")
     add_json_flag(p)
 
+    p = add_verb(verbs, "ab-test",
+                 lambda a, c: _models().ab_test(a.name, outcome=a.outcome, control=a.control, start=a.start,
+                                                end=a.end, routing=a.routing),
+                 "compare the live arms on logged outcomes: rates or means, difference with 95 % CI, p-value, power")
+    p.add_argument("name")
+    p.add_argument("--outcome", default="outcome",
+                   help="what the logged outcomes are called (e.g. converted), or a column of the prediction log: "
+                        "prediction, proba, latency_ms, feature.<column>")
+    p.add_argument("--control", help="the arm the others are compared with (default: the heaviest live arm)")
+    p.add_argument("--start", help="only predictions at or after this time (e.g. 2026-11-01)")
+    p.add_argument("--end", help="only predictions before this time")
+    p.add_argument("--routing", type=int, help="only predictions served under this routing number (deploy history)")
+    add_json_flag(p)
+
 
 def _git_tag_flag(parser: Any) -> None:
     parser.add_argument("--git-tag", action="store_true",
