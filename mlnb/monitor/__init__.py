@@ -10,7 +10,10 @@ from __future__ import annotations
 from .._lazy import lazy_exports
 
 _EXPORTS = {
+    "MonitorCollector": "_exporter",
     "Outcomes": "_log",
+    "exporter": "_exporter",
+    "grafana_dashboard": "_grafana",
     "log_outcomes": "_log",
     "log_predictions": "_log",
     "read_log": "_log",

@@ -10,6 +10,7 @@ from .._project import current_project
 from ..errors import UsageError
 from . import _inputs
 from ._predlog import PredictionLog, log_dir
+from ._records import recorded
 
 
 def serve(model: str, port: int = 8080, host: str = "127.0.0.1", token: str | None = None, poll: float = 0.25,
@@ -57,7 +58,9 @@ def serve(model: str, port: int = 8080, host: str = "127.0.0.1", token: str | No
     print(f"mlnb: serving {name} (routing #{live.seq}: {_arms(live)}) on http://{host}:{bound} "
           f"- POST /v1/models/{name}:predict, /v2/models/{name}/infer", file=sys.stderr, flush=True)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5)
-    uvicorn.Server(config).run(sockets=[sock])
+    where = f"[{host}]" if ":" in host else host
+    with recorded(follower.project, name, f"http://{where}:{bound}"):  # `mlnb doctor` finds and pings it
+        uvicorn.Server(config).run(sockets=[sock])
 
 
 def _arms(live) -> str:  # type: ignore[no-untyped-def]
