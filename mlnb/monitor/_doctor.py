@@ -281,7 +281,7 @@ def _read_only(url: str) -> tuple[Callable[[str], list[Any]], Callable[[], str |
 
         def integrity() -> str | None:
             rows = [r[0] for r in conn.execute("PRAGMA quick_check").fetchall()]
-            return None if rows == ["ok"] else "; ".join(rows[:3])
+            return None if rows == ["ok"] else " ".join("; ".join(rows[:3]).split())
 
         return query, integrity, conn.close
 

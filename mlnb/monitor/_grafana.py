@@ -60,18 +60,21 @@ def grafana_dashboard(model: str) -> dict[str, Any]:
     from ..models._refs import validate_name
 
     validate_name(model)
-    panels = []
+    panels, x, y, row_height = [], 0, 0, 0
     for i, (title, unit, kind, queries) in enumerate(PANELS):
-        width = 8 if kind == "stat" else 12
-        x = (i % 2) * 12 if kind != "stat" else (i % 3) * 8
+        width, height = (8, 5) if kind == "stat" else (12, 8)
+        if x + width > 24:  # left to right, a new row when this one is full
+            x, y = 0, y + row_height
+        row_height = height if x == 0 else max(row_height, height)
         panels.append({
             "id": i + 1, "type": kind, "title": title, "datasource": _DS,
-            "gridPos": {"h": 8, "w": width, "x": x, "y": (i // 2) * 8},
+            "gridPos": {"h": height, "w": width, "x": x, "y": y},
             "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
             "options": {},
             "targets": [{"refId": chr(ord("A") + j), "datasource": _DS, "expr": expr, "legendFormat": legend}
                         for j, (expr, legend) in enumerate(queries)],
         })
+        x += width
     return {
         "title": f"mlnb: {model}",
         "uid": f"mlnb-{model}"[:40],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -91,3 +92,34 @@ def test_extensions_disabled_by_jupyter_are_errors(project, tmp_path, monkeypatc
     assert rows["lab extension"]["level"] == "error" and "jupyter labextension enable mlnb" in rows["lab extension"]["fix"]
     assert rows["server extension"]["level"] == "error" and "disabled" in rows["server extension"]["detail"]
     assert "mlnb doctor: 2 error(s)" in run_cli("doctor").stdout
+
+
+def test_a_server_that_does_not_answer_is_an_error(served_churn):
+    os.kill(served_churn.proc.pid, signal.SIGSTOP)  # alive, but answers nothing
+    try:
+        proc = run_cli("doctor", "--json", cwd=served_churn.root)
+    finally:
+        os.kill(served_churn.proc.pid, signal.SIGCONT)
+    assert proc.returncode == 1, proc.stderr
+    row = next(c for c in json.loads(proc.stdout)["checks"] if c["check"] == "servers")
+    assert row["level"] == "error" and "does not answer /v2/health/ready" in row["detail"]
+    assert "mlnb serve churn" in row["fix"]
+
+
+def test_a_killed_server_leaves_a_stale_record_that_warns(served_churn):
+    code = ("import os\nfrom mlnb._project import current_project\nfrom mlnb.serve._records import recorded\n"
+            "with recorded(current_project(), 'churn', 'http://127.0.0.1:9'):\n    os.kill(os.getpid(), 9)\n")
+    child = subprocess.Popen([sys.executable, "-c", code], cwd=served_churn.root)
+    assert child.wait(30) == -9
+    stale = served_churn.root / ".mlnb" / "servers" / f"churn-{child.pid}.json"
+    assert stale.exists()
+    try:
+        proc = run_cli("doctor", "--json", cwd=served_churn.root)
+        rows = [c for c in json.loads(proc.stdout)["checks"] if c["check"] == "servers"]
+        assert sorted(r["level"] for r in rows) == ["ok", "warn"], rows
+        warn = next(r for r in rows if r["level"] == "warn")
+        assert f"pid {child.pid}" in warn["detail"] and "stopped without removing its record" in warn["detail"]
+        assert str(stale) in warn["fix"]
+        assert proc.returncode == 0  # a warning does not fail
+    finally:
+        stale.unlink(missing_ok=True)

@@ -1,0 +1,143 @@
+"""A real Prometheus scrapes `mlnb monitor exporter` and a real `mlnb serve`; the monitoring gauges
+are read back through Prometheus's query API and compared with what the prediction log holds."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+import httpx
+import numpy as np
+import pytest
+
+from tests.monitor.conftest import REQUESTS
+from tests.serve._server import TOKEN
+
+PROMETHEUS = shutil.which("prometheus")
+pytestmark = pytest.mark.skipif(PROMETHEUS is None, reason="no prometheus binary (apt-get install prometheus)")
+
+
+def start_exporter(root, *args: str) -> tuple[subprocess.Popen, str]:
+    """`mlnb monitor exporter --port 0 ...` in ``root``; returns the process and its base URL."""
+    proc = subprocess.Popen([sys.executable, "-m", "mlnb", "monitor", "exporter", "--port", "0", *args], cwd=root,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    line = proc.stderr.readline()
+    found = re.search(r"on (http://\S+)/metrics", line)
+    if found is None:
+        proc.kill()
+        raise AssertionError(f"the exporter did not start: {line}{proc.stderr.read()}")
+    return proc, found[1]
+
+
+@pytest.fixture(scope="module")
+def exporter(served_churn):
+    proc, url = start_exporter(served_churn.root, "--ttl", "0")
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def prometheus(served_churn, exporter, tmp_path_factory):
+    """A real Prometheus scraping the exporter and the server (with its token) every 0.5 s."""
+    base = tmp_path_factory.mktemp("prometheus")
+    config = base / "prometheus.yml"
+    config.write_text(
+        "global: {scrape_interval: 500ms, evaluation_interval: 1s}\n"
+        "scrape_configs:\n"
+        f"  - job_name: exporter\n    static_configs: [{{targets: ['{exporter.split('//')[1]}']}}]\n"
+        f"  - job_name: serve\n    authorization: {{type: Bearer, credentials: {TOKEN}}}\n"
+        f"    static_configs: [{{targets: ['{served_churn.url.split('//')[1]}']}}]\n")
+    from tests._postgres import _free_port
+
+    port = _free_port()
+    proc = subprocess.Popen([PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={base / 'data'}",
+                             f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        poll(lambda: httpx.get(f"{url}/-/ready", timeout=1).status_code == 200, "Prometheus to be ready")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def poll(condition, what: str, timeout: float = 30):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+        except httpx.HTTPError:
+            value = None
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"waited {timeout} s for {what}")
+
+
+def query(prometheus: str, promql: str) -> dict:
+    answer = httpx.get(f"{prometheus}/api/v1/query", params={"query": promql}, timeout=5).json()
+    assert answer["status"] == "success", answer
+    return answer["data"]
+
+
+def series(prometheus: str, promql: str) -> dict[tuple, float]:
+    """Wait until ``promql`` has results; returns {sorted labels without __name__: value}."""
+    def found():
+        return query(prometheus, promql)["result"]
+
+    result = poll(found, promql)
+    return {tuple(sorted((k, v) for k, v in r["metric"].items() if k != "__name__")): float(r["value"][1])
+            for r in result}
+
+
+def log_truth(root) -> tuple[int, float, float]:
+    """Rows, p50 and p99 latency (ms) of the newest day of churn's prediction log, read directly."""
+    from mlnb._project import Project, using_project
+    from mlnb.monitor import read_log
+
+    with using_project(Project(root)):
+        frame = read_log("churn", ["latency_ms"], outcomes=False)
+    day = frame["time"].max() // 86400
+    frame = frame[frame["time"] // 86400 == day]
+    p50, p99 = np.quantile(frame["latency_ms"].to_numpy(dtype=float), [0.5, 0.99])
+    return len(frame), float(p50), float(p99)
+
+
+def test_prometheus_reads_back_the_gauges_of_the_exporter_and_the_server(served_churn, prometheus):
+    rows, p50, p99 = log_truth(served_churn.root)
+    assert rows == REQUESTS
+    for job in ("exporter", "serve"):
+        got = series(prometheus, f'mlnb_monitor_window_rows{{job="{job}", model="churn"}}')
+        assert list(got.values()) == [REQUESTS], (job, got)
+        latency = series(prometheus, f'mlnb_monitor_metric{{job="{job}", model="churn"}}')
+        by_metric = {dict(k)["metric"]: v for k, v in latency.items()}
+        assert by_metric["latency.p99"] == pytest.approx(p99) and by_metric["latency.p50"] == pytest.approx(p50)
+        assert list(series(prometheus, f'mlnb_monitor_up{{job="{job}"}}').values()) == [1.0]
+    answered = series(prometheus, 'sum(mlnb_requests_total{job="serve", model="churn"})')
+    assert list(answered.values()) == [REQUESTS]
+
+
+def test_no_alert_series_while_no_alerts_are_kept(served_churn, prometheus):
+    """Honest gauges: without alert rules checked there is no firing-alerts sample, not a made-up 0."""
+    from mlnb._project import Project
+    from mlnb.monitor._exporter import firing_alerts
+
+    series(prometheus, 'mlnb_monitor_up{job="exporter"}')  # scraped at least once
+    if firing_alerts(Project(served_churn.root), "churn") is None:
+        assert query(prometheus, "mlnb_alerts_firing")["result"] == []
+        assert query(prometheus, 'mlnb_monitor_metric{metric="accuracy"}')["result"] == []
+
+
+def test_every_dashboard_query_runs_on_prometheus(served_churn, prometheus):
+    from mlnb.monitor import grafana_dashboard
+
+    series(prometheus, 'mlnb_monitor_up{job="serve"}')
+    for panel in grafana_dashboard("churn")["panels"]:
+        for target in panel["targets"]:
+            promql = target["expr"].replace("$model", "churn").replace("$__rate_interval", "1m")
+            query(prometheus, promql)  # status success: the expression is valid PromQL
