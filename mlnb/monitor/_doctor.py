@@ -245,7 +245,8 @@ def _registry(project: Any) -> list[Check]:
         registry = Check("registry", "warn", f"{where}: schema version {version} of {target}",
                          "any mlnb command that writes migrates it (e.g. `mlnb runs list`)")
     else:
-        registry = Check("registry", "ok", f"{where}: intact, schema version {version}")
+        sound = "intact" if _parsed_is_sqlite(url) else "connected"  # SQLite's quick_check ran; a server checks itself
+        registry = Check("registry", "ok", f"{where}: {sound}, schema version {version}")
     return [registry, _stuck_runs(running)]
 
 
@@ -264,9 +265,9 @@ def _stuck_runs(running: list[_RunRow]) -> Check:
 
 def _read_only(url: str) -> tuple[Callable[[str], list[Any]], Callable[[], str | None], Callable[[], None]]:
     """``(query, integrity, close)`` over a connection that takes no write lock and migrates nothing."""
-    from ..store._engine import _parsed, _sqlite_file, check_registry_file
+    from ..store._engine import _sqlite_file, check_registry_file
 
-    if _parsed(url).drivername.startswith("sqlite"):
+    if _parsed_is_sqlite(url):
         import sqlite3
         from urllib.parse import quote
 
@@ -298,6 +299,12 @@ def _read_only(url: str) -> tuple[Callable[[str], list[Any]], Callable[[], str |
         engine.dispose()
 
     return sa_query, lambda: None, close
+
+
+def _parsed_is_sqlite(url: str) -> bool:
+    from ..store._engine import _parsed
+
+    return _parsed(url).drivername.startswith("sqlite")
 
 
 def _shown_url(url: str) -> str:

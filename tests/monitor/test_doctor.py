@@ -123,3 +123,21 @@ def test_a_killed_server_leaves_a_stale_record_that_warns(served_churn):
         assert proc.returncode == 0  # a warning does not fail
     finally:
         stale.unlink(missing_ok=True)
+
+
+@pytest.mark.postgres
+def test_a_postgresql_registry(postgres_url, tmp_path, monkeypatch):
+    from tests._postgres import _free_port, fresh_project
+
+    monkeypatch.setenv("MLNB_REGISTRY_URL", postgres_url)
+    for project in fresh_project(tmp_path, monkeypatch):
+        from mlnb.store._schema import MIGRATIONS
+
+        row = mlnb.doctor()["registry"]
+        assert row["level"] == "ok" and row["detail"].endswith(f"connected, schema version {len(MIGRATIONS)}"), row
+        assert "password" not in row["detail"]
+        monkeypatch.setenv("MLNB_REGISTRY_URL", f"postgresql+psycopg://127.0.0.1:{_free_port()}/nothing")
+        proc = run_cli("doctor", "--json")
+        assert proc.returncode == 1, proc.stderr
+        down = next(c for c in json.loads(proc.stdout)["checks"] if c["check"] == "registry")
+        assert down["level"] == "error" and "refused" in down["detail"].lower() and down["fix"], down
