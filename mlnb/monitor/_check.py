@@ -147,3 +147,47 @@ def check(model: str, *, send: bool = True, now: float | None = None, reporter: 
         evaluations = record(project, model, evaluate(rules, frames), all_names, [c.name for c in channels], now)
         sent = deliver(project, model, channels, now) if send and channels else None
     return CheckResult(model, evaluations, firing_count(project, model), sent)
+
+
+class Watcher:
+    """``check(model)`` every ``every`` seconds in a background thread (``mlnb serve --monitor-every``).
+
+    A round with no rules for the model costs one read of ``monitoring.yaml``; a round that fails
+    logs one line and the next round tries again. Nothing here runs on a request path.
+    """
+
+    def __init__(self, project: Any, model: str, every: float, reporter: Reporter | None = None) -> None:
+        import threading
+
+        self.project, self.model, self.every, self.reporter = project, model, every, reporter
+        self.rounds = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="mlnb-monitor", daemon=True)
+
+    def start(self) -> Watcher:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def _run(self) -> None:
+        import logging
+
+        from .._project import using_project
+
+        log = logging.getLogger("mlnb.serve")
+        last = ""
+        with using_project(self.project):
+            while not self._stop.wait(self.every):
+                try:
+                    if not load_rules(self.project.root, self.model):
+                        continue
+                    result = check(self.model, reporter=self.reporter)
+                    self.rounds += 1
+                    if result.title != last:  # say what changed, not every round
+                        log.info("monitor: %s", result.title)
+                        last = result.title
+                except Exception as exc:  # a registry or log that cannot be read now: try next round
+                    log.warning("monitor: checking %s failed: %s", self.model, " ".join(str(exc).split())[:300])

@@ -13,14 +13,15 @@ from ._predlog import PredictionLog, log_dir
 
 
 def serve(model: str, port: int = 8080, host: str = "127.0.0.1", token: str | None = None, poll: float = 0.25,
-          max_body: int = _inputs.MAX_BODY, log: bool = True) -> None:
+          max_body: int = _inputs.MAX_BODY, log: bool = True, monitor_every: float = 60.0) -> None:
     """Serve ``model``'s routing over HTTP until interrupted (KServe V1 and Open Inference V2).
 
     Binds ``host`` (127.0.0.1 unless told otherwise; ``port`` 0 picks a free port), requires
     ``Authorization: Bearer TOKEN`` when ``token`` is given, and follows routing changes within
     ``poll`` seconds plus the time to load new models. Every answer goes to the prediction log
     (``.mlnb/predictions/MODEL/``, :func:`mlnb.serve.read_predictions`) unless ``log=False``.
-    Prints one line when it is ready.
+    Prints one line when it is ready. Every ``monitor_every`` seconds (0: never) a background
+    thread checks the model's alert rules of ``monitoring.yaml`` (:func:`mlnb.monitor.check`).
 
     >>> mlnb.serve.serve("churn", port=8080)  # doctest: +SKIP
     """
@@ -57,7 +58,21 @@ def serve(model: str, port: int = 8080, host: str = "127.0.0.1", token: str | No
     print(f"mlnb: serving {name} (routing #{live.seq}: {_arms(live)}) on http://{host}:{bound} "
           f"- POST /v1/models/{name}:predict, /v2/models/{name}/infer", file=sys.stderr, flush=True)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5)
-    uvicorn.Server(config).run(sockets=[sock])
+    watcher = _watch(follower.project, name, monitor_every)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        if watcher is not None:
+            watcher.stop()
+
+
+def _watch(project, model: str, every: float):  # type: ignore[no-untyped-def]
+    """The background thread checking the model's alert rules, or None when ``every`` is 0."""
+    if not every:
+        return None
+    from ..monitor._check import Watcher
+
+    return Watcher(project, model, every).start()
 
 
 def _arms(live) -> str:  # type: ignore[no-untyped-def]
