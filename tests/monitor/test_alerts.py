@@ -5,6 +5,7 @@ over frames in the report's format (one row per window and metric), given by a r
 from __future__ import annotations
 
 import json
+import time
 
 import pandas as pd
 import pytest
@@ -146,3 +147,22 @@ def test_alerts_listing_shows_firing_first_one_line_each(project):
     text = str(listing).splitlines()
     assert text[0].startswith("1 alert(s) firing") and len(text) == 5  # title, header, rule, 2 alerts
     assert "<table" in listing._repr_html_()
+
+
+def test_the_watcher_checks_in_the_background_only_when_there_are_rules(project):
+    from mlnb.monitor._check import Watcher
+
+    reports = Reports(day=frame({"accuracy": 0.5}))
+    idle = Watcher(project, "churn", 0.02, reporter=reports).start()
+    time.sleep(0.2)
+    idle.stop()
+    assert idle.rounds == 0 and reports.asked == []  # no rules: no report computed
+
+    mlnb.monitor.add_rule("accuracy < 0.85", model="churn")
+    watcher = Watcher(project, "churn", 0.02, reporter=reports).start()
+    deadline = time.monotonic() + 20
+    while watcher.rounds < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    watcher.stop()
+    assert watcher.rounds >= 3 and not watcher._thread.is_alive()
+    assert [(a["rule"], a["status"]) for a in alerts("churn", all=True).to_dict()] == [("churn.accuracy", "firing")]
