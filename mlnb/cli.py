@@ -27,6 +27,7 @@ AREA_CLIS = [
     "mlnb.checks._cli",
     "mlnb.models._cli",
     "mlnb.serve._cli",
+    "mlnb.monitor._alerts_cli",
     "mlnb.monitor._ops_cli",
 ]
 
