@@ -1,7 +1,7 @@
 """``mlnb doctor``: the health of a project's whole set-up, one row per check.
 
 Levels: ``ok``; ``warn`` (works, but needs attention: no remote, uncommitted ``.dvc`` changes,
-little free space, no monitoring check yet); ``error`` (broken: no git or DVC, a remote that
+little free space, models logging predictions with no alert rule); ``error`` (broken: no git or DVC, a remote that
 cannot be written, a damaged registry, runs stuck in ``running``, a disabled extension, a
 recorded server that does not answer). Any error makes the CLI exit 1; every row that is not
 ``ok`` says what to do.
@@ -33,7 +33,7 @@ LEVELS = ("ok", "warn", "error")
 LOW_SPACE_SHARE, LOW_SPACE_BYTES = 0.01, 16 * 1024 * 1024
 #: seconds a remote probe or a server ping may take before it counts as not answering
 TIMEOUT = 5.0
-#: a monitoring check older than this is a warning
+#: a firing alert not checked again for this long means the checks have stopped: a warning
 CHECK_MAX_AGE = 24 * 3600
 
 
@@ -419,21 +419,45 @@ def _ping(url: str) -> str | None:
 
 
 def _monitoring(project: Any) -> list[Check]:
-    from ._exporter import last_check, logged_models
+    """Models that log predictions have alert rules, and firing alerts are being checked again.
+
+    A check records only alerts (one that finds every rule satisfied writes nothing), so the
+    staleness a doctor can prove is that of firing alerts: each check updates them."""
+    from ._exporter import logged_models
+    from ._rules import load_rules
 
     models = logged_models(project)
     if not models:
         return [Check("monitoring", "ok", "no prediction log yet: nothing to monitor")]
-    last = last_check(project)
-    names = ", ".join(models[:5]) + (" ..." if len(models) > 5 else "")
-    if last is None:
-        return [Check("monitoring", "warn", f"no monitoring check yet ({len(models)} model(s) log predictions: {names})",
-                      "add rules and check them: `mlnb monitor rule add ...`, `mlnb monitor check MODEL`")]
-    age = time.time() - last
-    detail = f"last monitoring check {_age(age)} ago ({names})"
-    if age > CHECK_MAX_AGE:
-        return [Check("monitoring", "warn", detail, "schedule `mlnb monitor check MODEL` (cron, CI) or keep `mlnb serve` running")]
-    return [Check("monitoring", "ok", detail)]
+    watched = {r.model for r in load_rules(project.root)}
+    unwatched = [m for m in models if m not in watched]
+    names = ", ".join(unwatched[:5]) + (" ..." if len(unwatched) > 5 else "")
+    checks = []
+    if unwatched:
+        checks.append(Check("monitoring", "warn", f"no monitoring check yet: {len(unwatched)} model(s) log predictions "
+                            f"with no alert rule ({names})",
+                            "add rules and check them: `mlnb monitor rule add \"accuracy < 0.85\" --model MODEL`, "
+                            "`mlnb monitor check MODEL` (or `mlnb serve --monitor-every`)"))
+    if watched:
+        firing, last = _alert_times(project)
+        if firing is not None and time.time() - firing > CHECK_MAX_AGE:
+            checks.append(Check("monitoring", "warn", f"firing alerts not checked again for {_age(time.time() - firing)}: "
+                                "the checks have stopped", "schedule `mlnb monitor check MODEL` (cron, CI) or keep "
+                                "`mlnb serve --monitor-every` running"))
+        else:
+            seen = f"last alert activity {_age(time.time() - last)} ago" if last is not None else "no alert recorded yet"
+            checks.append(Check("monitoring", "ok", f"{len(watched)} model(s) with alert rules; {seen}"))
+    return checks
+
+
+def _alert_times(project: Any) -> tuple[float | None, float | None]:
+    """(the oldest last check of a firing alert, the latest check of any alert), read-only."""
+    query, _, close = _read_only(project.registry_url)
+    try:
+        row = query("SELECT MIN(CASE WHEN status = 'firing' THEN evaluated_at END), MAX(evaluated_at) FROM alerts")[0]
+    finally:
+        close()
+    return row[0], row[1]
 
 
 def _age(seconds: float) -> str:

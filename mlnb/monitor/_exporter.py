@@ -10,7 +10,7 @@ Series (one per model that has a prediction log):
     mlnb_alerts_firing{model,severity}       firing alerts
 
 Only what exists is exposed: a metric the latest window cannot compute (no outcomes yet, too few
-rows) has no sample, and neither has ``mlnb_alerts_firing`` while no alert rules were ever checked.
+rows) has no sample, and neither has ``mlnb_alerts_firing`` for a model without alert rules.
 Values are computed on scrape, at most once per ``ttl`` seconds (a scrape in between gets the
 values computed last), so a short scrape interval costs nothing more.
 """
@@ -92,13 +92,18 @@ def _from_log(project: Any, model: str) -> Latest:
 
 
 def firing_alerts(project: Any, model: str) -> dict[str, int] | None:
-    """Firing alerts of ``model`` per severity; None while this installation keeps no alerts."""
-    return None
+    """Firing alerts of ``model`` per severity (every severity, 0 included, once the model has
+    rules in ``monitoring.yaml``); None when it has no rules and no firing alert: nothing watches it."""
+    from ._alerts import firing_rows
+    from ._rules import SEVERITIES, load_rules
 
-
-def last_check(project: Any) -> float | None:
-    """When the rules were last checked (epoch seconds); None when never."""
-    return None
+    rows = firing_rows(project, model)
+    if not rows and not load_rules(project.root, model):
+        return None
+    counts = dict.fromkeys(SEVERITIES, 0)
+    for row in rows:
+        counts[row.severity] = counts.get(row.severity, 0) + 1
+    return counts
 
 
 def _number(value: Any) -> bool:

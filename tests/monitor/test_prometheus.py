@@ -125,15 +125,45 @@ def test_prometheus_reads_back_the_gauges_of_the_exporter_and_the_server(served_
     assert list(answered.values()) == [REQUESTS]
 
 
-def test_no_alert_series_while_no_alerts_are_kept(served_churn, prometheus):
-    """Honest gauges: without alert rules checked there is no firing-alerts sample, not a made-up 0."""
+def test_no_alert_series_for_a_model_without_rules(served_churn, prometheus):
+    """Honest gauges: no rules, no firing-alerts sample (not a made-up 0); no outcomes, no accuracy."""
     from mlnb._project import Project
     from mlnb.monitor._exporter import firing_alerts
 
     series(prometheus, 'mlnb_monitor_up{job="exporter"}')  # scraped at least once
-    if firing_alerts(Project(served_churn.root), "churn") is None:
-        assert query(prometheus, "mlnb_alerts_firing")["result"] == []
-        assert query(prometheus, 'mlnb_monitor_metric{metric="accuracy"}')["result"] == []
+    assert firing_alerts(Project(served_churn.root), "churn") is None
+    assert query(prometheus, "mlnb_alerts_firing")["result"] == []
+    assert query(prometheus, 'mlnb_monitor_metric{metric="accuracy"}')["result"] == []
+
+
+def test_a_firing_alert_is_read_back_then_its_resolution(served_churn, prometheus, monkeypatch):
+    """A rule of monitoring.yaml fires through `mlnb.monitor.check` (fed a report frame: the report
+    itself is another branch's); Prometheus reads 1 warning, 0 critical; removing the rule resolves it."""
+    import pandas as pd
+
+    import mlnb
+
+    monkeypatch.chdir(served_churn.root)
+    now = time.time()
+    frame = pd.DataFrame({"window": [0], "start": [now - 3600], "end": [now], "n": [REQUESTS],
+                          "metric": ["latency.p99"], "value": [250.0], "lower": [float("nan")],
+                          "upper": [float("nan")], "alert": [False], "note": [""]})
+    mlnb.monitor.add_rule("latency.p99 > 200", model="churn")
+    try:
+        assert mlnb.monitor.check("churn", send=False, reporter=lambda m, w: frame).firing == 1
+
+        def firing():
+            result = query(prometheus, 'mlnb_alerts_firing{job="exporter", model="churn"}')["result"]
+            got = {r["metric"]["severity"]: float(r["value"][1]) for r in result}
+            return got if got.get("warning") == 1 else None
+
+        assert poll(firing, "the firing alert in Prometheus") == {"warning": 1.0, "critical": 0.0}
+        doctor = mlnb.doctor(served_churn.root)["monitoring"]
+        assert doctor["level"] == "ok" and "1 model(s) with alert rules; last alert activity" in doctor["detail"]
+    finally:
+        mlnb.monitor.remove_rule("churn.latency.p99")
+        mlnb.monitor.check("churn", send=False, reporter=lambda m, w: frame)  # its alert resolves
+    poll(lambda: query(prometheus, 'mlnb_alerts_firing{job="exporter"}')["result"] == [], "the alert series to go")
 
 
 def test_every_dashboard_query_runs_on_prometheus(served_churn, prometheus):
