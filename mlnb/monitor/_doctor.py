@@ -218,6 +218,10 @@ def _registry(project: Any) -> list[Check]:
     from ..store._schema import MIGRATIONS
 
     url = project.registry_url
+    file = _sqlite_path(url)
+    if file is not None and not file.exists():
+        return [Check("registry", "warn", f"no registry file at {file} (a new clone: it is not kept in git)",
+                      "any mlnb command makes an empty one; runs and versions recorded elsewhere are not in it")]
     try:
         query, integrity, close = _read_only(url)
     except Exception as exc:
@@ -265,15 +269,13 @@ def _stuck_runs(running: list[_RunRow]) -> Check:
 
 def _read_only(url: str) -> tuple[Callable[[str], list[Any]], Callable[[], str | None], Callable[[], None]]:
     """``(query, integrity, close)`` over a connection that takes no write lock and migrates nothing."""
-    from ..store._engine import _sqlite_file, check_registry_file
+    from ..store._engine import check_registry_file
 
-    if _parsed_is_sqlite(url):
+    file = _sqlite_path(url)
+    if file is not None:
         import sqlite3
         from urllib.parse import quote
 
-        file = _sqlite_file(url)
-        if file is None or not file.exists():
-            raise FileNotFoundError(f"no registry file at {file}: run `mlnb init` (a new clone makes it then)")
         check_registry_file(file)
         conn = sqlite3.connect(f"file:{quote(str(file))}?mode=ro", uri=True, timeout=5)
 
@@ -305,6 +307,13 @@ def _parsed_is_sqlite(url: str) -> bool:
     from ..store._engine import _parsed
 
     return _parsed(url).drivername.startswith("sqlite")
+
+
+def _sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite registry URL; None for a server's URL."""
+    from ..store._engine import _sqlite_file
+
+    return _sqlite_file(url) if _parsed_is_sqlite(url) else None
 
 
 def _shown_url(url: str) -> str:

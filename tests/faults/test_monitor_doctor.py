@@ -74,3 +74,25 @@ def test_a_full_disk(small_project):
     fill(disk, leave=0)
     row = failing_row("disk")
     assert row["detail"].startswith("disk full") and "dvc gc" in row["fix"]
+
+
+def test_the_exporter_refuses_a_port_in_use_and_a_negative_ttl(project):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        proc = run_cli("monitor", "exporter", "--port", str(taken.getsockname()[1]))
+    assert proc.returncode == 2 and "choose another --port" in proc.stderr and proc.stderr.count("\n") == 1
+    proc = run_cli("monitor", "exporter", "--port", "0", "--ttl", "-1")
+    assert proc.returncode == 2 and "--ttl -1" in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_a_clone_without_its_registry_warns_and_makes_nothing(project):
+    for path in project.mlnb_dir.glob("registry.db*"):
+        path.unlink()
+    proc = run_cli("doctor", "--json")
+    assert proc.returncode == 0, proc.stdout
+    row = next(c for c in json.loads(proc.stdout)["checks"] if c["check"] == "registry")
+    assert row["level"] == "warn" and "new clone" in row["detail"]
+    assert not list(project.mlnb_dir.glob("registry.db*"))  # the doctor did not create one
