@@ -48,9 +48,11 @@ def __dir__() -> list[str]:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext mlnb``: register ``%mlops`` / ``%%mlops``."""
+    from ._charts import warm_static_renderer
     from .notebook.magics import register
 
     register(ipython)
+    warm_static_renderer()
 
 
 def unload_ipython_extension(ipython: Any) -> None:

@@ -7,7 +7,10 @@ HTML renderer loads vega from a CDN (blank offline and in untrusted notebooks); 
 ``chart_bundle`` returns a mime bundle with the spec under ``application/vnd.vegalite.v6+json``
 (drawn by mlnb's labextension, no network), the same spec under the v5 key with its ``$schema``
 rewritten (JupyterLab's built-in renderer draws it where mlnb's extension is missing; fine for
-the simple specs mlnb makes), and a ``text/plain`` line for terminals.
+the simple specs mlnb makes), a static SVG of the chart (``image/svg+xml``, drawn by
+vl-convert where it is installed, the ``charts`` extra) for GitHub, nbviewer, VS Code and HTML
+exports, which render no Vega-Lite, and a ``text/plain`` line for terminals. JupyterLab keeps
+the interactive chart: its Vega renderers rank ahead of its SVG renderer.
 
 ``enable_altair_renderer()`` makes the user's own Altair charts display the same way:
 
@@ -18,13 +21,21 @@ the simple specs mlnb makes), and a ``text/plain`` line for terminals.
 
 from __future__ import annotations
 
+import logging
+import re
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger("mlnb")
 
 V5_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 V6_MIME = "application/vnd.vegalite.v6+json"
 V5_MIME = "application/vnd.vegalite.v5+json"
 RENDERER_NAME = "mlnb"
+SVG_MIME = "image/svg+xml"
+#: the largest static image kept in a bundle (bytes); a bigger one (a line of 10^5 points as an
+#: SVG path) is left out rather than bloat the notebook: the interactive chart still shows
+STATIC_BUDGET = 200_000
 
 
 def chart_spec(chart: Any) -> dict[str, Any]:
@@ -42,7 +53,42 @@ def chart_bundle(chart: Any, text: str = "<chart>", v5_fallback: bool = True) ->
     bundle: dict[str, Any] = {V6_MIME: spec, "text/plain": text}
     if v5_fallback:
         bundle[V5_MIME] = {**spec, "$schema": V5_SCHEMA}
+    svg = static_svg(spec)
+    if svg is not None:
+        bundle[SVG_MIME] = svg
     return bundle
+
+
+def static_svg(spec: dict[str, Any]) -> str | None:
+    """The chart drawn as SVG by vl-convert (no browser, no network), or None where vl-convert is
+    not installed, cannot draw the spec, or the image would exceed :data:`STATIC_BUDGET`."""
+    try:
+        import vl_convert
+    except ImportError:
+        return None
+    try:  # no ARIA labels: a static picture has no screen-reader tooltips, and they double its size
+        svg = vl_convert.vegalite_to_svg({**spec, "config": {**spec.get("config", {}), "aria": False}})
+    except Exception:  # a spec vl-convert cannot draw keeps its interactive chart only
+        log.debug("vl-convert could not draw a chart", exc_info=True)
+        return None
+    svg = _GEOMETRY.sub(lambda m: m.group(1) + _DECIMALS.sub(r"\1", m.group(2)) + '"', svg)
+    return svg if len(svg.encode()) <= STATIC_BUDGET else None
+
+
+#: geometry attributes, whose coordinates need no more than a tenth of a pixel (text is untouched)
+_GEOMETRY = re.compile(r'( (?:d|transform|x|y|x1|y1|x2|y2|width|height)=")([^"]*)"')
+_DECIMALS = re.compile(r"(\d\.\d)\d+")
+
+
+def warm_static_renderer() -> None:
+    """Start vl-convert's JavaScript runtime in a background thread (its first drawing takes
+    ~0.7 s; later ones ~30 ms), so the first chart a notebook shows does not wait for it."""
+    import importlib.util
+    import threading
+
+    if importlib.util.find_spec("vl_convert") is not None:
+        threading.Thread(target=static_svg, args=({"mark": "point", "data": {"values": []}},),
+                         name="mlnb-warm-vl-convert", daemon=True).start()
 
 
 #: Vega's standalone scripts, copied here by the labextension build (``jlpm build:vendor``)

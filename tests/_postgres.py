@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,24 @@ def postgres_server() -> Iterator[str]:
     bindir = _pg_bindir()
     if bindir is None:
         _unavailable("the server binaries (initdb, pg_ctl) are not installed")
+    try:
+        with cluster(bindir) as url:
+            yield url
+    except ClusterError as exc:
+        pytest.fail(str(exc))
+
+
+class ClusterError(RuntimeError):
+    """A PostgreSQL cluster that would not start (initdb or pg_ctl failed), with its log."""
+
+
+@contextmanager
+def cluster(bindir: Path | None = None, max_connections: int = 100) -> Iterator[str]:
+    """A throwaway PostgreSQL cluster for the ``with`` block (also used by bench/registry.py):
+    its SQLAlchemy URL without a database name."""
+    bindir = bindir or _pg_bindir()
+    if bindir is None:
+        raise ClusterError("the PostgreSQL server binaries (initdb, pg_ctl) are not installed")
     base = Path(tempfile.mkdtemp(prefix="mlnb-pg-"))
     data, sock, log = base / "data", base / "sock", base / "server.log"
     sock.mkdir()
@@ -75,7 +94,8 @@ def postgres_server() -> Iterator[str]:
         subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
                                      "-E", "UTF8", "--no-sync"]),
                        check=True, capture_output=True, env=env)
-        options = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
+        options = (f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off "
+                   f"-c max_connections={max_connections}")
         subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options,
                                      "-w", "-t", "60", "start"]), check=True, capture_output=True, env=env)
     except subprocess.CalledProcessError as exc:
@@ -83,7 +103,7 @@ def postgres_server() -> Iterator[str]:
         if log.exists():
             detail += "\n" + log.read_text()
         shutil.rmtree(base, ignore_errors=True)
-        pytest.fail(f"could not start a PostgreSQL cluster with {bindir}: {detail}")
+        raise ClusterError(f"could not start a PostgreSQL cluster with {bindir}: {detail}") from None
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
     finally:
@@ -92,17 +112,22 @@ def postgres_server() -> Iterator[str]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-@pytest.fixture
-def postgres_url(postgres_server: str) -> str:
-    """A fresh, empty database on the session's server."""
+def create_database(server: str) -> str:
+    """A fresh, empty database on the server at ``server``; its URL."""
     import psycopg
 
     name = f"mlnb_{uuid.uuid4().hex[:12]}"
-    host_port = postgres_server.split("@", 1)[1]
+    host_port = server.split("@", 1)[1]
     host, port = host_port.split(":")
     with psycopg.connect(host=host, port=int(port), user="postgres", dbname="postgres", autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    return f"{postgres_server}/{name}"
+    return f"{server}/{name}"
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """A fresh, empty database on the session's server."""
+    return create_database(postgres_server)
 
 
 def fresh_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:

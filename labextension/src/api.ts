@@ -36,6 +36,32 @@ export async function requestAPI<T>(path: string, query: Query = {}): Promise<T>
   return data as T;
 }
 
+/** The largest page the server gives (`MAX_PAGE` in mlnb/server/_routes.py). */
+export const MAX_PAGE = 500;
+
+/** A page of rows under one key (`runs`, `versions`, `events`) and whether there are more. */
+export interface IPage {
+  has_more: boolean;
+  [key: string]: unknown;
+}
+
+/** ``limit`` rows under ``key`` from ``offset``, in requests of at most the server's largest page,
+ * so a list grown past one page (by "Load more") can be refreshed whole. Returns the rows, whether
+ * there are more, and the first page (for fields beside the rows). */
+export async function fetchRows<T>(path: string, key: string, query: Query, offset: number, limit: number): Promise<[T[], boolean, IPage]> {
+  let rows: T[] = [];
+  let more = true;
+  let first: IPage | null = null;
+  while (more && (first === null || rows.length < limit)) {
+    const ask = Math.max(1, Math.min(MAX_PAGE, limit - rows.length));
+    const page = await requestAPI<IPage>(path, { ...query, offset: offset + rows.length, limit: ask });
+    first = first ?? page;
+    rows = rows.concat((page[key] as T[]) ?? []);
+    more = page.has_more;
+  }
+  return [rows, more, first as IPage];
+}
+
 /** The URL of a project file (a run artifact); the server refuses paths outside the project. */
 export function fileURL(path: string): string {
   const settings = ServerConnection.makeSettings();
@@ -61,14 +87,6 @@ export interface IRun {
   metrics: Record<string, unknown>;
   tags: string[];
   [key: string]: unknown;
-}
-
-export interface IRunsPage {
-  available: boolean;
-  runs: IRun[];
-  offset: number;
-  limit: number;
-  has_more: boolean;
 }
 
 export interface IListing {

@@ -4,15 +4,13 @@
  * open, when the registry changes.
  */
 
-import { requestAPI, segment } from './api';
+import { fetchRows, requestAPI, segment } from './api';
 import { append, button, clear, el, fmt, fmtShortTime } from './dom';
 import { IEvent, INavigate, KEY_METRICS, aliasChip, aliasMove, keyMetrics, section } from './modelparts';
 import { VersionPage } from './modelversion';
 import { InsertCode, IView, setState, showSide } from './view';
 
 const PAGE = 50;
-/** The largest page the server gives (`MAX_PAGE` in mlnb/server/_routes.py). */
-const MAX_PAGE = 500;
 
 export interface IModel {
   name: string;
@@ -30,12 +28,6 @@ export interface IModelVersion {
   run_id: string | null;
   data: string[];
   created_at: number | null;
-  [key: string]: unknown;
-}
-
-/** A page of rows under one key (`versions`, `events`) and whether there are more. */
-interface IPage {
-  has_more: boolean;
   [key: string]: unknown;
 }
 
@@ -191,16 +183,8 @@ class ModelPage {
     }
   }
 
-  /** ``limit`` rows from ``offset``, in requests of at most the server's largest page. */
   private async fetch<T>(path: string, key: string, offset: number, limit: number): Promise<[T[], boolean]> {
-    let rows: T[] = [];
-    let more = true;
-    while (more && rows.length < limit) {
-      const ask = Math.min(MAX_PAGE, limit - rows.length);
-      const page = await requestAPI<IPage>(`models/${segment(this.name)}${path}`, { offset: offset + rows.length, limit: ask });
-      rows = rows.concat((page[key] as T[]) ?? []);
-      more = page.has_more;
-    }
+    const [rows, more] = await fetchRows<T>(`models/${segment(this.name)}${path}`, key, {}, offset, limit);
     return [rows, more];
   }
 

@@ -1,6 +1,6 @@
 /** The Runs tab: latest runs first, a filter box, paging, selection for comparison. */
 
-import { IRun, IRunsPage, requestAPI } from './api';
+import { IRun, fetchRows } from './api';
 import { button, clear, el, fmt, fmtDuration, fmtShortTime } from './dom';
 import { compareTable } from './compare';
 import { RunDetail } from './rundetail';
@@ -47,32 +47,39 @@ export class RunsView implements IView {
       await this.detail.refresh();
     }
     try {
-      const page = await this.fetch(0, Math.max(PAGE, this.runs.length));
-      this.runs = page.runs;
-      this.hasMore = page.has_more;
-      this.message.textContent = page.available ? '' : 'Runs are not available in this mlnb install.';
+      const [runs, more, first] = await this.fetch(0, Math.max(PAGE, this.runs.length));
+      this.runs = runs;
+      this.hasMore = more;
+      this.message.textContent = first.available === false ? 'Runs are not available in this mlnb install.' : '';
       this.render();
     } catch (err) {
-      this.showError(err);
+      this.showError(err, true);
     }
   }
 
   private async loadMore(): Promise<void> {
     try {
-      const page = await this.fetch(this.runs.length, PAGE);
-      this.runs = this.runs.concat(page.runs);
-      this.hasMore = page.has_more;
+      const [runs, more] = await this.fetch(this.runs.length, PAGE);
+      this.runs = this.runs.concat(runs);
+      this.hasMore = more;
       this.render();
     } catch (err) {
       this.showError(err);
     }
   }
 
-  private fetch(offset: number, limit: number): Promise<IRunsPage> {
-    return requestAPI<IRunsPage>('runs', { filter: toFilter(this.filter.value), offset, limit });
+  private fetch(offset: number, limit: number): ReturnType<typeof fetchRows<IRun>> {
+    return fetchRows<IRun>('runs', 'runs', { filter: toFilter(this.filter.value) }, offset, limit);
   }
 
-  private showError(err: unknown): void {
+  private showError(err: unknown, stale = false): void {
+    if (stale) {
+      // a refused filter must not leave the previous list looking like its answer
+      this.runs = [];
+      this.hasMore = false;
+      clear(this.list);
+      this.more.hidden = true;
+    }
     this.message.textContent = err instanceof Error ? err.message : String(err);
     this.message.classList.add('mlnb-error');
     setState(this.node, 'error');

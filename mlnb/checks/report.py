@@ -37,7 +37,7 @@ def _num(v: Any) -> str:
 
 
 _FORMATS = {"missing_ref": _pct, "missing_cur": _pct, "score": _num, "statistic": _num, "p_adjusted": _num,
-            "psi": _num, "drifted": lambda v: "DRIFT" if v else "ok",
+            "psi": _num, "threshold": _num, "drifted": lambda v: "DRIFT" if v else "ok",
             "status": lambda v: v.upper() if v in ("drift", "removed") else str(v)}
 
 
@@ -142,8 +142,9 @@ class DriftReport:
         return f"<DriftReport: {self.verdict()}>"
 
     def _repr_html_(self) -> str:
-        return coloured_table(self.verdict(), self.dataset_drift, _SHOWN, self.rows, _FORMATS,
-                              lambda r: bool(r["drifted"]))
+        # the drifted columns first (as the chart shows them); the rest in the data's order
+        rows = sorted(self.rows, key=lambda r: not r["drifted"])
+        return coloured_table(self.verdict(), self.dataset_drift, _SHOWN, rows, _FORMATS, lambda r: bool(r["drifted"]))
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

@@ -14,6 +14,7 @@ the registry does not know.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import logging
@@ -197,16 +198,31 @@ def _remove_new_orphans(project: Project, since: float) -> None:
 
 
 def _remove_temp_files(project: Project, rel: str | None) -> None:
-    """Temp files of dead writers (only they can exist under the lock): DVC's ``*.tmp`` cache
-    objects and, beside ``rel``, what a save wrote before its rename."""
-    cache = project.root / ".dvc" / "cache" / "files" / "md5"
-    if cache.is_dir():
-        for tmp in cache.glob("*/*.tmp"):
-            tmp.unlink(missing_ok=True)
+    """Temp files of dead writers: DVC's ``*.tmp`` cache objects and, beside ``rel``, what a save
+    wrote before its rename."""
+    sweep_cache_temps(project)
     if rel is not None:
         full = project.root / rel
         for tmp in full.parent.glob(f".{full.name}.*{TMP_SUFFIX}"):
             tmp.unlink(missing_ok=True)
+
+
+def sweep_cache_temps(project: Project, since: float = 0.0) -> None:
+    """Remove the ``*.tmp`` objects in DVC's cache (modified at or after ``since``) that no live
+    writer owns. Two locks cover the writers of the cache, ``data`` and ``models``; the sweep
+    runs only when it holds both (re-entrantly for the caller's own) and is otherwise skipped —
+    the temp files may be another writer's objects in flight — and left to a later write."""
+    cache = project.root / ".dvc" / "cache" / "files" / "md5"
+    if not cache.is_dir():
+        return
+    try:
+        with project_lock(project.root, "data", timeout=0), project_lock(project.root, "models", timeout=0):
+            for tmp in cache.glob("*/*.tmp"):
+                with contextlib.suppress(OSError):
+                    if tmp.stat().st_mtime >= since:
+                        tmp.unlink()
+    except Busy:
+        return
 
 
 def _git(project: Project, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

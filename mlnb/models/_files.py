@@ -120,7 +120,9 @@ def to_cache(project: Project, path: Path, md5: str | None = None) -> tuple[str,
 
     cache = project.dvc.cache.local
     staging, meta, obj = build(cache, str(path), _local_fs(), "md5")
-    transfer(staging, cache, {obj.hash_info}, shallow=False, hardlink=False)
+    result = transfer(staging, cache, {obj.hash_info}, shallow=False, hardlink=False)
+    if result.failed:  # DVC counts a failed object instead of raising: a version must not lack bytes
+        raise OSError(f"could not copy {len(result.failed)} objects of {path} into DVC's cache")
     return obj.hash_info.value, int(meta.size or 0), meta.nfiles
 
 

@@ -98,13 +98,10 @@ def _said_when_disk_full(project: Project, name: str) -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        from ..data._write import disk_full
+        from ..data._write import disk_full, sweep_cache_temps
 
         if disk_full(exc):
-            for tmp in (project.root / ".dvc" / "cache" / "files" / "md5").glob("*/.*.tmp"):
-                with contextlib.suppress(OSError):
-                    if tmp.stat().st_mtime >= began:
-                        tmp.unlink()
+            sweep_cache_temps(project, since=began)
             raise MlnbError(f"the disk is full while registering model {name} (nothing was registered): "
                             "free some space, then register it again") from exc
         raise

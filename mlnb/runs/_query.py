@@ -250,8 +250,10 @@ def _page(conn: Connection, condition: Any, spec: list[tuple[_filter.Field, bool
     keyed = key.join(runs, runs.c.id == key.c.run_id)
     for alias, on in joins:
         keyed = keyed.outerjoin(alias, on)
-    cols = [key.c.value] if field.kind == "metrics" else [key.c.num, key.c.value]
-    head = [(c.desc() if desc else c.asc()).nulls_last() for c in cols]
+    if field.kind == "metrics":  # no NULLs pass `present`: a plain order, which the (key, value) index gives
+        head = [key.c.value.desc() if desc else key.c.value.asc()]
+    else:
+        head = [(c.desc() if desc else c.asc()).nulls_last() for c in (key.c.num, key.c.value)]
     where = and_(key.c.key == field.key, present, condition)
     q = select(*_LIST_SELECT).select_from(keyed).where(where).order_by(*head, *order)
     rows = [dict(r._mapping) for r in conn.execute(q.limit(limit).offset(offset))]

@@ -218,7 +218,7 @@ def _values(spec):
             yield from _values(v)
 
 
-def test_notebook_output_of_20_columns_is_under_200kb(ipython):
+def test_notebook_output_of_20_columns_with_static_images_is_under_300kb(ipython):
     ref, cur = frames(100_000, seed=11, n_num=15, n_cat=5)
     report = mlnb.checks.drift(ref, cur)
     shell = ipython
@@ -231,9 +231,10 @@ def test_notebook_output_of_20_columns_is_under_200kb(ipython):
     finally:
         del shell.display_pub.publish
     kinds = {k for o in outputs for k in o}
-    assert "text/html" in kinds and "application/vnd.vegalite.v5+json" in kinds
+    assert {"text/html", "application/vnd.vegalite.v5+json", "image/svg+xml"} <= kinds
     total = sum(len(json.dumps(o)) for o in outputs)
-    assert total < 200_000
+    print(f"20-column drift report: {total:,} bytes of notebook output")
+    assert total < 300_000
 
 
 def test_named_columns_present_in_one_frame_are_reported():

@@ -108,6 +108,8 @@ def lab(lab_project: tuple[Path, dict[str, str]], tmp_path_factory: pytest.TempP
 
 #: versions of the model "big" in the paging tests (the issue's scale for the REST listing)
 BIG = 10_000
+#: runs in the same project: more than the server's largest page (500)
+BIG_RUNS = 700
 
 #: one real registration, then the same row 9,999 times more with distinct hashes (registering
 #: 10,000 models through DVC would take minutes), then real alias moves
@@ -129,6 +131,14 @@ with registry(project).write() as conn:
     conn.execute(mv.insert(), [{{k: v for k, v in r.items() if k != "id"}} for r in rows])
 mlnb.models.promote("big@9000", to="champion", gates=["auc > 0.8"])
 mlnb.models.set_alias("big@{BIG}", "staging")
+from mlnb.store._schema import runs
+with mlnb.start_run("seed") as seed:
+    pass
+with registry(project).read() as conn:
+    run = dict(conn.execute(runs.select().where(runs.c.id == seed.id)).first()._mapping)
+with registry(project).write() as conn:  # more runs than the server's largest page, as for versions
+    conn.execute(runs.insert(), [{{**run, "id": f"{{n:032x}}", "name": f"bulk-{{n}}", "started_at": run["started_at"] - n}}
+                                 for n in range(1, {BIG_RUNS} + 1)])
 """
 
 

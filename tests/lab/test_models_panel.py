@@ -199,6 +199,29 @@ def test_ten_thousand_versions_page_in_and_refresh_past_the_largest_page(chromiu
         lp.close()
 
 
+def test_runs_refresh_past_the_largest_page(chromium, big_lab: Lab) -> None:  # type: ignore[no-untyped-def]
+    """600 runs shown (after "Load more"), then a run finished elsewhere: the live refresh
+    re-reads all 600 in requests of at most 500 rows, not one request the server refuses."""
+    lp = open_lab(chromium, big_lab)
+    try:
+        page = lp.page
+        lp.open_panel("runs")
+        rows = page.locator(f"{PANEL} .mlnb-run")
+        rows.first.wait_for()
+        assert rows.count() == 50
+        for shown in range(100, 601, 50):
+            page.locator(f"{PANEL} .mlnb-runs .mlnb-more").click()
+            page.wait_for_function("([sel, n]) => document.querySelectorAll(sel).length === n",
+                                   arg=[f"{PANEL} .mlnb-run", shown])
+        run_python("import mlnb\nwith mlnb.start_run('newest'):\n    pass", big_lab.root, big_lab.env)
+        page.locator(f"{PANEL} .mlnb-run", has_text="newest").wait_for(timeout=15_000)
+        assert rows.count() == 600 and _first_run(page) == "newest"
+        assert page.locator(f"{PANEL} .mlnb-error").count() == 0
+        assert lp.errors == []
+    finally:
+        lp.close()
+
+
 def test_models_panel_screenshot_for_the_docs(models_tab, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """docs/models-panel.png: a model's page and a version's page, with the panel widened as a user
     would to read a table; each shot holds text where its rows are."""
@@ -228,3 +251,7 @@ def test_models_panel_screenshot_for_the_docs(models_tab, tmp_path: Path) -> Non
             assert region["ink"] > region["pixels"] // 50 and region["colours"] > 8, (ready, region)
         shots.append(shot)
     keep_screenshot(side_by_side(page, shots), "models-panel.png", tmp_path)
+
+
+def _first_run(page) -> str:  # type: ignore[no-untyped-def]
+    return page.locator(f"{PANEL} .mlnb-run .mlnb-run-name").first.inner_text()
