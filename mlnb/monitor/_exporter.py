@@ -57,11 +57,13 @@ def latest_metrics(project: Any, model: str, window: str = DEFAULT_WINDOW) -> La
     from .. import monitor
     from .._project import using_project
 
+    if not any((Path(project.mlnb_dir) / "predictions" / model).glob("date=*/part-*.parquet")):
+        return Latest()  # nothing logged yet (a server before its first request): no window, no metric
     report = getattr(monitor, "report", None)
     if report is None:
         return _from_log(project, model)
     with using_project(project):
-        frame = report(model, window=window).to_frame()
+        frame = report(model, window=int(window) if window.isdigit() else window).to_frame()
     if frame.empty:
         return Latest()
     last = frame[frame["window"] == frame["window"].max()]
@@ -76,10 +78,8 @@ def _from_log(project: Any, model: str) -> Latest:
     import pyarrow.dataset as pads
 
     folder = Path(project.mlnb_dir) / "predictions" / model
-    days = sorted(folder.glob("date=*"))
-    files = sorted(str(f) for f in days[-1].glob("part-*.parquet")) if days else []
-    if not files:
-        return Latest()
+    newest = max(d for d in folder.glob("date=*") if any(d.glob("part-*.parquet")))  # one exists: checked before
+    files = sorted(str(f) for f in newest.glob("part-*.parquet"))
     table = pads.dataset(files, format="parquet").to_table(columns=["time", "latency_ms", "shadow"])
     live = ~np.asarray(table.column("shadow"), dtype=bool)
     times = np.asarray(table.column("time"), dtype=float)[live]
