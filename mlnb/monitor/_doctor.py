@@ -81,16 +81,24 @@ def doctor(path: str | os.PathLike[str] | None = None) -> Doctor:
     'ok'
     """
     from .._project import Project, current_project
+    from ..errors import MlnbError
 
     start = time.perf_counter()
-    project = current_project(path) if path is None else Project.find(path)
+    project = current_project() if path is None else Project.find(path)
     checks: list[Check] = []
-    for step in (_git, _dvc_and_remote, _disk, _registry, _extensions, _servers, _monitoring):
-        try:
-            checks += step(project)
-        except Exception as exc:  # one check's failure must not hide the others
-            checks.append(Check(step.__name__.strip("_"), "error", f"the check itself failed: {type(exc).__name__}: {exc}",
-                                "rerun with --debug and report it if it persists"))
+    try:
+        for step in (_git, _dvc_and_remote, _disk, _registry, _extensions, _servers, _monitoring):
+            try:
+                checks += step(project)
+            except MlnbError as exc:  # e.g. a monitoring.yaml that does not parse: its message says what to do
+                checks.append(Check(step.__name__.strip("_"), "error", str(exc), "as the detail says"))
+            except Exception as exc:  # one check's failure must not hide the others
+                checks.append(Check(step.__name__.strip("_"), "error",
+                                    f"the check itself failed: {type(exc).__name__}: {exc}",
+                                    "rerun with --debug and report it if it persists"))
+    finally:
+        if path is not None:
+            project.close()
     return Doctor(checks, time.perf_counter() - start)
 
 

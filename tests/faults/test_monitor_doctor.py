@@ -96,3 +96,12 @@ def test_a_clone_without_its_registry_warns_and_makes_nothing(project):
     row = next(c for c in json.loads(proc.stdout)["checks"] if c["check"] == "registry")
     assert row["level"] == "warn" and "new clone" in row["detail"]
     assert not list(project.mlnb_dir.glob("registry.db*"))  # the doctor did not create one
+
+
+def test_a_broken_monitoring_yaml(project):
+    import pandas as pd
+
+    mlnb.monitor.log_predictions("churn", pd.DataFrame({"x": [1.0, 2.0]}), [0, 1], ids=["a", "b"])
+    (project.root / "monitoring.yaml").write_text("rules:\n  - {when: 'accuracy <<< 2', model: churn}\n")
+    row = failing_row("monitoring")
+    assert "monitoring.yaml" in row["detail"] and "rule 1 is not valid" in row["detail"], row
