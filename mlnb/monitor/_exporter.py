@@ -66,10 +66,11 @@ def latest_metrics(project: Any, model: str, window: str = DEFAULT_WINDOW) -> La
         frame = report(model, window=int(window) if window.isdigit() else window).to_frame()
     if frame.empty:
         return Latest()
+    from ._check import _epoch, _number  # read a report's frame as the rules' check reads it
+
     last = frame[frame["window"] == frame["window"].max()]
-    values = {str(m): float(v) for m, v in zip(last["metric"], last["value"]) if _number(v)}
-    end = last["end"].max()
-    return Latest(values, int(last["n"].max()), _epoch(end))
+    values = {str(m): _number(v) for m, v in zip(last["metric"], last["value"])}
+    return Latest({m: v for m, v in values.items() if v is not None}, int(last["n"].max()), _epoch(last["end"].max()))
 
 
 def _from_log(project: Any, model: str) -> Latest:
@@ -104,25 +105,6 @@ def firing_alerts(project: Any, model: str) -> dict[str, int] | None:
     for row in rows:
         counts[row.severity] = counts.get(row.severity, 0) + 1
     return counts
-
-
-def _number(value: Any) -> bool:
-    try:
-        return not math.isnan(float(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _epoch(value: Any) -> float | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    import pandas as pd
-
-    stamp = pd.Timestamp(value)
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
-    return stamp.timestamp()
 
 
 class MonitorCollector:
