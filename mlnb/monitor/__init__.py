@@ -14,14 +14,17 @@ from .._lazy import lazy_exports
 
 _EXPORTS = {
     "Outcomes": "_log",
+    "add_channel": "_channels",
     "add_rule": "_rules",
     "alerts": "_alerts",
     "check": "_check",
+    "list_channels": "_channels",
     "list_rules": "_rules",
     "log_outcomes": "_log",
     "log_predictions": "_log",
     "read_log": "_log",
     "read_outcomes": "_log",
+    "remove_channel": "_channels",
     "remove_rule": "_rules",
 }
 
