@@ -3,6 +3,7 @@
 >>> mlnb.monitor.log_predictions("churn", X, y_pred, ids=ids, proba=p, version="churn@4")  # doctest: +SKIP
 >>> mlnb.monitor.log_outcomes("churn", ids, y_true)                                      # doctest: +SKIP
 >>> mlnb.monitor.read_log("churn", ["prediction", "proba"])                              # doctest: +SKIP
+>>> mlnb.monitor.report("churn", window="1D", reference="training").to_frame()           # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from .._lazy import lazy_exports
 
 _EXPORTS = {
     "Outcomes": "_log",
+    "Report": "_result",
     "log_outcomes": "_log",
     "log_predictions": "_log",
     "read_log": "_log",
     "read_outcomes": "_log",
+    "report": "_report",
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
