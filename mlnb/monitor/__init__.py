@@ -3,6 +3,7 @@
 >>> mlnb.monitor.log_predictions("churn", X, y_pred, ids=ids, proba=p, version="churn@4")  # doctest: +SKIP
 >>> mlnb.monitor.log_outcomes("churn", ids, y_true)                                      # doctest: +SKIP
 >>> mlnb.monitor.read_log("churn", ["prediction", "proba"])                              # doctest: +SKIP
+>>> mlnb.monitor.report("churn", window="1D", reference="training").to_frame()           # doctest: +SKIP
 >>> mlnb.monitor.add_rule("accuracy < 0.85", model="churn", window="1D")                 # doctest: +SKIP
 >>> mlnb.monitor.check("churn")                                                          # doctest: +SKIP
 >>> mlnb.monitor.alerts()                                                                # doctest: +SKIP
@@ -14,6 +15,7 @@ from .._lazy import lazy_exports
 
 _EXPORTS = {
     "Outcomes": "_log",
+    "Report": "_result",
     "add_channel": "_channels",
     "add_rule": "_rules",
     "alerts": "_alerts",
@@ -26,6 +28,7 @@ _EXPORTS = {
     "read_outcomes": "_log",
     "remove_channel": "_channels",
     "remove_rule": "_rules",
+    "report": "_report",
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
