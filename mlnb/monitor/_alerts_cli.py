@@ -37,12 +37,36 @@ def add_monitor_verbs(verbs: Any) -> None:
     p.add_argument("name")
     add_json_flag(p)
 
+    channel = add_verb(verbs, "channel", lambda a, c: _monitor().list_channels(),
+                       "alert channels kept in monitoring.yaml: add, list, remove")
+    channel_verbs = channel.add_subparsers(title="channel commands", metavar="VERB", parser_class=type(channel))
+    p = add_verb(channel_verbs, "add", _add_channel, "add a channel: --webhook URL or --alertmanager URL")
+    p.add_argument("name")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--webhook", metavar="URL", help="POST each alert event as JSON to URL")
+    where.add_argument("--alertmanager", metavar="URL", help="Alertmanager's base URL (POST /api/v2/alerts)")
+    p.add_argument("--retries", type=int, default=3, help="tries after the first (default 3)")
+    p.add_argument("--backoff", type=float, default=0.5, help="first wait in seconds, doubled each retry (default 0.5)")
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds per attempt (default 5)")
+    add_json_flag(p)
+    p = add_verb(channel_verbs, "list", lambda a, c: _monitor().list_channels(), "the channels of monitoring.yaml")
+    add_json_flag(p)
+    p = add_verb(channel_verbs, "remove", lambda a, c: _monitor().remove_channel(a.name), "remove a channel by name")
+    p.add_argument("name")
+    add_json_flag(p)
+
     p = add_verb(verbs, "check", lambda a, c: _monitor().check(a.model, send=not a.no_send),
                  "evaluate a model's rules on the latest window: fire / resolve alerts, notify channels "
                  "(exit 1 while an alert is firing)")
     p.add_argument("model")
     p.add_argument("--no-send", action="store_true", help="record alerts but do not notify the channels")
     add_json_flag(p)
+
+
+def _add_channel(args: Any, ctx: Any) -> Any:
+    kind, url = ("webhook", args.webhook) if args.webhook else ("alertmanager", args.alertmanager)
+    return _monitor().add_channel(args.name, kind, url, retries=args.retries, backoff=args.backoff,
+                                  timeout=args.timeout)
 
 
 def add_alerts_verb(sub: Any) -> None:

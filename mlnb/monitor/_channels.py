@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
+import re
 import time
 import urllib.error
 import urllib.request
@@ -33,9 +34,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import MlnbError
+from ..errors import MlnbError, UsageError, shown
 from . import _alerts
-from ._rules import config_path, parse_duration, read_config
+from ._rules import FILE, config_path, editing, parse_duration, read_config, remove_named
 
 log = logging.getLogger("mlnb.monitor")
 KINDS = ("webhook", "alertmanager")
@@ -52,6 +53,15 @@ class Channel:
     backoff: float = 0.5
     timeout: float = 5.0
     hold: float = 86400.0
+
+    def __str__(self) -> str:
+        return f"channel {self.name}: {self.type} on {self.where} in {FILE}"
+
+    def to_json(self) -> str:
+        return json.dumps({"name": self.name, "type": self.type, "host": self.where})
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return {"text/plain": str(self)}
 
     @property
     def where(self) -> str:
@@ -82,24 +92,67 @@ class Channel:
         return f"{self.type} {self.name} ({self.where}): {error} after {self.retries + 1} attempts", self.retries + 1
 
 
+def _channel(raw: dict[str, Any], i: int) -> Channel:
+    kind = str(raw.get("type", ""))
+    if kind not in KINDS:
+        raise ValueError(f"type {kind!r} is not one of {', '.join(KINDS)}")
+    if not str(raw.get("url", "")).startswith(("http://", "https://")):
+        raise ValueError("url must start with http:// or https://")
+    channel = Channel(name=str(raw.get("name") or f"{kind}-{i + 1}"), type=kind, url=str(raw["url"]),
+                      retries=int(raw.get("retries", 3)), backoff=float(raw.get("backoff", 0.5)),
+                      timeout=float(raw.get("timeout", 5)), hold=parse_duration(raw.get("hold", "24h"), "hold"))
+    if not (0 <= channel.retries <= 10 and 0 <= channel.backoff <= 60 and 0 < channel.timeout <= 300):
+        raise ValueError("retries must be 0 to 10, backoff 0 to 60 s, timeout above 0 and at most 300 s")
+    return channel
+
+
 def load_channels(root: Any) -> list[Channel]:
     """The channels of ``monitoring.yaml``, each checked."""
     out = []
     for i, raw in enumerate(read_config(root).get("channels") or []):
-        raw = dict(raw)
         try:
-            kind = str(raw.get("type", ""))
-            if kind not in KINDS:
-                raise ValueError(f"type {kind!r} is not one of {', '.join(KINDS)}")
-            if not str(raw.get("url", "")).startswith(("http://", "https://")):
-                raise ValueError("url must start with http:// or https://")
-            out.append(Channel(name=str(raw.get("name") or f"{kind}-{i + 1}"), type=kind, url=str(raw["url"]),
-                               retries=int(raw.get("retries", 3)), backoff=float(raw.get("backoff", 0.5)),
-                               timeout=float(raw.get("timeout", 5)),
-                               hold=parse_duration(raw.get("hold", "24h"), "hold")))
+            out.append(_channel(dict(raw), i))
         except (ValueError, TypeError, MlnbError) as exc:
             raise MlnbError(f"{config_path(root)}: channel {i + 1} is not valid ({exc}): fix it by hand") from None
     return out
+
+
+def add_channel(name: str, type: str, url: str, retries: int = 3, backoff: float = 0.5,  # noqa: A002
+                timeout: float = 5.0) -> Channel:
+    """Add a webhook or Alertmanager channel to ``monitoring.yaml``; nothing changes when refused.
+
+    >>> mlnb.monitor.add_channel("am", "alertmanager", "http://localhost:9093")  # doctest: +SKIP
+    """
+    raw = {"name": name, "type": type, "url": url, "retries": retries, "backoff": backoff, "timeout": timeout}
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", str(name)):
+        raise UsageError(f"channel name {shown(str(name), 40)}: use letters, digits, '_', '-' or '.'")
+    try:
+        channel = _channel(raw, 0)
+    except (ValueError, TypeError, MlnbError) as exc:
+        raise UsageError(f"channel {name} refused: {exc}") from None
+    with editing() as (root, data):
+        if any(c.name == name for c in load_channels(root)):
+            raise UsageError(f"a channel named {name} exists: choose another name, or remove it first")
+        if data.get("channels") is None:
+            data["channels"] = []
+        data["channels"].append(raw)
+    return channel
+
+
+def remove_channel(name: str) -> Channel:
+    """Remove the channel ``name``; its undelivered entries are marked dropped at the next check."""
+    return _channel(remove_named("channels", name, "mlnb monitor channel list"), 0)
+
+
+def list_channels() -> Any:
+    """The channels of ``monitoring.yaml``: name, type, host (never the URL's path: it may hold a token)."""
+    from .._display import Table
+    from ._rules import _project_root
+
+    rows = [{"name": c.name, "type": c.type, "host": c.where, "retries": c.retries, "backoff": c.backoff,
+             "timeout": c.timeout} for c in load_channels(_project_root())]
+    return Table(rows, ["name", "type", "host", "retries", "backoff", "timeout"], title=f"channels in {FILE}",
+                 empty="no channels: `mlnb monitor channel add NAME --webhook URL` adds one")
 
 
 def _iso(ts: float) -> str:

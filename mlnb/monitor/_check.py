@@ -145,7 +145,7 @@ def check(model: str, *, send: bool = True, now: float | None = None, reporter: 
     frames = {w: reporter(model, w) for w in dict.fromkeys(r.window for r in rules)}
     with project_lock(project.root, "monitor-check", what=f"check the rules of {model}"):
         evaluations = record(project, model, evaluate(rules, frames), all_names, [c.name for c in channels], now)
-        sent = deliver(project, model, channels, now) if send and channels else None
+        sent = deliver(project, model, channels, now) if send else None  # also drops removed channels' entries
     return CheckResult(model, evaluations, firing_count(project, model), sent)
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -214,6 +216,32 @@ def _write_config(root: Path, data: Any) -> None:
         tmp.unlink(missing_ok=True)
 
 
+@contextmanager
+def editing() -> Iterator[tuple[Path, Any]]:
+    """``(root, data)`` of ``monitoring.yaml`` under the project's lock; written back (whole, by a
+    rename) when the block ends without an error, left as it was otherwise."""
+    from .._lock import project_lock
+
+    root = _project_root()
+    with project_lock(root, "monitoring", what="edit monitoring.yaml"):
+        data = read_config(root)
+        yield root, data
+        _write_config(root, data)
+
+
+def remove_named(section: str, name: str, listing: str) -> dict[str, Any]:
+    """Remove the entry ``name`` of ``section`` (rules, channels); returns it as it was."""
+    with editing() as (root, data):
+        entries = data.get(section) or []
+        for i, raw in enumerate(entries):
+            if str(dict(raw).get("name")) == name:
+                del entries[i]
+                return dict(raw)
+        known = ", ".join(str(dict(e).get("name")) for e in entries) or "none yet"
+        raise NotFound(f"no {section[:-1]} named {shown(name, 60)} in {FILE} ({section}: {known}): "
+                       f"`{listing}` shows them")
+
+
 def load_rules(root: Path, model: str | None = None) -> list[Rule]:
     """The rules of ``monitoring.yaml`` (of ``model`` only, when given), each checked."""
     rules = []
@@ -241,7 +269,6 @@ def add_rule(when: str, model: str, window: str = "1D", severity: str = "warning
 
     >>> mlnb.monitor.add_rule("accuracy < 0.85", model="churn", window="1D", severity="critical")  # doctest: +SKIP
     """
-    from .._lock import project_lock
     from ..models._refs import validate_name
 
     validate_name(model)
@@ -252,9 +279,7 @@ def add_rule(when: str, model: str, window: str = "1D", severity: str = "warning
     window = check_window(window)
     if name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", name):
         raise UsageError(f"--name {shown(name, 40)}: use letters, digits, '_', '-' or '.' (at most 100)")
-    root = _project_root()
-    with project_lock(root, "monitoring", what="edit monitoring.yaml"):
-        data = read_config(root)
+    with editing() as (root, data):
         existing = load_rules(root)
         names = {r.name for r in existing}
         for r in existing:
@@ -271,26 +296,12 @@ def add_rule(when: str, model: str, window: str = "1D", severity: str = "warning
         if data.get("rules") is None:
             data["rules"] = []
         data["rules"].append(rule.to_dict())
-        _write_config(root, data)
     return rule
 
 
 def remove_rule(name: str) -> Rule:
     """Remove the rule ``name`` from ``monitoring.yaml``; its firing alert resolves at the next check."""
-    from .._lock import project_lock
-
-    root = _project_root()
-    with project_lock(root, "monitoring", what="edit monitoring.yaml"):
-        data = read_config(root)
-        rules = data.get("rules") or []
-        for i, raw in enumerate(rules):
-            if str(dict(raw).get("name")) == name:
-                rule = load_rules(root)[i]
-                del rules[i]
-                _write_config(root, data)
-                return rule
-    known = ", ".join(r.name for r in load_rules(root)) or "none yet"
-    raise NotFound(f"no rule named {shown(name, 60)} in {FILE} (rules: {known}): `mlnb monitor rule list` shows them")
+    return Rule(**{k: str(v) for k, v in remove_named("rules", name, "mlnb monitor rule list").items()})
 
 
 def list_rules(model: str | None = None) -> Any:

@@ -70,15 +70,16 @@ def _deploy(args: Any, ctx: Any) -> Any:
 def _serve(args: Any, ctx: Any) -> Any:
     import os
 
+    from ..monitor._rules import parse_duration
     from ._server import serve
+
+    every = parse_duration(args.monitor_every, "--monitor-every")
 
     if ctx.shell is not None:  # a notebook: its event loop cannot host the server, a child process can
         from ._process import start
 
         return start(args.model, port=args.port, host=args.host, token=args.token, poll=args.poll,
-                     log=not args.no_log)
-    from ..monitor._rules import parse_duration
-
+                     log=not args.no_log, monitor_every=every)
     serve(args.model, port=args.port, host=args.host, token=args.token or os.environ.get("MLNB_SERVE_TOKEN") or None,
           poll=args.poll, max_body=args.max_body, log=not args.no_log,
-          monitor_every=parse_duration(args.monitor_every, "--monitor-every"))
+          monitor_every=every)

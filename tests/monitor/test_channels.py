@@ -186,3 +186,41 @@ def _epoch(stamp: str) -> float:
     import pandas as pd
 
     return pd.Timestamp(stamp).timestamp()
+
+
+def test_channels_are_added_listed_and_removed_by_the_cli(project):
+    from tests.conftest import run_cli
+
+    mlnb.monitor.add_rule("accuracy < 0.85", model="churn")
+    assert run_cli("monitor", "channel", "add", "ops", "--webhook", "https://hooks.example.com/T0/secret").returncode == 0
+    assert run_cli("monitor", "channel", "add", "am", "--alertmanager", "http://127.0.0.1:9093").returncode == 0
+    before = (project.root / FILE).read_bytes()
+    for args, says in [(["ops", "--webhook", "https://x/"], "a channel named ops exists"),
+                       (["x", "--webhook", "ftp://x/"], "url must start with http"),
+                       (["x", "--webhook", "https://x/", "--retries", "99"], "retries must be 0 to 10"),
+                       (["bad name", "--webhook", "https://x/"], "channel name 'bad name'")]:
+        proc = run_cli("monitor", "channel", "add", *args)
+        assert proc.returncode == 2 and says in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    assert (project.root / FILE).read_bytes() == before
+    listed = run_cli("monitor", "channel", "list")
+    assert "hooks.example.com" in listed.stdout and "secret" not in listed.stdout  # the token stays out
+    assert [c.name for c in __import__("mlnb.monitor._channels", fromlist=["x"]).load_channels(project.root)] == ["ops", "am"]
+    assert run_cli("monitor", "channel", "remove", "ops").returncode == 0
+    gone = run_cli("monitor", "channel", "remove", "ops")
+    assert gone.returncode == 3 and "no channel named 'ops'" in gone.stderr
+    assert [r.name for r in mlnb.monitor._rules.load_rules(project.root)] == ["churn.accuracy"]  # rules untouched
+
+
+def test_a_removed_channel_drops_its_undelivered_entries(project):
+    mlnb.monitor.add_rule("accuracy < 0.85", model="churn")
+    mlnb.monitor.add_channel("gone", "webhook", f"http://127.0.0.1:{_free_port()}/", retries=0)
+    bad = Reports(day=frame({"accuracy": 0.8}))
+    assert check("churn", now=T0, reporter=bad).sent.failed == 1
+    mlnb.monitor.remove_channel("gone")
+    result = check("churn", now=T0 + 60, reporter=bad)
+    assert (result.sent.sent, result.sent.failed) == (0, 0)  # no channels left: nothing tried
+    [entry] = mlnb.monitor.alerts("churn").to_dict()[0]["deliveries"]
+    assert (entry["state"], entry["attempts"]) == ("dropped", 1) and "no longer in monitoring.yaml" in entry["error"]
+    from mlnb.monitor._alerts import undelivered
+
+    assert undelivered(project, "churn") == []  # not read again at every check

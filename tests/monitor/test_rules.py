@@ -108,3 +108,18 @@ def test_magic_adds_a_rule(project, ipython, capsys):
     assert "rule churn.drift.share: drift.share > 0.3 for churn" in capsys.readouterr().out
     line = cell_error(ipython, '%mlops monitor rule add "drift.share >> 0.3" --model churn', capsys)
     assert "does not parse" in line
+
+
+def test_magic_alerts_show_one_line_each(project, ipython, capsys):
+    from mlnb.monitor._check import check
+    from tests.monitor.test_alerts import T0, Reports, frame
+
+    mlnb.monitor.add_rule("accuracy < 0.85", model="churn", severity="critical")
+    check("churn", now=T0, reporter=Reports(day=frame({"accuracy": 0.8})))
+    capsys.readouterr()
+    assert ipython.run_cell("%mlops alerts --all", store_history=False).success
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "1 alert(s) firing" and len(lines) == 4  # title, header, rule, one alert
+    assert lines[3].split()[:5] == [str(check("churn", now=T0, reporter=Reports(day=frame({"accuracy": 0.8}))).rows[0]["alert"]),
+                                    "firing", "critical", "churn", "churn.accuracy"]
+    assert "0.8" in lines[3] and "0.85" in lines[3]
