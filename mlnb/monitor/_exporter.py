@@ -52,44 +52,21 @@ def logged_models(project: Any) -> list[str]:
 
 
 def latest_metrics(project: Any, model: str, window: str = DEFAULT_WINDOW) -> Latest:
-    """The latest window's metrics of ``model``: from ``mlnb.monitor.report`` where it exists,
-    else what the prediction log itself says (rows, latency) for its newest day."""
-    from .. import monitor
+    """The latest window of ``mlnb.monitor.report(model, window=window)``: its metrics with a value
+    (a statistic the window is too small for has none, and is left out), rows and end."""
     from .._project import using_project
+    from ._check import _epoch, _number  # read a report's frame as the rules' check reads it
+    from ._report import report
 
     if not any((Path(project.mlnb_dir) / "predictions" / model).glob("date=*/part-*.parquet")):
         return Latest()  # nothing logged yet (a server before its first request): no window, no metric
-    report = getattr(monitor, "report", None)
-    if report is None:
-        return _from_log(project, model)
     with using_project(project):
         frame = report(model, window=int(window) if window.isdigit() else window).to_frame()
     if frame.empty:
         return Latest()
-    from ._check import _epoch, _number  # read a report's frame as the rules' check reads it
-
     last = frame[frame["window"] == frame["window"].max()]
     values = {str(m): _number(v) for m, v in zip(last["metric"], last["value"])}
     return Latest({m: v for m, v in values.items() if v is not None}, int(last["n"].max()), _epoch(last["end"].max()))
-
-
-def _from_log(project: Any, model: str) -> Latest:
-    """Rows and latency (p50, p99, in ms) of the newest day of the log, read by partition and column."""
-    import numpy as np
-    import pyarrow.dataset as pads
-
-    folder = Path(project.mlnb_dir) / "predictions" / model
-    newest = max(d for d in folder.glob("date=*") if any(d.glob("part-*.parquet")))  # one exists: checked before
-    files = sorted(str(f) for f in newest.glob("part-*.parquet"))
-    table = pads.dataset(files, format="parquet").to_table(columns=["time", "latency_ms", "shadow"])
-    live = ~np.asarray(table.column("shadow"), dtype=bool)
-    times = np.asarray(table.column("time"), dtype=float)[live]
-    latency = np.asarray(table.column("latency_ms"), dtype=float)[live]
-    latency = latency[~np.isnan(latency)]
-    metrics = {}
-    if len(latency):
-        metrics["latency.p50"], metrics["latency.p99"] = (float(q) for q in np.quantile(latency, [0.5, 0.99]))
-    return Latest(metrics, int(live.sum()), float(times.max()) if len(times) else None)
 
 
 def firing_alerts(project: Any, model: str) -> dict[str, int] | None:

@@ -50,6 +50,7 @@ def serve(model: str, port: int = 8080, host: str = "127.0.0.1", token: str | No
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(2048)  # connections queue from now on: the "serving" line is true when it is printed
     except OSError as exc:
         sock.close()
         raise UsageError(f"cannot listen on {host}:{port} ({exc.strerror}): choose another --port or --host") from None

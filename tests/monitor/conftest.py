@@ -7,12 +7,13 @@ import time
 import pytest
 
 REQUESTS = 12
+INSTANCES = 4  # rows per request: 48 rows, past the report's smallest window (30 rows)
 
 
 @pytest.fixture(scope="package")
 def served_churn(tmp_path_factory):
     """churn@1 deployed, a real `mlnb serve churn` (prediction log on) that answered REQUESTS
-    predictions, their log flushed to disk; the server keeps running for the package's tests."""
+    requests of INSTANCES rows each, their log flushed to disk; the server keeps running for the package's tests."""
     from tests._postgres import fresh_project
     from tests.models.conftest import make_churn
     from tests.serve._server import TOKEN, ServerProcess
@@ -36,9 +37,9 @@ def served_churn(tmp_path_factory):
             try:
                 with server.client() as c:
                     for i in range(REQUESTS):
-                        row = churn.X.iloc[i].to_dict()
-                        assert c.post("/v1/models/churn:predict", json={"instances": [row]}).status_code == 200
-                _wait_for_log(project, REQUESTS)
+                        rows = churn.X.iloc[i * INSTANCES:(i + 1) * INSTANCES].to_dict("records")
+                        assert c.post("/v1/models/churn:predict", json={"instances": rows}).status_code == 200
+                _wait_for_log(project, REQUESTS * INSTANCES)
                 yield server
             finally:
                 server.stop()

@@ -14,7 +14,7 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.monitor.conftest import REQUESTS
+from tests.monitor.conftest import INSTANCES, REQUESTS
 from tests.serve._server import TOKEN
 
 PROMETHEUS = shutil.which("prometheus")
@@ -37,7 +37,7 @@ def start_exporter(root, *args: str) -> tuple[subprocess.Popen, str]:
 
 @pytest.fixture(scope="module")
 def exporter(served_churn):
-    proc, url = start_exporter(served_churn.root, "--ttl", "0")
+    proc, url = start_exporter(served_churn.root, "--ttl", "1")
     yield url
     proc.terminate()
     proc.wait(10)
@@ -98,28 +98,40 @@ def series(prometheus: str, promql: str) -> dict[tuple, float]:
             for r in result}
 
 
-def log_truth(root) -> tuple[int, float, float]:
-    """Rows, p50 and p99 latency (ms) of the newest day of churn's prediction log, read directly."""
+def log_median_latency(root) -> float:
+    """The median latency (ms) of churn's logged predictions, read from the log itself."""
     from mlnb._project import Project, using_project
     from mlnb.monitor import read_log
 
     with using_project(Project(root)):
-        frame = read_log("churn", ["latency_ms"], outcomes=False)
-    day = frame["time"].max() // 86400
-    frame = frame[frame["time"] // 86400 == day]
-    p50, p99 = np.quantile(frame["latency_ms"].to_numpy(dtype=float), [0.5, 0.99])
-    return len(frame), float(p50), float(p99)
+        return float(np.median(read_log("churn", ["latency_ms"], outcomes=False)["latency_ms"].to_numpy(dtype=float)))
+
+
+def report_truth(root) -> tuple[int, dict[str, float]]:
+    """Rows and metric values of the latest window of `mlnb.monitor.report("churn")`, read directly."""
+    import mlnb
+    from mlnb._project import Project, using_project
+
+    with using_project(Project(root)):
+        frame = mlnb.monitor.report("churn", window="1D").to_frame()
+    last = frame[frame["window"] == frame["window"].max()]
+    return int(last["n"].max()), {m: float(v) for m, v in zip(last["metric"], last["value"]) if v == v}
 
 
 def test_prometheus_reads_back_the_gauges_of_the_exporter_and_the_server(served_churn, prometheus):
-    rows, p50, p99 = log_truth(served_churn.root)
-    assert rows == REQUESTS
+    rows, values = report_truth(served_churn.root)
+    assert rows == REQUESTS * INSTANCES
+    assert any(m.startswith("drift.") for m in values), values
+    assert "latency.p99" not in values  # under 100 rows: the report says "too small", no noise
+    assert values["latency.p50"] == pytest.approx(log_median_latency(served_churn.root))
     for job in ("exporter", "serve"):
         got = series(prometheus, f'mlnb_monitor_window_rows{{job="{job}", model="churn"}}')
-        assert list(got.values()) == [REQUESTS], (job, got)
-        latency = series(prometheus, f'mlnb_monitor_metric{{job="{job}", model="churn"}}')
-        by_metric = {dict(k)["metric"]: v for k, v in latency.items()}
-        assert by_metric["latency.p99"] == pytest.approx(p99) and by_metric["latency.p50"] == pytest.approx(p50)
+        assert list(got.values()) == [rows], (job, got)
+        metrics = series(prometheus, f'mlnb_monitor_metric{{job="{job}", model="churn"}}')
+        assert {dict(k)["metric"]: v for k, v in metrics.items()} == pytest.approx(values), job
+        if "drift.share" in values:
+            share = series(prometheus, f'mlnb_monitor_drift_share{{job="{job}", model="churn"}}')
+            assert list(share.values()) == pytest.approx([values["drift.share"]])
         assert list(series(prometheus, f'mlnb_monitor_up{{job="{job}"}}').values()) == [1.0]
     answered = series(prometheus, 'sum(mlnb_requests_total{job="serve", model="churn"})')
     assert list(answered.values()) == [REQUESTS]
@@ -145,7 +157,7 @@ def test_a_firing_alert_is_read_back_then_its_resolution(served_churn, prometheu
 
     monkeypatch.chdir(served_churn.root)
     now = time.time()
-    frame = pd.DataFrame({"window": [0], "start": [now - 3600], "end": [now], "n": [REQUESTS],
+    frame = pd.DataFrame({"window": [0], "start": [now - 3600], "end": [now], "n": [REQUESTS * INSTANCES],
                           "metric": ["latency.p99"], "value": [250.0], "lower": [float("nan")],
                           "upper": [float("nan")], "alert": [False], "note": [""]})
     mlnb.monitor.add_rule("latency.p99 > 200", model="churn")
