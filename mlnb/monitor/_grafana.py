@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ._rules import _PERFORMANCE as PERFORMANCE  # the report's realized-performance metrics
 
 _DS = {"type": "prometheus", "uid": "${datasource}"}
 _M = 'model="$model"'
@@ -30,11 +31,15 @@ PANELS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
         (f"histogram_quantile(0.5, sum by (le) (rate(mlnb_request_seconds_bucket{{{_M}}}[$__rate_interval])))", "p50"),
         (f"histogram_quantile(0.99, sum by (le) (rate(mlnb_request_seconds_bucket{{{_M}}}[$__rate_interval])))", "p99"),
     ]),
-    ("Performance (latest window)", "none", "timeseries", [
-        (f'mlnb_monitor_metric{{{_M}, metric!~"drift\\\\..*|latency\\\\..*"}}', "{{metric}}"),
+    ("Performance, realized and estimated (latest window)", "none", "timeseries", [
+        (f'mlnb_monitor_metric{{{_M}, metric=~"(estimated\\\\.)?({"|".join(PERFORMANCE)})"}}', "{{metric}}"),
     ]),
-    ("Drift share (latest window)", "percentunit", "timeseries", [
+    ("Drift share and prediction drift (latest window)", "none", "timeseries", [
         (f"mlnb_monitor_drift_share{{{_M}}}", "drift share"),
+        (f'mlnb_monitor_metric{{{_M}, metric="prediction.drift"}}', "prediction drift"),
+    ]),
+    ("Data quality (latest window)", "none", "timeseries", [
+        (f'mlnb_monitor_metric{{{_M}, metric=~"missing\\\\..+|schema\\\\.failures|error_rate"}}', "{{metric}}"),
     ]),
     ("Feature drift (latest window)", "none", "bargauge", [
         (f'mlnb_monitor_metric{{{_M}, metric=~"drift\\\\..+", metric!="drift.share"}}', "{{metric}}"),
