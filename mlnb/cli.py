@@ -27,6 +27,7 @@ AREA_CLIS = [
     "mlnb.checks._cli",
     "mlnb.models._cli",
     "mlnb.serve._cli",
+    "mlnb.monitor._cli",
 ]
 
 
@@ -65,6 +66,17 @@ def add_verb(sub: Any, name: str, handler: Handler, help: str, cell_only: bool =
     if cell_only:
         CELL_VERBS.add(name)
     return parser
+
+
+def verb_group(sub: Any, name: str, help: str) -> Any:
+    """The subcommands of the verb group ``name`` (``mlnb monitor ...``), made on first use, so
+    several modules can each add their verbs to one group."""
+    parser = sub.choices.get(name)
+    if parser is None:
+        parser = add_verb(sub, name, lambda args, ctx: parser.print_help(), help)
+    found = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return found[0] if found else parser.add_subparsers(title="commands", metavar="COMMAND",
+                                                        parser_class=ArgumentParser)
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
