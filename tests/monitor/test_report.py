@@ -267,3 +267,10 @@ def test_cli_report_json_html_and_exit_codes(month, tmp_path):
 def test_terminal_text_is_the_verdict_and_the_latest_window(daily):
     text = str(daily)
     assert text.startswith(daily.verdict) and "latest window (29)" in text and "estimated.accuracy" in text
+
+
+def test_per_row_epoch_seconds_are_seconds(project):
+    """log_predictions(time=array of numbers) reads them as epoch seconds, as one number is read."""
+    X = pd.DataFrame({"a": [1.0, 2.0]})
+    mlnb.monitor.log_predictions("m", X, [0, 1], ids=["a", "b"], time=np.array([1_790_000_000.0, 1_790_000_060.0]))
+    assert mlnb.monitor.read_log("m", [], outcomes=False)["time"].tolist() == [1_790_000_000.0, 1_790_000_060.0]
