@@ -274,3 +274,24 @@ def test_per_row_epoch_seconds_are_seconds(project):
     X = pd.DataFrame({"a": [1.0, 2.0]})
     mlnb.monitor.log_predictions("m", X, [0, 1], ids=["a", "b"], time=np.array([1_790_000_000.0, 1_790_000_060.0]))
     assert mlnb.monitor.read_log("m", [], outcomes=False)["time"].tolist() == [1_790_000_000.0, 1_790_000_060.0]
+
+
+def test_the_magic_is_the_same_verb(month, ipython, capsys):
+    capsys.readouterr()
+    ipython.run_line_magic("mlops", "monitor report churn --window 10000 --baseline none --json")
+    out = json.loads(capsys.readouterr().out)
+    assert out["window"] == "10000 rows" and [w["n"] for w in out["windows"]] == [10000, 2000]
+
+
+def test_the_calibration_is_scikit_learns_isotonic_regression():
+    from sklearn.isotonic import IsotonicRegression
+
+    from mlnb.monitor._cbpe import isotonic
+
+    rng = np.random.default_rng(0)
+    x = np.round(rng.random(3000), 3)  # ties included
+    y = (rng.random(3000) < x ** 2).astype(float)
+    ux, fitted = isotonic(x, y)
+    at = np.linspace(-0.1, 1.1, 500)
+    expected = IsotonicRegression(out_of_bounds="clip").fit(x, y).predict(at)
+    np.testing.assert_allclose(np.interp(at, ux, fitted), expected, atol=1e-12)
