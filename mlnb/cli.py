@@ -27,7 +27,8 @@ AREA_CLIS = [
     "mlnb.checks._cli",
     "mlnb.models._cli",
     "mlnb.serve._cli",
-    "mlnb.monitor._alerts_cli",
+    "mlnb.monitor._alerts_cli",  # makes the `monitor` group; the next two join it (verb_group)
+    "mlnb.monitor._cli",
     "mlnb.monitor._ops_cli",
 ]
 

@@ -35,14 +35,12 @@ class CBPE:
     """A calibration fitted on the reference; :meth:`estimate` scores one window."""
 
     def __init__(self, proba: np.ndarray, positive: np.ndarray, z: float = 3.0, seed: int = 0) -> None:
-        from sklearn.isotonic import IsotonicRegression
-
-        self.calibrator_ = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(proba, positive)
+        self.x_, self.y_ = isotonic(proba, positive)
         self.z, self.seed = z, seed
         self.n_reference_ = len(proba)
 
     def calibrated(self, proba: np.ndarray) -> np.ndarray:
-        return np.clip(self.calibrator_.predict(proba), 0.0, 1.0)
+        return np.clip(np.interp(proba, self.x_, self.y_), 0.0, 1.0)
 
     def estimate(self, proba: np.ndarray, predicted_positive: np.ndarray) -> dict[str, tuple[float, float, float]]:
         """``{metric: (estimate, lower, upper)}`` for one window's probabilities and predictions."""
@@ -71,6 +69,27 @@ class CBPE:
                      "roc_auc": ((y * ranks).sum(1) - n1 * (n1 + 1) / 2) / (n1 * (len(p) - n1))}
         scale = np.sqrt(len(p) / n) if n else NAN
         return {m: float(np.nanstd(v)) * scale if np.isfinite(v).sum() > 1 else NAN for m, v in draws.items()}
+
+
+def isotonic(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The non-decreasing fit of ``y`` on ``x`` (pool adjacent violators): ``(x values, fitted)``,
+    to interpolate between (flat beyond the ends), as scikit-learn's IsotonicRegression."""
+    ux, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    sums = np.bincount(inverse, weights=y)
+    block_sum: list[float] = []
+    block_n: list[float] = []
+    block_len: list[int] = []
+    for total, n in zip(sums.tolist(), counts.tolist()):
+        block_sum.append(total)
+        block_n.append(n)
+        block_len.append(1)
+        while len(block_sum) > 1 and block_sum[-2] / block_n[-2] >= block_sum[-1] / block_n[-1]:
+            total, n, k = block_sum.pop(), block_n.pop(), block_len.pop()
+            block_sum[-1] += total
+            block_n[-1] += n
+            block_len[-1] += k
+    fitted = np.repeat(np.array(block_sum) / np.array(block_n), block_len)
+    return ux, fitted
 
 
 def _expected(p: np.ndarray, pred: np.ndarray, score: np.ndarray) -> dict[str, float]:

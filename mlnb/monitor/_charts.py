@@ -115,9 +115,8 @@ def report_html(report: Report) -> str:
     try:
         import vl_convert as vlc
 
-        from .._charts import V5_SCHEMA, chart_spec
+        from .._charts import chart_spec
 
-        spec = {**chart_spec(report.chart()), "$schema": V5_SCHEMA}
-        return head + vlc.vegalite_to_svg(spec, vl_version="5")
+        return head + vlc.vegalite_to_svg(chart_spec(report.chart()))
     except ImportError:
         return head + report.alerts.head(50).to_html(index=False)

@@ -71,7 +71,9 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.alerting else 0
+        """1 when the latest window alerts (``mlnb monitor report`` exits with it), else 0."""
+        last = len(self.windows) - 1
+        return 1 if any(r["alert"] and r["window"] == last for r in self.rows) else 0
 
     @property
     def verdict(self) -> str:

@@ -47,12 +47,13 @@ def log_month(model, days: int = 30, per_day: int = 400, shift_day: int = 15, se
     frames = []
     for d in range(days):
         X = inputs(per_day, rng, shifted=d >= shift_day)
-        y = labels(X, rng)
-        p = model.predict_proba(_design(X))[:, 1]
-        ids = [f"{d}-{i}" for i in range(per_day)]
         times = DAY0 + pd.Timedelta(days=d) + pd.to_timedelta(np.sort(rng.uniform(0, 86_399, per_day)), unit="s")
-        mlnb.monitor.log_predictions(name, X, (p > 0.5).astype(int), ids=ids, proba=p, time=times, version=version)
-        if outcomes:
-            mlnb.monitor.log_outcomes(name, ids, y)
-        frames.append(X.assign(id=ids, proba=p, outcome=y, day=d))
-    return pd.concat(frames, ignore_index=True)
+        frames.append(X.assign(id=[f"{d}-{i}" for i in range(per_day)], outcome=labels(X, rng), day=d, time=times))
+    month = pd.concat(frames, ignore_index=True)
+    month["proba"] = model.predict_proba(_design(month))[:, 1]
+    features = month[["x1", "x2", "x3", "plan"]]
+    mlnb.monitor.log_predictions(name, features, (month["proba"] > 0.5).astype(int), ids=month["id"],
+                                 proba=month["proba"], time=month["time"], version=version)  # one file per day
+    if outcomes:
+        mlnb.monitor.log_outcomes(name, month["id"], month["outcome"])
+    return month
