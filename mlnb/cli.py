@@ -27,6 +27,9 @@ AREA_CLIS = [
     "mlnb.checks._cli",
     "mlnb.models._cli",
     "mlnb.serve._cli",
+    "mlnb.monitor._alerts_cli",  # makes the `monitor` group; the next two join it (verb_group)
+    "mlnb.monitor._cli",
+    "mlnb.monitor._ops_cli",
 ]
 
 
@@ -67,6 +70,17 @@ def add_verb(sub: Any, name: str, handler: Handler, help: str, cell_only: bool =
     return parser
 
 
+def verb_group(sub: Any, name: str, help: str) -> Any:
+    """The subcommands of the verb group ``name`` (``mlnb monitor ...``), made on first use, so
+    several modules can each add their verbs to one group."""
+    parser = sub.choices.get(name)
+    if parser is None:
+        parser = add_verb(sub, name, lambda args, ctx: parser.print_help(), help)
+    found = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return found[0] if found else parser.add_subparsers(title="commands", metavar="COMMAND",
+                                                        parser_class=ArgumentParser)
+
+
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON (stable keys)")
 
@@ -75,6 +89,12 @@ def _init(args: argparse.Namespace, ctx: Context) -> Any:
     from ._api import init
 
     return init(args.path, remote=args.remote)
+
+
+def _doctor(args: argparse.Namespace, ctx: Context) -> Any:
+    from .monitor._doctor import doctor
+
+    return doctor()
 
 
 def _demo(args: argparse.Namespace, ctx: Context) -> Any:
@@ -104,6 +124,9 @@ def build_parser(prog: str = "mlnb") -> ArgumentParser:
     p.add_argument("path", nargs="?", default=None,
                    help="a new or empty folder, or a demo made before, reopened as it is (default: ~/mlnb-demo)")
     p.add_argument("--no-lab", action="store_true", help="only create the project (a headless demo)")
+    p = add_verb(sub, "doctor", _doctor, "check the set-up: git, DVC, remote, disk, registry, runs, "
+                 "Jupyter extensions, servers, monitoring (exit 1 on any error)")
+    add_json_flag(p)
     for module in AREA_CLIS:
         importlib.import_module(module).register(sub)
     if not prog.startswith("%"):  # a terminal: cell magics are not commands there

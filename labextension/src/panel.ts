@@ -10,9 +10,9 @@ import { Widget } from '@lumino/widgets';
 import { Message } from '@lumino/messaging';
 
 import { ApiError, IStatus, requestAPI } from './api';
+import { AlertsView } from './alerts';
 import { button, el } from './dom';
 import { DataView } from './data';
-import { ListingView } from './listing';
 import { ModelsView } from './models';
 import { RunsView } from './runs';
 import { InsertCode, IView } from './view';
@@ -47,7 +47,7 @@ export class MlnbPanel extends Widget {
       runs,
       data,
       models: new ModelsView(insertCode, navigate),
-      alerts: new ListingView('alerts', 'alerts', 'Monitoring alerts are not part of this mlnb install yet.', 'No alerts.')
+      alerts: new AlertsView()
     };
     const bar = el('div', { cls: 'mlnb-tabs', data: {} });
     bar.setAttribute('role', 'tablist');

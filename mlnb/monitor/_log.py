@@ -109,6 +109,11 @@ def _times(at: Any, n: int) -> Any:
         return np.full(n, _time.time())
     if isinstance(at, (int, float)) and not isinstance(at, bool):
         return np.full(n, float(at))
+    numbers = np.asarray(at) if not isinstance(at, (str, _dt.datetime)) else None
+    if numbers is not None and numbers.dtype.kind in "iuf":  # epoch seconds, one per row (not nanoseconds)
+        if len(numbers) != n:
+            raise UsageError(f"time has {len(numbers)} values for {n} rows: give one time, or one per row")
+        return numbers.astype(float)
     stamps = pd.to_datetime(pd.Series(at) if not isinstance(at, (str, _dt.datetime)) else [at] * n, utc=True)
     if len(stamps) != n:
         raise UsageError(f"time has {len(stamps)} values for {n} rows: give one time, or one per row")

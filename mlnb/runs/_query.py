@@ -38,6 +38,20 @@ def _stale_seconds() -> float:
         return 300.0
 
 
+def gone(rows: Iterable[Any]) -> list[Any]:
+    """The rows of ``running`` runs (with host, pid, proc_start, heartbeat_at) whose process is gone:
+    on this host by pid and start time, elsewhere by a heartbeat older than ``MLNB_STALE_SECONDS``."""
+    me, here, now = os.getpid(), _capture.host(), time.time()
+    dead = []
+    for r in rows:
+        if r.host == here:
+            if r.pid != me and r.pid is not None and not _capture.process_alive(r.pid, r.proc_start):
+                dead.append(r)
+        elif (r.heartbeat_at or 0) < now - _stale_seconds():
+            dead.append(r)
+    return dead
+
+
 def reap(project: Project) -> list[str]:
     """Mark ``crashed`` the running runs whose process died; returns their ids."""
     reg = registry(project)
@@ -48,14 +62,7 @@ def reap(project: Project) -> list[str]:
         ).fetchall()
     if not rows:
         return []
-    me, here, now = os.getpid(), _capture.host(), time.time()
-    dead = []
-    for r in rows:
-        if r.host == here:
-            if r.pid != me and r.pid is not None and not _capture.process_alive(r.pid, r.proc_start):
-                dead.append(r)
-        elif (r.heartbeat_at or 0) < now - _stale_seconds():
-            dead.append(r)
+    dead = gone(rows)
     if dead:
         with reg.write() as conn:
             for r in dead:

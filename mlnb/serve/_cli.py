@@ -39,6 +39,8 @@ def register(sub: Any) -> None:
     p.add_argument("--poll", type=float, default=0.25, help="seconds between looks at the registry (default 0.25)")
     p.add_argument("--max-body", type=int, default=4 * 1024 * 1024, help="largest request body in bytes (default 4 MiB)")
     p.add_argument("--no-log", action="store_true", help="do not write the prediction log (.mlnb/predictions/)")
+    p.add_argument("--monitor-every", default="60s",
+                   help="check the model's alert rules (monitoring.yaml) this often in the background (default 60s; 0: off)")
 
 
 def _deploy(args: Any, ctx: Any) -> Any:
@@ -68,12 +70,16 @@ def _deploy(args: Any, ctx: Any) -> Any:
 def _serve(args: Any, ctx: Any) -> Any:
     import os
 
+    from ..monitor._rules import parse_duration
     from ._server import serve
+
+    every = parse_duration(args.monitor_every, "--monitor-every")
 
     if ctx.shell is not None:  # a notebook: its event loop cannot host the server, a child process can
         from ._process import start
 
         return start(args.model, port=args.port, host=args.host, token=args.token, poll=args.poll,
-                     log=not args.no_log)
+                     log=not args.no_log, monitor_every=every)
     serve(args.model, port=args.port, host=args.host, token=args.token or os.environ.get("MLNB_SERVE_TOKEN") or None,
-          poll=args.poll, max_body=args.max_body, log=not args.no_log)
+          poll=args.poll, max_body=args.max_body, log=not args.no_log,
+          monitor_every=every)

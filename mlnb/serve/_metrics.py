@@ -1,5 +1,6 @@
 """Prometheus metrics of one server (prometheus-client): requests, refusals and latency per arm
-and version, the routing in force, shadow copies. Scraped at ``GET /metrics``."""
+and version, the routing in force, shadow copies, and the model's monitoring gauges
+(:mod:`mlnb.monitor._exporter`). Scraped at ``GET /metrics``."""
 
 from __future__ import annotations
 
@@ -39,11 +40,17 @@ class Metrics:
 
     def endpoint(self, follower: Any, shadows: Any):  # type: ignore[no-untyped-def]
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+        from starlette.concurrency import run_in_threadpool
+
+        from ..monitor._exporter import MonitorCollector
+
+        self.registry.register(MonitorCollector(follower.project, [self.model]))  # type: ignore[arg-type]
 
         async def scrape(request: Request) -> Response:
             self.routing.labels(self.model).set(follower.current.seq)
             for outcome in ("answered", "dropped", "failed"):
                 self.shadows.labels(self.model, outcome).set(getattr(shadows, outcome))
-            return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+            body = await run_in_threadpool(generate_latest, self.registry)  # the gauges read the log: off the loop
+            return Response(body, media_type=CONTENT_TYPE_LATEST)
 
         return scrape

@@ -88,7 +88,7 @@ class Server:
 
 
 def start(model: str, port: int = 0, host: str = "127.0.0.1", token: str | None = None, poll: float = 0.25,
-          log: bool = True) -> Server:
+          log: bool = True, monitor_every: float = 60.0) -> Server:
     """Start ``mlnb serve MODEL`` in a child process and return once it answers (``port`` 0: a free one).
 
     >>> server = mlnb.serve.start("churn")   # doctest: +SKIP
@@ -99,4 +99,5 @@ def start(model: str, port: int = 0, host: str = "127.0.0.1", token: str | None 
         args += ["--token", token]
     if not log:
         args.append("--no-log")
+    args += ["--monitor-every", f"{monitor_every:g}s"]
     return Server(model, *args)

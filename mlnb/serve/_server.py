@@ -10,17 +10,19 @@ from .._project import current_project
 from ..errors import UsageError
 from . import _inputs
 from ._predlog import PredictionLog, log_dir
+from ._records import recorded
 
 
 def serve(model: str, port: int = 8080, host: str = "127.0.0.1", token: str | None = None, poll: float = 0.25,
-          max_body: int = _inputs.MAX_BODY, log: bool = True) -> None:
+          max_body: int = _inputs.MAX_BODY, log: bool = True, monitor_every: float = 60.0) -> None:
     """Serve ``model``'s routing over HTTP until interrupted (KServe V1 and Open Inference V2).
 
     Binds ``host`` (127.0.0.1 unless told otherwise; ``port`` 0 picks a free port), requires
     ``Authorization: Bearer TOKEN`` when ``token`` is given, and follows routing changes within
     ``poll`` seconds plus the time to load new models. Every answer goes to the prediction log
     (``.mlnb/predictions/MODEL/``, :func:`mlnb.serve.read_predictions`) unless ``log=False``.
-    Prints one line when it is ready.
+    Prints one line when it is ready. Every ``monitor_every`` seconds (0: never) a background
+    thread checks the model's alert rules of ``monitoring.yaml`` (:func:`mlnb.monitor.check`).
 
     >>> mlnb.serve.serve("churn", port=8080)  # doctest: +SKIP
     """
@@ -48,6 +50,7 @@ def serve(model: str, port: int = 8080, host: str = "127.0.0.1", token: str | No
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(2048)  # connections queue from now on: the "serving" line is true when it is printed
     except OSError as exc:
         sock.close()
         raise UsageError(f"cannot listen on {host}:{port} ({exc.strerror}): choose another --port or --host") from None
@@ -58,7 +61,23 @@ def serve(model: str, port: int = 8080, host: str = "127.0.0.1", token: str | No
     print(f"mlnb: serving {name} (routing #{live.seq}: {_arms(live)}) on http://{host}:{bound} "
           f"- POST /v1/models/{name}:predict, /v2/models/{name}/infer", file=sys.stderr, flush=True)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5)
-    uvicorn.Server(config).run(sockets=[sock])
+    watcher = _watch(follower.project, name, monitor_every)
+    where = f"[{host}]" if ":" in host else host
+    try:
+        with recorded(follower.project, name, f"http://{where}:{bound}"):  # `mlnb doctor` finds and pings it
+            uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        if watcher is not None:
+            watcher.stop()
+
+
+def _watch(project, model: str, every: float):  # type: ignore[no-untyped-def]
+    """The background thread checking the model's alert rules, or None when ``every`` is 0."""
+    if not every:
+        return None
+    from ..monitor._check import Watcher
+
+    return Watcher(project, model, every).start()
 
 
 def _arms(live) -> str:  # type: ignore[no-untyped-def]

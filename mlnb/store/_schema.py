@@ -309,3 +309,42 @@ routing_events = Table(
 )
 
 MIGRATIONS.append(_create(routing_events))
+
+
+# -- monitoring alerts (migration 6) ---------------------------------------------------------
+# One row per alert: a rule of monitoring.yaml that fired for a model, from firing to resolved.
+# At most one alert per (rule, model) is firing (a partial unique index: two checks at once cannot
+# both open one). `deliveries` is JSON, one entry per channel and event (firing, resolved) with
+# its state (pending, sent, failed), attempts and last error; `undelivered` counts the entries not
+# sent yet, so the next check finds what to retry with one indexed read.
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rule", String(255), nullable=False),
+    Column("model", String(255), nullable=False),
+    Column("expression", Text, nullable=False),  # the rule's condition when it fired
+    Column("severity", String(16), nullable=False),  # warning | critical
+    Column("window_spec", String(64), nullable=False),  # the rule's window: 1D, 10000 ...
+    Column("window_start", Float),  # the window evaluated (latest value seen)
+    Column("window_end", Float),
+    Column("value", Float),
+    Column("threshold", Float),  # static rules
+    Column("lower", Float),  # band rules: the calibrated band
+    Column("upper", Float),
+    Column("status", String(16), nullable=False),  # firing | resolved
+    Column("started_at", Float, nullable=False),
+    Column("evaluated_at", Float, nullable=False),
+    Column("resolved_at", Float),
+    Column("note", Text),  # why it resolved: the condition cleared, the rule was removed
+    Column("deliveries", Text, nullable=False),
+    Column("undelivered", Integer, nullable=False, default=0),
+    Index("ix_alerts_rule_model", "rule", "model", "id"),
+    Index("ix_alerts_model_status", "model", "status"),
+    Index("ix_alerts_undelivered", "model", "undelivered"),
+    Index("ux_alerts_firing", "rule", "model", unique=True, sqlite_where=text("status = 'firing'"),
+          postgresql_where=text("status = 'firing'")),
+)
+
+MIGRATIONS.append(_create(alerts))

@@ -45,6 +45,22 @@ for C, precision in [(0.1, 0.61), (10.0, 0.77)]:
 mlnb.models.promote("fraud@2", to="champion", gates=["precision > 0.7"])
 """
 
+#: alerts: churn's rule firing (critical), fraud's fired and resolved; checked over report-shaped
+#: frames (one row per window and metric), so the panel's Alerts tab has one of each state
+ALERTS_SEED = """
+from mlnb.monitor._check import check
+def _frame(value):
+    start = pd.Timestamp("2026-11-27", tz="UTC")
+    return pd.DataFrame([{"window": 0, "start": start, "end": start + pd.Timedelta(days=1), "n": 500,
+                          "metric": "accuracy", "value": value, "lower": float("nan"), "upper": float("nan"),
+                          "alert": False, "note": ""}])
+mlnb.monitor.add_rule("accuracy < 0.85", model="churn", severity="critical")
+mlnb.monitor.add_rule("accuracy < 0.85", model="fraud")
+check("fraud", reporter=lambda model, window: _frame(0.7))
+check("fraud", reporter=lambda model, window: _frame(0.9))
+check("churn", reporter=lambda model, window: _frame(0.8))
+"""
+
 SEED = f"""
 import os, mlnb, pandas as pd
 ARTIFACT_TEXT = {ARTIFACT_TEXT!r}
@@ -63,6 +79,7 @@ for i, lr in enumerate([0.1, 0.01, 0.001]):
             for step, loss in enumerate([0.9, 0.5, 0.3, 0.25]):
                 run.log_metric("loss", loss, step=step)
 {MODELS_SEED}
+{ALERTS_SEED}
 with mlnb.start_run({XSS_NAME!r}, params={{"note": "<b>bold</b>"}}, tags=["<script>x</script>"]) as run:
     run.log_metric("accuracy", 0.5)
 """

@@ -193,8 +193,26 @@ def test_data_tab_lists_datasets_and_versions(lab_page) -> None:  # type: ignore
     assert lab_page.blocked == []
 
 
-def test_the_alerts_tab_says_what_is_missing(lab_page, lab: Lab) -> None:  # type: ignore[no-untyped-def]
+def test_the_alerts_tab_lists_firing_then_resolved_and_follows_checks(lab_page, lab: Lab) -> None:  # type: ignore[no-untyped-def]
     lab_page.open_panel("alerts")
-    view = lab_page.page.locator(f"{PANEL} .mlnb-alerts")
-    if not lab.api("mlnb/api/status")[1]["areas"]["alerts"]:
-        assert "not part of this mlnb install" in view.inner_text()
+    page = lab_page.page
+    rows = page.locator(f"{PANEL} .mlnb-alerts .mlnb-alert")
+    rows.first.wait_for()
+    firing = page.locator(f'{PANEL} .mlnb-alert[data-status="firing"]', has_text="churn")
+    assert "critical firing" in firing.locator(".mlnb-alert-state").inner_text()
+    assert "accuracy < 0.85" in firing.inner_text() and "0.8" in firing.inner_text()
+    resolved = page.locator(f'{PANEL} .mlnb-alert[data-status="resolved"]', has_text="fraud")
+    assert resolved.locator(".mlnb-alert-state").inner_text() == "resolved"
+    statuses = [r.get_attribute("data-status") for r in rows.all()]
+    assert statuses == sorted(statuses, key=lambda s: s != "firing")  # firing first
+
+    model = f"live{time.time_ns()}"  # a check elsewhere: the open tab shows its alert, no reload
+    run_python("import mlnb, pandas as pd\nfrom mlnb.monitor._check import check\n"
+               f"mlnb.monitor.add_rule('drift.share > 0.3', model={model!r})\n"
+               "s = pd.Timestamp('2026-11-27', tz='UTC')\n"
+               "f = pd.DataFrame([dict(window=0, start=s, end=s, n=9, metric='drift.share', value=0.5, lower=None,"
+               " upper=None, alert=False, note='')])\n"
+               f"check({model!r}, reporter=lambda m, w: f)", lab.root, lab.env)
+    page.locator(f'{PANEL} .mlnb-alert[data-status="firing"]', has_text=model).wait_for(timeout=15_000)
+    assert "2 alerts firing" in page.locator(f"{PANEL} .mlnb-alerts-summary").inner_text()
+    assert lab_page.dialogs == [] and lab_page.blocked == []

@@ -75,11 +75,16 @@ def test_unknown_dataset_is_a_404_with_a_message(lab: Lab) -> None:
     assert body["error"] == "not_found" and "nope" in body["message"]
 
 
-def test_alerts_say_when_they_are_not_available(lab: Lab) -> None:
+def test_alerts_list_firing_then_recent(lab: Lab) -> None:
     status, body = lab.api("mlnb/api/alerts")
-    assert status == 200
-    # none in this project, whether or not the area is installed (the status says which)
-    assert body == {"available": lab.api("mlnb/api/status")[1]["areas"]["alerts"], "alerts": []}
+    assert status == 200 and body["available"] is True and lab.api("mlnb/api/status")[1]["areas"]["alerts"]
+    seeded = [a for a in body["alerts"] if a["model"] in ("churn", "fraud")]  # the panel test adds its own
+    rows = [(a["model"], a["status"], a["severity"], a["expression"], a["value"], a["threshold"]) for a in seeded]
+    assert rows == [("churn", "firing", "critical", "accuracy < 0.85", 0.8, 0.85),
+                    ("fraud", "resolved", "warning", "accuracy < 0.85", 0.9, 0.85)]
+    churn, fraud = seeded
+    assert churn["resolved_at"] is None and fraud["resolved_at"] >= fraud["started_at"] > 0
+    assert churn["window"] == "1D" and churn["window_start"] == 1_795_737_600  # 2026-11-27 UTC
 
 
 def test_bad_paging_is_a_400(lab: Lab) -> None:

@@ -1,0 +1,216 @@
+"""Benchmark: mlnb.monitor.report over a large prediction log, against NannyML in the same run.
+
+    python bench/monitor.py                 # 10^7 predictions with outcomes, 20 features, 30 days
+    python bench/monitor.py --quick         # small sizes, mlnb only, a few seconds (CI smoke)
+    python bench/monitor.py --no-anchor     # mlnb only
+
+What is timed:
+
+* **full report**: ``mlnb.monitor.report(model, window="1D", reference="training")`` over the whole
+  log — realized performance (outcomes joined by id), estimated performance (CBPE), prediction
+  drift, 20 features' drift and missing rate against the kept training profile, schema checks,
+  thresholds — from parquet on disk to the frame (the log's reading is part of it).
+* **one window**: one new window of 10^6 rows scored against the kept reference (20 features'
+  drift and missing rate), per 10^6 rows.
+* **anchor**: NannyML 0.13 (its own venv, ``bench/.venvs/nannyml``, made here once) doing
+  realized performance (accuracy, roc_auc, f1) + univariate drift of the 20 features over the same
+  daily windows, on the same rows, already in memory (its reading is not timed). NannyML is
+  run at ``--anchor-rows`` (10^6 by default: at 10^7 rows it needs tens of GB and many minutes),
+  and mlnb is timed on those same rows too, so the ratio compares equal work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+VENV = ROOT / "bench" / ".venvs" / "nannyml"
+NANNYML = "nannyml==0.13.1"
+DAY0 = 1_790_000_000.0 - 1_790_000_000.0 % 86_400  # a UTC midnight
+
+
+def simulate(folder: Path, rows: int, features: int, days: int, seed: int = 0) -> dict:
+    """A project whose model ``bench`` (registered with its training data) logged ``rows``
+    predictions with outcomes over ``days`` days; from the middle day on, two features shift."""
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+
+    import mlnb
+    from mlnb.monitor._log import outcomes_dir, write_partitioned
+
+    os.chdir(folder)
+    mlnb.init(str(folder))
+    rng = np.random.default_rng(seed)
+    names = [f"f{i}" for i in range(features)]
+    weights = rng.normal(0, 1, features)
+
+    def inputs(n: int, shifted: bool) -> pd.DataFrame:
+        X = rng.normal(0, 1, (n, features))
+        if shifted:
+            X[:, :2] = X[:, :2] * 0.4 + 0.5
+        return pd.DataFrame(X, columns=names)
+
+    train = inputs(100_000, False)
+    y_train = rng.random(len(train)) < 1 / (1 + np.exp(-(train.to_numpy() @ weights)))
+    model = LogisticRegression(max_iter=200).fit(train, y_train)
+    mlnb.models.register("bench", model, data=train)
+    per_day = rows // days
+    from mlnb._project import current_project
+
+    project = current_project()
+    for d in range(days):
+        X = inputs(per_day, d >= days // 2)
+        logit = X.to_numpy() @ weights
+        proba = model.predict_proba(X)[:, 1]
+        y = (rng.random(per_day) < 1 / (1 + np.exp(-logit))).astype(int)
+        ids = np.char.add(f"{d}-", np.arange(per_day).astype(str))
+        times = DAY0 + d * 86_400 + np.sort(rng.uniform(0, 86_399, per_day))
+        mlnb.monitor.log_predictions("bench", X, (proba > 0.5).astype(int), ids=ids, proba=proba, time=times,
+                                     version=1)
+        # the outcome log's own format, written directly (log_outcomes also counts matches: an O(log) scan per call)
+        write_partitioned(outcomes_dir(project, "bench"),
+                          pd.DataFrame({"id": ids, "outcome": y, "time": times + 3600.0}))
+    return {"names": names, "train": train}
+
+
+def time_mlnb(rows: int) -> dict[str, float]:
+    import mlnb
+    from mlnb.checks._drift import score
+    from mlnb.monitor._report import _version
+    from mlnb.monitor._windows import LogReader
+
+    out: dict[str, float] = {}
+    t = time.perf_counter()
+    report = mlnb.monitor.report("bench", window="1D", reference="training")
+    out["report_s"] = time.perf_counter() - t
+    frame = report.to_frame()
+    out["windows"] = float(frame["window"].nunique())
+    out["rows"] = float(sum(w.n for w in report.windows))
+    out["alerting_windows"] = float(frame.loc[frame["alert"], "window"].nunique())
+    # one new window of 10^6 rows (or the whole log if smaller) scored against the kept profile
+    from mlnb._project import current_project
+    from mlnb.models import _files
+
+    version = _version("bench")
+    from types import SimpleNamespace
+
+    profile = mlnb.checks.load_profile(_files.local_path(current_project(), SimpleNamespace(
+        md5=version.profile_md5, ref="bench profile", is_dir=False)))
+    reader = LogReader(current_project().mlnb_dir / "predictions" / "bench")
+    cols = [c for c in reader.names if c.startswith("feature.")]
+    window = reader.table(cols, DAY0 + (len(report.windows) - 1) * 86_400 - 2 * 86_400).to_pandas()
+    window = window.iloc[-min(len(window), 1_000_000):]
+    window.columns = [c[len("feature."):] for c in window.columns]
+    t = time.perf_counter()
+    score(profile, window)
+    out["window_s_per_1e6"] = (time.perf_counter() - t) / len(window) * 1e6
+    out["window_rows"] = float(len(window))
+    return out
+
+
+NANNYML_SCRIPT = r'''
+import json, sys, time, warnings
+warnings.filterwarnings("ignore")
+import pandas as pd, nannyml as nml
+args = json.loads(sys.argv[1])
+log = pd.read_parquet(args["log"])
+ref = pd.read_parquet(args["reference"])
+names = args["names"]
+t = time.perf_counter()
+drift = nml.UnivariateDriftCalculator(column_names=names, timestamp_column_name="timestamp", chunk_period="D",
+                                      continuous_methods=["kolmogorov_smirnov", "wasserstein"])
+drift.fit(ref)
+d = drift.calculate(log)
+perf = nml.PerformanceCalculator(y_pred_proba="proba", y_pred="prediction", y_true="outcome", timestamp_column_name="timestamp",
+                                 problem_type="classification_binary", metrics=["accuracy", "roc_auc", "f1"], chunk_period="D")
+perf.fit(log[log["timestamp"] < log["timestamp"].min() + pd.Timedelta(days=7)])
+p = perf.calculate(log)
+print(json.dumps({"seconds": time.perf_counter() - t, "version": nml.__version__, "chunks": len(p.filter(period="analysis").to_df())}))
+'''
+
+
+def ensure_nannyml() -> Path | None:
+    python, ready = VENV / "bin" / "python", VENV / ".installed"
+    if ready.exists():
+        return python
+    print(f"creating {VENV} with {NANNYML} (one time; takes a few minutes) ...", file=sys.stderr)
+    try:
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", NANNYML], check=True)
+    except (subprocess.CalledProcessError, OSError) as exc:
+        print(f"could not install {NANNYML} ({exc}): no anchor", file=sys.stderr)
+        return None
+    ready.write_text(NANNYML + "\n")
+    return python
+
+
+def time_nannyml(python: Path, work: Path, names: list[str], train) -> dict | None:  # noqa: ANN001
+    import pandas as pd
+
+    import mlnb
+
+    log = mlnb.monitor.read_log("bench", ["prediction", "proba", *("feature." + n for n in names)])
+    log.columns = [c.removeprefix("feature.") for c in log.columns]
+    log["timestamp"] = pd.to_datetime(log["time"], unit="s")
+    log.to_parquet(work / "log.parquet")
+    train.assign(timestamp=pd.Timestamp(DAY0 - 86_400, unit="s")).to_parquet(work / "reference.parquet")
+    proc = subprocess.run([str(python), "-c", NANNYML_SCRIPT, json.dumps(
+        {"log": str(work / "log.parquet"), "reference": str(work / "reference.parquet"), "names": names})],
+        capture_output=True, text=True, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    if proc.returncode:
+        print(f"NannyML failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--features", type=int, default=20)
+    ap.add_argument("--days", type=int, default=30)
+    ap.add_argument("--anchor-rows", type=int, default=1_000_000)
+    ap.add_argument("--no-anchor", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="small sizes, mlnb only (CI smoke)")
+    args = ap.parse_args()
+    if args.quick:
+        args.rows, args.features, args.days, args.no_anchor = 30_000, 5, 6, True
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        big = Path(tmp) / "big"
+        big.mkdir()
+        t = time.perf_counter()
+        simulate(big, args.rows, args.features, args.days)
+        print(f"simulated {args.rows:,} predictions in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+        results["mlnb"] = time_mlnb(args.rows)
+        python = None if args.no_anchor else ensure_nannyml()
+        if python is not None:
+            small = Path(tmp) / "small"
+            small.mkdir()
+            sim = simulate(small, args.anchor_rows, args.features, args.days)
+            results["mlnb_at_anchor_size"] = time_mlnb(args.anchor_rows)
+            results["nannyml"] = time_nannyml(python, small, sim["names"], sim["train"]) or {}
+    ours = results["mlnb"]
+    print(f"full report: {ours['rows']:,.0f} predictions, {args.features} features, {ours['windows']:.0f} windows: "
+          f"{ours['report_s']:.2f} s (target <= 2 s)")
+    print(f"one window scored against the kept reference: {ours['window_s_per_1e6']:.3f} s per 10^6 rows "
+          f"({ours['window_rows']:,.0f} rows; target <= 0.1 s)")
+    anchor = results.get("nannyml")
+    if anchor:
+        same = results["mlnb_at_anchor_size"]["report_s"]
+        print(f"at {args.anchor_rows:,} rows: mlnb {same:.2f} s, NannyML {anchor['version']} {anchor['seconds']:.2f} s "
+              f"(realized performance + univariate drift only): {anchor['seconds'] / same:.1f}x")
+    print(json.dumps(results, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,413 @@
+"""``mlnb.monitor.report``: a model's prediction log, window by window, against its reference.
+
+Per window (see docs/monitoring.md): realized performance where outcomes arrived, estimated
+performance (CBPE, :mod:`._cbpe`) for classifiers with probabilities, prediction drift, per-feature
+drift and missing-rate change scored against the kept reference profile (never refitted), schema
+failures against the model's signature, latency and error rate. Windows are read one at a time
+(:class:`._windows.LogReader`); thresholds (static, or mean ± 3σ of the baseline windows) are
+applied once every window is scored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import NotFound, UsageError
+from . import _performance as perf
+from ._result import Report
+from ._windows import LogReader, Window, WindowSpec, parse_window
+
+NAN = float("nan")
+FEATURE = "feature."
+#: default static thresholds (lower, upper); every other metric gets a band calibrated on the baseline
+STATIC = {"schema.failures": (NAN, 0.0)}
+
+
+@dataclass
+class _Setup:
+    """What every window is scored with, fitted once before the first window is read."""
+
+    spec: WindowSpec
+    task: str
+    features: list[str]
+    profile: Any = None  # the kept reference profile of the features
+    profile_note: str = ""
+    signature: dict[str, Any] | None = None
+    prediction_profile: Any = None
+    prediction_column: str = "prediction"
+    prediction_note: str = ""
+    cbpe: Any = None
+    cbpe_note: str = ""
+    positive: Any = None
+    min_rows: int = 30
+    has_proba: bool = False
+    outcomes: Any = None
+    drift_config: Any = None
+    notes: list[str] = field(default_factory=list)
+
+
+def report(model: str, window: Any = "1D", reference: Any = "training", *, start: Any = None, end: Any = None,
+           baseline: Any = "auto", thresholds: dict[str, Any] | None = None, task: str | None = None,
+           sigma: float = 3.0, min_rows: int = 30) -> Report:
+    """Monitor ``model`` over windows of its prediction log.
+
+    ``window``: a period (``"1D"``, ``"6h"``) or a row count (``10_000``). ``reference``: what the
+    features are compared with — ``"training"`` (the profile kept when the version was registered),
+    a DataFrame, or a data reference (``"train@2"``); a DataFrame holding ``proba`` and ``outcome``
+    columns (and ``prediction``) is also the reference of estimated performance and prediction drift.
+    ``baseline``: the windows that calibrate the threshold bands (mean ± ``sigma``·σ) and, without such a
+    DataFrame, estimated performance and prediction drift — ``"auto"`` (the first quarter of the
+    windows), an int k (the first k windows), a ``(start, end)`` period, or None.
+    ``thresholds``: static bands ``{"accuracy": (0.85, None), "latency.p99": (None, 200)}``.
+
+    >>> report = mlnb.monitor.report("churn", window="1D", reference="training")  # doctest: +SKIP
+    >>> report.to_frame()   # one row per (window, metric)                       # doctest: +SKIP
+    """
+    from .._project import current_project
+    from ..models._refs import split_ref
+    from ._log import _times, predictions_dir
+
+    spec = parse_window(window)
+    static = _static(thresholds)
+    name, _ = split_ref(model)
+    bounds = [None if b is None else float(_times(b, 1)[0]) for b in (start, end)]
+    reader = LogReader(predictions_dir(current_project(), name), *bounds)
+    if not reader.files:
+        raise NotFound(f"model {name} has no prediction log: serve it with `mlnb serve {name}` or log a batch "
+                       f"with mlnb.monitor.log_predictions({name!r}, X, y_pred)")
+    windows = reader.plan(spec)
+    if not windows:
+        raise NotFound(f"the prediction log of {name} has no rows between {start or 'the start'} and "
+                       f"{end or 'the end'}: widen start/end")
+    setup = _setup(model, name, reader, spec, windows, reference, task, min_rows)
+    base = _baseline(baseline, windows)
+    _fit_from_baseline(setup, reader, windows, base)
+    rows: list[dict[str, Any]] = []
+    for w in windows:
+        rows += _score_window(setup, reader, w)
+    _apply_thresholds(rows, base, static, sigma)
+    return Report(name, spec.text, rows, windows, baseline=sorted(base), notes=setup.notes, task=setup.task)
+
+
+def _static(thresholds: dict[str, Any] | None) -> dict[str, tuple[float, float]]:
+    out = dict(STATIC)
+    for metric, band in (thresholds or {}).items():
+        if isinstance(band, (int, float)) or not isinstance(band, (tuple, list)) or len(band) != 2:
+            raise UsageError(f"threshold of {metric!r} is {band!r}: give (lower, upper), None for an open side, "
+                             "e.g. {'accuracy': (0.85, None)}")
+        out[metric] = tuple(NAN if b is None else float(b) for b in band)  # type: ignore[assignment]
+    return out
+
+
+def _baseline(baseline: Any, windows: list[Window]) -> set[int]:
+    if baseline is None:
+        return set()
+    if isinstance(baseline, str) and baseline == "auto":
+        return set(range(max(1, len(windows) // 4))) if len(windows) > 1 else set()
+    if isinstance(baseline, int) and not isinstance(baseline, bool):
+        if baseline < 1:
+            raise UsageError(f"baseline={baseline}: give the number of first windows (>= 1), a (start, end) period or None")
+        return set(range(min(baseline, len(windows))))
+    if isinstance(baseline, (tuple, list)) and len(baseline) == 2:
+        from ._log import _times
+
+        lo, hi = (float(_times(b, 1)[0]) for b in baseline)
+        return {w.index for w in windows if w.start >= lo and w.end <= hi}
+    raise UsageError(f"baseline={baseline!r}: give 'auto', a number of first windows, a (start, end) period or None")
+
+
+def _setup(model: str, name: str, reader: LogReader, spec: WindowSpec, windows: list[Window], reference: Any,
+           task: str | None, min_rows: int) -> _Setup:
+    from ..checks._drift import DriftConfig
+    from ._log import read_outcomes
+
+    features = [c[len(FEATURE):] for c in reader.names if c.startswith(FEATURE)]
+    has_proba = "proba" in reader.names
+    first = reader.read(windows[0], ["prediction"], spec.rows is not None)["prediction"]
+    setup = _Setup(spec, perf.infer_task(task, first.to_numpy(), has_proba), features, min_rows=min_rows,
+                   has_proba=has_proba, drift_config=DriftConfig(min_rows=min_rows))
+    version = _version(model)
+    setup.signature = version.signature if version is not None else None
+    _reference(setup, reference, version)
+    outcomes = read_outcomes(name)
+    if len(outcomes):
+        import pandas as pd
+
+        setup.outcomes = (pd.Index(outcomes["id"].astype(str)), perf.labels(outcomes["outcome"].to_numpy()))
+    return setup
+
+
+def _version(model: str) -> Any:
+    from ..models._refs import resolve
+
+    try:
+        return resolve(model)
+    except NotFound:
+        return None
+
+
+def _reference(setup: _Setup, reference: Any, version: Any) -> None:
+    """The features' reference profile (kept, or fitted once from a given frame)."""
+    import pandas as pd
+
+    from .. import checks
+
+    if isinstance(reference, str) and reference == "training":
+        if version is None or not version.profile_md5:
+            what = "is not a registered model" if version is None else f"version {version.ref} keeps no training profile"
+            setup.profile_note = (f"no training profile: the model {what} (register it with data=X_train), "
+                                  "or pass reference= a DataFrame")
+            return
+        from types import SimpleNamespace
+
+        from ..models import _files
+        from .._project import current_project
+
+        cached = SimpleNamespace(md5=version.profile_md5, ref=f"{version.ref} (training profile)", is_dir=False)
+        setup.profile = checks.load_profile(_files.local_path(current_project(), cached))  # type: ignore[arg-type]
+        setup.notes.append(f"features compared with the training profile of {version.ref}")
+        return
+    frame = reference
+    if isinstance(reference, str):
+        from .. import data
+
+        frame = data.load(reference)
+    if not isinstance(frame, pd.DataFrame):
+        raise UsageError(f"reference={type(reference).__name__}: give 'training', a DataFrame or a data reference "
+                         "such as 'train@2'")
+    columns = [c for c in setup.features if c in frame.columns]
+    if not columns:
+        raise UsageError(f"the reference frame has none of the logged features ({', '.join(setup.features[:8])})")
+    setup.profile = checks.profile(frame[columns])
+    setup.notes.append(f"features compared with the given reference ({len(frame):,} rows)")
+    if {"proba", "outcome"} <= set(frame.columns) and setup.task == "classification":
+        _fit_cbpe(setup, frame["proba"].to_numpy(), perf.labels(frame["outcome"].to_numpy()),
+                  frame["prediction"].to_numpy() if "prediction" in frame else None, "the given reference")
+    column = "proba" if setup.has_proba and "proba" in frame else "prediction"
+    if column in frame:
+        setup.prediction_column = column
+        setup.prediction_profile = checks.profile(frame[[column]])
+
+
+def _fit_cbpe(setup: _Setup, proba: np.ndarray, outcome: np.ndarray, prediction: Any, where: str) -> None:
+    from . import _cbpe
+
+    known = ~perf.missing(outcome)
+    classes = np.unique(np.concatenate([outcome[known], perf.labels(prediction)] if prediction is not None
+                                       else [outcome[known]]))
+    if len(classes) != 2:
+        setup.cbpe_note = f"estimated performance needs two classes; {where} has {len(classes)}"
+        return
+    setup.positive = classes[-1]
+    setup.cbpe, setup.cbpe_note = _cbpe.fit(proba, outcome, setup.positive)
+    if setup.cbpe is not None:
+        setup.notes.append(f"estimated performance calibrated on {where} ({setup.cbpe.n_reference_:,} rows with outcomes)")
+
+
+def _fit_from_baseline(setup: _Setup, reader: LogReader, windows: list[Window], base: set[int]) -> None:
+    """Estimated performance and prediction drift take the baseline windows as reference when no
+    frame gave one (read here once, three columns)."""
+    import pandas as pd
+
+    from .. import checks
+
+    want_cbpe = setup.cbpe is None and not setup.cbpe_note and setup.task == "classification" and setup.has_proba
+    want_pred = setup.prediction_profile is None
+    if not base:
+        if want_cbpe:
+            setup.cbpe_note = "no estimated performance: give baseline= (windows with outcomes) or a reference frame with proba and outcome"
+        if want_pred:
+            setup.prediction_note = "no prediction drift: give baseline= or a reference frame with a prediction column"
+        return
+    if not (want_cbpe or want_pred):
+        return
+    cols = ["id", "prediction"] + (["proba"] if setup.has_proba else [])
+    parts = [reader.read(windows[i], cols, setup.spec.rows is not None) for i in sorted(base)]
+    frame = pd.concat(parts, ignore_index=True)
+    span = f"baseline windows {min(base)}–{max(base)}"
+    if want_pred:
+        setup.prediction_column = "proba" if setup.has_proba else "prediction"
+        setup.prediction_profile = checks.profile(frame[[setup.prediction_column]])
+        setup.notes.append(f"prediction drift against {span}")
+    if want_cbpe:
+        outcome = _outcomes_of(setup, frame["id"])
+        _fit_cbpe(setup, frame["proba"].to_numpy(dtype=float), outcome, frame["prediction"].to_numpy(), span)
+
+
+def _outcomes_of(setup: _Setup, ids: Any) -> np.ndarray:
+    """The outcome of each id (NaN where none arrived)."""
+    if setup.outcomes is None:
+        return np.full(len(ids), NAN)
+    index, values = setup.outcomes
+    at = index.get_indexer(ids.astype(str))
+    out = values[np.maximum(at, 0)].astype(object if values.dtype.kind in "OUS" else float)
+    out[at < 0] = NAN if out.dtype.kind == "f" else None
+    return out
+
+
+def _score_window(setup: _Setup, reader: LogReader, w: Window) -> list[dict[str, Any]]:
+    cols = ["id", "prediction", "latency_ms", *(["proba"] if setup.has_proba else []),
+            *(["error"] if "error" in reader.names else []), *(FEATURE + f for f in setup.features)]
+    frame = reader.read(w, cols, setup.spec.rows is not None)
+    out: dict[str, tuple[float, str]] = {}
+    out.update(_realized(setup, frame))
+    out.update(_estimated(setup, frame))
+    out.update(_drift(setup, frame))
+    out.update(_schema(setup, frame))
+    out.update(_service(setup, frame))
+    rows = []
+    for metric, (value, note, *decision) in out.items():
+        decided, band = decision if decision else (None, (NAN, NAN))
+        rows.append({"window": w.index, "start": w.start, "end": w.end, "n": w.n, "metric": metric,
+                     "value": float(value), "lower": band[0], "upper": band[1], "alert": False, "note": note,
+                     "_decided": decided})
+    return rows
+
+
+def _realized(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
+    y_true = _outcomes_of(setup, frame["id"])
+    known = ~perf.missing(y_true)
+    y_pred = perf.labels(frame["prediction"].to_numpy())[known]
+    if setup.task == "regression":
+        return perf.regression(y_pred, y_true[known].astype(float), setup.min_rows)
+    proba = frame["proba"].to_numpy(dtype=float)[known] if setup.has_proba else None
+    return perf.classification(y_pred, perf.labels(y_true[known]), proba, setup.min_rows)
+
+
+def _estimated(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
+    if setup.task != "classification" or not setup.has_proba:
+        return {}
+    names = [f"estimated.{m}{s}" for m in perf.CLASSIFICATION for s in ("", ".lower", ".upper")]
+    if setup.cbpe is None:
+        return {n: (NAN, setup.cbpe_note) for n in names}
+    if len(frame) < setup.min_rows:
+        return {n: (NAN, f"{len(frame)} rows (< {setup.min_rows}): not estimated") for n in names}
+    proba = frame["proba"].to_numpy(dtype=float)
+    predicted = perf.labels(frame["prediction"].to_numpy()) == setup.positive
+    out: dict[str, tuple[Any, ...]] = {}
+    for m, (value, lo, hi) in setup.cbpe.estimate(proba, predicted).items():
+        out[f"estimated.{m}"] = (value, "")
+        out[f"estimated.{m}.lower"] = (lo, f"lower end of the estimate's ±{setup.cbpe.z:g}σ interval")
+        out[f"estimated.{m}.upper"] = (hi, f"upper end of the estimate's ±{setup.cbpe.z:g}σ interval")
+    return out
+
+
+def _drift(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
+    from ..checks._drift import score
+
+    out: dict[str, tuple[Any, ...]] = {}
+    small = len(frame) < setup.min_rows
+    small_note = f"{len(frame)} rows (< {setup.min_rows}): drift not computed"
+    if setup.prediction_profile is None:
+        out["prediction.drift"] = (NAN, setup.prediction_note)
+    elif small:
+        out["prediction.drift"] = (NAN, small_note)
+    else:
+        row = score(setup.prediction_profile, frame[[setup.prediction_column]], config=setup.drift_config).rows[0]
+        out["prediction.drift"] = (row["score"], _drift_note(row, f"{setup.prediction_column}: "),
+                                   _distribution_drifted(row, setup), (NAN, row["threshold"]))
+    names = [f for f in setup.features if setup.profile is not None and f in setup.profile.columns]
+    if setup.profile is None or small:
+        note = setup.profile_note if setup.profile is None else small_note
+        out["drift.share"] = (NAN, note)
+        for f in setup.features:
+            out[f"drift.{f}"] = out[f"missing.{f}"] = (NAN, note)
+        return out
+    window = frame[[FEATURE + f for f in names]]
+    window.columns = names
+    drift = score(setup.profile, window, columns=names, config=setup.drift_config)
+    out["drift.share"] = (drift.share, f"{len(drift.drifted)} of {drift.n_tested} features drifted"
+                          + (f": {', '.join(drift.drifted[:5])}" if drift.drifted else ""))
+    for row in drift.rows:
+        f = row["column"]
+        out[f"drift.{f}"] = (row["score"], _drift_note(row), _distribution_drifted(row, setup), (NAN, row["threshold"]))
+        delta = row["missing_cur"] - row["missing_ref"]
+        moved = "missing rate" in row["reason"]
+        limit = setup.drift_config.missing_threshold
+        out[f"missing.{f}"] = (delta, f"missing {row['missing_ref']:.1%} -> {row['missing_cur']:.1%}"
+                               if moved else "", moved, (-limit, limit))
+    for f in setup.features:
+        if f"drift.{f}" not in out:
+            out[f"drift.{f}"] = out[f"missing.{f}"] = (NAN, "not in the reference: not compared")
+    return out
+
+
+def _distribution_drifted(row: dict[str, Any], setup: _Setup) -> bool:
+    if row["status"] in ("removed",) or "type changed" in row["reason"]:
+        return True
+    alpha = setup.drift_config.alpha
+    significant = alpha is None or row["p_adjusted"] < alpha
+    return bool(significant and row["score"] >= row["threshold"])
+
+
+def _drift_note(row: dict[str, Any], prefix: str = "") -> str:
+    parts = [p for p in (row["reason"], row["notes"]) if p]
+    if row["metric"]:
+        parts.insert(0, f"{row['metric']} (threshold {row['threshold']:g})")
+    return prefix + "; ".join(parts)
+
+
+def _schema(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
+    if not setup.signature:
+        return {"schema.failures": (NAN, "no signature: register the model with data= to check inputs")}
+    from ..checks import Schema
+    from ..models._query import _STRUCTURE
+
+    columns = {n: {k: v for k, v in spec.items() if k in _STRUCTURE} for n, spec in setup.signature["columns"].items()}
+    inputs = frame[[c for c in frame.columns if c.startswith(FEATURE)]]
+    inputs.columns = [c[len(FEATURE):] for c in inputs.columns]
+    result = Schema.from_dict({**setup.signature, "columns": columns}, source="signature").validate(inputs)
+    failed = ", ".join(sorted({f"{c['column']}:{c['check']}" for c in result.failed_checks})[:5])
+    return {"schema.failures": (float(result.n_failures), failed)}
+
+
+def _service(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
+    lat = frame["latency_ms"].to_numpy(dtype=float) if "latency_ms" in frame else np.empty(0)
+    lat = lat[np.isfinite(lat)]
+    out: dict[str, tuple[Any, ...]] = {}
+    for metric, q, need in (("latency.p50", 50, setup.min_rows), ("latency.p99", 99, 100)):
+        if not len(lat):
+            out[metric] = (NAN, "no latencies: a batch log (mlnb serve logs them)")
+        elif len(lat) < need:
+            out[metric] = (NAN, f"{len(lat)} latencies (< {need}): not computed")
+        else:
+            out[metric] = (float(np.percentile(lat, q)), "milliseconds")
+    if "error" in frame:
+        errors = frame["error"].notna() & (frame["error"].astype(str) != "")
+        out["error_rate"] = (float(errors.mean()) if len(frame) else NAN, "")
+    else:
+        out["error_rate"] = (NAN, "the log holds answered requests only: refusals are counted on mlnb serve's "
+                                  "/metrics (mlnb_request_errors)")
+    return out
+
+
+def _apply_thresholds(rows: list[dict[str, Any]], base: set[int], static: dict[str, tuple[float, float]],
+                      sigma: float) -> None:
+    """Bands (static, else mean ± sigma·σ of the baseline windows) and alerts, in place."""
+    by_metric: dict[str, list[float]] = {}
+    for r in rows:
+        if r["window"] in base and np.isfinite(r["value"]):
+            by_metric.setdefault(r["metric"], []).append(r["value"])
+    bands: dict[str, tuple[float, float]] = {}
+    for metric, values in by_metric.items():
+        if len(values) >= 2:
+            mu, sd = float(np.mean(values)), float(np.std(values, ddof=1))
+            bands[metric] = (mu - sigma * sd, mu + sigma * sd)
+    for r in rows:
+        metric, decided = r["metric"], r.pop("_decided")
+        if metric.endswith((".lower", ".upper")):
+            continue
+        realized = metric[len("estimated."):] if metric.startswith("estimated.") else None
+        band = static.get(metric) or (static.get(realized) if realized else None)
+        if band is None and decided is not None:  # drift: the checks' decision; the band is its threshold
+            r["alert"] = bool(decided)
+            continue
+        band = band or bands.get(metric) or (bands.get(realized) if realized else None)
+        if band is None:
+            continue
+        r["lower"], r["upper"] = band
+        v = r["value"]
+        r["alert"] = bool(np.isfinite(v) and ((np.isfinite(band[0]) and v < band[0]) or (np.isfinite(band[1]) and v > band[1])))

@@ -1,0 +1,158 @@
+"""Windows of a prediction log: by period (``"1D"``, ``"6h"``) or by row count (``10_000``).
+
+Period windows are aligned on the period counted from the epoch (``"1D"`` windows start at UTC
+midnight), as NannyML's period chunker does; row-count windows hold that many rows in log
+order (time, then row), the last one possibly fewer. Only the ``time`` column of the log is read
+to plan them; each window's other columns are read when that window is computed
+(:meth:`LogReader.read`), from the day partitions it covers, so a report never holds more than
+one window's columns.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import UsageError
+
+_ROWS = re.compile(r"^\s*\d[\d_,]*\s*(rows?)?\s*$")
+DAY = 86_400.0
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """A parsed window: ``period`` seconds, or ``rows`` per window."""
+
+    text: str
+    period: float | None = None
+    rows: int | None = None
+
+
+def parse_window(spec: Any) -> WindowSpec:
+    """``"1D"``, ``"6h"``, ``"30min"``, ``"1W"`` (a period) or ``10_000`` / ``"10000"`` (rows).
+
+    >>> parse_window("6h").period, parse_window(500).rows
+    (21600.0, 500)
+    """
+    import pandas as pd
+
+    if isinstance(spec, bool):
+        spec = str(spec)
+    if isinstance(spec, (int, np.integer)) or (isinstance(spec, str) and _ROWS.match(spec)):
+        rows = int(re.sub(r"[_,\s]|rows?", "", str(spec)))
+        if rows < 1:
+            raise UsageError(f"window {spec!r}: a row-count window needs at least 1 row")
+        return WindowSpec(f"{rows} rows", rows=rows)
+    if isinstance(spec, str) and re.search(r"[A-Za-z]", spec):
+        try:
+            seconds = pd.to_timedelta(spec.strip()).total_seconds()
+        except (ValueError, TypeError):
+            seconds = 0.0
+        if seconds > 0:
+            return WindowSpec(spec.strip(), period=float(seconds))
+    raise UsageError(f"window {spec!r} does not parse: give a period such as 1D, 6h, 30min, 1W, "
+                     "or a row count such as 10000")
+
+
+@dataclass(frozen=True)
+class Window:
+    """One window: its position, time span (epoch seconds, ``start <= time < end``), and rows."""
+
+    index: int
+    start: float
+    end: float
+    n: int
+    skip: int = 0  # row windows: rows at ``start`` that belong to the window before
+
+
+class LogReader:
+    """One model's prediction log read window by window (pyarrow, by partition and column)."""
+
+    def __init__(self, folder: Path, start: float | None = None, end: float | None = None) -> None:
+        self.folder = folder
+        self.start, self.end = start, end
+        self.files = sorted(folder.glob("date=*/part-*.parquet"))
+        self.names: list[str] = []
+        if self.files:
+            import pyarrow.parquet as pq
+
+            self.names = [n for n in pq.read_schema(self.files[0]).names]
+            for f in self.files[1:]:  # a column added later (a new feature) is still seen
+                self.names += [n for n in pq.read_schema(f).names if n not in self.names]
+
+    def _filter(self, start: float | None, end: float | None) -> Any:
+        import pyarrow.compute as pc
+
+        where = pc.field("shadow") == False  # noqa: E712 (an expression)
+        for bound, op in ((start, pc.greater_equal), (end, pc.less)):
+            if bound is not None:
+                where = where & op(pc.field("time"), bound)
+        return where
+
+    def _files(self, start: float | None, end: float | None) -> list[str]:
+        import datetime as dt
+
+        def day(t: float) -> str:
+            return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%d")
+
+        lo = day(start) if start is not None else ""
+        hi = day(np.nextafter(end, -np.inf)) if end is not None else "9999"
+        return [str(f) for f in self.files if lo <= f.parent.name[5:] <= hi]
+
+    def table(self, columns: list[str], start: float | None = None, end: float | None = None) -> Any:
+        """The log's ``columns`` for ``start <= time < end`` (shadow answers left out)."""
+        import pyarrow as pa
+        import pyarrow.dataset as pads
+
+        start = self.start if start is None else max(start, self.start) if self.start is not None else start
+        end = self.end if end is None else min(end, self.end) if self.end is not None else end
+        files = self._files(start, end)
+        wanted = [c for c in dict.fromkeys(columns) if c in self.names]
+        if not files:
+            return pa.table({c: pa.array([], pa.float64()) for c in wanted})
+        dataset = pads.dataset(files, format="parquet", schema=self._schema())
+        return dataset.to_table(columns=wanted, filter=self._filter(start, end))
+
+    def _schema(self) -> Any:
+        import pyarrow.parquet as pq
+
+        fields: dict[str, Any] = {}
+        for f in self.files:
+            for fld in pq.read_schema(f):
+                fields.setdefault(fld.name, fld)
+        import pyarrow as pa
+
+        return pa.schema(list(fields.values()))
+
+    def plan(self, spec: WindowSpec) -> list[Window]:
+        """The windows of the log (reads only ``time``)."""
+        times = self.table(["time"]).column("time").to_numpy()
+        if not len(times):
+            return []
+        if spec.period is not None:
+            p = spec.period
+            first = np.floor(times.min() / p)
+            slot = (np.floor(times / p) - first).astype(np.int64)
+            counts = np.bincount(slot)
+            return [Window(i, (first + i) * p, (first + i + 1) * p, int(c)) for i, c in enumerate(counts)]
+        t = np.sort(times, kind="stable")
+        out = []
+        k = spec.rows or 1
+        for i, lo in enumerate(range(0, len(t), k)):
+            hi = min(lo + k, len(t))
+            skip = lo - int(np.searchsorted(t, t[lo], "left"))
+            out.append(Window(i, float(t[lo]), float(np.nextafter(t[hi - 1], np.inf)), hi - lo, skip))
+        return out
+
+    def read(self, window: Window, columns: list[str], row_windows: bool) -> Any:
+        """One window's columns as a DataFrame (row windows: exactly its rows, in log order)."""
+        want = list(dict.fromkeys(["time", *(["row"] if row_windows and "row" in self.names else []), *columns]))
+        frame = self.table(want, window.start, window.end).to_pandas()
+        if row_windows:
+            frame = frame.sort_values([c for c in ("time", "row") if c in frame], kind="stable")
+            frame = frame.iloc[window.skip:window.skip + window.n].reset_index(drop=True)
+        return frame
