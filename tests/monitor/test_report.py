@@ -289,7 +289,7 @@ def test_the_calibration_is_scikit_learns_isotonic_regression():
     from mlnb.monitor._cbpe import isotonic
 
     rng = np.random.default_rng(0)
-    x = np.round(rng.random(3000), 3)  # ties included
+    x = np.round(rng.random(3000), 3)  # ties included (and already at the fit's resolution)
     y = (rng.random(3000) < x ** 2).astype(float)
     ux, fitted = isotonic(x, y)
     at = np.linspace(-0.1, 1.1, 500)
