@@ -295,3 +295,17 @@ def test_the_calibration_is_scikit_learns_isotonic_regression():
     at = np.linspace(-0.1, 1.1, 500)
     expected = IsotonicRegression(out_of_bounds="clip").fit(x, y).predict(at)
     np.testing.assert_allclose(np.interp(at, ux, fitted), expected, atol=1e-12)
+
+
+def test_empty_period_windows_are_kept_and_an_unregistered_model_says_what_is_missing(project):
+    X = pd.DataFrame({"a": np.random.default_rng(0).normal(size=200)})
+    days = [pd.Timestamp("2026-11-01", tz="UTC")] * 100 + [pd.Timestamp("2026-11-04", tz="UTC")] * 100
+    mlnb.monitor.log_predictions("g", X, (X["a"] > 0).astype(int), ids=range(200), time=days)
+    mlnb.monitor.log_outcomes("g", range(200), (X["a"] > 0.1).astype(int))
+    frame = mlnb.monitor.report("g", window="1D").to_frame()
+    assert frame.groupby("window")["n"].first().tolist() == [100, 0, 0, 100]
+    gap = frame[frame["window"] == 1].set_index("metric")
+    assert gap["value"].isna().all() and gap.loc["accuracy", "note"] == "no rows in this window"
+    assert gap.loc["drift.a", "note"].startswith("no training profile: g is not registered")
+    last = frame[frame["window"] == 3].set_index("metric")
+    assert last.loc["accuracy", "value"] == pytest.approx(((X["a"] > 0) == (X["a"] > 0.1))[100:].mean())
