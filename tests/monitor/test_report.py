@@ -231,8 +231,14 @@ def test_display_opens_with_the_verdict_then_charts(daily):
     assert page.index(daily.verdict[:40]) < page.index("<svg")
     spec = daily.chart().to_dict()
     text = json.dumps(spec)
-    assert '"mark": {"type": "area"' in text.replace("'", '"') or "area" in text
-    assert "datum.alert" in text and "Feature drift" in text
+    layers = spec["vconcat"][0]["spec"]["layer"]
+    marks = [layer["mark"]["type"] for layer in layers]
+    assert marks == ["area", "area", "line", "point"]  # band, estimate's interval, values, alert marks
+    assert layers[3]["transform"] == [{"filter": "datum.alert"}]
+    heat = spec["vconcat"][1]
+    cells = heat["layer"][0]["encoding"]
+    assert heat["title"].startswith("Feature drift")
+    assert (cells["x"]["field"], cells["y"]["field"], cells["color"]["field"]) == ("window", "feature", "score")
     assert len(text) < 200_000  # pre-aggregated: windows x metrics, never rows
 
 
