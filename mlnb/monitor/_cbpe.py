@@ -29,6 +29,8 @@ from ._performance import CLASSIFICATION, NAN, missing
 #: rows of a window the Monte-Carlo spread is computed on (then scaled by sqrt(m / n))
 SPREAD_ROWS = 20_000
 DRAWS = 60
+#: probabilities are calibrated at this resolution
+ISOTONIC_DECIMALS = 4
 
 
 class CBPE:
@@ -72,8 +74,10 @@ class CBPE:
 
 
 def isotonic(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The non-decreasing fit of ``y`` on ``x`` (pool adjacent violators): ``(x values, fitted)``,
-    to interpolate between (flat beyond the ends), as scikit-learn's IsotonicRegression."""
+    """The non-decreasing fit of ``y`` on ``x`` rounded to 4 decimals (pool adjacent violators):
+    ``(x values, fitted)``, to interpolate between (flat beyond the ends), as scikit-learn's
+    IsotonicRegression on those values."""
+    x = np.round(x, ISOTONIC_DECIMALS)  # at most 10^4 + 1 distinct values: the fit's loop stays short
     ux, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
     sums = np.bincount(inverse, weights=y)
     block_sum: list[float] = []

@@ -131,7 +131,7 @@ def _setup(model: str, name: str, reader: LogReader, spec: WindowSpec, windows: 
                    has_proba=has_proba, drift_config=DriftConfig(min_rows=min_rows))
     version = _version(model)
     setup.signature = version.signature if version is not None else None
-    _reference(setup, reference, version)
+    _reference(setup, reference, version, model)
     outcomes = read_outcomes(name)
     if len(outcomes):
         import pandas as pd
@@ -149,7 +149,7 @@ def _version(model: str) -> Any:
         return None
 
 
-def _reference(setup: _Setup, reference: Any, version: Any) -> None:
+def _reference(setup: _Setup, reference: Any, version: Any, model: str) -> None:
     """The features' reference profile (kept, or fitted once from a given frame)."""
     import pandas as pd
 
@@ -157,8 +157,8 @@ def _reference(setup: _Setup, reference: Any, version: Any) -> None:
 
     if isinstance(reference, str) and reference == "training":
         if version is None or not version.profile_md5:
-            what = "is not a registered model" if version is None else f"version {version.ref} keeps no training profile"
-            setup.profile_note = (f"no training profile: the model {what} (register it with data=X_train), "
+            what = f"{model} is not registered" if version is None else f"{version.ref} keeps none"
+            setup.profile_note = (f"no training profile: {what} (register the model with data=X_train), "
                                   "or pass reference= a DataFrame")
             return
         from types import SimpleNamespace
@@ -268,6 +268,9 @@ def _score_window(setup: _Setup, reader: LogReader, w: Window) -> list[dict[str,
 
 
 def _realized(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
+    if not len(frame):
+        return {m: (NAN, "no rows in this window") for m in
+                (perf.REGRESSION if setup.task == "regression" else perf.CLASSIFICATION)}
     y_true = _outcomes_of(setup, frame["id"])
     known = ~perf.missing(y_true)
     y_pred = perf.labels(frame["prediction"].to_numpy())[known]

@@ -76,13 +76,18 @@ class LogReader:
         self.folder = folder
         self.start, self.end = start, end
         self.files = sorted(folder.glob("date=*/part-*.parquet"))
+        self.schema: Any = None
         self.names: list[str] = []
         if self.files:
+            import pyarrow as pa
             import pyarrow.parquet as pq
 
-            self.names = [n for n in pq.read_schema(self.files[0]).names]
-            for f in self.files[1:]:  # a column added later (a new feature) is still seen
-                self.names += [n for n in pq.read_schema(f).names if n not in self.names]
+            fields: dict[str, Any] = {}
+            for f in self.files:  # a column added later (a new feature) is still seen
+                for fld in pq.read_schema(f):
+                    fields.setdefault(fld.name, fld)
+            self.schema = pa.schema(list(fields.values()))
+            self.names = list(fields)
 
     def _filter(self, start: float | None, end: float | None) -> Any:
         import pyarrow.compute as pc
@@ -114,19 +119,8 @@ class LogReader:
         wanted = [c for c in dict.fromkeys(columns) if c in self.names]
         if not files:
             return pa.table({c: pa.array([], pa.float64()) for c in wanted})
-        dataset = pads.dataset(files, format="parquet", schema=self._schema())
+        dataset = pads.dataset(files, format="parquet", schema=self.schema)
         return dataset.to_table(columns=wanted, filter=self._filter(start, end))
-
-    def _schema(self) -> Any:
-        import pyarrow.parquet as pq
-
-        fields: dict[str, Any] = {}
-        for f in self.files:
-            for fld in pq.read_schema(f):
-                fields.setdefault(fld.name, fld)
-        import pyarrow as pa
-
-        return pa.schema(list(fields.values()))
 
     def plan(self, spec: WindowSpec) -> list[Window]:
         """The windows of the log (reads only ``time``)."""

@@ -231,8 +231,14 @@ def test_display_opens_with_the_verdict_then_charts(daily):
     assert page.index(daily.verdict[:40]) < page.index("<svg")
     spec = daily.chart().to_dict()
     text = json.dumps(spec)
-    assert '"mark": {"type": "area"' in text.replace("'", '"') or "area" in text
-    assert "datum.alert" in text and "Feature drift" in text
+    layers = spec["vconcat"][0]["spec"]["layer"]
+    marks = [layer["mark"]["type"] for layer in layers]
+    assert marks == ["area", "area", "line", "point"]  # band, estimate's interval, values, alert marks
+    assert layers[3]["transform"] == [{"filter": "datum.alert"}]
+    heat = spec["vconcat"][1]
+    cells = heat["layer"][0]["encoding"]
+    assert heat["title"].startswith("Feature drift")
+    assert (cells["x"]["field"], cells["y"]["field"], cells["color"]["field"]) == ("window", "feature", "score")
     assert len(text) < 200_000  # pre-aggregated: windows x metrics, never rows
 
 
@@ -289,9 +295,23 @@ def test_the_calibration_is_scikit_learns_isotonic_regression():
     from mlnb.monitor._cbpe import isotonic
 
     rng = np.random.default_rng(0)
-    x = np.round(rng.random(3000), 3)  # ties included
+    x = np.round(rng.random(3000), 3)  # ties included (and already at the fit's resolution)
     y = (rng.random(3000) < x ** 2).astype(float)
     ux, fitted = isotonic(x, y)
     at = np.linspace(-0.1, 1.1, 500)
     expected = IsotonicRegression(out_of_bounds="clip").fit(x, y).predict(at)
     np.testing.assert_allclose(np.interp(at, ux, fitted), expected, atol=1e-12)
+
+
+def test_empty_period_windows_are_kept_and_an_unregistered_model_says_what_is_missing(project):
+    X = pd.DataFrame({"a": np.random.default_rng(0).normal(size=200)})
+    days = [pd.Timestamp("2026-11-01", tz="UTC")] * 100 + [pd.Timestamp("2026-11-04", tz="UTC")] * 100
+    mlnb.monitor.log_predictions("g", X, (X["a"] > 0).astype(int), ids=range(200), time=days)
+    mlnb.monitor.log_outcomes("g", range(200), (X["a"] > 0.1).astype(int))
+    frame = mlnb.monitor.report("g", window="1D").to_frame()
+    assert frame.groupby("window")["n"].first().tolist() == [100, 0, 0, 100]
+    gap = frame[frame["window"] == 1].set_index("metric")
+    assert gap["value"].isna().all() and gap.loc["accuracy", "note"] == "no rows in this window"
+    assert gap.loc["drift.a", "note"].startswith("no training profile: g is not registered")
+    last = frame[frame["window"] == 3].set_index("metric")
+    assert last.loc["accuracy", "value"] == pytest.approx(((X["a"] > 0) == (X["a"] > 0.1))[100:].mean())
