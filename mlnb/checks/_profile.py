@@ -213,6 +213,15 @@ def profile(
         from ._inputs import load_frame
 
         return profile(load_frame(str(reference)), columns, batch_size, sample_size, index=index, grids=grids)
+    from ._dask import is_dask
+
+    if is_dask(reference):
+        from ._dask import summarize_dask
+
+        acc = summarize_dask(reference, columns, sample_size or DEFAULT_SAMPLE, grids)
+        if not any(a.n_rows for a in acc.values()):
+            raise UsageError("the Dask DataFrame has no rows: profile a non-empty dataset")
+        return _from_accumulators(acc, "Dask DataFrame", index)
     if hasattr(reference, "__iter__"):
         return _from_accumulators(summarize(reference, columns, sample_size or DEFAULT_SAMPLE, grids), "batches", index)
     raise UsageError(f"cannot profile a {type(reference).__name__}: pass a DataFrame or a parquet path")

@@ -1,0 +1,67 @@
+"""The streaming summaries of :mod:`._batches` on Dask: computed where the partitions live, tree-reduced.
+
+Each partition is summarised by a task on the worker holding it (counts, moments, category
+counts, a fine histogram per numeric column, and the values themselves only while a column has at
+most ``sample_size`` of them); summaries are merged pairwise in a tree, so only summaries travel
+and the client receives one per column. The histogram grids are fixed before the partitions run
+(the reference's, or the first partition's), so that every partition's histograms merge.
+
+>>> import dask.dataframe as dd                                                        # doctest: +SKIP
+>>> mlnb.checks.drift(dd.read_parquet("ref/"), dd.read_parquet("cur/")).drifted        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._batches import Accumulator, merge_all, summarize
+from .stats.sketch import Sketch
+
+#: summaries merged per task of the reduction tree
+FAN_IN = 8
+
+
+def is_dask(obj: Any) -> bool:
+    """Whether ``obj`` is a Dask DataFrame (without importing Dask)."""
+    return type(obj).__module__.split(".")[0] in ("dask", "dask_expr") and hasattr(obj, "to_delayed")
+
+
+def _summarize_part(frame: Any, columns: list[str] | None, sample_size: int,
+                    grids: dict[str, Sketch]) -> dict[str, Accumulator]:
+    return summarize([frame], columns, sample_size, grids)
+
+
+def _merge(*parts: dict[str, Accumulator]) -> dict[str, Accumulator]:
+    return merge_all(list(parts))
+
+
+def summarize_dask(ddf: Any, columns: list[str] | None, sample_size: int,
+                   grids: dict[str, Sketch] | None = None) -> dict[str, Accumulator]:
+    """Per-column accumulators of a Dask DataFrame, merged by a tree reduction on the cluster."""
+    import dask
+
+    from ..errors import UsageError
+
+    if columns:
+        unknown = [c for c in columns if c not in ddf.columns]
+        if unknown:
+            raise UsageError(f"the Dask DataFrame has no column(s) {unknown}; it has {list(ddf.columns)[:20]}")
+        ddf = ddf[columns]
+    parts = ddf.to_delayed()
+    if not parts:
+        raise UsageError("the Dask DataFrame has no partitions: nothing to check")
+    grids = dict(grids or {})
+    need = [str(c) for c in ddf.columns if str(c) not in grids]
+    for part in parts:  # the grid of each column without one: from the first partition with its values
+        if not need:
+            break
+        for name, acc in summarize([dask.compute(part)[0]], need, 0).items():
+            if acc.sketch is not None:
+                grids[name] = acc.sketch.empty()
+                need.remove(name)
+    task = dask.delayed(_summarize_part, pure=True)
+    level = [task(p, None, sample_size, grids) for p in parts]
+    merge = dask.delayed(_merge, pure=True)
+    while len(level) > 1:
+        level = [merge(*level[i:i + FAN_IN]) for i in range(0, len(level), FAN_IN)]
+    return dask.compute(level[0])[0]
