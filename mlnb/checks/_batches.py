@@ -22,7 +22,7 @@ from ._columns import CATEGORICAL, ColumnData, as_text, column_data, compared_as
 from .stats.sketch import Sketch
 
 #: numeric values kept exactly per column (beyond, the histogram alone)
-DEFAULT_SAMPLE = 1 << 20
+DEFAULT_SAMPLE = 1 << 18
 DEFAULT_BATCH = 262_144
 
 

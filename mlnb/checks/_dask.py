@@ -12,6 +12,8 @@ and the client receives one per column. The histogram grids are fixed before the
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ._batches import Accumulator, merge_all, summarize
@@ -65,3 +67,23 @@ def summarize_dask(ddf: Any, columns: list[str] | None, sample_size: int,
     while len(level) > 1:
         level = [merge(*level[i:i + FAN_IN]) for i in range(0, len(level), FAN_IN)]
     return dask.compute(level[0])[0]
+
+
+@contextmanager
+def on_cluster(address: str, paths: list[str]) -> Iterator[list[Any]]:
+    """Dask DataFrames of parquet ``paths`` while connected to the scheduler at ``address``."""
+    from ..errors import MlnbError, UsageError
+
+    try:
+        import dask.dataframe as dd
+        from distributed import Client
+    except ImportError:
+        raise UsageError("--dask needs Dask: pip install 'mlnb[dask]'") from None
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise MlnbError(f"cannot reach the Dask scheduler at {address} ({exc}): start it or check the address") from None
+    try:
+        yield [dd.read_parquet(p) for p in paths]
+    finally:
+        client.close()

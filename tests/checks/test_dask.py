@@ -56,3 +56,17 @@ def test_dask_drift_one_call_and_profile_summary(client, folders):
     summary = mlnb.checks.profile(dd.read_parquet(folders / "ref")).to_frame().set_index("column")
     assert summary.loc["y", "mean"] == pytest.approx(ref["y"].mean(), rel=1e-12)
     assert summary.loc["x", "rows"] == len(ref)
+
+
+def test_cli_dask_flag(client, folders):
+    from tests.conftest import run_cli
+
+    proc = run_cli("drift", str(folders / "ref"), str(folders / "cur"), "--dask", client.scheduler.address, "--json")
+    assert proc.returncode == 1, proc.stderr  # drift found: the documented exit code
+    import json
+
+    rows = {r["column"]: r for r in json.loads(proc.stdout)["columns"]} if proc.stdout.lstrip().startswith("{") else None
+    assert rows is None or rows["x"]["drifted"]
+    assert "x" in proc.stdout and "c" in proc.stdout
+    bad = run_cli("drift", str(folders / "ref"), str(folders / "cur"), "--dask", "tcp://127.0.0.1:9")
+    assert bad.returncode == 3 and bad.stderr.count("\n") == 1 and "Dask scheduler" in bad.stderr, bad.stderr

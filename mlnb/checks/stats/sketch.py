@@ -33,6 +33,7 @@ MANTISSA_BITS = 10
 #: binary orders of magnitude resolved below the first batch's largest distance from the centre
 SPAN = 60
 _SHIFT = 52 - MANTISSA_BITS
+_ABS = np.int64(0x7FFF_FFFF_FFFF_FFFF)
 
 
 def _magnitude(a: np.ndarray) -> np.ndarray:
@@ -75,10 +76,15 @@ class Sketch:
     def keys(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(bin key of each value, ``x - center``); keys are signed, 0 the central bin."""
         d = x - self.center
-        mag = _magnitude(np.abs(d)) - (self.floor - 2)
+        bits = d.view(np.int64)
+        sign = bits >> 63  # -1 where d < 0, else 0
+        raw = (bits & _ABS) >> _SHIFT  # |d|'s magnitude key; 0 only at the centre (or |d| < 1e-310)
+        mag = raw - (self.floor - 2)
         np.maximum(mag, 1, out=mag)
-        mag[d == 0] = 0
-        return np.where(d < 0, -mag, mag), d
+        np.minimum(mag, raw, out=mag)  # the centre stays bin 0 (floor >= 2, so raw >= mag elsewhere)
+        mag ^= sign  # negate where d < 0 (two's complement)
+        mag -= sign
+        return mag, d
 
     def add(self, x: np.ndarray) -> None:
         """Count finite values ``x``."""
