@@ -2,7 +2,7 @@
 
     python bench/stream.py              # 10^7 rows x 20 columns, ref and cur each
     python bench/stream.py --rows 30000000
-    python bench/stream.py --quick      # CI smoke: 200,000 rows
+    python bench/stream.py --quick      # CI smoke: 200,000 rows (and the LocalCluster, if Dask is installed)
     python bench/stream.py --dask       # also a 2-worker distributed.LocalCluster
 
 Every measurement runs in a fresh child process; its peak RSS is the child's ``ru_maxrss``
@@ -14,6 +14,7 @@ Every measurement runs in a fresh child process; its peak RSS is the child's ``r
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import statistics
@@ -41,7 +42,7 @@ print(sorted(r.drifted))
 DASK = """
 import sys, dask.dataframe as dd, mlnb.checks
 from distributed import Client, LocalCluster
-with LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster, Client(cluster):
+with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster):
     r = mlnb.checks.drift(dd.read_parquet(sys.argv[1]), dd.read_parquet(sys.argv[2]))
 print(sorted(r.drifted))
 """
@@ -96,7 +97,7 @@ def main() -> None:
         size = (ref.stat().st_size + cur.stat().st_size) / 2**20
         print(f"{rows:,} rows x {N_NUM + N_CAT} columns, ref and cur each ({size:,.0f} MB of parquet)")
         cases = {"pyarrow read floor": (FLOOR, str(ref), str(cur)), "mlnb drift (streamed)": (MLNB, str(ref), str(cur))}
-        if args.dask:
+        if args.dask or (args.quick and importlib.util.find_spec("distributed")):
             cases["mlnb drift on LocalCluster (2 workers)"] = (DASK, str(ref), str(cur))
         times: dict[str, list[float]] = {k: [] for k in cases}
         rss: dict[str, float] = {k: 0.0 for k in cases}

@@ -289,11 +289,13 @@ def _numeric_sketch(ref: ColumnProfile, cur: ColumnData, row: dict[str, Any], no
     if not std > 0:
         notes.append("reference is constant: Wasserstein distance not normalised")
     p = num_stats.ks_pvalue(cmp.ks, cmp.n, cmp.m)
+    p_range = num_stats.ks_pvalue(cmp.ks_upper, cmp.n, cmp.m), num_stats.ks_pvalue(cmp.ks_lower, cmp.n, cmp.m)
     w1, w1_err = cmp.w1 / scale, cmp.w1_error / scale
     score = {"wasserstein": w1, "psi": cmp.psi, "ks": cmp.ks}[row["metric"]]
     error = {"wasserstein": w1_err, "psi": float("nan"), "ks": cmp.ks_error}[row["metric"]]
     notes.append(f"from fine histograms of all {cmp.n:,} and {cmp.m:,} values (bins of 2^-{MANTISSA_BITS} "
-                 f"of the distance from the centre): KS D {cmp.ks:.4g} ± {cmp.ks_error:.2g}, Wasserstein "
+                 f"of the distance from the centre): KS D {cmp.ks:.4g} ± {cmp.ks_error:.2g} (p-value in "
+                 f"[{p_range[0]:.2g}, {p_range[1]:.2g}]), Wasserstein "
                  f"{w1:.4g} ± {w1_err:.2g}, PSI on bin edges within one bin of the deciles; counts, "
                  "missing, mean, std, min, max exact")
     row.update(test="ks", statistic=cmp.ks, p_value=p, score=score, psi=cmp.psi, wasserstein=w1,
