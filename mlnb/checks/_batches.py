@@ -11,6 +11,7 @@ histogram (about 100,000 bins at most for usual data, 16 bytes each).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,9 +127,12 @@ def parquet_tasks(path: str | Path, columns: list[str] | None) -> list[tuple[str
         return [(f, i) for f in dataset.files for i in range(max(pq.ParquetFile(f).num_row_groups, 1))]
 
 
-def iter_row_group(path: str | Path, task: tuple[str, int], columns: list[str] | None, batch_size: int) -> Iterator[Any]:
+def iter_row_group(path: str | Path, task: tuple[str, int], columns: list[str] | None, batch_size: int,
+                   by_column: bool = False, first_only: bool = False) -> Iterator[Any]:
     """pandas frames of at most ``batch_size`` rows of one row group, read without pre-buffering
-    (only the batch being summarised is in memory)."""
+    (only the batch being summarised is in memory); ``by_column``: one column at a time (pyarrow
+    decodes a row group's column chunks whole, so this bounds memory by one column's chunk);
+    ``first_only``: only the first batch of each part."""
     import pyarrow.parquet as pq
 
     from ._inputs import reading
@@ -138,7 +142,20 @@ def iter_row_group(path: str | Path, task: tuple[str, int], columns: list[str] |
         pf = pq.ParquetFile(file, pre_buffer=False)
         if pf.num_row_groups == 0:
             return
-        batches = pf.iter_batches(batch_size=batch_size, row_groups=[group], columns=columns, use_threads=False)
+        index = {c for c in (pf.schema_arrow.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)}
+        names = columns or [n for n in pf.schema_arrow.names if n not in index]
+    for part in ([[c] for c in names] if by_column else [columns]):
+        frames = _frames(path, pf.iter_batches(batch_size=batch_size, row_groups=[group], columns=part,
+                                               use_threads=False))
+        if first_only:
+            yield from itertools.islice(frames, 1)
+        else:
+            yield from frames
+
+
+def _frames(path: str | Path, batches: Iterator[Any]) -> Iterator[Any]:
+    from ._inputs import reading
+
     while True:
         with reading(path):  # a damaged page shows only when its batch is read
             batch = next(batches, None)
@@ -167,16 +184,15 @@ def summarize_parquet(path: str | Path, columns: list[str] | None, batch_size: i
 
     tasks = parquet_tasks(path, columns)
     grids = dict(grids or {})
-    first = next(iter_parquet(path, columns, batch_size), None)
-    if first is not None:
-        for name, a in summarize([first], columns, sample_size, grids).items():
+    if tasks:
+        for name, a in summarize(iter_row_group(path, tasks[0], columns, batch_size, True, True), None, 0, grids).items():
             if a.sketch is not None and name not in grids:
                 grids[name] = a.sketch.empty()
     workers = max(1, min(len(tasks), os.cpu_count() or 1, MAX_WORKERS))
 
     def share(w: int) -> dict[str, Accumulator]:  # each worker merges its own row groups as it goes
-        frames = (f for t in tasks[w::workers] for f in iter_row_group(path, t, columns, batch_size))
-        return summarize(frames, columns, sample_size, grids)
+        frames = (f for t in tasks[w::workers] for f in iter_row_group(path, t, columns, batch_size, by_column=True))
+        return summarize(frames, None, sample_size, grids)
 
     return merge_all(map_columns(share, range(workers)))
 
