@@ -21,11 +21,21 @@ from .stats.sketch import Sketch
 
 #: summaries merged per task of the reduction tree
 FAN_IN = 8
+#: rows the histogram grids are chosen from
+GRID_ROWS = 65_536
 
 
 def is_dask(obj: Any) -> bool:
     """Whether ``obj`` is a Dask DataFrame (without importing Dask)."""
     return type(obj).__module__.split(".")[0] in ("dask", "dask_expr") and hasattr(obj, "to_delayed")
+
+
+def _numeric(dtype: Any) -> bool:
+    import pandas as pd
+
+    from ._columns import CATEGORICAL, kind_of
+
+    return kind_of(pd.Series([], dtype=dtype)) != CATEGORICAL
 
 
 def _summarize_part(frame: Any, columns: list[str] | None, sample_size: int,
@@ -53,11 +63,14 @@ def summarize_dask(ddf: Any, columns: list[str] | None, sample_size: int,
     if not parts:
         raise UsageError("the Dask DataFrame has no partitions: nothing to check")
     grids = dict(grids or {})
-    need = [str(c) for c in ddf.columns if str(c) not in grids]
-    for part in parts:  # the grid of each column without one: from the first partition with its values
+    need = [c for c, dtype in ddf.dtypes.items() if c not in grids and _numeric(dtype)]
+    # the grid of each numeric column without one: from its first rows with values (head() runs
+    # on the worker holding the partition; only those rows travel)
+    for npartitions in (1, -1):
         if not need:
             break
-        for name, acc in summarize([dask.compute(part)[0]], need, 0).items():
+        head = ddf[need].head(GRID_ROWS, npartitions=npartitions, compute=True)
+        for name, acc in summarize([head], list(need), 0).items():
             if acc.sketch is not None:
                 grids[name] = acc.sketch.empty()
                 need.remove(name)
