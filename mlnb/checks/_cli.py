@@ -95,8 +95,14 @@ def _drift(args: argparse.Namespace, ctx: Context) -> Any:
     if args.threshold:
         options["thresholds"] = parse_thresholds(args.threshold)
     writable_target(args.html, "--html")
-    report = drift(_source(args.ref, ctx, prefer_path=True), _source(args.cur, ctx, prefer_path=True),
-                   columns=_columns(args.columns), **options)
+    if args.dask:
+        from ._dask import on_cluster
+
+        with on_cluster(args.dask, [args.ref, args.cur]) as (ref, cur):
+            report = drift(ref, cur, columns=_columns(args.columns), **options)
+    else:
+        report = drift(_source(args.ref, ctx, prefer_path=True), _source(args.cur, ctx, prefer_path=True),
+                       columns=_columns(args.columns), **options)
     if args.html:
         report.save_html(args.html)
     return report
@@ -127,6 +133,9 @@ def register(sub: Any) -> None:
     p.add_argument("--threshold", action="append", metavar="COLUMN=VALUE",
                    help="effect-size threshold of a column (or metric: psi=0.25); repeatable")
     p.add_argument("--html", metavar="OUT", help="also write a standalone HTML report")
+    p.add_argument("--dask", metavar="SCHEDULER",
+                   help="summarise REF and CUR (parquet files or folders the workers can read) on a Dask "
+                        "cluster, e.g. tcp://scheduler:8786; needs mlnb[dask]")
     add_json_flag(p)
 
 

@@ -63,10 +63,18 @@ class ColumnData:
     values: np.ndarray | None = None  # numeric/datetime: finite float64 values
     counts: dict[Any, int] | None = None  # categorical: value -> count
     notes: list[str] = field(default_factory=list)
+    #: numeric: a fine histogram of all finite values (see :mod:`.stats.sketch`); alone when
+    #: ``values`` is None (too many to keep), with exact ``moments`` (mean, std)
+    sketch: Any = None
+    moments: tuple[float, float] | None = None
 
     @property
     def n_values(self) -> int:
-        return int(len(self.values)) if self.values is not None else int(sum(self.counts.values()))
+        if self.values is not None:
+            return int(len(self.values))
+        if self.sketch is not None:
+            return self.sketch.n
+        return int(sum(self.counts.values())) if self.counts is not None else 0
 
 
 def numeric_values(s: pd.Series, kind: str) -> tuple[np.ndarray, int, int]:

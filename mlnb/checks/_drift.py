@@ -139,7 +139,8 @@ def _window(profile_: Profile, current: Any, columns: list[str] | None) -> tuple
         return {n: getter(n) for n in (columns or list(by_name)) if n in by_name}, len(current)
     from ._profile import profile
 
-    other = profile(current, columns=columns, index=False)
+    grids = {n: g for n, c in profile_.columns.items() if (g := c.grid()) is not None}
+    other = profile(current, columns=columns, index=False, grids=grids)
     return {n: (lambda c=c: c.data()) for n, c in other.columns.items()}, other.n_rows
 
 
@@ -196,7 +197,7 @@ def _base_row(name: str, kind: str, ref: ColumnProfile | None, cur: ColumnData |
         "n_ref": (ref.n_rows - ref.n_missing - ref.n_inf) if ref else 0,
         "n_cur": cur.n_values if cur else 0,
         "test": None, "statistic": nan, "p_value": nan, "p_adjusted": nan,
-        "metric": None, "score": nan, "score_error": 0.0, "threshold": nan, "psi": nan,
+        "metric": None, "score": nan, "score_error": 0.0, "ks_error": 0.0, "threshold": nan, "psi": nan,
         "missing_ref": ref.missing_rate if ref else nan,
         "missing_cur": (cur.n_missing / cur.n_rows if cur.n_rows else nan) if cur else nan,
         "missing_p": nan, "missing_p_adjusted": nan,
@@ -225,6 +226,8 @@ def _compare(ref: ColumnProfile, cur: ColumnData, config: DriftConfig) -> dict[s
         notes.append("no values in " + ("reference" if row["n_ref"] == 0 else "current") + ": distribution not compared")
     elif ref.kind == CATEGORICAL:
         _categorical(ref, cur, row, notes)
+    elif ref.numeric is None or cur.values is None:
+        _numeric_sketch(ref, cur, row, notes)
     else:
         _numeric(ref, cur, row, notes, config)
     if 0 < min(row["n_ref"], row["n_cur"]) < config.min_rows:
@@ -252,6 +255,67 @@ def _numeric(ref: ColumnProfile, cur: ColumnData, row: dict[str, Any], notes: li
     row.update(test="ks", statistic=d, p_value=p, score=score, psi=psi, wasserstein=est.value / scale,
                score_error=(est.upper - est.lower) / 2 / scale if row["metric"] == "wasserstein" else 0.0,
                hist=_numeric_hist(r, w))
+
+
+def _on_one_grid(ref: ColumnProfile, cur: ColumnData) -> tuple[Any, Any] | None:
+    """Both sides as histograms on one grid (a side with its values is binned on the other's)."""
+    def as_sketch(sketch: Any, values: np.ndarray | None, grid: Any) -> Any:
+        if sketch is not None and (sketch.center, sketch.floor) == (grid.center, grid.floor):
+            return sketch
+        if values is None:
+            return None
+        out = grid.empty()
+        out.add(values)
+        return out
+
+    ref_values = ref.numeric.values if ref.numeric is not None else None
+    grid = ref.sketch if ref_values is None else cur.sketch
+    r, c = as_sketch(ref.sketch, ref_values, grid), as_sketch(cur.sketch, cur.values, grid)
+    return (r, c) if r is not None and c is not None else None
+
+
+def _numeric_sketch(ref: ColumnProfile, cur: ColumnData, row: dict[str, Any], notes: list[str]) -> None:
+    """KS, Wasserstein and PSI from fine histograms (too many values to keep): bounded, and said so."""
+    from .stats.sketch import MANTISSA_BITS, compare
+
+    pair = _on_one_grid(ref, cur)
+    if pair is None:
+        notes.append("not compared: both sides are histograms on different grids (profile the window "
+                     "against this reference)")
+        return
+    cmp = compare(*pair)
+    std = ref.numeric.std if ref.numeric is not None else (ref.moments or (1.0, 1.0))[1]
+    scale = std if std > 0 else 1.0
+    if not std > 0:
+        notes.append("reference is constant: Wasserstein distance not normalised")
+    p = num_stats.ks_pvalue(cmp.ks, cmp.n, cmp.m)
+    p_range = num_stats.ks_pvalue(cmp.ks_upper, cmp.n, cmp.m), num_stats.ks_pvalue(cmp.ks_lower, cmp.n, cmp.m)
+    w1, w1_err = cmp.w1 / scale, cmp.w1_error / scale
+    score = {"wasserstein": w1, "psi": cmp.psi, "ks": cmp.ks}[row["metric"]]
+    error = {"wasserstein": w1_err, "psi": float("nan"), "ks": cmp.ks_error}[row["metric"]]
+    notes.append(f"from fine histograms of all {cmp.n:,} and {cmp.m:,} values (bins of 2^-{MANTISSA_BITS} "
+                 f"of the distance from the centre): KS D {cmp.ks:.4g} ± {cmp.ks_error:.2g} (p-value in "
+                 f"[{p_range[0]:.2g}, {p_range[1]:.2g}]), Wasserstein "
+                 f"{w1:.4g} ± {w1_err:.2g}, PSI on bin edges within one bin of the deciles; counts, "
+                 "missing, mean, std, min, max exact")
+    row.update(test="ks", statistic=cmp.ks, p_value=p, score=score, psi=cmp.psi, wasserstein=w1,
+               score_error=error, ks_error=cmp.ks_error, hist=_sketch_hist(*pair))
+
+
+def _sketch_hist(r: Any, c: Any) -> dict[str, Any]:
+    """Counts of both histograms on about DISPLAY_BINS bins cut at the reference quantiles."""
+    first = min(r.first, c.first)
+    stop = max(r.first + len(r.counts), c.first + len(c.counts))
+    rc, _ = r.aligned(first, stop)
+    cc, _ = c.aligned(first, stop)
+    cum = np.cumsum(rc)
+    cut = np.unique(np.searchsorted(cum, cum[-1] * np.arange(1, DISPLAY_BINS) / DISPLAY_BINS, side="left"))
+    cut = cut[cut < len(rc) - 1]
+    edges = r.upper_edges(np.arange(first, stop, dtype=np.int64)[cut])
+    rcum = np.concatenate([[0], cum[cut], [cum[-1]]])
+    ccum = np.concatenate([[0], np.cumsum(cc)[cut], [cc.sum()]])
+    bounds = [min(r.min, c.min)] + [float(v) for v in edges] + [max(r.max, c.max)]
+    return {"edges": bounds, "ref": np.diff(rcum).tolist(), "cur": np.diff(ccum).tolist()}
 
 
 def _numeric_hist(r: num_stats.NumericReference, w: num_stats.BinnedWindow) -> dict[str, Any]:

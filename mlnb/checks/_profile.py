@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._display import Table
-from ._batches import DEFAULT_BATCH, DEFAULT_SAMPLE, Accumulator, iter_parquet, summarize
+from ._batches import DEFAULT_BATCH, DEFAULT_SAMPLE, Accumulator, summarize, summarize_parquet
 from ._columns import CATEGORICAL, ColumnData, column_data
 from ._html import HtmlDisplay
 from ._parallel import map_columns
 from .stats.numeric import NumericReference
+from .stats.sketch import Sketch
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -47,6 +48,10 @@ class ColumnProfile:
     numeric: NumericReference | None = None
     counts: dict[Any, int] | None = None
     notes: tuple[str, ...] = ()
+    #: numeric: the fine histogram of all values (a streamed source); alone when ``numeric`` is None
+    sketch: Sketch | None = None
+    #: (mean, std), exact, of a column known only by its ``sketch``
+    moments: tuple[float, float] | None = None
 
     @classmethod
     def fit(cls, data: ColumnData, mean: float | None = None, std: float | None = None, index: bool = True,
@@ -57,14 +62,21 @@ class ColumnProfile:
             if mean is not None:  # exact moments merged over batches (the values may be a sample)
                 numeric.mean, numeric.std = mean, std
         return cls(data.name, data.kind, data.n_rows, data.n_missing, data.n_inf, numeric,
-                   dict(data.counts) if data.counts is not None else None, tuple(data.notes))
+                   dict(data.counts) if data.counts is not None else None, tuple(data.notes), data.sketch,
+                   data.moments)
+
+    def grid(self) -> Sketch | None:
+        """An empty histogram on this column's grid (to summarise a window comparably), if numeric."""
+        if self.sketch is not None:
+            return self.sketch.empty()
+        return Sketch.grid(self.numeric.values) if self.numeric is not None else None
 
     def data(self) -> ColumnData:
         """This profile as a window (to score one profile against another)."""
         values = self.numeric.values if self.numeric is not None else (
-            None if self.kind == CATEGORICAL else np.empty(0))
+            None if self.kind == CATEGORICAL or self.sketch is not None else np.empty(0))
         return ColumnData(self.name, self.kind, self.n_rows, self.n_missing, self.n_inf, values=values,
-                          counts=self.counts, notes=list(self.notes))
+                          counts=self.counts, notes=list(self.notes), sketch=self.sketch, moments=self.moments)
 
     @property
     def missing_rate(self) -> float:
@@ -76,6 +88,9 @@ class ColumnProfile:
         if self.numeric is not None:
             num = self.numeric
             row.update(mean=num.mean, std=num.std, min=num.min, max=num.max,
+                       categories=None)
+        elif self.sketch is not None and self.moments is not None:
+            row.update(mean=self.moments[0], std=self.moments[1], min=self.sketch.min, max=self.sketch.max,
                        categories=None)
         else:
             row.update(mean=None, std=None, min=None, max=None, categories=len(self.counts or {}))
@@ -149,13 +164,17 @@ def profile(
     sample_size: int | None = None,
     *,
     index: bool = True,
+    grids: dict[str, Sketch] | None = None,
 ) -> Profile:
     """Fit a reference profile from a DataFrame, a parquet file/folder, or an iterable of DataFrames
     (a ``.npz`` file saved by :meth:`Profile.save` is loaded instead).
 
-    A DataFrame is profiled exactly. A parquet source is read ``batch_size`` rows at a time, with
-    at most ``sample_size`` (default 1,000,000) values kept per numeric column, so memory stays
-    bounded; see :mod:`mlnb.checks._batches` for what is exact after merging.
+    A DataFrame is profiled exactly. A parquet source is read ``batch_size`` rows at a time, row
+    groups in parallel threads, with at most ``sample_size`` (default 2**20) values kept per
+    numeric column and beyond that a fine histogram, so memory stays bounded; see
+    :mod:`mlnb.checks._batches` for what is exact after merging and the report's notes for the
+    error bounds. ``grids`` (per column, an empty :class:`~.stats.sketch.Sketch`) puts the
+    histograms on a reference's grid, so that this profile can be scored against it.
 
     ``index=True`` keeps each numeric column's values grouped by bin (10–15 ms per million
     values), so that scoring windows against the profile is faster; ``drift(ref, cur)``, which
@@ -187,14 +206,22 @@ def profile(
 
             return load_profile(path, index=index)
         if path.is_dir() or path.suffix.lower() in (".parquet", ".pq"):
-            frames = iter_parquet(path, columns, batch_size)
-            acc = summarize(frames, columns, sample_size or DEFAULT_SAMPLE)
+            acc = summarize_parquet(path, columns, batch_size, sample_size or DEFAULT_SAMPLE, grids)
             if not any(a.n_rows for a in acc.values()):  # no batch, or only empty ones
                 raise UsageError(f"{path} has no rows: profile a non-empty dataset")
             return _from_accumulators(acc, str(path), index)
         from ._inputs import load_frame
 
-        return profile(load_frame(str(reference)), columns, batch_size, sample_size, index=index)
+        return profile(load_frame(str(reference)), columns, batch_size, sample_size, index=index, grids=grids)
+    from ._dask import is_dask
+
+    if is_dask(reference):
+        from ._dask import summarize_dask
+
+        acc = summarize_dask(reference, columns, sample_size or DEFAULT_SAMPLE, grids)
+        if not any(a.n_rows for a in acc.values()):
+            raise UsageError("the Dask DataFrame has no rows: profile a non-empty dataset")
+        return _from_accumulators(acc, "Dask DataFrame", index)
     if hasattr(reference, "__iter__"):
-        return _from_accumulators(summarize(reference, columns, sample_size or DEFAULT_SAMPLE), "batches", index)
+        return _from_accumulators(summarize(reference, columns, sample_size or DEFAULT_SAMPLE, grids), "batches", index)
     raise UsageError(f"cannot profile a {type(reference).__name__}: pass a DataFrame or a parquet path")

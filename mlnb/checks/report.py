@@ -19,7 +19,7 @@ __all__ = ["DriftReport"]
 #: columns of ``to_frame()`` in order (the display shows a subset)
 FRAME_COLUMNS = [
     "column", "kind", "drifted", "status", "reason", "metric", "score", "score_error", "threshold", "test",
-    "statistic", "p_value", "p_adjusted", "psi", "missing_ref", "missing_cur", "missing_p_adjusted",
+    "statistic", "ks_error", "p_value", "p_adjusted", "psi", "missing_ref", "missing_cur", "missing_p_adjusted",
     "n_ref", "n_cur", "reliable", "notes",
 ]
 _SHOWN = ["column", "kind", "status", "metric", "score", "threshold", "test", "statistic", "p_adjusted",
