@@ -57,6 +57,7 @@ def serve(model: str, port: int = 8080, host: str = "127.0.0.1", token: str | No
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(2048)  # before the ready line: a client that read it is queued, never refused
     except OSError as exc:
         sock.close()
         raise UsageError(f"cannot listen on {host}:{port} ({exc.strerror}): choose another --port or --host") from None

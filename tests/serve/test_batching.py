@@ -10,6 +10,7 @@ import os
 import httpx
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.linear_model import LogisticRegression
 
 import mlnb
@@ -18,6 +19,13 @@ from tests.serve.test_server import switch
 
 REQUESTS = int(os.environ.get("MLNB_BATCH_REQUESTS", "400"))
 CLIENTS = 32
+
+
+@pytest.fixture(autouse=True)
+def back_to_champion(server):
+    """The shared server's other tests expect churn routed to champion, as it started."""
+    yield
+    switch(server, to="champion")
 
 
 def send_all(server, bodies: list[dict]) -> list[httpx.Response]:
