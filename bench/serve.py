@@ -63,7 +63,7 @@ MLFLOW_LOG = r'''
 import json, os, sys, logging
 logging.getLogger("mlflow").setLevel(logging.ERROR)
 import joblib, mlflow, mlflow.sklearn
-mlflow.set_tracking_uri("file://" + sys.argv[2])
+mlflow.set_tracking_uri(sys.argv[2])
 with mlflow.start_run() as run:
     info = mlflow.sklearn.log_model(joblib.load(sys.argv[1]), name="model")
 print(info.model_uri)
@@ -103,7 +103,7 @@ async def _load(url: str, body: bytes, clients: int, seconds: float, trace: bool
                         continue
                     if trace:
                         marks.append((wall, time.time(), r.headers.get("x-mlnb-arm", "")))
-            except aiohttp.ClientError:
+            except (aiohttp.ClientError, OSError, asyncio.TimeoutError):  # a dropped connection is a failure too
                 failed += 1
                 continue
             latencies.append(time.perf_counter() - sent)
@@ -121,7 +121,9 @@ async def _load(url: str, body: bytes, clients: int, seconds: float, trace: bool
 def load(url: str, body: dict[str, Any], clients: int, seconds: float, trace: bool = False) -> dict[str, Any]:
     """Run the load from a separate process; its summary."""
     args = json.dumps({"url": url, "body": body, "clients": clients, "seconds": seconds, "trace": trace})
-    proc = subprocess.run([sys.executable, __file__, "--load", args], capture_output=True, text=True, check=True)
+    proc = subprocess.run([sys.executable, __file__, "--load", args], capture_output=True, text=True)
+    if proc.returncode:
+        raise SystemExit(f"the load on {url} failed:\n{proc.stderr[-2000:]}")
     return json.loads(proc.stdout)
 
 
@@ -190,13 +192,15 @@ def start_servers(args: argparse.Namespace, work: Path, model_file: Path, sides:
         python = ensure_mlflow()
         if python is not None:
             clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-            uri = subprocess.run([str(python), "-c", MLFLOW_LOG, str(model_file), str(work / "mlruns")], check=True,
+            tracking = f"sqlite:///{work / 'mlflow.db'}"
+            uri = subprocess.run([str(python), "-c", MLFLOW_LOG, str(model_file), tracking], check=True,
                                  capture_output=True, text=True, cwd=work, env=clean).stdout.strip().splitlines()[-1]
             port = free_port()
             proc = subprocess.Popen([str(python.parent / "mlflow"), "models", "serve", "-m", uri, "--env-manager",
                                      "local", "-p", str(port), "-h", "127.0.0.1"], cwd=work, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, text=True,
-                                    env={**clean, "MLFLOW_TRACKING_URI": f"file://{work / 'mlruns'}"})
+                                    env={**clean, "MLFLOW_TRACKING_URI": tracking,  # its uvicorn is found on PATH
+                                         "PATH": f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}"})
             wait_ready(proc, port, "mlflow models serve")
             sides["mlflow"] = (proc, f"http://127.0.0.1:{port}/invocations")
 
@@ -229,10 +233,19 @@ def switch_time(url: str, body: dict[str, Any], seconds: float, to: str) -> dict
 
 
 def cpu_seconds(proc: subprocess.Popen) -> float:
-    """User + system CPU time of a server process so far (its cost per request does not depend on
-    what else the machine runs, unlike throughput)."""
-    fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of a server process and its children so far (mlflow models serve runs
+    uvicorn as a child); its cost per request does not depend on what else the machine runs."""
+    total, todo = 0.0, [proc.pid]
+    while todo:
+        pid = todo.pop()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:  # it ended meanwhile
+            continue
+    return total
 
 
 def measure(args: argparse.Namespace, sides: dict[str, tuple[Any, str]], row: list[float]) -> dict[str, Any]:
