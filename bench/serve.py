@@ -109,7 +109,7 @@ async def _load(url: str, body: bytes, clients: int, seconds: float, trace: bool
             latencies.append(time.perf_counter() - sent)
 
     connector = aiohttp.TCPConnector(limit=clients)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=10)) as session:
         began = time.perf_counter()
         await asyncio.gather(*(client(session) for _ in range(clients)))
         took = time.perf_counter() - began
