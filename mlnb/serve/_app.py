@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from . import _inputs
+from ._batch import Batcher
 from ._follow import Follower
 from ._inputs import BadRequest
 from ._live import Live, LiveArm
@@ -34,12 +35,15 @@ OPEN_PATHS = {"/v2/health/live", "/v2/health/ready"}
 
 
 def build_app(follower: Follower, token: str | None = None, poll: float = 0.25,
-              max_body: int = _inputs.MAX_BODY, predlog: PredictionLog | None = None) -> Starlette:
+              max_body: int = _inputs.MAX_BODY, predlog: PredictionLog | None = None, batch_max: int = 64,
+              batch_wait: float = 0.002) -> Starlette:
     """The ASGI app serving ``follower.model``; it polls the registry every ``poll`` seconds and,
-    with ``predlog``, logs every answer off the request path."""
+    with ``predlog``, logs every answer off the request path. Concurrent requests to one arm share
+    ``predict`` calls of up to ``batch_max`` rows (1: no batching; :mod:`mlnb.serve._batch`)."""
     shadows = Shadows(predlog)
     model = follower.model
     metrics = Metrics(model)
+    batcher = Batcher(batch_max, batch_wait, observe=metrics.batched)
 
     @asynccontextmanager
     async def lifespan(app: Starlette):  # type: ignore[no-untyped-def]
@@ -60,7 +64,7 @@ def build_app(follower: Follower, token: str | None = None, poll: float = 0.25,
             _own(request, model)
             data = _inputs.parse_json(await _body(request, max_body))
             rows = _inputs.v1_rows(data, live.arms[0].columns, live.routing.key)
-            arm, frame, out = await _predict(live, rows, rid, shadows)
+            arm, frame, out = await _predict(live, rows, rid, shadows, batcher)
         except BadRequest as exc:
             return _refuse(exc, rid, metrics)
         _done(metrics, predlog, "v1", start, rid, live, arm, frame, out)
@@ -75,7 +79,7 @@ def build_app(follower: Follower, token: str | None = None, poll: float = 0.25,
             _own(request, model)
             data = _inputs.parse_json(await _body(request, max_body))
             rid = str(data.get("id") or rid)
-            arm, frame, out = await _predict(live, _inputs.v2_rows(data), rid, shadows)
+            arm, frame, out = await _predict(live, _inputs.v2_rows(data), rid, shadows, batcher)
         except BadRequest as exc:
             return _refuse(exc, rid, metrics)
         _done(metrics, predlog, "v2", start, rid, live, arm, frame, out)
@@ -169,12 +173,15 @@ def _done(metrics: Metrics, predlog: PredictionLog | None, protocol: str, start:
         predlog.add(rid, live.seq, arm, frame, out, seconds)
 
 
-async def _predict(live: Live, rows: list[dict[str, Any]], rid: str, shadows: Shadows) -> tuple[LiveArm, Any, Any]:
-    from anyio import to_thread
-
+async def _predict(live: Live, rows: list[dict[str, Any]], rid: str, shadows: Shadows,
+                   batcher: Batcher) -> tuple[LiveArm, Any, Any]:
     arm = live.choose(_inputs.key_of(rows, live.routing.key))
     frame = _inputs.to_frame(arm, rows, live.routing.key)  # in the signature's column order
-    out = await to_thread.run_sync(arm.model.predict, frame)
+    try:
+        out = await batcher.predict(arm, live.seq, frame)
+    except Exception as exc:  # checked input the model still cannot take: this request fails, alone
+        log.warning("%s failed on request %s: %s", arm.version.ref, rid, exc)
+        raise BadRequest(f"{arm.version.ref} could not predict this request: {exc}", 500) from None
     for shadow in live.shadows:
         try:
             shadows.submit(shadow, _inputs.to_frame(shadow, rows, live.routing.key), rid, live.seq)

@@ -41,6 +41,11 @@ def register(sub: Any) -> None:
     p.add_argument("--no-log", action="store_true", help="do not write the prediction log (.mlnb/predictions/)")
     p.add_argument("--monitor-every", default="60s",
                    help="check the model's alert rules (monitoring.yaml) this often in the background (default 60s; 0: off)")
+    p.add_argument("--batch-max", type=int, default=64,
+                   help="most rows in one predict call when concurrent requests are batched (default 64)")
+    p.add_argument("--batch-wait-ms", type=float, default=2.0,
+                   help="longest wait for a batch to fill, in ms (default 2; none when the arm is idle)")
+    p.add_argument("--no-batching", action="store_true", help="one predict call per request")
 
 
 def _deploy(args: Any, ctx: Any) -> Any:
@@ -74,12 +79,12 @@ def _serve(args: Any, ctx: Any) -> Any:
     from ._server import serve
 
     every = parse_duration(args.monitor_every, "--monitor-every")
+    batching = {"batching": not args.no_batching, "batch_max": args.batch_max, "batch_wait_ms": args.batch_wait_ms}
 
     if ctx.shell is not None:  # a notebook: its event loop cannot host the server, a child process can
         from ._process import start
 
         return start(args.model, port=args.port, host=args.host, token=args.token, poll=args.poll,
-                     log=not args.no_log, monitor_every=every)
+                     log=not args.no_log, monitor_every=every, **batching)
     serve(args.model, port=args.port, host=args.host, token=args.token or os.environ.get("MLNB_SERVE_TOKEN") or None,
-          poll=args.poll, max_body=args.max_body, log=not args.no_log,
-          monitor_every=every)
+          poll=args.poll, max_body=args.max_body, log=not args.no_log, monitor_every=every, **batching)

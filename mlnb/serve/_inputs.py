@@ -3,6 +3,7 @@ checked against the answering version's signature. Every refusal is one line wit
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from typing import Any
@@ -93,6 +94,7 @@ def key_of(rows: list[dict[str, Any]], key: str | None) -> Any:
 
 def to_frame(arm: LiveArm, rows: list[dict[str, Any]], key: str | None) -> Any:
     """The rows as the frame ``arm``'s model takes, checked against its signature (columns, types, nulls)."""
+    import numpy as np
     import pandas as pd
 
     signature = arm.version.signature
@@ -114,7 +116,12 @@ def to_frame(arm: LiveArm, rows: list[dict[str, Any]], key: str | None) -> Any:
         _check_types(name, spec["dtype"], values)
         nulls = nulls or any(v is None for v in values)
         data[name] = values
-    frame = pd.DataFrame({name: _column(spec["dtype"], data[name]) for name, spec in specs.items()}, copy=False)
+    kinds = {spec["dtype"] for spec in specs.values()}
+    if not nulls and len(kinds) == 1 and kinds <= {"float", "int"}:  # all one number type: one block, 20x cheaper
+        matrix = np.asarray(list(data.values()), dtype="float64" if kinds == {"float"} else "int64")
+        frame = pd.DataFrame(matrix.T, columns=_index(tuple(specs)), copy=False)
+    else:
+        frame = pd.DataFrame({name: _column(spec["dtype"], data[name]) for name, spec in specs.items()}, copy=False)
     if not nulls:  # columns and types are checked above: only nulls are left for the signature to judge
         return frame
     from ..models._query import check_signature
@@ -124,6 +131,14 @@ def to_frame(arm: LiveArm, rows: list[dict[str, Any]], key: str | None) -> Any:
     except ValidationFailed as exc:
         raise BadRequest(str(exc)) from None
     return frame
+
+
+@functools.lru_cache(maxsize=256)
+def _index(columns: tuple[str, ...]) -> Any:
+    """The frame's column index, built once per signature (building it is most of a small frame's cost)."""
+    import pandas as pd
+
+    return pd.Index(columns)
 
 
 def _column(dtype: str, values: list[Any]) -> Any:

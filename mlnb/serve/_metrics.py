@@ -1,6 +1,6 @@
 """Prometheus metrics of one server (prometheus-client): requests, refusals and latency per arm
-and version, the routing in force, shadow copies, and the model's monitoring gauges
-(:mod:`mlnb.monitor._exporter`). Scraped at ``GET /metrics``."""
+and version, rows per ``predict`` call (adaptive batching), the routing in force, shadow copies,
+and the model's monitoring gauges (:mod:`mlnb.monitor._exporter`). Scraped at ``GET /metrics``."""
 
 from __future__ import annotations
 
@@ -20,11 +20,14 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.requests = Counter("mlnb_requests", "Predictions answered, per arm and version",
                                 ["model", "arm", "version", "protocol"], registry=self.registry)
-        self.refused = Counter("mlnb_request_errors", "Requests refused (4xx), per status",
+        self.refused = Counter("mlnb_request_errors", "Requests refused (4xx) or failed in predict (500), per status",
                                ["model", "status"], registry=self.registry)
         self.latency = Histogram("mlnb_request_seconds", "Time to answer a prediction, per arm and version",
                                  ["model", "arm", "version"], registry=self.registry,
                                  buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5))
+        self.batch = Histogram("mlnb_batch_size", "Rows per predict call (adaptive batching), per arm and version",
+                               ["model", "arm", "version"], registry=self.registry,
+                               buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 1024))
         self.routing = Gauge("mlnb_routing", "The routing in force (its number in `mlnb deploy history`)",
                              ["model"], registry=self.registry)
         self.shadows = Gauge("mlnb_shadow_copies", "Shadow copies since start, per outcome",
@@ -34,6 +37,9 @@ class Metrics:
         version = str(arm.version.version)
         self.requests.labels(self.model, arm.label, version, protocol).inc()
         self.latency.labels(self.model, arm.label, version).observe(seconds)
+
+    def batched(self, arm: Any, rows: int) -> None:
+        self.batch.labels(self.model, arm.label, str(arm.version.version)).observe(rows)
 
     def refusal(self, status: int) -> None:
         self.refused.labels(self.model, str(status)).inc()

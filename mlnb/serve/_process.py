@@ -88,16 +88,21 @@ class Server:
 
 
 def start(model: str, port: int = 0, host: str = "127.0.0.1", token: str | None = None, poll: float = 0.25,
-          log: bool = True, monitor_every: float = 60.0) -> Server:
-    """Start ``mlnb serve MODEL`` in a child process and return once it answers (``port`` 0: a free one).
+          log: bool = True, monitor_every: float = 60.0, batching: bool = True, batch_max: int = 64,
+          batch_wait_ms: float = 2.0) -> Server:
+    """Start ``mlnb serve MODEL`` in a child process and return once it answers (``port`` 0: a free one);
+    the options are :func:`mlnb.serve.serve`'s.
 
     >>> server = mlnb.serve.start("churn")   # doctest: +SKIP
     >>> server.url, server.stop()            # doctest: +SKIP
     """
-    args = ["--port", str(port), "--host", host, "--poll", str(poll)]
+    args = ["--port", str(port), "--host", host, "--poll", str(poll), "--batch-max", str(batch_max),
+            "--batch-wait-ms", str(batch_wait_ms)]
     if token:
         args += ["--token", token]
     if not log:
         args.append("--no-log")
     args += ["--monitor-every", f"{monitor_every:g}s"]
+    if not batching:
+        args.append("--no-batching")
     return Server(model, *args)
