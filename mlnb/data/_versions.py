@@ -25,6 +25,7 @@ from ..store import registry
 from ..store._schema import data_versions as dv
 from ..store._schema import datasets as ds
 from . import _frames, _write
+from ._list_fast import datasets_table
 from ._refs import DataVersion, _resolve_for_read, _row_to_version, _validate_name, _versions_query, resolve
 from ._storage import _BAR, _cache_path, _materialize
 
@@ -281,9 +282,6 @@ def load(ref: str) -> pd.DataFrame:
     return frame
 
 
-_LIST_COLUMNS = ["name", "latest", "path", "size", "rows", "cols", "versions", "updated"]
-
-
 _LOG_COLUMNS = ["version", "md5", "size", "rows", "cols", "message", "git_commit", "created_at"]
 
 
@@ -304,8 +302,7 @@ def list_datasets() -> Table:
     )
     with registry(project).read() as conn:
         rows = [dict(r._mapping) for r in conn.execute(q)]
-    return Table(rows, _LIST_COLUMNS, title="datasets", formatters={"size": format_bytes, "updated": format_time},
-                 empty="no datasets yet: mlnb.data.save(df, NAME) or `mlnb data add PATH`")
+    return datasets_table(rows)
 
 
 def log(name: str) -> Table:
