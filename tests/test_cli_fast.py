@@ -6,6 +6,7 @@ they cannot answer alone."""
 from __future__ import annotations
 
 import json
+import os
 import math
 import subprocess
 import sys
@@ -122,3 +123,51 @@ def test_a_damaged_registry_is_the_same_error(project):
                          f"backup (or try `sqlite3 {registry} .recover`); to start an empty registry instead, "
                          "move it away and run `mlnb init`"]
         assert "sqlalchemy" not in imported
+
+
+def test_unchanged_readd_answers_from_the_stamp_and_a_change_goes_the_full_way(project):
+    data = project.root / "t.csv"
+    data.write_text("a,b\n1,2\n3,4\n")
+    first, imported = child("data", "add", "t.csv")
+    assert first.returncode == 0 and "dvc" in imported  # the first add hashes and tracks
+    again, imported = child("data", "add", "t.csv")
+    assert (again.returncode, again.stdout) == (0, first.stdout) and not set(imported) & set(HEAVY)
+    assert str(mlnb.data.resolve("t@1")) + "\n" == again.stdout
+    named, imported = child("data", "add", "t.csv", "--name", "t")
+    assert named.stdout == first.stdout and "dvc" not in imported
+
+    # same bytes, new mtime: the full path looks (DVC hashes), finds the same version, stamps again
+    os.utime(data, ns=(data.stat().st_atime_ns, data.stat().st_mtime_ns + 10**9))
+    touched, imported = child("data", "add", "t.csv")
+    assert touched.stdout == first.stdout and "dvc" in imported
+    assert child("data", "add", "t.csv")[1] == []
+
+    # changed content: the full add registers version 2
+    data.write_text("a,b\n1,2\n3,5\n")
+    changed, imported = child("data", "add", "t.csv")
+    assert changed.returncode == 0 and "dvc" in imported and "version     2" in changed.stdout
+    assert child("data", "add", "t.csv")[0].stdout == changed.stdout
+
+
+def test_what_the_fast_add_leaves_to_the_full_path(project):
+    data = project.root / "t.csv"
+    data.write_text("a\n1\n")
+    assert child("data", "add", "t.csv")[0].returncode == 0
+    # another name: the full path refuses, with its own message
+    proc, imported = child("data", "add", "t.csv", "--name", "other")
+    assert proc.returncode == 2 and "t.csv is already dataset 't'" in proc.stderr and "sqlalchemy" in imported
+    # an interrupted write waits to be undone: the full path recovers first
+    journal = project.root / ".mlnb" / "tmp" / "data-write"
+    journal.mkdir(parents=True)
+    proc, imported = child("data", "add", "t.csv")
+    assert proc.returncode == 0 and "sqlalchemy" in imported and not journal.exists()
+    # the .dvc file points elsewhere (edited by hand, or another checkout): the full path decides
+    data.write_text("a\n2\n")
+    assert child("data", "add", "t.csv")[0].returncode == 0  # t@2, stamped
+    dvcfile = project.root / "t.csv.dvc"
+    dvcfile.write_text(dvcfile.read_text().replace(mlnb.data.resolve("t@2").md5, mlnb.data.resolve("t@1").md5))
+    proc, imported = child("data", "add", "t.csv")
+    assert proc.returncode == 0 and "dvc" in imported and "version     2" in proc.stdout
+    # a path outside the project: the same error as the full path, before any stamp is read
+    proc, _ = child("data", "add", "/etc/hostname")
+    assert proc.returncode == 2 and "outside the project" in proc.stderr

@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from sqlalchemy import func, select
 
 from .. import _lineage
@@ -25,6 +24,7 @@ from ..store import registry
 from ..store._schema import data_versions as dv
 from ..store._schema import datasets as ds
 from . import _frames, _write
+from ._add_fast import file_stat, recorded_md5, save_stamp
 from ._list_fast import datasets_table
 from ._refs import DataVersion, _resolve_for_read, _row_to_version, _validate_name, _versions_query, resolve
 from ._storage import _BAR, _cache_path, _materialize
@@ -53,8 +53,11 @@ def add(path: str | os.PathLike[str], name: str | None = None, message: str = ""
     name = _validate_name(name or _dataset_at(project, rel) or default)
     _write.check_no_outside_links(project, rel)
     _frames.check_readable(full)
+    stat = file_stat(full) if full.is_file() else None  # before hashing: the stamp's stat
     with _write.data_write(project, rel, name, what=f"adding {rel}", rewrites=False):
-        return _track(project, rel, name, message)
+        version = _track(project, rel, name, message)
+        save_stamp(project, rel, stat, version.md5, _cache_path(project, version.md5))
+        return version
 
 
 def save(df: pd.DataFrame, name: str, message: str = "", path: str | None = None) -> DataVersion:
@@ -161,12 +164,7 @@ def _unchanged_version(project: Project, rel: str, name: str) -> DataVersion | N
     """The registered version when the file is exactly what its ``.dvc`` file and the registry
     already record (same stat as when DVC hashed it): re-adding it then costs no hashing at all."""
     full = project.root / rel
-    dvcfile = full.with_name(full.name + ".dvc")
-    if not full.is_file() or not dvcfile.is_file():
-        return None
-    recorded = yaml.safe_load(dvcfile.read_text()) or {}
-    outs = recorded.get("outs") or [{}]
-    md5 = outs[0].get("md5")
+    md5 = recorded_md5(project, rel) if full.is_file() else None
     if not md5:
         return None
     repo = project.dvc
