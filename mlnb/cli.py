@@ -114,8 +114,7 @@ def build_parser(prog: str = "mlnb") -> ArgumentParser:
         description="Notebook-first MLOps: version data, record runs, check and export — no server.",
     )
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
-    parser.add_argument("--version", action="version", version=f"mlnb {package_version()}",
-                        help="print mlnb's version and exit")
+    parser.add_argument("--version", action=_VersionAction, help="print mlnb's version and exit")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=ArgumentParser)
     p = add_verb(sub, "init", _init, "make this folder an mlnb project (git + DVC + registry); safe to repeat")
     p.add_argument("path", nargs="?", default=None, help="project folder (default: the current one)")
@@ -132,6 +131,17 @@ def build_parser(prog: str = "mlnb") -> ArgumentParser:
     if not prog.startswith("%"):  # a terminal: cell magics are not commands there
         sub._choices_actions = [a for a in sub._choices_actions if a.dest not in CELL_VERBS]
     return parser
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: looks the version up only when asked (importlib.metadata costs ~25 ms)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        parser._print_message(f"mlnb {package_version()}\n", sys.stdout)
+        parser.exit()
 
 
 def package_version() -> str:

@@ -18,13 +18,12 @@ def register(sub: Any) -> None:
     parser = add_verb(sub, "data", _help, "version datasets and models with DVC")
     verbs = parser.add_subparsers(title="data commands", metavar="VERB", parser_class=type(parser))
 
-    p = add_verb(verbs, "add", lambda a, c: _data().add(a.path, name=a.name, message=a.message),
-                 "track a file or folder with DVC and register a new version")
+    p = add_verb(verbs, "add", _add, "track a file or folder with DVC and register a new version")
     p.add_argument("path", help="file or folder inside the project")
     p.add_argument("--name", help="dataset name (default: the file or folder name)")
     p.add_argument("-m", "--message", default="", help="what this version is")
 
-    p = add_verb(verbs, "list", lambda a, c: _data().list_datasets(), "one row per dataset")
+    p = add_verb(verbs, "list", _list, "one row per dataset")
     add_json_flag(p)
 
     p = add_verb(verbs, "status", lambda a, c: _data().status(),
@@ -52,6 +51,20 @@ def register(sub: Any) -> None:
     for verb, what in (("push", "send every version to the DVC remote"), ("pull", "fetch every version from the DVC remote")):
         p = add_verb(verbs, verb, _transfer(verb), what)
         p.add_argument("-r", "--remote", help="remote name (default: the project's default remote)")
+
+
+def _add(args: argparse.Namespace, ctx: Context) -> Any:
+    from ._add_fast import add_unchanged
+
+    unchanged = add_unchanged(args.path, args.name)
+    return _data().add(args.path, name=args.name, message=args.message) if unchanged is None else unchanged
+
+
+def _list(args: argparse.Namespace, ctx: Context) -> Any:
+    from ._list_fast import list_datasets_fast
+
+    fast = list_datasets_fast()
+    return _data().list_datasets() if fast is None else fast
 
 
 def _transfer(verb: str):  # type: ignore[no-untyped-def]

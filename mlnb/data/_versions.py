@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from sqlalchemy import func, select
 
 from .. import _lineage
@@ -25,6 +24,8 @@ from ..store import registry
 from ..store._schema import data_versions as dv
 from ..store._schema import datasets as ds
 from . import _frames, _write
+from ._add_fast import file_stat, recorded_md5, save_stamp
+from ._list_fast import datasets_table
 from ._refs import DataVersion, _resolve_for_read, _row_to_version, _validate_name, _versions_query, resolve
 from ._storage import _BAR, _cache_path, _materialize
 
@@ -52,8 +53,11 @@ def add(path: str | os.PathLike[str], name: str | None = None, message: str = ""
     name = _validate_name(name or _dataset_at(project, rel) or default)
     _write.check_no_outside_links(project, rel)
     _frames.check_readable(full)
+    stat = file_stat(full) if full.is_file() else None  # before hashing: the stamp's stat
     with _write.data_write(project, rel, name, what=f"adding {rel}", rewrites=False):
-        return _track(project, rel, name, message)
+        version = _track(project, rel, name, message)
+        save_stamp(project, rel, stat, version.md5, _cache_path(project, version.md5))
+        return version
 
 
 def save(df: pd.DataFrame, name: str, message: str = "", path: str | None = None) -> DataVersion:
@@ -160,12 +164,7 @@ def _unchanged_version(project: Project, rel: str, name: str) -> DataVersion | N
     """The registered version when the file is exactly what its ``.dvc`` file and the registry
     already record (same stat as when DVC hashed it): re-adding it then costs no hashing at all."""
     full = project.root / rel
-    dvcfile = full.with_name(full.name + ".dvc")
-    if not full.is_file() or not dvcfile.is_file():
-        return None
-    recorded = yaml.safe_load(dvcfile.read_text()) or {}
-    outs = recorded.get("outs") or [{}]
-    md5 = outs[0].get("md5")
+    md5 = recorded_md5(project, rel) if full.is_file() else None
     if not md5:
         return None
     repo = project.dvc
@@ -281,9 +280,6 @@ def load(ref: str) -> pd.DataFrame:
     return frame
 
 
-_LIST_COLUMNS = ["name", "latest", "path", "size", "rows", "cols", "versions", "updated"]
-
-
 _LOG_COLUMNS = ["version", "md5", "size", "rows", "cols", "message", "git_commit", "created_at"]
 
 
@@ -304,8 +300,7 @@ def list_datasets() -> Table:
     )
     with registry(project).read() as conn:
         rows = [dict(r._mapping) for r in conn.execute(q)]
-    return Table(rows, _LIST_COLUMNS, title="datasets", formatters={"size": format_bytes, "updated": format_time},
-                 empty="no datasets yet: mlnb.data.save(df, NAME) or `mlnb data add PATH`")
+    return datasets_table(rows)
 
 
 def log(name: str) -> Table:

@@ -20,7 +20,6 @@ import shutil
 import uuid
 from pathlib import Path
 
-import yaml
 from sqlalchemy import select
 
 from .._project import Project
@@ -28,21 +27,10 @@ from ..errors import UsageError
 from ..store import registry
 from ..store._schema import data_versions as dv
 from ..store._schema import datasets as ds
+from ._add_fast import recorded_md5
 
 #: The infix of every temporary name a checkout writes beside a working copy.
 TMP_INFIX = ".mlnb-checkout-"
-
-
-def recorded_md5(project: Project, rel: str) -> str | None:
-    """The hash the ``.dvc`` file of ``rel`` records (what was last checked out or added)."""
-    dvcfile = project.root / f"{rel}.dvc"
-    if not dvcfile.is_file():
-        return None
-    try:
-        outs = (yaml.safe_load(dvcfile.read_text()) or {}).get("outs") or [{}]
-    except yaml.YAMLError:
-        return None
-    return outs[0].get("md5")
 
 
 def working_md5(project: Project, rel: str) -> str | None:

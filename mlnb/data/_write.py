@@ -35,13 +35,10 @@ from ..errors import Busy, MlnbError, UsageError
 from ..store import registry
 from ..store._schema import data_versions as dv
 from ..store._schema import datasets as ds
+from ._add_fast import journal_dir
 
 #: Suffix of the temporary files a save writes beside its target before renaming them into place.
 TMP_SUFFIX = ".mlnb-tmp"
-
-
-def journal_dir(project: Project) -> Path:
-    return project.root / ".mlnb" / "tmp" / "data-write"
 
 
 @contextmanager

@@ -6,6 +6,7 @@
 See docs/export.md for the markers, the dependency rules and the limits.
 """
 
-from ._export import Exported, export
+from .._lazy import lazy_exports
 
-__all__ = ["Exported", "export"]
+# lazy, so that `mlnb.export.cells` (the CLI's argument definitions) loads without the planner
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {"Exported": "_export", "export": "_export"})

@@ -49,8 +49,12 @@ def _record(args: argparse.Namespace, ctx: Context) -> Any:
 
 
 def _list(args: argparse.Namespace, ctx: Context) -> Any:
-    return _runs().list(getattr(args, "filter", None), sort=getattr(args, "sort", None),
-                        limit=getattr(args, "limit", 50), offset=getattr(args, "offset", 0))
+    from ._query_fast import list_runs_fast
+
+    query = dict(filter=getattr(args, "filter", None), sort=getattr(args, "sort", None),
+                 limit=getattr(args, "limit", 50), offset=getattr(args, "offset", 0))
+    fast = list_runs_fast(**query)
+    return _runs().list(**query) if fast is None else fast
 
 
 #: ``--sort -metrics.accuracy``: argparse reads "-metrics..." as an unknown option unless it looks

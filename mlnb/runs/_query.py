@@ -23,9 +23,9 @@ from ..store._schema import data_versions, datasets, run_artifacts, run_data, ru
 from ..store._schema import model_versions, models, run_params, run_tags, runs
 from . import _capture, _filter
 from ._display import RunRecord, RunTable
+from ._query_fast import LIST_COLUMNS, finish_rows
+from ._query_fast import duration as _duration
 from ._store import decode_value
-
-LIST_COLUMNS = ["id", "name", "status", "started_at", "ended_at", "duration", "params", "metrics", "tags"]
 
 
 _RUNNING = text("runs.status = 'running'")
@@ -142,11 +142,6 @@ def get(run_id: Any, project: Project | None = None) -> RunRecord:
         "parent_id": row["parent_id"], "children": children, "host": row["host"], "pid": row["pid"],
     }
     return RunRecord(fields)
-
-
-def _duration(row: Any) -> float | None:
-    end = row["ended_at"] or row["heartbeat_at"]
-    return None if end is None else max(0.0, end - row["started_at"])
 
 
 def _details(conn: Connection, ids: Sequence[str]) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, list[str]]]:
@@ -296,10 +291,7 @@ def list_runs(
     with registry(project).read() as conn:
         rows = _page(conn, condition, spec, limit, offset) if limit else []
         params, latest, tags = _details(conn, [r["id"] for r in rows])
-    for r in rows:
-        r["duration"] = _duration(r)
-        r["params"], r["metrics"], r["tags"] = params.get(r["id"], {}), latest.get(r["id"], {}), tags.get(r["id"], [])
-    return RunTable(rows, LIST_COLUMNS, query={"filter": filter, "sort": sort, "limit": limit, "offset": offset})
+    return finish_rows(rows, params, latest, tags, {"filter": filter, "sort": sort, "limit": limit, "offset": offset})
 
 
 def lineage(ref_or_run: Any, project: Project | None = None) -> RunTable | RunRecord:

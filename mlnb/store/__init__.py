@@ -6,6 +6,7 @@ transaction, so a crash never leaves half a record.
 
 from __future__ import annotations
 
-from ._engine import Registry, registry
+from .._lazy import lazy_exports
 
-__all__ = ["Registry", "registry"]
+# lazy, so that the SQLAlchemy-free `_file` module (the CLI's fast reads) loads without SQLAlchemy
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {"Registry": "_engine", "registry": "_engine"})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +15,7 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 
 from ..errors import MlnbError, UsageError
 from . import _schema
+from ._file import RegistryDamaged, check_registry_file
 
 if TYPE_CHECKING:  # pragma: no cover
     from .._project import Project
@@ -109,20 +109,6 @@ class Registry:
                     conn.execute(meta.insert(), {"key": "schema_version", "value": str(target)})
 
 
-class RegistryDamaged(MlnbError):
-    """The registry file exists but is no sound SQLite database: it is never silently recreated."""
-
-    def __init__(self, path: Path, problem: str) -> None:
-        super().__init__(
-            f"the registry {path} {problem}: restore it from a backup (or try `sqlite3 {path} .recover`); "
-            "to start an empty registry instead, move it away and run `mlnb init`"
-        )
-
-
-#: the first 16 bytes of every SQLite database file
-SQLITE_HEADER = b"SQLite format 3\x00"
-
-
 def _shown(url: str) -> str:
     """The URL without its password."""
     return make_url(url).render_as_string(hide_password=True)
@@ -139,51 +125,6 @@ def _parsed(url: str) -> URL:
     except ArgumentError:
         raise UsageError("the registry URL (MLNB_REGISTRY_URL or registry_url in .mlnb/config.yaml) is not a "
                          "database URL: use e.g. sqlite:////path/registry.db or postgresql://host/db") from None
-
-
-def check_registry_file(path: Path) -> None:
-    """A registry file that exists must be a SQLite database; a missing one is created (a new clone).
-
-    A file another process is creating this instant is empty for a few milliseconds, until SQLite
-    writes its header: an empty file is looked at again for a moment before it is refused.
-    """
-    for _ in range(10):
-        try:
-            with open(path, "rb") as f:
-                head = f.read(100)
-                size = f.seek(0, 2)
-        except FileNotFoundError:
-            return
-        if head:
-            break
-        time.sleep(0.05)
-    if not head:
-        raise RegistryDamaged(path, "is empty (0 bytes), not a database")
-    if not head.startswith(SQLITE_HEADER) or len(head) < 100:
-        raise RegistryDamaged(path, "is not a SQLite database")
-    expected = _declared_size(head)
-    if size < expected and not _has_wal(path):  # with a WAL, SQLite may be mid-checkpoint: let it recover
-        raise RegistryDamaged(path, f"is truncated ({size:,} bytes; its header says {expected:,})")
-
-
-def _has_wal(path: Path) -> bool:
-    try:
-        return path.with_name(path.name + "-wal").stat().st_size > 0
-    except FileNotFoundError:
-        return False
-
-
-def _declared_size(header: bytes) -> int:
-    """The database size SQLite's file header states, when the header says that field is valid.
-
-    (sqlite.org/fileformat.html: the page size at offset 16, the page count at 28, valid when the
-    change counter at 24 equals the version-valid-for number at 92.) Without a WAL beside it, a
-    sound file is never shorter than this; with one, a checkpoint may be writing it right now.
-    """
-    page = int.from_bytes(header[16:18], "big")
-    page = 65536 if page == 1 else page
-    pages = int.from_bytes(header[28:32], "big")
-    return page * pages if header[24:28] == header[92:96] else 0
 
 
 def _make_engine(url: str) -> Engine:
