@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import mlnb
 from tests.models.conftest import Churn, make_churn
 
 
@@ -61,6 +62,11 @@ def served(tmp_path_factory):
 
 @pytest.fixture
 def server(served, monkeypatch):
-    """The shared server; the test runs in its project (so mlnb.models.deploy reaches it)."""
+    """The shared server, serving all traffic from ``champion`` (whatever routing the test before
+    left in force); the test runs in its project (so mlnb.models.deploy reaches it)."""
     monkeypatch.chdir(served.root)
+    shown = mlnb.models.routing("churn")
+    arms = shown.routing.arms
+    if [(a.target, a.weight, a.shadow) for a in arms] != [("champion", 100.0, False)] or shown.routing.key:
+        served.wait_for_routing(mlnb.models.deploy("churn", to="champion").routing.extra["seq"])
     return served
