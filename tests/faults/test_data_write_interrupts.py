@@ -1,15 +1,14 @@
 """SIGINT and SIGKILL at random points of `add` and `save`: a version is registered whole or not
 at all, every registered version loads exactly, the cache stays sound, and the next write works.
 
-Trials per case: ``MLNB_FAULT_TRIALS`` (default 20), each signal at a random point of a timed,
-uninterrupted write of the same kind; the landings are counted and most must land mid-write.
+Trials per case: ``trials(6)`` (tests/faults/_harness.py: ``MLNB_FAULT_TRIALS=N`` for more), the
+signals spread over the span of a timed, uninterrupted write of the same kind; the landings are
+counted and most must land mid-write.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import random
 import signal
 import time
 from pathlib import Path
@@ -21,10 +20,9 @@ import yaml
 
 import mlnb
 from mlnb.data import _write
-from tests.faults._harness import assert_cache_is_sound
-from tests.faults._harness import interrupt, spawn
+from tests.faults._harness import assert_cache_is_sound, assert_most_landed, delays, interrupt, spawn, trials
 
-TRIALS = int(os.environ.get("MLNB_FAULT_TRIALS", "20"))
+TRIALS = trials(6)
 
 CHILD = """
 import sys, mlnb
@@ -88,14 +86,13 @@ def test_interrupted_writes_leave_whole_versions(project, op, sig):
     md5s: dict[int, str] = {}
     # one uninterrupted write measures how long the write takes here (the machine may be busy)
     _v, span = _run_op(op, 0, md5s, project.root)
-    rng = random.Random(f"{op}{sig}")
     landed = inside = 0
-    for trial in range(1, TRIALS + 1):
+    for trial, delay in enumerate(delays(TRIALS, span, f"{op}{sig}"), start=1):
         seed = trial
         if op == "add":
             md5s[seed] = hashlib.md5(content(seed)).hexdigest()
         child = spawn(CHILD.format(seed=seed, op=op), project.root)
-        hit, _out = interrupt(child, sig, rng.uniform(0.0, span))
+        hit, _out = interrupt(child, sig, delay)
         landed += hit
         inside += _dvc_points_at_registered_or_journaled(project, rel, name)
         _check(project, name, op, md5s)
@@ -106,7 +103,7 @@ def test_interrupted_writes_leave_whole_versions(project, op, sig):
         _check(project, name, op, md5s)
         assert not list(project.root.glob("data/.*.mlnb-tmp"))
     print(f"{op} {sig.name}: {TRIALS} trials, {landed} landed mid-write, {inside} inside the journal")
-    assert landed >= TRIALS // 2, f"only {landed} of {TRIALS} signals landed mid-write: the test proves little"
+    assert_most_landed(landed, TRIALS, f"{op} {sig.name}")
 
 
 def _run_op(op: str, seed: int, md5s: dict[int, str], root: Path):
