@@ -19,8 +19,8 @@ import yaml
 
 import mlnb
 from mlnb.data import _write
-from tests.faults._harness import assert_cache_is_sound, assert_most_landed, delays, interrupt, spawn, time_child,
-                                   trials
+from tests.faults._harness import (assert_cache_is_sound, assert_most_landed, delays, interrupt, spawn, time_child,
+                                   trials)
 
 TRIALS = trials(6)
 
