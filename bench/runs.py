@@ -4,8 +4,9 @@
     python bench/runs.py --quick      # CI smoke: smaller counts, finishes in seconds
     python bench/runs.py --no-anchor  # mlnb only (no MLflow venv)
 
-MLflow runs in its own venv, bench/.venvs/mlflow, created here when missing (``MLFLOW_REQUIREMENTS``,
-shared with bench/models.py). Both tools write to a fresh SQLite file; timings are medians of repeats.
+MLflow runs in its own venv, bench/.venvs/mlflow (under ``$MLNB_BENCH_VENVS`` instead when set: CI
+keeps it in ~/.cache so that a fresh clone does not build it again), created here when missing or
+made for other requirements (``MLFLOW_REQUIREMENTS``, shared with bench/models.py). Both tools write to a fresh SQLite file; timings are medians of repeats.
 
 | what                                               | MLflow (issue)  | target   |
 |----------------------------------------------------|-----------------|----------|
@@ -38,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from data import timed as median_time  # noqa: E402 - the median-of-repeats helper all benchmarks share
-VENV = ROOT / "bench" / ".venvs" / "mlflow"
+VENV = Path(os.environ.get("MLNB_BENCH_VENVS") or ROOT / "bench" / ".venvs") / "mlflow"
 #: the newest MLflow whose matching mlflow-skinny is on the index (mlflow 3.18.0 needs a
 #: mlflow-skinny 3.18.0 that was never published); the venv also gets this venv's scikit-learn,
 #: so a model pickled on one side loads on the other
@@ -221,21 +222,22 @@ print(json.dumps(out))
 
 
 def ensure_mlflow() -> Path | None:
-    """The MLflow venv's python, made once (a venv whose install did not finish is made again)."""
+    """The MLflow venv's python, made once (a venv whose install did not finish, or that was made
+    for other requirements or another scikit-learn, is made again)."""
+    from importlib.metadata import version
+
     python, ready = VENV / "bin" / "python", VENV / ".installed"
-    if ready.exists():
+    wanted = [*MLFLOW_REQUIREMENTS, f"scikit-learn=={version('scikit-learn')}"]
+    if ready.exists() and ready.read_text().split() in (wanted, list(MLFLOW_REQUIREMENTS)):
         return python
     print(f"creating {VENV} with mlflow (one time; takes a few minutes) ...", file=sys.stderr)
     try:
-        from importlib.metadata import version
-
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *MLFLOW_REQUIREMENTS,
-                        f"scikit-learn=={version('scikit-learn')}"], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *wanted], check=True)
     except (subprocess.CalledProcessError, OSError) as exc:
         print(f"could not set up MLflow ({exc}); anchor columns stay empty", file=sys.stderr)
         return None
-    ready.write_text(" ".join(MLFLOW_REQUIREMENTS) + "\n")
+    ready.write_text(" ".join(wanted) + "\n")
     return python
 
 

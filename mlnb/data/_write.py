@@ -115,6 +115,7 @@ def recover(project: Project) -> bool:
 
     Call only under the data lock. Returns True when something was undone.
     """
+    _repair_dvc_rwlock(project)
     manifest_path = journal_dir(project) / "manifest.json"
     if not manifest_path.is_file():
         _end(project)
@@ -127,6 +128,26 @@ def recover(project: Project) -> bool:
         return False
     rollback(project)
     return True
+
+
+def _repair_dvc_rwlock(project: Project) -> None:
+    """Remove DVC's ``.dvc/tmp/rwlock`` when it is empty or not JSON: DVC rewrites it on every
+    command (truncate, then write), so a Ctrl-C or kill between the two leaves it unreadable and
+    every later DVC command fails on it. Under DVC's own guard of that file; a readable one stays."""
+    from dvc.lock import LockError, make_lock
+
+    tmp = project.root / ".dvc" / "tmp"
+    path = tmp / "rwlock"
+    if not path.is_file():
+        return
+    try:
+        with make_lock(str(tmp / "rwlock.lock"), tmp_dir=str(tmp)):
+            try:
+                json.loads(path.read_text(encoding="utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                path.unlink(missing_ok=True)
+    except LockError:
+        pass  # a DVC command is editing it right now: it is being written, not left broken
 
 
 def _registered(project: Project, rel: str, name: str) -> bool:

@@ -63,7 +63,6 @@ def serve(model: str, port: int = 8080, host: str = "127.0.0.1", token: str | No
     except OSError as exc:
         sock.close()
         raise UsageError(f"cannot listen on {host}:{port} ({exc.strerror}): choose another --port or --host") from None
-    sock.listen(2048)  # connections queue from now on: whoever reads the line below can connect at once
     _log_to_stderr()
     bound = sock.getsockname()[1]
     live = follower.current

@@ -3,12 +3,20 @@
 ``snapshot(root)`` is everything a user has saved in a project — working files, ``.dvc`` files,
 git's HEAD, index and status, DVC's cache and the registry's rows — so that a test can assert a
 refused or interrupted command changed none of it.
+
+Trial counts, one meaning in every file: ``trials(quick)`` is the number of trials per case.
+Unset (or ``0``), ``MLNB_FAULT_TRIALS`` gives each case its ``quick`` count, CI's default, small
+enough for the suite's time budget; ``MLNB_FAULT_TRIALS=N`` runs ``N`` trials per case, for a
+thorough run (e.g. 20 or 100). Whatever the count, an interrupt test spreads its signals over the
+whole measured span of the operation (``delays``) and asserts with ``assert_most_landed`` that
+more than half of them landed mid-operation; a test whose signals mostly missed proved nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import random
 import signal
 import sqlite3
 import subprocess
@@ -82,6 +90,39 @@ def spawn(code: str, cwd: Path, **env: str) -> subprocess.Popen[str]:
         [sys.executable, "-c", code], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT), **env},
     )
+
+
+def trials(quick: int) -> int:
+    """Trials per case: ``MLNB_FAULT_TRIALS`` when set to N > 0, else ``quick`` (CI's default)."""
+    return int(os.environ.get("MLNB_FAULT_TRIALS", "0") or 0) or quick
+
+
+def delays(count: int, span: float, seed: object) -> list[float]:
+    """``count`` delays covering ``[0, span)`` evenly: one random point in each of ``count`` equal
+    slices, in a shuffled order. Few trials still hit the start, the middle and the end of the
+    operation, where independent uniform draws would often bunch up."""
+    rng = random.Random(str(seed))
+    points = [span * (k + rng.random()) / count for k in range(count)]
+    rng.shuffle(points)
+    return points
+
+
+def assert_most_landed(landed: int, count: int, what: str) -> None:
+    """More than half of ``count`` signals landed mid-``what``: otherwise the test proved little."""
+    print(f"\n{what}: {landed} of {count} signals landed mid-operation")
+    assert landed * 2 > count, f"only {landed} of {count} signals landed mid-{what}: the test proves little"
+
+
+def time_child(child: subprocess.Popen[str], ready: str = "start") -> float:
+    """Seconds an uninterrupted ``child`` took from printing ``ready`` to printing ``done``; reaps it."""
+    line = child.stdout.readline().strip()
+    assert line == ready, f"child did not start: {line!r} {child.stderr.read()}"
+    began = time.monotonic()
+    line = child.stdout.readline().strip()
+    took = time.monotonic() - began
+    assert line == "done", f"child did not finish: {line!r} {child.stderr.read()}"
+    child.communicate(timeout=60)
+    return took
 
 
 def interrupt(child: subprocess.Popen[str], sig: int, delay: float, ready: str = "start") -> tuple[bool, str]:

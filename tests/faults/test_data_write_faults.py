@@ -3,6 +3,7 @@ every registered version loads exactly, and a refused write changes nothing save
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -225,3 +226,16 @@ def test_disk_full_add_is_one_line_leaves_nothing(small_project):
     assert_cache_is_sound(root)
     subprocess.run(["true"], check=True)
 
+
+
+@pytest.mark.parametrize("left", ["", '{"read": {}, "wr'], ids=["empty", "cut-short"])
+def test_a_dvc_rwlock_cut_short_by_a_kill_does_not_block_the_next_write(project, left):
+    """DVC truncates, then writes ``.dvc/tmp/rwlock`` on every command: a Ctrl-C or kill between
+    the two left it unreadable, and every later write failed on it (found by the SIGINT trials of
+    test_data_write_interrupts.py). The next data write repairs it and works."""
+    mlnb.data.save(pd.DataFrame({"x": [1, 2]}), "t")
+    rwlock = project.root / ".dvc" / "tmp" / "rwlock"
+    rwlock.write_text(left)
+    v = mlnb.data.save(pd.DataFrame({"x": [3, 4]}), "t")
+    assert v.version == 2 and mlnb.data.load("t@2")["x"].tolist() == [3, 4]
+    assert isinstance(json.loads(rwlock.read_text()), dict)

@@ -2,7 +2,7 @@
 force: exactly one lands, the other changes nothing and says so in one line; the log holds one
 event per change. (When one finishes before the other reads, both land in turn: also correct,
 but not a race; the test counts the trials that really raced and needs most of them to.)
-Trial counts: ``MLNB_FAULT_TRIALS`` (default quick: 3).
+Trials: ``trials(3)`` (``MLNB_FAULT_TRIALS=N`` for more; tests/faults/_harness.py).
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import sys
 
 import mlnb
 from tests.conftest import ROOT
+from tests.faults._harness import trials
 from tests.serve.conftest import register_two
 
-TRIALS = int(os.environ.get("MLNB_FAULT_TRIALS", "0")) or 3
+TRIALS = trials(3)
 
 _DEPLOYER = """
 import sys

@@ -4,26 +4,26 @@ Two processes promote different versions to the same alias at once: exactly one 
 other is refused in one line naming where the alias went, and the log holds one event per move.
 A process killed with SIGKILL while registering leaves either no version or a complete one (its
 bytes in the cache, loadable), never half of one; the next register works (no stale lock).
-Trial counts: ``MLNB_FAULT_TRIALS`` (default quick: 3 races, 20 kills).
+Trials: ``trials(3)`` races, ``trials(8)`` kills (``MLNB_FAULT_TRIALS=N`` runs N of each;
+tests/faults/_harness.py).
 """
 
 from __future__ import annotations
 
 import os
-import random
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 import mlnb
 from tests.conftest import ROOT
-from tests.faults._harness import interrupt
+from tests.faults._harness import assert_most_landed, delays, interrupt, time_child, trials
 from tests.models.conftest import make_churn
 
-TRIALS = int(os.environ.get("MLNB_FAULT_TRIALS", "0"))
+RACES = trials(3)
+KILLS = trials(8)
 
 _PROMOTER = """
 import sys
@@ -53,7 +53,7 @@ def test_two_processes_promoting_at_once_exactly_one_wins(backend_project):
     mlnb.models.register("churn", type(churn.strong)(C=0.05).fit(churn.X, churn.y), data=churn.X,
                          metrics={"auc": 0.85})
     mlnb.models.promote("churn@1", to="champion")
-    for _trial in range(TRIALS or 3):
+    for _trial in range(RACES):
         events = len(mlnb.models.history("churn"))
         children = [_promoter(ref, backend_project.root) for ref in ("churn@2", "churn@3")]
         for child in children:
@@ -91,14 +91,8 @@ print("done", flush=True)
 
 
 def _timed_register(cwd, seed: int) -> float:
-    child = subprocess.Popen([sys.executable, "-c", _REGISTER, str(seed)], cwd=cwd, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert child.stdout.readline().strip() == "start", child.stderr.read()
-    began = time.monotonic()
-    assert child.stdout.readline().strip() == "done", child.stderr.read()
-    took = time.monotonic() - began
-    child.communicate(timeout=60)
-    return took
+    return time_child(subprocess.Popen([sys.executable, "-c", _REGISTER, str(seed)], cwd=cwd, stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}))
 
 
 def test_sigkill_mid_register_leaves_no_half_version(project):
@@ -107,13 +101,12 @@ def test_sigkill_mid_register_leaves_no_half_version(project):
     from sqlalchemy import select
 
     duration = _timed_register(project.root, 10_000)  # also version 1, complete
-    rng = random.Random(7)
-    trials, landed = TRIALS or 20, 0
-    for seed in range(trials):
+    landed = 0
+    for seed, delay in enumerate(delays(KILLS, duration, 7)):
         child = subprocess.Popen([sys.executable, "-c", _REGISTER, str(seed)], cwd=project.root,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                  env={**os.environ, "PYTHONPATH": str(ROOT)})
-        hit, _out = interrupt(child, signal.SIGKILL, rng.uniform(0, duration))
+        hit, _out = interrupt(child, signal.SIGKILL, delay)
         landed += hit
     # every version the registry holds is whole: numbered without gaps, bytes cached, loadable
     project.close()
@@ -123,8 +116,8 @@ def test_sigkill_mid_register_leaves_no_half_version(project):
     for number, _md5, profile in rows:
         assert profile is not None
         assert type(mlnb.models.load(f"forest@{number}")).__name__ == "RandomForestClassifier"
-    assert landed >= trials // 2, f"only {landed} of {trials} kills landed mid-register"
-    print(f"{landed} of {trials} SIGKILLs landed mid-register; {len(rows) - 1} registers completed")
+    assert_most_landed(landed, KILLS, "register")
+    print(f"{landed} of {KILLS} SIGKILLs landed mid-register; {len(rows) - 1} registers completed")
     # the kernel dropped every killed holder's lock: the next register does not wait, and it
     # sweeps the scratch folders the killed processes left
     assert _timed_register(project.root, 20_000) < 60

@@ -1,14 +1,12 @@
 """Registering a model when things go wrong: a full disk, and SIGINT (Ctrl-C) mid-register.
 
 Each leaves the project as it was, or with the new version whole: its registry rows, its bytes
-in DVC's cache, loadable. A full disk is one line naming it. Trial counts: ``MLNB_FAULT_TRIALS``
-(default quick: 8 interrupts).
+in DVC's cache, loadable. A full disk is one line naming it. Interrupts: ``trials(6)``
+(``MLNB_FAULT_TRIALS=N`` for more; tests/faults/_harness.py).
 """
 
 from __future__ import annotations
 
-import os
-import random
 import signal
 
 import numpy as np
@@ -17,9 +15,10 @@ import pytest
 
 import mlnb
 from mlnb.errors import MlnbError
-from tests.faults._harness import assert_cache_is_sound, cache_objects, interrupt, registry_rows, snapshot, spawn
+from tests.faults._harness import (assert_cache_is_sound, assert_most_landed, cache_objects, delays, interrupt,
+                                   registry_rows, snapshot, spawn, time_child, trials)
 
-TRIALS = int(os.environ.get("MLNB_FAULT_TRIALS", "0"))
+TRIALS = trials(6)
 
 
 def _big_model(rows: int, seed: int):  # type: ignore[no-untyped-def]
@@ -74,19 +73,12 @@ print("done", flush=True)
 
 def test_sigint_mid_register_leaves_nothing_or_a_whole_version(project):
     import sys
-    import time
-    first = spawn(_REGISTER, project.root, SEED="0")
-    assert first.stdout.readline().strip() == "start", first.stderr.read()
-    began = time.monotonic()
-    assert first.stdout.readline().strip() == "done", first.stderr.read()
-    duration = time.monotonic() - began
-    first.communicate(timeout=60)
-    rng = random.Random(11)
-    trials, landed, kept = TRIALS or 8, 0, 0
-    for seed in range(1, trials + 1):
+    duration = time_child(spawn(_REGISTER, project.root, SEED="0"))
+    landed = kept = 0
+    for seed, delay in enumerate(delays(TRIALS, duration, 11), start=1):
         rows_before = registry_rows(project.root)
         child = spawn(_REGISTER, project.root, SEED=str(seed))
-        hit, _out = interrupt(child, signal.SIGINT, rng.uniform(0, duration))
+        hit, _out = interrupt(child, signal.SIGINT, delay)
         landed += hit
         rows_after = registry_rows(project.root)
         added = len(rows_after["model_versions"]) - len(rows_before["model_versions"])
@@ -96,8 +88,8 @@ def test_sigint_mid_register_leaves_nothing_or_a_whole_version(project):
             assert rows_after == rows_before
         assert not list((project.mlnb_dir / "tmp" / "models").iterdir())  # scratch removed on the way out
         assert child.returncode in (0, 130, -signal.SIGINT), child.returncode
-    print(f"{landed} of {trials} SIGINTs landed mid-register; {kept} registers completed anyway", file=sys.stderr)
-    assert landed >= trials // 2, f"only {landed} of {trials} interrupts landed mid-register"
+    print(f"{landed} of {TRIALS} SIGINTs landed mid-register; {kept} registers completed anyway", file=sys.stderr)
+    assert_most_landed(landed, TRIALS, "register")
     # every version is whole: numbered without gaps, its bytes and profile cached, loadable
     project.close()
     log = mlnb.models.log("forest").to_dict()

@@ -4,12 +4,11 @@ After SIGKILL a run is never ``finished`` with points missing: either the end wa
 points, ``finished``) or it was not (``crashed`` by the crash check, holding a prefix of the
 points that earlier flushes committed). After SIGINT no point logged before the interrupt is lost:
 the run ends ``interrupted`` (at exit) or ``finished``, with every point, each exactly once.
+Trials per case: ``trials(8)`` (``MLNB_FAULT_TRIALS=N`` for more; tests/faults/_harness.py).
 """
 
 from __future__ import annotations
 
-import os
-import random
 import signal
 import textwrap
 
@@ -19,9 +18,9 @@ from sqlalchemy import select
 import mlnb
 from mlnb.store import registry
 from mlnb.store._schema import run_metrics, runs
-from tests.faults._harness import interrupt, spawn
+from tests.faults._harness import assert_most_landed, delays, interrupt, spawn, trials
 
-TRIALS = int(os.environ.get("MLNB_FAULT_TRIALS", "20"))
+TRIALS = trials(8)
 POINTS = 9_999  # one short of a synchronous flush: end() writes them (with the heartbeat racing it)
 
 # The child's traceback goes to stdout, to tell where a SIGINT was raised.
@@ -40,13 +39,12 @@ CHILD = textwrap.dedent("""
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
 def test_an_interrupted_end_loses_nothing_and_never_lies(backend_project, sig):
     project = backend_project
-    rng = random.Random(sig)
     outcomes: dict[str, int] = {}
     landed_count = 0
-    for trial in range(TRIALS):
+    for trial, delay in enumerate(delays(TRIALS, 0.04, sig)):
         name = f"trial-{trial}"
         child = spawn(CHILD.replace("NAME", repr(name)), project.root, MLNB_FLUSH_SECONDS="0.05")
-        landed, out = interrupt(child, sig, rng.uniform(0.0, 0.04))
+        landed, out = interrupt(child, sig, delay)
         mlnb.runs.list(limit=1)  # the crash check marks a killed run crashed
         with registry(project).read() as conn:
             run_id, status = conn.execute(select(runs.c.id, runs.c.status).where(runs.c.name == name)).one()
@@ -67,4 +65,4 @@ def test_an_interrupted_end_loses_nothing_and_never_lies(backend_project, sig):
             assert steps == list(range(POINTS)), f"trial {trial}: {status} with {len(steps)} of {POINTS} points"
     print(f"\n{registry(project).engine.dialect.name} {signal.Signals(sig).name}: {TRIALS} trials, {landed_count} landed mid-end, "
           f"outcomes {outcomes}")
-    assert landed_count >= TRIALS // 2, f"only {landed_count} of {TRIALS} signals landed mid-end: {outcomes}"
+    assert_most_landed(landed_count, TRIALS, f"end ({outcomes})")
