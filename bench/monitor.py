@@ -34,7 +34,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-VENV = ROOT / "bench" / ".venvs" / "nannyml"
+VENV = Path(os.environ.get("MLNB_BENCH_VENVS") or ROOT / "bench" / ".venvs") / "nannyml"
 #: nannyml 0.13.1 imports statsmodels without declaring it
 NANNYML = ["nannyml==0.13.1", "statsmodels"]
 DAY0 = 1_790_000_000.0 - 1_790_000_000.0 % 86_400  # a UTC midnight
@@ -141,18 +141,9 @@ print(json.dumps({"seconds": time.perf_counter() - t, "version": nml.__version__
 
 
 def ensure_nannyml() -> Path | None:
-    python, ready = VENV / "bin" / "python", VENV / ".installed"
-    if ready.exists():
-        return python
-    print(f"creating {VENV} with {' '.join(NANNYML)} (one time; takes a few minutes) ...", file=sys.stderr)
-    try:
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *NANNYML], check=True)
-    except (subprocess.CalledProcessError, OSError) as exc:
-        print(f"could not install {NANNYML[0]} ({exc}): no anchor", file=sys.stderr)
-        return None
-    ready.write_text(" ".join(NANNYML) + "\n")
-    return python
+    from runs import ensure_venv  # bench/runs.py: the venv helper every anchor's venv shares
+
+    return ensure_venv(VENV, NANNYML, NANNYML[0])
 
 
 def time_nannyml(python: Path, work: Path, names: list[str], train) -> dict | None:  # noqa: ANN001

@@ -221,24 +221,30 @@ print(json.dumps(out))
 '''
 
 
-def ensure_mlflow() -> Path | None:
-    """The MLflow venv's python, made once (a venv whose install did not finish, or that was made
-    for other requirements or another scikit-learn, is made again)."""
-    from importlib.metadata import version
-
-    python, ready = VENV / "bin" / "python", VENV / ".installed"
-    wanted = [*MLFLOW_REQUIREMENTS, f"scikit-learn=={version('scikit-learn')}"]
-    if ready.exists() and ready.read_text().split() in (wanted, list(MLFLOW_REQUIREMENTS)):
+def ensure_venv(venv: Path, wanted: list[str], what: str, also_ok: tuple[list[str], ...] = ()) -> Path | None:
+    """The python of a benchmark's venv holding ``wanted``, made once; a venv whose install did not
+    finish, or that was made for other requirements (than ``wanted`` or ``also_ok``), is made again.
+    None (and a note) when it cannot be made: the anchor's columns stay empty."""
+    python, ready = venv / "bin" / "python", venv / ".installed"
+    if ready.exists() and ready.read_text().split() in (wanted, *also_ok):
         return python
-    print(f"creating {VENV} with mlflow (one time; takes a few minutes) ...", file=sys.stderr)
+    print(f"creating {venv} with {what} (one time; takes a few minutes) ...", file=sys.stderr)
     try:
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
         subprocess.run([str(python), "-m", "pip", "install", "-q", *wanted], check=True)
     except (subprocess.CalledProcessError, OSError) as exc:
-        print(f"could not set up MLflow ({exc}); anchor columns stay empty", file=sys.stderr)
+        print(f"could not set up {what} ({exc}): no anchor", file=sys.stderr)
         return None
     ready.write_text(" ".join(wanted) + "\n")
     return python
+
+
+def ensure_mlflow() -> Path | None:
+    """The MLflow venv's python, made once (for this scikit-learn, so models load on both sides)."""
+    from importlib.metadata import version
+
+    wanted = [*MLFLOW_REQUIREMENTS, f"scikit-learn=={version('scikit-learn')}"]
+    return ensure_venv(VENV, wanted, "mlflow", also_ok=(list(MLFLOW_REQUIREMENTS),))
 
 
 def bench_mlflow(args: argparse.Namespace, work: Path) -> dict[str, float] | None:

@@ -144,6 +144,21 @@ def fresh_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[A
     proj.close()
 
 
+def package_project(base: Path) -> Iterator[Any]:
+    """A fresh project for a package- or module-scoped fixture (a shared server), isolated as the
+    per-test ``_isolated_env`` isolates a test: no registry URL from outside, a private HOME and
+    git identity. Use as ``for project in package_project(base): ...`` around the fixture's yield."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("MLNB_REGISTRY_URL", raising=False)
+        home = base / "home"
+        home.mkdir()
+        mp.setenv("HOME", str(home))
+        for who in ("AUTHOR", "COMMITTER"):
+            mp.setenv(f"GIT_{who}_NAME", "mlnb test")
+            mp.setenv(f"GIT_{who}_EMAIL", "test@example.invalid")
+        yield from fresh_project(base, mp)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def backend_project(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The one fixture for registry-level tests: a fresh project on SQLite, then again with its

@@ -14,35 +14,27 @@ INSTANCES = 4  # rows per request: 48 rows, past the report's smallest window (3
 def served_churn(tmp_path_factory):
     """churn@1 deployed, a real `mlnb serve churn` (prediction log on) that answered REQUESTS
     requests of INSTANCES rows each, their log flushed to disk; the server keeps running for the package's tests."""
-    from tests._postgres import fresh_project
+    from tests._postgres import package_project
     from tests.models.conftest import make_churn
     from tests.serve._server import TOKEN, ServerProcess
 
     base = tmp_path_factory.mktemp("monitor-served")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("MLNB_REGISTRY_URL", raising=False)
-        home = base / "home"
-        home.mkdir()
-        mp.setenv("HOME", str(home))
-        for who in ("AUTHOR", "COMMITTER"):
-            mp.setenv(f"GIT_{who}_NAME", "mlnb test")
-            mp.setenv(f"GIT_{who}_EMAIL", "test@example.invalid")
-        for project in fresh_project(base, mp):
-            import mlnb
+    for project in package_project(base):
+        import mlnb
 
-            churn = make_churn()
-            mlnb.models.register("churn", churn.weak, data=churn.X)
-            mlnb.models.deploy("churn", to="1")
-            server = ServerProcess(project.root, "churn", "--token", TOKEN, "--poll", "0.2")
-            try:
-                with server.client() as c:
-                    for i in range(REQUESTS):
-                        rows = churn.X.iloc[i * INSTANCES:(i + 1) * INSTANCES].to_dict("records")
-                        assert c.post("/v1/models/churn:predict", json={"instances": rows}).status_code == 200
-                _wait_for_log(project, REQUESTS * INSTANCES)
-                yield server
-            finally:
-                server.stop()
+        churn = make_churn()
+        mlnb.models.register("churn", churn.weak, data=churn.X)
+        mlnb.models.deploy("churn", to="1")
+        server = ServerProcess(project.root, "churn", "--token", TOKEN, "--poll", "0.2")
+        try:
+            with server.client() as c:
+                for i in range(REQUESTS):
+                    rows = churn.X.iloc[i * INSTANCES:(i + 1) * INSTANCES].to_dict("records")
+                    assert c.post("/v1/models/churn:predict", json={"instances": rows}).status_code == 200
+            _wait_for_log(project, REQUESTS * INSTANCES)
+            yield server
+        finally:
+            server.stop()
 
 
 def _wait_for_log(project, rows: int, timeout: float = 10) -> None:

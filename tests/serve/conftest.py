@@ -36,28 +36,20 @@ def two_versions_any_backend(backend_project) -> Churn:
 def served(tmp_path_factory):
     """One project (churn@1, churn@2; champion/blue on 1, challenger/green on 2) deployed to champion,
     and one real `mlnb serve churn --token ...` process on it, shared by the server tests."""
-    from tests._postgres import fresh_project
+    from tests._postgres import package_project
     from tests.serve._server import TOKEN, ServerProcess
 
     base = tmp_path_factory.mktemp("served")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("MLNB_REGISTRY_URL", raising=False)
-        home = base / "home"
-        home.mkdir()
-        mp.setenv("HOME", str(home))
-        for who in ("AUTHOR", "COMMITTER"):
-            mp.setenv(f"GIT_{who}_NAME", "mlnb test")
-            mp.setenv(f"GIT_{who}_EMAIL", "test@example.invalid")
-        for project in fresh_project(base, mp):
-            import mlnb
+    for project in package_project(base):
+        import mlnb
 
-            register_two()
-            mlnb.models.deploy("churn", to="champion")
-            server = ServerProcess(project.root, "churn", "--token", TOKEN, "--poll", "0.2")
-            try:
-                yield server
-            finally:
-                server.stop()
+        register_two()
+        mlnb.models.deploy("churn", to="champion")
+        server = ServerProcess(project.root, "churn", "--token", TOKEN, "--poll", "0.2")
+        try:
+            yield server
+        finally:
+            server.stop()
 
 
 @pytest.fixture
