@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._display import Table, format_value
-from ..errors import MlnbError
 from ._alerts import COOLDOWN, FIRED, FIRING, NO_DATA, RESOLVED, Evaluation, firing_count, record
 from ._rules import Rule, load_rules
 
@@ -113,13 +112,10 @@ Reporter = Callable[[str, str], Any]
 
 
 def _report_frame(model: str, window: str) -> Any:
-    """The frame of ``mlnb.monitor.report(model, window=...)`` (a row count is given as a number)."""
-    import importlib
+    """The frame of ``mlnb.monitor.report(model, window=...)``."""
+    from ._report import report
 
-    report = getattr(importlib.import_module("mlnb.monitor"), "report", None)
-    if report is None:
-        raise MlnbError("monitoring reports are not part of this mlnb install: check needs mlnb.monitor.report")
-    return report(model, window=int(window) if window.isdigit() else window).to_frame()
+    return report(model, window=window).to_frame()
 
 
 def check(model: str, *, send: bool = True, now: float | None = None, reporter: Reporter | None = None) -> CheckResult:

@@ -148,15 +148,12 @@ def parse_duration(text: Any, what: str = "duration") -> float:
 
 def check_window(spec: Any) -> str:
     """A window the report understands: a period (``1D``, ``6h``) or a row count (``10000``)."""
-    text = str(spec).strip()
-    if re.fullmatch(r"[1-9][0-9_]*", text):
-        return text
-    import pandas as pd
+    from ._windows import parse_window
 
+    text = str(spec).strip()
     try:
-        offset = pd.tseries.frequencies.to_offset(text)
-        pd.Timedelta(offset)  # fixed length (not "1M": months differ in length)
-    except (ValueError, TypeError):
+        parse_window(text)
+    except UsageError:
         raise UsageError(f"--window {shown(text, 40)} does not parse: give a period such as 1D, 6h, 30min "
                          "or a row count such as 10000") from None
     return text

@@ -132,3 +132,44 @@ def test_serve_refuses_a_bad_interval(project, every):
 
     proc = run_cli("serve", "churn", "--monitor-every", every)
     assert proc.returncode == 2 and "--monitor-every" in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_end_to_end_on_a_real_log_and_report(project):
+    """A simulated drift: the real report of the real log fires the rules through `mlnb monitor
+    check` (exit 1), and a good day logged after resolves them (exit 0)."""
+    import numpy as np
+    import pandas as pd
+
+    from tests.conftest import run_cli
+    from tests.monitor import _month
+
+    model, _, _ = _month.fit_model()
+    _month.log_month(model, days=8, per_day=200, shift_day=5)
+    for when in ("accuracy < 0.75", "accuracy outside band", "roc_auc < 0.8", "latency.p99 > 200"):
+        mlnb.monitor.add_rule(when, model="churn")
+    firing = run_cli("monitor", "check", "churn", "--json")
+    assert firing.returncode == 1, firing.stderr
+    body = json.loads(firing.stdout)
+    states = {r["rule"]: (r["state"], r["value"]) for r in body["rules"]}
+    assert states["churn.accuracy"][0] == "fired" and states["churn.accuracy"][1] < 0.75
+    assert states["churn.accuracy-2"][0] == "fired"  # below the band calibrated on the first days
+    assert states["churn.latency.p99"][0] == "no data"  # a batch log has no latency
+    assert body["firing"] == sum(s == "fired" for s, _ in states.values()) >= 2
+
+    rng = np.random.default_rng(9)  # a good day after: the latest window is healthy again
+    X = _month.inputs(400, rng)
+    p = model.predict_proba(_month._design(X))[:, 1]
+    ids = [f"good-{i}" for i in range(400)]
+    mlnb.monitor.log_predictions("churn", X, (p > 0.5).astype(int), ids=ids, proba=p,
+                                 time=_month.DAY0 + pd.Timedelta(days=8, hours=12))
+    mlnb.monitor.log_outcomes("churn", ids, _month.labels(X, rng))
+    resolved = run_cli("monitor", "check", "churn")
+    assert resolved.returncode == 0, resolved.stdout + resolved.stderr
+    assert resolved.stdout.startswith("OK: no alert of churn firing") and "resolved" in resolved.stdout
+    assert {a["status"] for a in mlnb.monitor.alerts("churn").to_dict()} == {"resolved"}
+
+    none = run_cli("monitor", "check", "fraud")
+    assert none.returncode == 0  # no rules for fraud: nothing to report on
+    mlnb.monitor.add_rule("accuracy < 0.8", model="fraud")
+    nolog = run_cli("monitor", "check", "fraud")
+    assert nolog.returncode == 3 and "fraud has no prediction log" in nolog.stderr and nolog.stderr.count("\n") == 1
