@@ -72,7 +72,12 @@ def _dvc_points_at_registered_or_journaled(project, rel: str, name: str) -> bool
     journaled = (_write.journal_dir(project) / "manifest.json").is_file()
     if not dvcfile.exists():
         return journaled
-    md5 = yaml.safe_load(dvcfile.read_text())["outs"][0]["md5"]
+    parsed = yaml.safe_load(dvcfile.read_text())
+    if not isinstance(parsed, dict) or not parsed.get("outs"):
+        # DVC rewrites a .dvc file in place: a kill can leave it cut short, which only the journal may mend
+        assert journaled, f"{rel}.dvc is cut short ({dvcfile.read_text()!r}) and no journal will restore it"
+        return journaled
+    md5 = parsed["outs"][0]["md5"]
     full = {r["md5"] for r in mlnb.data.log(name).to_dict()}
     assert md5 in full or journaled, f"{rel}.dvc names {md5}, which is neither registered nor being undone"
     return journaled
