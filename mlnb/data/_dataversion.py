@@ -15,8 +15,24 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 
 
 
+class HashedVersion:
+    """What a data version and a model version share: ``NAME@N`` and whether DVC holds a folder."""
+
+    name: str
+    version: int
+    md5: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    @property
+    def is_dir(self) -> bool:
+        return self.md5.endswith(".dir")
+
+
 @dataclass(frozen=True)
-class DataVersion:
+class DataVersion(HashedVersion):
     """One registered version of a dataset."""
 
     id: int
@@ -32,14 +48,6 @@ class DataVersion:
     git_commit: str | None
     created_at: float
     summary: dict[str, Any] | None = None
-
-    @property
-    def ref(self) -> str:
-        return f"{self.name}@{self.version}"
-
-    @property
-    def is_dir(self) -> bool:
-        return self.md5.endswith(".dir")
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from .._display import Record, RecordView, format_bytes, format_time
 from .._project import Project, current_project
+from ..data._dataversion import HashedVersion
 from ..errors import NotFound, UsageError, shown
 from ..store import registry
 from ..store._schema import aliases as al
@@ -31,7 +32,7 @@ RESERVED_ALIASES = {"latest"}
 
 
 @dataclass(frozen=True, repr=False)
-class ModelVersion(RecordView):
+class ModelVersion(RecordView, HashedVersion):
     """One registered version of a model."""
 
     id: int
@@ -53,14 +54,6 @@ class ModelVersion(RecordView):
     created_at: float
     aliases: tuple[str, ...] = ()
     data: tuple[str, ...] = field(default=())  # refs of the data versions it was trained on
-
-    @property
-    def ref(self) -> str:
-        return f"{self.name}@{self.version}"
-
-    @property
-    def is_dir(self) -> bool:
-        return self.md5.endswith(".dir")
 
     def to_dict(self) -> dict[str, Any]:
         # not asdict(): it deep-copies every version's signature, most of a 500-row page's time
