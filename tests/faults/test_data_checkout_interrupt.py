@@ -155,7 +155,9 @@ def test_killed_pull_keeps_the_cache_sound(project, sig):
             obj.chmod(0o644)
             obj.unlink()
 
-    span = timed_run(project, ["mlnb.data.pull()"] * 2, prepare=empty_cache)
+    # the first 60% of the fastest of three runs: later pulls read a remote the page cache has
+    # warmed and finish sooner than the timed ones (in CI only 2 of 6 signals at 100% landed)
+    span = 0.6 * timed_run(project, ["mlnb.data.pull()"] * 3, prepare=empty_cache)
 
     seen = {"partial": 0}
 
