@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -39,6 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+from _fair import rss_peak, rss_peak_reset  # noqa: E402
 from runs import ensure_mlflow  # noqa: E402 - the one MLflow venv all benchmarks share
 
 GATES = ["auc >= 0.8", "auc >= champion.auc - 0.01"]
@@ -70,23 +70,6 @@ def make_model(rows: int, trees: int, path: Path) -> Path:
     model = ExtraTreesClassifier(n_estimators=trees, max_features=1, random_state=0, n_jobs=1).fit(X, y)
     joblib.dump(model, path)
     return path
-
-
-def rss_peak_reset() -> int:
-    """The current RSS (bytes), after resetting the kernel's peak (VmHWM) to it."""
-    Path("/proc/self/clear_refs").write_text("5")
-    return _status_kb("VmRSS") * 1024
-
-
-def rss_peak() -> int:
-    return _status_kb("VmHWM") * 1024
-
-
-def _status_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 # -- the tools' register + load, one repetition each -------------------------------------------
