@@ -5,8 +5,7 @@ and a cache whose first link type is ``reflink`` or ``copy`` (DVC's default is b
 order), the file is
 
 1. cloned into a temporary file in the cache (``reflink``) and hashed, or read once in chunks
-   that are hashed (in a second thread, so hashing and writing overlap) and written to that
-   temporary file;
+   that are hashed and written to that temporary file;
 2. flushed to disk (``fsync``), then renamed to the object's name — the cache never holds a
    partial object under a hash name, and an object holds exactly the bytes its name hashes;
 3. recorded in DVC's state database — the file with the stat taken before reading, the new
@@ -26,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -111,30 +109,32 @@ def _copy_in(cache: Any, full: Path, advance: Callable[[int], None]) -> tuple[st
 
 
 def _copy_hashing(src: Path, dest: Path, advance: Callable[[int], None]) -> str:
-    """Copy ``src`` to a new file ``dest`` (flushed to disk), hashing the bytes on the way."""
+    """Copy ``src`` to a new file ``dest`` (flushed to disk), hashing the bytes on the way: each
+    chunk is read once into one reused buffer, hashed and written from it, so the object holds
+    exactly the bytes hashed. (A reused buffer costs half the CPU of a new one per chunk, and a
+    hashing thread does not pay on two shared cores: bench/add.py.)"""
     digest = hashlib.md5()
-    with open(src, "rb") as fin, open(dest, "wb") as fout, ThreadPoolExecutor(1) as hasher:
-        pending = None
-        while chunk := fin.read(CHUNK):
-            hashing = hasher.submit(digest.update, chunk)  # hashlib lets go of the GIL on big buffers
-            fout.write(chunk)
-            if pending is not None:
-                pending.result()
-            pending = hashing
-            advance(len(chunk))
-        if pending is not None:
-            pending.result()
-        fout.flush()
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    with open(src, "rb", buffering=0) as fin, open(dest, "wb", buffering=0) as fout:
+        while n := fin.readinto(buf):
+            digest.update(view[:n])
+            written = 0
+            while written < n:
+                written += fout.write(view[written:n])
+            advance(n)
         os.fsync(fout.fileno())
     return digest.hexdigest()
 
 
 def _md5_of(path: Path, advance: Callable[[int], None]) -> str:
     digest = hashlib.md5()
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-            advance(len(chunk))
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as f:
+        while n := f.readinto(buf):
+            digest.update(view[:n])
+            advance(n)
     return digest.hexdigest()
 
 
