@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import math
+import shutil
 import subprocess
 import sys
 
@@ -171,3 +172,90 @@ def test_what_the_fast_add_leaves_to_the_full_path(project):
     # a path outside the project: the same error as the full path, before any stamp is read
     proc, _ = child("data", "add", "/etc/hostname")
     assert proc.returncode == 2 and "outside the project" in proc.stderr
+
+
+def _status_slow(args: list[str]) -> str:
+    table = mlnb.data.status()
+    return (table.to_json() if "--json" in args else str(table)) + "\n"
+
+
+def test_status_answers_every_state_without_dvc_and_byte_identical(project):
+    """latest, older version, modified, missing and untracked, read from the stamps and the
+    registry in a fresh process, print what the full path (DVC hashing) prints."""
+    files = {name: project.root / f"{name}.csv" for name in ("cur", "old", "edited", "gone", "loose")}
+    for path in files.values():
+        path.write_text("a\n1\n")
+        mlnb.data.add(str(path))
+    files["old"].write_text("a\n2\n")
+    mlnb.data.add(str(files["old"]))
+    mlnb.data.checkout("old@1")  # a checkout stamps what it wrote
+    files["edited"].write_text("a\n3\n")  # same size, new bytes: hashed, never taken from the stamp
+    files["gone"].unlink()
+    (project.root / "loose.csv.dvc").unlink()
+    expected = {"cur": "latest", "old": "older version", "edited": "modified", "gone": "missing", "loose": "untracked"}
+    for args in (["data", "status"], ["data", "status", "--json"]):
+        proc, imported = child(*args)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == _status_slow(args)
+        assert not set(imported) & set(HEAVY), imported
+    assert {r["name"]: r["state"] for r in json.loads(child("data", "status", "--json")[0].stdout)} == expected
+
+
+def test_status_leaves_folders_links_and_big_unstamped_files_to_dvc(project, monkeypatch):
+    from mlnb.data import _status_fast
+
+    (project.root / "small.csv").write_text("a\n1\n")
+    mlnb.data.add("small.csv")
+    assert _status_fast.status_fast() is not None
+    folder = project.root / "images"
+    folder.mkdir()
+    (folder / "x.txt").write_text("x")
+    mlnb.data.add("images")
+    assert _status_fast.status_fast() is None  # a folder: only DVC builds its .dir hash
+    proc, imported = child("data", "status")
+    assert proc.stdout == _status_slow(["data", "status"]) and "dvc" in imported
+    shutil.rmtree(folder)
+    assert _status_fast.status_fast() is not None  # a missing folder needs no hashing
+    # a large file whose stamp no longer matches goes to DVC's state database
+    big = project.root / "small.csv"
+    monkeypatch.setattr(_status_fast, "HASH_MAX_BYTES", 3)
+    assert _status_fast.status_fast() is not None  # its stamp still matches
+    os.utime(big, ns=(big.stat().st_atime_ns, big.stat().st_mtime_ns + 10**9))
+    assert _status_fast.status_fast() is None
+    monkeypatch.setenv("MLNB_REGISTRY_URL", "postgresql://nobody@127.0.0.1:1/none")
+    assert _status_fast.status_fast() is None
+
+
+def test_export_reads_v4_notebooks_as_nbformat_does_without_importing_it(project):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    from mlnb.export._nbread import _v4_cells, notebook_cells
+
+    nb = new_notebook(cells=[
+        new_markdown_cell("# title\nsome *text*"),
+        new_code_cell("x = 1\n", metadata={"tags": ["parameters"]}),
+        new_code_cell("%%mlops stage train\ny = x * 2\ndisplay(y)", metadata={"tags": ["stage:train"]}),
+        new_code_cell("", outputs=[nbformat.v4.new_output("stream", name="stdout", text="2\n")]),
+    ])
+    path = project.root / "nb.ipynb"
+    nbformat.write(nb, str(path))  # sources saved split into lists of lines, as Jupyter saves them
+    assert isinstance(__import__("json").loads(path.read_text())["cells"][1]["source"], list)
+    fast = _v4_cells(path)
+    assert fast is not None
+    used = ("cell_type", "source", "metadata")  # what export reads of a cell
+    assert [[c[k] for k in used] for c in fast] == [[c[k] for k in used] for c in nbformat.read(str(path), as_version=4).cells]
+
+    # other formats and odd shapes are nbformat's to read (convert, or refuse)
+    v3 = project.root / "old.ipynb"
+    v3.write_text('{"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": '
+                  '[{"cells": [{"cell_type": "code", "input": "a = 1", "language": "python", "outputs": []}]}]}')
+    assert _v4_cells(v3) is None and [c["source"] for c in notebook_cells(v3)] == ["a = 1"]
+    odd = project.root / "odd.ipynb"
+    odd.write_text('{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code"}]}')
+    assert _v4_cells(odd) is None
+
+    proc, imported = child("export", "nb.ipynb", "--out", "pipe")
+    assert proc.returncode == 0, proc.stderr
+    assert "nbformat" not in imported and "dvc" not in imported
+    assert "y = x * 2" in (project.root / "pipe" / "train.py").read_text()

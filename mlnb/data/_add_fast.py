@@ -88,7 +88,8 @@ def save_stamp(project: Project, rel: str, stat: list[int] | None, md5: str, cac
         pass  # a stamp only saves time: without one the next add takes the full path
 
 
-def _load_stamp(project: Project, rel: str) -> dict[str, Any] | None:
+def load_stamp(project: Project, rel: str) -> dict[str, Any] | None:
+    """The stamp of ``rel`` (see the module doc), None when there is none or it is unreadable."""
     try:
         stamp = json.loads(_stamp_file(project, rel).read_text())
     except (OSError, ValueError):
@@ -101,7 +102,7 @@ def add_unchanged(path: str, name: str | None = None) -> DataVersion | None:
     full add runs). Raises what the full path raises for a path outside the project."""
     project = current_project()
     rel = project.relpath(path)
-    stamp = _load_stamp(project, rel)
+    stamp = load_stamp(project, rel)
     full = project.root / rel
     if stamp is None or file_stat(full) != stamp.get("stat") or not full.is_file():
         return None

@@ -26,7 +26,7 @@ def register(sub: Any) -> None:
     p = add_verb(verbs, "list", _list, "one row per dataset")
     add_json_flag(p)
 
-    p = add_verb(verbs, "status", lambda a, c: _data().status(),
+    p = add_verb(verbs, "status", _status,
                  "which version each working copy holds, and whether it changed since")
     add_json_flag(p)
 
@@ -65,6 +65,13 @@ def _list(args: argparse.Namespace, ctx: Context) -> Any:
 
     fast = list_datasets_fast()
     return _data().list_datasets() if fast is None else fast
+
+
+def _status(args: argparse.Namespace, ctx: Context) -> Any:
+    from ._status_fast import status_fast
+
+    fast = status_fast()
+    return _data().status() if fast is None else fast
 
 
 def _transfer(verb: str):  # type: ignore[no-untyped-def]

@@ -26,6 +26,7 @@ from ..store._schema import data_versions as dv
 from ..store._schema import datasets as ds
 from . import _workcopy
 from ._refs import DataVersion, resolve
+from ._status_fast import status_rows, status_table
 
 #: Progress bars vanish when done and appear only for operations slower than half a second,
 #: so quick calls leave no output behind.
@@ -89,9 +90,6 @@ def _materialize(project: Project, version: DataVersion) -> Path:
     return target
 
 
-_STATUS_COLUMNS = ["name", "path", "checked_out", "latest", "state"]
-
-
 def status() -> Table:
     """Per dataset: which version the working copy holds and whether it was changed since.
 
@@ -104,30 +102,8 @@ def status() -> Table:
     project.dvc._reset()
     q = select(ds.c.name, ds.c.path, dv.c.version, dv.c.md5).join(dv, dv.c.dataset_id == ds.c.id)
     with registry(project).read() as conn:
-        versions: dict[str, dict[str, int]] = {}
-        paths: dict[str, str] = {}
-        for name, rel, number, md5 in conn.execute(q.order_by(ds.c.name, dv.c.version)):
-            versions.setdefault(name, {})[md5] = number
-            paths[name] = rel
-    rows = []
-    for name, rel in paths.items():
-        latest = max(versions[name].values())
-        row = {"name": name, "path": rel, "checked_out": None, "latest": f"{name}@{latest}"}
-        recorded = _workcopy.recorded_md5(project, rel)
-        if recorded is None:
-            rows.append({**row, "state": "untracked"})
-            continue
-        number = versions[name].get(recorded)
-        row["checked_out"] = f"{name}@{number}" if number else None
-        current = _workcopy.working_md5(project, rel)
-        if current is None:
-            state = "missing"
-        elif current != recorded:
-            state = "modified"
-        else:
-            state = "latest" if number == latest else "older version"
-        rows.append({**row, "state": state})
-    return Table(rows, _STATUS_COLUMNS, title="working copy", empty="no datasets yet")
+        registered = conn.execute(q.order_by(ds.c.name, dv.c.version)).all()
+    return status_table(status_rows(project, registered, lambda rel: _workcopy.working_md5(project, rel)))
 
 
 @contextlib.contextmanager

@@ -25,9 +25,10 @@ from ..store._schema import data_versions as dv
 from ..store._schema import datasets as ds
 from . import _frames, _write
 from ._add_fast import file_stat, recorded_md5, save_stamp
+from ._ingest import store_file
 from ._list_fast import datasets_table
 from ._refs import DataVersion, _resolve_for_read, _row_to_version, _validate_name, _versions_query, resolve
-from ._storage import _BAR, _cache_path, _materialize
+from ._storage import _cache_path, _materialize
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -136,7 +137,7 @@ def _track(project: Project, rel: str, name: str, message: str, frame: pd.DataFr
     repo._reset()
     from dvc.exceptions import DvcException
 
-    _hash_with_progress(project, project.root / rel)
+    store_file(project, project.root / rel)  # one read: DVC finds the hash and the object
 
     try:
         # DVC's "relink" deletes the working file and copies it back from the cache: pointless with
@@ -174,33 +175,6 @@ def _unchanged_version(project: Project, rel: str, name: str) -> DataVersion | N
     with registry(project).read() as conn:
         row = conn.execute(_versions_query().where(ds.c.name == name, dv.c.md5 == md5)).first()
     return _row_to_version(row) if row else None
-
-
-#: Files at least this big get a progress bar while hashed (hashing is most of an add).
-PROGRESS_MIN_BYTES = 64 * 1024**2
-
-
-def _hash_with_progress(project: Project, full: Path) -> None:
-    """Hash a large file with a tqdm.auto bar (a widget in notebooks) and hand the hash to DVC's
-    state database, so DVC's own add finds it there instead of hashing a second time."""
-    if not full.is_file() or full.stat().st_size < PROGRESS_MIN_BYTES:
-        return
-    from dvc_data.hashfile.hash import file_md5
-    from dvc_data.hashfile.hash_info import HashInfo
-    from fsspec.callbacks import TqdmCallback
-    from tqdm.auto import tqdm
-
-    repo = project.dvc
-    fs = repo.fs
-    info = fs.info(str(full))
-    meta, cached = repo.state.get(str(full), fs, info=info)
-    if cached is not None:
-        return
-    kwargs = {"desc": f"hashing {full.name}", "unit": "B", "unit_scale": True, "unit_divisor": 1024, **_BAR}
-    with TqdmCallback(tqdm_kwargs=kwargs, tqdm_cls=tqdm) as callback:
-        callback.set_size(info["size"])
-        oid = file_md5(str(full), fs, callback=callback, size=info["size"])
-    repo.state.save(str(full), fs, HashInfo("md5", oid), info=info)
 
 
 def _register(project: Project, rel: str, name: str, message: str, md5: str, meta: Any,

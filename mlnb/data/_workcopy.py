@@ -27,7 +27,7 @@ from ..errors import UsageError
 from ..store import registry
 from ..store._schema import data_versions as dv
 from ..store._schema import datasets as ds
-from ._add_fast import recorded_md5
+from ._add_fast import file_stat, recorded_md5, save_stamp
 
 #: The infix of every temporary name a checkout writes beside a working copy.
 TMP_INFIX = ".mlnb-checkout-"
@@ -112,6 +112,7 @@ def place(project: Project, rel: str, md5: str) -> None:
             os.replace(staging, full)
             _fsync_dir(full.parent)
             _remember_hash(project, full, md5)
+            save_stamp(project, rel, file_stat(full), md5, _cache_path(project, md5))
     finally:
         _remove(staging)
 

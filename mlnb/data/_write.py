@@ -235,7 +235,7 @@ def sweep_cache_temps(project: Project, since: float = 0.0) -> None:
         return
     try:
         with project_lock(project.root, "data", timeout=0), project_lock(project.root, "models", timeout=0):
-            for tmp in cache.glob("*/*.tmp"):
+            for tmp in [*cache.glob("*/*.tmp"), *cache.glob("*.tmp")]:  # mlnb's own (_ingest.py) at the top
                 with contextlib.suppress(OSError):
                     if tmp.stat().st_mtime >= since:
                         tmp.unlink()

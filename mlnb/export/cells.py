@@ -106,22 +106,22 @@ def read_notebook(path: str | Path) -> Notebook:
     >>> [c.stage for c in nb.cells]  # doctest: +SKIP
     [None, 'prepare', 'train']
     """
-    import nbformat
+    from ._nbread import notebook_cells
 
     path = Path(path)
     if not path.is_file():
         raise NotFound(f"{path} does not exist: give the notebook's path (an .ipynb file)")
     try:
-        nb = nbformat.read(str(path), as_version=4)
+        raw_cells = notebook_cells(path)
     except Exception as exc:  # nbformat raises several unrelated types for a broken file
         reason = " ".join(str(exc).split())[:200]
         raise MlnbError(f"{path} is not a readable notebook ({reason}): save it again from Jupyter") from None
     out = Notebook(path=path)
     stage: str | None = None
-    for number, raw in enumerate(nb.cells, start=1):
-        if raw.cell_type != "code":
+    for number, raw in enumerate(raw_cells, start=1):
+        if raw["cell_type"] != "code":
             continue
-        cell = _read_cell(number, raw.source, list(raw.get("metadata", {}).get("tags", [])), stage)
+        cell = _read_cell(number, raw["source"], list(raw.get("metadata", {}).get("tags", [])), stage)
         if cell is None:
             continue
         if cell.stage != stage:

@@ -108,6 +108,8 @@ def test_interrupted_writes_leave_whole_versions(project, op, sig):
         assert not (_write.journal_dir(project) / "manifest.json").exists()
         _check(project, name, op, md5s)
         assert not list(project.root.glob("data/.*.mlnb-tmp"))
+        # a copy into the cache cut short (mlnb/data/_ingest.py, DVC's own) left no temp file
+        assert not list((project.root / ".dvc/cache/files/md5").rglob("*.tmp"))
     print(f"{op} {sig.name}: {TRIALS} trials, {landed} landed mid-write, {inside} inside the journal")
     assert_most_landed(landed, TRIALS, f"{op} {sig.name}")
 
