@@ -1,118 +1,231 @@
-"""Streaming drift over parquet vs the pyarrow read floor, each in its own process (peak RSS).
+"""Streaming drift over parquet vs the pyarrow read floor, each in its own process.
 
-    python bench/stream.py              # 10^7 rows x 20 columns, ref and cur each
-    python bench/stream.py --rows 30000000
-    python bench/stream.py --quick      # CI smoke: 200,000 rows (and the LocalCluster, if Dask is installed)
-    python bench/stream.py --dask       # also a 2-worker distributed.LocalCluster
+    python bench/stream.py                   # 10^7 rows x 20 columns, ref and cur each
+    python bench/stream.py --rows 100000000  # 10^8: float32 columns (13 GB of files), 1 repetition
+    python bench/stream.py --quick           # CI smoke: 200,000 rows (and the LocalCluster, if Dask is installed)
+    python bench/stream.py --dask            # also a 2-worker distributed.LocalCluster
 
-Every measurement runs in a fresh child process; its peak RSS is the child's ``ru_maxrss``
-(``os.wait4``), which counts pyarrow's and numpy's allocations alike. Times are medians of
-``--repeat`` runs, alternated (floor, mlnb, floor, mlnb ...). The files are written in
-``tmp`` and deleted after.
+The files are generated row group by row group (10^6 rows each) in ``--tmp`` and deleted after.
+Every measurement runs in a fresh child process, alternated (floor, mlnb, floor, mlnb ...):
+
+* **wall** time, median of ``--repeat`` runs;
+* **CPU** time (user + sys of the child and the processes it waited for): on a shared machine the
+  load-independent figure, since wall time there depends on how many threads each side runs;
+* **peak RSS of the whole process tree** (the child and its descendants, e.g. Dask's workers),
+  sampled every 0.1 s with psutil, and the child's own ``ru_maxrss``; both count pyarrow's and
+  numpy's allocations.
+
+The floor is pyarrow reading both files, the same columns, without pre-buffering, with its own
+threads: plainly (strings materialised) and with the string columns read as dictionaries (as mlnb
+reads them); the smaller of the two is the floor the ratios use. The sample check runs the exact
+tests (scipy's ``ks_2samp`` and ``wasserstein_distance`` on every value) for a few columns and checks
+that each streamed statistic lies within its reported error and that the decisions agree.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 N_NUM, N_CAT = 16, 4
+GROUP = 1_000_000
+CHECKED = ["num_0", "num_1"]  # the shifted column and an unshifted one
 
 FLOOR = """
 import sys, pyarrow.parquet as pq
-for f in sys.argv[1:]:
-    pf = pq.ParquetFile(f, pre_buffer=False)
+dictionary = sys.argv[1] == "dict"
+for f in sys.argv[2:]:
+    names = pq.ParquetFile(f).schema_arrow.names
+    pf = pq.ParquetFile(f, pre_buffer=False, read_dictionary=[n for n in names if n.startswith("cat")] if dictionary else None)
     for b in pf.iter_batches(batch_size=262144):
         pass
 """
 MLNB = """
-import sys, mlnb.checks
+import sys, json, mlnb.checks
 r = mlnb.checks.drift(sys.argv[1], sys.argv[2])
-print(sorted(r.drifted))
+rows = r.to_frame().set_index("column")
+print(json.dumps({"drifted": sorted(r.drifted), "rows": {c: {k: float(rows.loc[c, k]) for k in
+      ("statistic", "ks_error", "p_value", "score", "score_error", "threshold")} for c in sys.argv[3].split(",")}}))
 """
 DASK = """
-import sys, dask.dataframe as dd, mlnb.checks
+import sys, json, dask.dataframe as dd, mlnb.checks
 from distributed import Client, LocalCluster
 with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster):
     r = mlnb.checks.drift(dd.read_parquet(sys.argv[1]), dd.read_parquet(sys.argv[2]))
-print(sorted(r.drifted))
+print(json.dumps({"drifted": sorted(r.drifted)}))
+"""
+EXACT = """
+import sys, json, numpy as np, pyarrow.parquet as pq
+from scipy import stats
+out = {}
+for c in sys.argv[3].split(","):
+    a = pq.read_table(sys.argv[1], columns=[c]).column(0).to_numpy()
+    b = pq.read_table(sys.argv[2], columns=[c]).column(0).to_numpy()
+    ks = stats.ks_2samp(a, b)
+    out[c] = {"statistic": float(ks.statistic), "p_value": float(ks.pvalue),
+              "wasserstein": float(stats.wasserstein_distance(a, b) / np.std(a.astype(np.float64)))}
+    del a, b
+print(json.dumps(out))
 """
 
 
-def write(path: Path, rows: int, seed: int, shift: float) -> None:
+def write(path: Path, rows: int, seed: int, shift: float, dtype: str) -> None:
+    """``rows`` rows in row groups of GROUP, generated one row group at a time: numbers normal,
+    strings drawn from 4 values (dictionary-encoded in the file, read back as plain strings)."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     rng = np.random.default_rng(seed)
-    chunk = 1_000_000
+    letters = pa.array(["a", "b", "c", "d"])
     writer = None
-    for start in range(0, rows, chunk):
-        n = min(chunk, rows - start)
-        cols = {f"num_{i}": rng.normal(shift if i == 0 else 0.0, 1.0, n) for i in range(N_NUM)}
-        cols.update({f"cat_{i}": pa.array(rng.choice(["a", "b", "c", "d"], n)).dictionary_encode().cast(pa.string())
-                     for i in range(N_CAT)})
+    for start in range(0, rows, GROUP):
+        n = min(GROUP, rows - start)
+        cols = {f"num_{i}": rng.standard_normal(n, dtype=np.dtype(dtype)) + (shift if i == 0 else 0.0)
+                for i in range(N_NUM)}
+        cols.update({f"cat_{i}": letters.take(rng.integers(0, 4, n, dtype=np.int8)) for i in range(N_CAT)})
         table = pa.table(cols)
-        writer = writer or pq.ParquetWriter(path, table.schema)
-        writer.write_table(table, row_group_size=chunk)
+        if writer is None:
+            writer = pq.ParquetWriter(path, table.schema, use_dictionary=[f"cat_{i}" for i in range(N_CAT)])
+        writer.write_table(table, row_group_size=GROUP)
     writer.close()
 
 
-def run(code: str, *args: str) -> tuple[float, float, str]:
-    """(seconds, peak RSS in MB, stdout) of a fresh Python process running ``code``."""
+def _tree_rss(proc: object) -> int:
+    """Bytes resident in ``proc`` and all its descendants now (0 once gone)."""
+    import psutil
+
+    total = 0
+    try:
+        for p in [proc, *proc.children(recursive=True)]:
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:
+                pass
+    except psutil.Error:
+        return 0
+    return total
+
+
+def run(code: str, *args: str) -> dict[str, float | str]:
+    """Wall and CPU seconds, peak RSS (MB; tree and own) and stdout of a fresh Python process."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, env=env)
+    peak, done = [0], threading.Event()
+    if importlib.util.find_spec("psutil"):
+        import psutil
+
+        watched = psutil.Process(proc.pid)
+
+        def sample() -> None:
+            while not done.is_set():  # not poll(): it would reap the child before wait4
+                peak[0] = max(peak[0], _tree_rss(watched))
+                time.sleep(0.1)
+
+        threading.Thread(target=sample, daemon=True).start()
     out = proc.stdout.read().decode()
+    done.set()
     _, status, usage = os.wait4(proc.pid, 0)
     took = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise SystemExit(f"child failed ({proc.returncode}): {code.strip().splitlines()[-1]}")
-    return took, usage.ru_maxrss / 1024, out.strip()
+    return {"wall": took, "cpu": usage.ru_utime + usage.ru_stime, "own_rss": usage.ru_maxrss / 1024,
+            "tree_rss": peak[0] / 2**20, "out": out.strip()}
+
+
+def sample_check(report: dict, exact: dict) -> list[str]:
+    """Where the streamed statistics leave their bounds or the decisions differ (empty: none)."""
+    bad = []
+    for c, e in exact.items():
+        s = report["rows"][c]
+        if abs(s["statistic"] - e["statistic"]) > s["ks_error"] + 1e-12:
+            bad.append(f"{c}: KS {s['statistic']:.6g} ± {s['ks_error']:.2g}, exact {e['statistic']:.6g}")
+        if abs(s["score"] - e["wasserstein"]) > s["score_error"] + 1e-9:
+            bad.append(f"{c}: W1 {s['score']:.6g} ± {s['score_error']:.2g}, exact {e['wasserstein']:.6g}")
+        streamed = s["p_value"] < 0.05 and s["score"] >= s["threshold"]
+        exact_decision = e["p_value"] < 0.05 and e["wasserstein"] >= s["threshold"]
+        if streamed != exact_decision:
+            bad.append(f"{c}: decision {streamed} streamed, {exact_decision} exact")
+    return bad
+
+
+def _report(name: str, runs: list[dict], floor: dict[str, float]) -> None:
+    w, c = (statistics.median(r[m] for r in runs) for m in ("wall", "cpu"))
+    tree, own = max(r["tree_rss"] for r in runs), max(r["own_rss"] for r in runs)
+    print(f"{name:42s} wall {w:7.1f} s ({w / floor['wall']:4.2f}x)  CPU {c:7.1f} s ({c / floor['cpu']:4.2f}x)"
+          f"  peak RSS {tree:6.0f} MB tree, {own:6.0f} MB own", flush=True)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=10_000_000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=None, help="default 3 (1 from 5*10^7 rows)")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--dask", action="store_true")
+    ap.add_argument("--float32", action="store_true", help="numeric columns as float32 (default from 5*10^7 rows)")
+    ap.add_argument("--no-plain-floor", action="store_true", help="only the dictionary-strings floor (the faster one)")
+    ap.add_argument("--tmp", default=None, help="folder for the generated files (default: the system's)")
     args = ap.parse_args()
-    rows, repeat = (200_000, 1) if args.quick else (args.rows, args.repeat)
-    tmp = Path(tempfile.mkdtemp(prefix="mlnb-bench-stream-"))
+    rows = 200_000 if args.quick else args.rows
+    repeat = args.repeat or (1 if args.quick or rows >= 50_000_000 else 3)
+    dtype = "float32" if args.float32 or rows >= 50_000_000 else "float64"
+    tmp = Path(tempfile.mkdtemp(prefix="mlnb-bench-stream-", dir=args.tmp))
     try:
         ref, cur = tmp / "ref.parquet", tmp / "cur.parquet"
-        write(ref, rows, 1, 0.0)
-        write(cur, rows, 2, 0.2)
-        size = (ref.stat().st_size + cur.stat().st_size) / 2**20
-        print(f"{rows:,} rows x {N_NUM + N_CAT} columns, ref and cur each ({size:,.0f} MB of parquet)")
-        cases = {"pyarrow read floor": (FLOOR, str(ref), str(cur)), "mlnb drift (streamed)": (MLNB, str(ref), str(cur))}
-        if args.dask or (args.quick and importlib.util.find_spec("distributed")):
-            cases["mlnb drift on LocalCluster (2 workers)"] = (DASK, str(ref), str(cur))
-        times: dict[str, list[float]] = {k: [] for k in cases}
-        rss: dict[str, float] = {k: 0.0 for k in cases}
+        t = time.perf_counter()
+        write(ref, rows, 1, 0.0, dtype)
+        write(cur, rows, 2, 0.2, dtype)
+        size = (ref.stat().st_size + cur.stat().st_size) / 2**30
+        print(f"{rows:,} rows x {N_NUM} {dtype} + {N_CAT} string columns, ref and cur each "
+              f"({size:,.1f} GB of parquet, written in {time.perf_counter() - t:.0f} s)", flush=True)
+        files = (str(ref), str(cur))
+        cases = {"pyarrow read floor (dictionary strings)": (FLOOR, "dict", *files),
+                 "mlnb drift (streamed)": (MLNB, *files, ",".join(CHECKED))}
+        if not args.no_plain_floor:
+            cases = {"pyarrow read floor (plain)": (FLOOR, "plain", *files), **cases}
+        results: dict[str, list[dict]] = {k: [] for k in cases}
         for _ in range(repeat):
-            for name, (code, *files) in cases.items():
-                took, peak, out = run(code, *files)
-                times[name].append(took)
-                rss[name] = max(rss[name], peak)
-                if out:
-                    assert out == "['num_0']", out  # the shifted column, and only it
-        floor = statistics.median(times["pyarrow read floor"])
-        for name in cases:
-            t = statistics.median(times[name])
-            print(f"{name:40s} {t:7.2f} s  ({t / floor:4.2f}x floor)  peak RSS {rss[name]:7.0f} MB")
-        print("targets: <= 2x the floor, <= 1024 MB")
+            for name, (code, *argv) in cases.items():
+                results[name].append(run(code, *argv))
+                print(f"  {name}: {results[name][-1]['wall']:.1f} s", flush=True)
+        floors = [k for k in cases if k.startswith("pyarrow")]
+        med = {k: {m: statistics.median(r[m] for r in v) for m in ("wall", "cpu")} for k, v in results.items()}
+        floor = {m: min(med[k][m] for k in floors) for m in ("wall", "cpu")}
+        for name, v in results.items():
+            _report(name, v, floor)
+        print("targets: <= 2x the floor, <= 1024 MB", flush=True)
+        mlnb_out = json.loads(results["mlnb drift (streamed)"][-1]["out"])
+        assert mlnb_out["drifted"] == ["num_0"], mlnb_out["drifted"]  # the shifted column, and only it
+        exact = json.loads(run(EXACT, *files, ",".join(CHECKED))["out"])
+        bad = sample_check(mlnb_out, exact)
+        for c in CHECKED:
+            s, e = mlnb_out["rows"][c], exact[c]
+            print(f"sample check {c}: KS {s['statistic']:.5f} ± {s['ks_error']:.1e} (exact {e['statistic']:.5f}), "
+                  f"W1/std {s['score']:.5f} ± {s['score_error']:.1e} (exact {e['wasserstein']:.5f})")
+        print("sample check: decisions equal the exact tests" if not bad else "sample check FAILED: " + "; ".join(bad),
+              flush=True)
+        if args.dask or (args.quick and importlib.util.find_spec("distributed")):
+            name = "mlnb drift on LocalCluster (2 workers)"
+            dask = run(DASK, *files)
+            _report(name, [dask], floor)
+            single = med["mlnb drift (streamed)"]["wall"]
+            print(f"LocalCluster / single-process streaming: {dask['wall'] / single:.2f}x wall", flush=True)
+            assert json.loads(dask["out"])["drifted"] == ["num_0"], dask["out"]
+        if bad:
+            raise SystemExit(1)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

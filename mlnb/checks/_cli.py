@@ -64,7 +64,7 @@ def whole_number(text: str) -> int:
 def _infer(args: argparse.Namespace, ctx: Context) -> Any:
     from .schema import infer_schema
 
-    schema = infer_schema(_source(args.data, ctx), max_categories=args.max_categories, strict=args.strict)
+    schema = infer_schema(_source(args.data, ctx, prefer_path=True), max_categories=args.max_categories, strict=args.strict)
     if not args.output:
         return schema
     from .._display import Record
@@ -79,7 +79,7 @@ def _validate(args: argparse.Namespace, ctx: Context) -> Any:
     from .schema import load_schema
 
     schema = load_schema(args.schema)
-    return schema.validate(_source(args.data, ctx), max_examples=args.max_examples)
+    return schema.validate(_source(args.data, ctx, prefer_path=True), max_examples=args.max_examples)
 
 
 def _columns(text: str | None) -> list[str] | None:

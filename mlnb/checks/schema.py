@@ -146,8 +146,9 @@ class Schema(HtmlDisplay):
                 raise UsageError(f"{source}: column {name!r}: {exc}") from None
         return cls(cols, bool(data.get("strict", False)))
 
-    def validate(self, df: pd.DataFrame, max_examples: int = 100) -> ValidationResult:
-        """Check ``df``; every failing check is counted, with up to ``max_examples`` examples each."""
+    def validate(self, df: pd.DataFrame | str | Path, max_examples: int = 100) -> ValidationResult:
+        """Check ``df`` (or a parquet file or folder, streamed); every failing check is counted,
+        with up to ``max_examples`` examples each."""
         from .validation import validate
 
         return validate(self, df, max_examples=max_examples)
@@ -198,9 +199,20 @@ def _infer_column(s: pd.Series, max_categories: int) -> ColumnSchema:
 def infer_schema(df: pd.DataFrame, max_categories: int = 20, strict: bool = False) -> Schema:
     """Infer a schema from a (training) frame.
 
+    ``df`` may also be the path of a parquet file or folder, read in batches in bounded memory
+    (:mod:`._stream_schema`), with the same result.
+
     >>> schema = mlnb.checks.infer_schema(train_df, max_categories=30)   # doctest: +SKIP
+    >>> schema = mlnb.checks.infer_schema("data/train/")                 # doctest: +SKIP
     """
     from ._inputs import check_frame
+    from ._stream_schema import parquet_or_frame
+
+    df = parquet_or_frame(df)
+    if isinstance(df, Path):
+        from ._stream_schema import infer_parquet
+
+        return infer_parquet(df, max_categories, strict)
 
     check_frame(df, "infer_schema input")
     if df.empty:

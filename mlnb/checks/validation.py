@@ -8,6 +8,7 @@ numeric column) fail the ``dtype`` check one by one, and the rest of the column 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._display import Table, format_value
@@ -210,11 +211,18 @@ def _check_column(s: pd.Series, spec: ColumnSchema, out: _Collector, name: str) 
 
 
 def validate(schema: Schema, df: pd.DataFrame, max_examples: int = 100) -> ValidationResult:
-    """Run every check of ``schema`` on ``df``; see :meth:`Schema.validate`."""
+    """Run every check of ``schema`` on ``df``; see :meth:`Schema.validate`. A parquet file or
+    folder (its path) is read in batches, in bounded memory (:mod:`._stream_schema`)."""
     import pandas as pd
 
     from ..errors import UsageError
+    from ._stream_schema import parquet_or_frame
 
+    df = parquet_or_frame(df)
+    if isinstance(df, Path):
+        from ._stream_schema import validate_parquet
+
+        return validate_parquet(schema, df, max_examples)
     if not isinstance(df, pd.DataFrame):
         raise UsageError(f"validate expects a pandas DataFrame, got {type(df).__name__}")
     out = _Collector(len(df), max_examples)

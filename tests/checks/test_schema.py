@@ -150,3 +150,55 @@ def test_to_pandera_agrees(clean):
     cases = err.value.failure_cases
     assert set(cases["column"]) == {"age", "country"}
     assert schema.validate(bad).n_failures == len(cases)
+
+
+def _messy_parquet(clean, root):
+    """``clean`` written as parquet, and a messy copy (as a folder of two files) that parquet can hold."""
+    clean.to_parquet(root / "clean.parquet", row_group_size=64)
+    messy = clean.drop(columns="churned").assign(extra=1)
+    messy["age"] = messy["age"].astype(str)
+    messy.loc[[3, 250], "age"] = ["n/a", "forty"]             # unreadable numbers, in two files
+    messy.loc[5, "age"] = "250"                               # out of range
+    messy.loc[[6, 7, 300], "country"] = ["UK", "UK", None]    # unseen and null
+    messy.loc[390, "customer_id"] = messy.loc[9, "customer_id"]  # a duplicate id far apart
+    messy.loc[[11, 12], "customer_id"] = ["X", "X"]              # and a duplicate within a batch
+    messy.loc[[10, 11], "signup"] = pd.Timestamp("2030-01-01", tz="UTC")
+    (root / "messy").mkdir()
+    messy.iloc[:200].to_parquet(root / "messy" / "a.parquet", row_group_size=64)
+    messy.iloc[200:].to_parquet(root / "messy" / "b.parquet", row_group_size=64)
+    return pd.read_parquet(root / "clean.parquet"), messy
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_parquet_is_inferred_and_validated_in_batches_as_in_memory(clean, tmp_path, strict):
+    from mlnb.checks._stream_schema import infer_parquet, validate_parquet
+
+    read_back, messy = _messy_parquet(clean, tmp_path)
+    streamed = infer_parquet(tmp_path / "clean.parquet", strict=strict, batch_size=50)
+    assert streamed.to_dict() == mlnb.checks.infer_schema(read_back, strict=strict).to_dict()
+    assert mlnb.checks.infer_schema(tmp_path / "clean.parquet", strict=strict).to_dict() == streamed.to_dict()
+    assert streamed.columns["customer_id"].unique and streamed.columns["country"].allowed == ["DE", "ES", "FR", "IT"]
+    for max_examples in (100, 1):
+        got = validate_parquet(streamed, tmp_path / "messy", max_examples, batch_size=50)
+        want = streamed.validate(messy.reset_index(drop=True), max_examples)
+        assert got.summary == want.summary
+        assert got.failures.equals(want.failures)
+    assert {(r["column"], r["check"]): r["failures"] for r in got.failed_checks} == {
+        ("customer_id", "unique"): 4, ("age", "dtype"): 2, ("age", "max"): 1, ("country", "not_null"): 1,
+        ("country", "allowed"): 2, ("churned", "column_present"): 1, ("signup", "max"): 2,
+        **({("extra", "no_extra_columns"): 1} if strict else {})}
+    assert streamed.validate(str(tmp_path / "messy")).summary == got.summary  # the public entry point
+
+
+def test_cli_streams_parquet_for_schema_and_validate(clean, tmp_path):
+    from tests.conftest import run_cli
+
+    _messy_parquet(clean, tmp_path)
+    out = tmp_path / "s.yaml"
+    proc = run_cli("schema", "infer", str(tmp_path / "clean.parquet"), "-o", str(out), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli("validate", str(tmp_path / "messy"), "--schema", str(out), "--json", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    import json
+
+    assert json.loads(proc.stdout)["n_failures"] == 4 + 2 + 1 + 1 + 2 + 1 + 2

@@ -80,3 +80,30 @@ def test_window_frame_against_streamed_reference(parquet_pair):
     report = streamed.drift(cur)
     assert set(report.drifted) == {"same", "shift", "cat"}  # `same`: its missing rate (1/7 -> 0)
     assert report.to_frame().set_index("column").loc["same", "reason"].startswith("missing rate")
+
+
+def test_arrow_reading_counts_as_a_dataframe(tmp_path):
+    """Numbers and strings are summarised from Arrow buffers, the rest through pandas: every count
+    equals the in-memory profile's (nulls, NaN, inf, dictionary strings, timestamps, booleans)."""
+    rng = np.random.default_rng(8)
+    n = 5_000
+    df = pd.DataFrame({
+        "f": rng.normal(0, 1, n), "i": pd.array(rng.integers(0, 50, n), dtype="Int64"),
+        "s": rng.choice(["x", "y", "z"], n).astype(object), "cat": pd.Categorical(rng.choice(["p", "q"], n)),
+        "t": pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 10**6, n), unit="s"),
+        "b": rng.random(n) < 0.3, "u8": rng.integers(0, 200, n).astype("uint8"),
+    })
+    df.loc[::11, "f"] = np.nan
+    df.loc[::13, "f"] = np.inf
+    df.loc[::17, "i"] = pd.NA
+    df.loc[::19, "s"] = None
+    df.to_parquet(tmp_path / "d.parquet", row_group_size=700)
+    streamed = mlnb.checks.profile(tmp_path / "d.parquet", batch_size=300).columns
+    exact = mlnb.checks.profile(df).columns
+    for name, col in exact.items():
+        got = streamed[name]
+        assert (got.kind, got.n_rows, got.n_missing, got.n_inf) == (col.kind, col.n_rows, col.n_missing, col.n_inf), name
+        assert got.counts == col.counts, name
+        if col.numeric is not None:
+            assert np.array_equal(np.sort(got.numeric.values), np.sort(col.numeric.values)), name
+            assert got.numeric.mean == pytest.approx(col.numeric.mean, rel=1e-12), name

@@ -1,0 +1,91 @@
+"""One Arrow column batch reduced to what the streaming summaries count, straight from its buffers.
+
+Numbers (integer and floating types) go to numpy without a copy where Arrow allows it; strings are
+read as dictionary arrays (``read_dictionary``), so counting them is one ``bincount`` of the
+indices. Every other type (timestamps, booleans, decimals, nested ...) goes through pandas and
+:func:`~._columns.column_data`, as a DataFrame would. The counts are those of the pandas path:
+nulls and NaN are missing, ±inf counted apart, strings counted by value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._columns import CATEGORICAL, NUMERIC, ColumnData, column_data
+
+#: how a column is read: numbers and strings from Arrow, the rest through pandas
+FAST_NUMBER, FAST_TEXT, PANDAS = "number", "text", "pandas"
+
+
+def reading_mode(arrow_type: Any) -> str:
+    """How a column of ``arrow_type`` is summarised (see the module docstring)."""
+    import pyarrow as pa
+
+    t = arrow_type
+    if pa.types.is_integer(t) or pa.types.is_floating(t):
+        return FAST_NUMBER
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return FAST_TEXT
+    return PANDAS
+
+
+def kind_for(mode: str) -> str | None:
+    """The column kind a reading mode implies (None: pandas decides)."""
+    return {FAST_NUMBER: NUMERIC, FAST_TEXT: CATEGORICAL}.get(mode)
+
+
+def finite_values(arr: Any) -> tuple[np.ndarray, int, int]:
+    """(finite float64 values, missing, infinite) of an Arrow integer or floating array."""
+    missing = arr.null_count
+    if missing:
+        arr = arr.drop_null()
+    x = arr.to_numpy(zero_copy_only=False)
+    if x.dtype != np.float64:
+        x = x.astype(np.float64)
+    if x.dtype.kind == "f" and not np.isfinite(x.sum()) and not np.isfinite(x).all():  # a finite sum: all finite
+        finite = np.isfinite(x)
+        nan = int(np.isnan(x).sum())
+        inf = int(len(x) - finite.sum() - nan)
+        return x[finite], missing + nan, inf
+    return x, missing, 0
+
+
+def text_counts(arr: Any) -> tuple[dict[Any, int], int]:
+    """(value -> count, missing) of an Arrow string or dictionary-of-string array."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not pa.types.is_dictionary(arr.type):
+        arr = pc.dictionary_encode(arr)
+    values = arr.dictionary
+    idx = arr.indices
+    if arr.null_count:
+        idx = idx.fill_null(len(values))
+    tally = np.bincount(idx.to_numpy(zero_copy_only=False), minlength=len(values) + 1)
+    # a dictionary may hold a value twice (dictionaries of several pages): add, do not overwrite
+    counts: dict[Any, int] = {}
+    missing = arr.null_count
+    for k, n in zip(values.to_pylist(), tally[:len(values)].tolist()):
+        if k is None:  # a null in the dictionary itself
+            missing += n
+        elif n:
+            counts[k] = counts.get(k, 0) + n
+    return counts, missing
+
+
+def batch_data(arr: Any, name: str, mode: str, kind: str | None) -> ColumnData:
+    """A column batch as :class:`ColumnData` (``kind``: the column's kind, fixed by its first batch)."""
+    if mode == FAST_NUMBER:
+        x, missing, inf = finite_values(arr)
+        return ColumnData(name, NUMERIC, len(arr), missing, inf, values=x)
+    if mode == FAST_TEXT:
+        counts, missing = text_counts(arr)
+        return ColumnData(name, CATEGORICAL, len(arr), missing, counts=counts)
+    import pyarrow as pa
+
+    series = pa.table({name: arr}).to_pandas()[name]
+    return column_data(series, name, kind)
