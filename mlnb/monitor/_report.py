@@ -121,22 +121,20 @@ def _baseline(baseline: Any, windows: list[Window]) -> set[int]:
 
 def _setup(model: str, name: str, reader: LogReader, spec: WindowSpec, windows: list[Window], reference: Any,
            task: str | None, min_rows: int) -> _Setup:
+    from .._project import current_project
     from ..checks._drift import DriftConfig
-    from ._log import read_outcomes
+    from ._join import OutcomeIndex
+    from ._log import outcomes_dir
 
     features = [c[len(FEATURE):] for c in reader.names if c.startswith(FEATURE)]
     has_proba = "proba" in reader.names
     first = reader.read(windows[0], ["prediction"], spec.rows is not None)["prediction"]
-    setup = _Setup(spec, perf.infer_task(task, first.to_numpy(), has_proba), features, min_rows=min_rows,
+    setup = _Setup(spec, perf.infer_task(task, first, has_proba), features, min_rows=min_rows,
                    has_proba=has_proba, drift_config=DriftConfig(min_rows=min_rows))
     version = _version(model)
     setup.signature = version.signature if version is not None else None
     _reference(setup, reference, version, model)
-    outcomes = read_outcomes(name)
-    if len(outcomes):
-        import pandas as pd
-
-        setup.outcomes = (pd.Index(outcomes["id"].astype(str)), perf.labels(outcomes["outcome"].to_numpy()))
+    setup.outcomes = OutcomeIndex.read(outcomes_dir(current_project(), name))
     return setup
 
 
@@ -210,7 +208,6 @@ def _fit_cbpe(setup: _Setup, proba: np.ndarray, outcome: np.ndarray, prediction:
 def _fit_from_baseline(setup: _Setup, reader: LogReader, windows: list[Window], base: set[int]) -> None:
     """Estimated performance and prediction drift take the baseline windows as reference when no
     frame gave one (read here once, three columns)."""
-    import pandas as pd
 
     from .. import checks
 
@@ -225,27 +222,27 @@ def _fit_from_baseline(setup: _Setup, reader: LogReader, windows: list[Window], 
     if not (want_cbpe or want_pred):
         return
     cols = ["id", "prediction"] + (["proba"] if setup.has_proba else [])
-    parts = [reader.read(windows[i], cols, setup.spec.rows is not None) for i in sorted(base)]
-    frame = pd.concat(parts, ignore_index=True)
+    import pyarrow as pa
+
+    from ._windows import WindowFrame
+
+    parts = [reader.read(windows[i], cols, setup.spec.rows is not None).table for i in sorted(base)]
+    frame = WindowFrame(pa.concat_tables(parts, promote_options="default"))
     span = f"baseline windows {min(base)}–{max(base)}"
     if want_pred:
         setup.prediction_column = "proba" if setup.has_proba else "prediction"
-        setup.prediction_profile = checks.profile(frame[[setup.prediction_column]])
+        setup.prediction_profile = checks.profile(frame.pandas([setup.prediction_column]))
         setup.notes.append(f"prediction drift against {span}")
     if want_cbpe:
-        outcome = _outcomes_of(setup, frame["id"])
-        _fit_cbpe(setup, frame["proba"].to_numpy(dtype=float), outcome, frame["prediction"].to_numpy(), span)
+        outcome = _outcomes_of(setup, frame.arrow("id"))
+        _fit_cbpe(setup, frame["proba"].astype(float), outcome, frame["prediction"], span)
 
 
 def _outcomes_of(setup: _Setup, ids: Any) -> np.ndarray:
-    """The outcome of each id (NaN where none arrived)."""
+    """The outcome of each id (an Arrow array; NaN where none arrived)."""
     if setup.outcomes is None:
         return np.full(len(ids), NAN)
-    index, values = setup.outcomes
-    at = index.get_indexer(ids.astype(str))
-    out = values[np.maximum(at, 0)].astype(object if values.dtype.kind in "OUS" else float)
-    out[at < 0] = NAN if out.dtype.kind == "f" else None
-    return out
+    return setup.outcomes.lookup(ids)
 
 
 def _score_window(setup: _Setup, reader: LogReader, w: Window) -> list[dict[str, Any]]:
@@ -271,12 +268,12 @@ def _realized(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
     if not len(frame):
         return {m: (NAN, "no rows in this window") for m in
                 (perf.REGRESSION if setup.task == "regression" else perf.CLASSIFICATION)}
-    y_true = _outcomes_of(setup, frame["id"])
+    y_true = _outcomes_of(setup, frame.arrow("id"))
     known = ~perf.missing(y_true)
-    y_pred = perf.labels(frame["prediction"].to_numpy())[known]
+    y_pred = perf.labels(frame["prediction"])[known]
     if setup.task == "regression":
         return perf.regression(y_pred, y_true[known].astype(float), setup.min_rows)
-    proba = frame["proba"].to_numpy(dtype=float)[known] if setup.has_proba else None
+    proba = frame["proba"].astype(float)[known] if setup.has_proba else None
     return perf.classification(y_pred, perf.labels(y_true[known]), proba, setup.min_rows)
 
 
@@ -288,8 +285,8 @@ def _estimated(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
         return {n: (NAN, setup.cbpe_note) for n in names}
     if len(frame) < setup.min_rows:
         return {n: (NAN, f"{len(frame)} rows (< {setup.min_rows}): not estimated") for n in names}
-    proba = frame["proba"].to_numpy(dtype=float)
-    predicted = perf.labels(frame["prediction"].to_numpy()) == setup.positive
+    proba = frame["proba"].astype(float)
+    predicted = perf.labels(frame["prediction"]) == setup.positive
     out: dict[str, tuple[Any, ...]] = {}
     for m, (value, lo, hi) in setup.cbpe.estimate(proba, predicted).items():
         out[f"estimated.{m}"] = (value, "")
@@ -309,7 +306,7 @@ def _drift(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
     elif small:
         out["prediction.drift"] = (NAN, small_note)
     else:
-        row = score(setup.prediction_profile, frame[[setup.prediction_column]], config=setup.drift_config).rows[0]
+        row = score(setup.prediction_profile, frame.pandas([setup.prediction_column]), config=setup.drift_config).rows[0]
         out["prediction.drift"] = (row["score"], _drift_note(row, f"{setup.prediction_column}: "),
                                    _distribution_drifted(row, setup), (NAN, row["threshold"]))
     names = [f for f in setup.features if setup.profile is not None and f in setup.profile.columns]
@@ -319,8 +316,7 @@ def _drift(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
         for f in setup.features:
             out[f"drift.{f}"] = out[f"missing.{f}"] = (NAN, note)
         return out
-    window = frame[[FEATURE + f for f in names]]
-    window.columns = names
+    window = frame.pandas([FEATURE + f for f in names], FEATURE)
     drift = score(setup.profile, window, columns=names, config=setup.drift_config)
     out["drift.share"] = (drift.share, f"{len(drift.drifted)} of {drift.n_tested} features drifted"
                           + (f": {', '.join(drift.drifted[:5])}" if drift.drifted else ""))
@@ -360,15 +356,14 @@ def _schema(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
     from ..models._query import _STRUCTURE
 
     columns = {n: {k: v for k, v in spec.items() if k in _STRUCTURE} for n, spec in setup.signature["columns"].items()}
-    inputs = frame[[c for c in frame.columns if c.startswith(FEATURE)]]
-    inputs.columns = [c[len(FEATURE):] for c in inputs.columns]
+    inputs = frame.pandas([c for c in frame.columns if c.startswith(FEATURE)], FEATURE)
     result = Schema.from_dict({**setup.signature, "columns": columns}, source="signature").validate(inputs)
     failed = ", ".join(sorted({f"{c['column']}:{c['check']}" for c in result.failed_checks})[:5])
     return {"schema.failures": (float(result.n_failures), failed)}
 
 
 def _service(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
-    lat = frame["latency_ms"].to_numpy(dtype=float) if "latency_ms" in frame else np.empty(0)
+    lat = frame["latency_ms"].astype(float) if "latency_ms" in frame else np.empty(0)
     lat = lat[np.isfinite(lat)]
     out: dict[str, tuple[Any, ...]] = {}
     for metric, q, need in (("latency.p50", 50, setup.min_rows), ("latency.p99", 99, 100)):
@@ -379,7 +374,10 @@ def _service(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
         else:
             out[metric] = (float(np.percentile(lat, q)), "milliseconds")
     if "error" in frame:
-        errors = frame["error"].notna() & (frame["error"].astype(str) != "")
+        import pandas as pd
+
+        error = pd.Series(frame["error"])
+        errors = error.notna() & (error.astype(str) != "")
         out["error_rate"] = (float(errors.mean()) if len(frame) else NAN, "")
     else:
         out["error_rate"] = (NAN, "the log holds answered requests only: refusals are counted on mlnb serve's "
