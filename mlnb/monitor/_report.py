@@ -24,6 +24,8 @@ NAN = float("nan")
 FEATURE = "feature."
 #: default static thresholds (lower, upper); every other metric gets a band calibrated on the baseline
 STATIC = {"schema.failures": (NAN, 0.0)}
+#: the groups of metrics a window is scored for (:func:`groups_of`)
+GROUPS = ("realized", "estimated", "drift", "schema", "service")
 
 
 @dataclass
@@ -47,6 +49,7 @@ class _Setup:
     outcomes: Any = None
     drift_config: Any = None
     notes: list[str] = field(default_factory=list)
+    groups: frozenset[str] = frozenset()
 
 
 def report(model: str, window: Any = "1D", reference: Any = "training", *, start: Any = None, end: Any = None,
@@ -66,6 +69,40 @@ def report(model: str, window: Any = "1D", reference: Any = "training", *, start
     >>> report = mlnb.monitor.report("churn", window="1D", reference="training")  # doctest: +SKIP
     >>> report.to_frame()   # one row per (window, metric)                       # doctest: +SKIP
     """
+    return _build(model, window, reference, start=start, end=end, baseline=baseline, thresholds=thresholds,
+                  task=task, sigma=sigma, min_rows=min_rows)
+
+
+def latest_report(model: str, window: Any = "1D", metrics: Any = None) -> Report:
+    """The report's rows of ``metrics`` (all when None) for its latest window only, with their bands
+    calibrated as the whole report calibrates them: only the latest and the baseline windows are
+    read and scored (what ``mlnb monitor check`` needs). Each row equals the whole report's."""
+    return _build(model, window, "training", metrics=metrics, latest_only=True)
+
+
+def groups_of(metrics: Any) -> frozenset[str]:
+    """The groups of metrics (:data:`GROUPS`) that computing ``metrics`` needs (all for None).
+    An estimate's band may fall back to its realized metric's: estimated metrics need realized ones."""
+    if metrics is None:
+        return frozenset(GROUPS)
+    out = set()
+    for m in metrics:
+        if m.startswith("estimated."):
+            out |= {"estimated", "realized"}
+        elif m.startswith(("drift.", "missing.")) or m == "prediction.drift":
+            out.add("drift")
+        elif m == "schema.failures":
+            out.add("schema")
+        elif m.startswith("latency.") or m == "error_rate":
+            out.add("service")
+        else:
+            out.add("realized")
+    return frozenset(out)
+
+
+def _build(model: str, window: Any, reference: Any, *, start: Any = None, end: Any = None, baseline: Any = "auto",
+           thresholds: dict[str, Any] | None = None, task: str | None = None, sigma: float = 3.0,
+           min_rows: int = 30, metrics: Any = None, latest_only: bool = False) -> Report:
     from .._project import current_project
     from ..models._refs import split_ref
     from ._log import _times, predictions_dir
@@ -82,14 +119,28 @@ def report(model: str, window: Any = "1D", reference: Any = "training", *, start
     if not windows:
         raise NotFound(f"the prediction log of {name} has no rows between {start or 'the start'} and "
                        f"{end or 'the end'}: widen start/end")
-    setup = _setup(model, name, reader, spec, windows, reference, task, min_rows)
+    groups = groups_of(metrics)
+    setup = _setup(model, name, reader, spec, windows, reference, task, min_rows, groups)
     base = _baseline(baseline, windows)
     _fit_from_baseline(setup, reader, windows, base)
+    if latest_only:
+        windows = [w for w in windows if w.index in base or w.index == windows[-1].index]
     rows: list[dict[str, Any]] = []
-    for w in windows:
-        rows += _score_window(setup, reader, w)
+    for part in _map_windows(lambda w: _score_window(setup, reader, w), windows):
+        rows += part
     _apply_thresholds(rows, base, static, sigma)
     return Report(name, spec.text, rows, windows, baseline=sorted(base), notes=setup.notes, task=setup.task)
+
+
+def _map_windows(fn: Any, windows: list[Window]) -> Any:
+    """``fn`` over the windows in order, two at a time: one is read (pyarrow, outside the GIL)
+    while the other is scored, so at most two windows' columns are held at once."""
+    if len(windows) < 2:
+        return map(fn, windows)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2, thread_name_prefix="mlnb-window") as pool:
+        return list(pool.map(fn, windows))
 
 
 def _static(thresholds: dict[str, Any] | None) -> dict[str, tuple[float, float]]:
@@ -120,7 +171,7 @@ def _baseline(baseline: Any, windows: list[Window]) -> set[int]:
 
 
 def _setup(model: str, name: str, reader: LogReader, spec: WindowSpec, windows: list[Window], reference: Any,
-           task: str | None, min_rows: int) -> _Setup:
+           task: str | None, min_rows: int, groups: frozenset[str] = frozenset()) -> _Setup:
     from .._project import current_project
     from ..checks._drift import DriftConfig
     from ._join import OutcomeIndex
@@ -130,11 +181,12 @@ def _setup(model: str, name: str, reader: LogReader, spec: WindowSpec, windows: 
     has_proba = "proba" in reader.names
     first = reader.read(windows[0], ["prediction"], spec.rows is not None)["prediction"]
     setup = _Setup(spec, perf.infer_task(task, first, has_proba), features, min_rows=min_rows,
-                   has_proba=has_proba, drift_config=DriftConfig(min_rows=min_rows))
+                   has_proba=has_proba, drift_config=DriftConfig(min_rows=min_rows), groups=groups)
     version = _version(model)
     setup.signature = version.signature if version is not None else None
     _reference(setup, reference, version, model)
-    setup.outcomes = OutcomeIndex.read(outcomes_dir(current_project(), name))
+    if groups & {"realized", "estimated"}:  # the estimate's calibration on baseline windows needs outcomes
+        setup.outcomes = OutcomeIndex.read(outcomes_dir(current_project(), name))
     return setup
 
 
@@ -211,8 +263,9 @@ def _fit_from_baseline(setup: _Setup, reader: LogReader, windows: list[Window], 
 
     from .. import checks
 
-    want_cbpe = setup.cbpe is None and not setup.cbpe_note and setup.task == "classification" and setup.has_proba
-    want_pred = setup.prediction_profile is None
+    want_cbpe = (setup.cbpe is None and not setup.cbpe_note and setup.task == "classification" and setup.has_proba
+                 and "estimated" in setup.groups)
+    want_pred = setup.prediction_profile is None and "drift" in setup.groups
     if not base:
         if want_cbpe:
             setup.cbpe_note = "no estimated performance: give baseline= (windows with outcomes) or a reference frame with proba and outcome"
@@ -246,15 +299,17 @@ def _outcomes_of(setup: _Setup, ids: Any) -> np.ndarray:
 
 
 def _score_window(setup: _Setup, reader: LogReader, w: Window) -> list[dict[str, Any]]:
-    cols = ["id", "prediction", "latency_ms", *(["proba"] if setup.has_proba else []),
-            *(["error"] if "error" in reader.names else []), *(FEATURE + f for f in setup.features)]
+    g = setup.groups
+    cols = [*(["id"] if "realized" in g else []), "prediction",
+            *(["latency_ms", *(["error"] if "error" in reader.names else [])] if "service" in g else []),
+            *(["proba"] if setup.has_proba and g & {"realized", "estimated", "drift"} else []),
+            *(FEATURE + f for f in setup.features if g & {"drift", "schema"})]
     frame = reader.read(w, cols, setup.spec.rows is not None)
     out: dict[str, tuple[float, str]] = {}
-    out.update(_realized(setup, frame))
-    out.update(_estimated(setup, frame))
-    out.update(_drift(setup, frame))
-    out.update(_schema(setup, frame))
-    out.update(_service(setup, frame))
+    for group, metrics in (("realized", _realized), ("estimated", _estimated), ("drift", _drift),
+                           ("schema", _schema), ("service", _service)):
+        if group in g:
+            out.update(metrics(setup, frame))
     rows = []
     for metric, (value, note, *decision) in out.items():
         decided, band = decision if decision else (None, (NAN, NAN))
