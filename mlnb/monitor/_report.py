@@ -217,7 +217,10 @@ def _reference(setup: _Setup, reference: Any, version: Any, model: str) -> None:
         from .._project import current_project
 
         cached = SimpleNamespace(md5=version.profile_md5, ref=f"{version.ref} (training profile)", is_dir=False)
-        setup.profile = checks.load_profile(_files.local_path(current_project(), cached))  # type: ignore[arg-type]
+        project = current_project()
+        # DVC's default cache layout first (a file named by its md5 holds those bytes): no DVC repo opened
+        path = project.root / ".dvc" / "cache" / "files" / "md5" / cached.md5[:2] / cached.md5[2:]
+        setup.profile = checks.load_profile(path if path.is_file() else _files.local_path(project, cached))  # type: ignore[arg-type]
         setup.notes.append(f"features compared with the training profile of {version.ref}")
         return
     frame = reference
