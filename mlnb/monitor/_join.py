@@ -110,6 +110,7 @@ class OutcomeIndex:
         self.ids = ids.take(keep)
         self.values = perf.labels(table.column("outcome").take(keep).to_numpy(zero_copy_only=False))
         self._codes = pd.Index(codes(self.ids))
+        self._codes.get_indexer(self._codes[:1])  # its hash table built now, not by two windows' threads at once
         self._exact: tuple[Any, np.ndarray] | None = None
         self.fallbacks = 0  # windows joined the exact way (a code shared by two ids)
 
