@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 
 from ..errors import MlnbError, UsageError, shown
 from . import _alerts
-from ._rules import FILE, config_path, editing, parse_duration, read_config, remove_named
+from ._rules import FILE, config_path, config_section, editing, parse_duration, remove_named
 
 log = logging.getLogger("mlnb.monitor")
 KINDS = ("webhook", "alertmanager")
@@ -109,9 +109,9 @@ def _channel(raw: dict[str, Any], i: int) -> Channel:
 def load_channels(root: Any) -> list[Channel]:
     """The channels of ``monitoring.yaml``, each checked."""
     out = []
-    for i, raw in enumerate(read_config(root).get("channels") or []):
+    for i, raw in enumerate(config_section(root, "channels")):
         try:
-            out.append(_channel(dict(raw), i))
+            out.append(_channel(raw, i))
         except (ValueError, TypeError, MlnbError) as exc:
             raise MlnbError(f"{config_path(root)}: channel {i + 1} is not valid ({exc}): fix it by hand") from None
     return out

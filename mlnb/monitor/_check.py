@@ -111,11 +111,12 @@ class CheckResult(Table):
 Reporter = Callable[[str, str], Any]
 
 
-def _report_frame(model: str, window: str) -> Any:
-    """The frame of ``mlnb.monitor.report(model, window=...)``."""
-    from ._report import report
+def _report_frame(model: str, window: str, metrics: Any = None) -> Any:
+    """The frame of ``mlnb.monitor.report(model, window=...)`` for its latest window: only that
+    window and the baseline ones (its bands) are computed, and only the groups of ``metrics``."""
+    from ._report import latest_report
 
-    return report(model, window=window).to_frame()
+    return latest_report(model, window, metrics).to_frame()
 
 
 def check(model: str, *, send: bool = True, now: float | None = None, reporter: Reporter | None = None) -> CheckResult:
@@ -137,8 +138,13 @@ def check(model: str, *, send: bool = True, now: float | None = None, reporter: 
     rules = load_rules(project.root, model)
     all_names = {r.name for r in load_rules(project.root)}
     channels = load_channels(project.root)
-    reporter = reporter or _report_frame
-    frames = {w: reporter(model, w) for w in dict.fromkeys(r.window for r in rules)}
+    if reporter is None:
+        needed: dict[str, set[str]] = {}
+        for r in rules:
+            needed.setdefault(r.window, set()).add(r.condition.metric)
+        frames = {w: _report_frame(model, w, metrics) for w, metrics in needed.items()}
+    else:
+        frames = {w: reporter(model, w) for w in dict.fromkeys(r.window for r in rules)}
     with project_lock(project.root, "monitor-check", what=f"check the rules of {model}"):
         evaluations = record(project, model, evaluate(rules, frames), all_names, [c.name for c in channels], now)
         sent = deliver(project, model, channels, now) if send else None  # also drops removed channels' entries

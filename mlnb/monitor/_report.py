@@ -24,6 +24,8 @@ NAN = float("nan")
 FEATURE = "feature."
 #: default static thresholds (lower, upper); every other metric gets a band calibrated on the baseline
 STATIC = {"schema.failures": (NAN, 0.0)}
+#: the groups of metrics a window is scored for (:func:`groups_of`)
+GROUPS = ("realized", "estimated", "drift", "schema", "service")
 
 
 @dataclass
@@ -47,6 +49,7 @@ class _Setup:
     outcomes: Any = None
     drift_config: Any = None
     notes: list[str] = field(default_factory=list)
+    groups: frozenset[str] = frozenset()
 
 
 def report(model: str, window: Any = "1D", reference: Any = "training", *, start: Any = None, end: Any = None,
@@ -66,6 +69,40 @@ def report(model: str, window: Any = "1D", reference: Any = "training", *, start
     >>> report = mlnb.monitor.report("churn", window="1D", reference="training")  # doctest: +SKIP
     >>> report.to_frame()   # one row per (window, metric)                       # doctest: +SKIP
     """
+    return _build(model, window, reference, start=start, end=end, baseline=baseline, thresholds=thresholds,
+                  task=task, sigma=sigma, min_rows=min_rows)
+
+
+def latest_report(model: str, window: Any = "1D", metrics: Any = None) -> Report:
+    """The report's rows of ``metrics`` (all when None) for its latest window only, with their bands
+    calibrated as the whole report calibrates them: only the latest and the baseline windows are
+    read and scored (what ``mlnb monitor check`` needs). Each row equals the whole report's."""
+    return _build(model, window, "training", metrics=metrics, latest_only=True)
+
+
+def groups_of(metrics: Any) -> frozenset[str]:
+    """The groups of metrics (:data:`GROUPS`) that computing ``metrics`` needs (all for None).
+    An estimate's band may fall back to its realized metric's: estimated metrics need realized ones."""
+    if metrics is None:
+        return frozenset(GROUPS)
+    out = set()
+    for m in metrics:
+        if m.startswith("estimated."):
+            out |= {"estimated", "realized"}
+        elif m.startswith(("drift.", "missing.")) or m == "prediction.drift":
+            out.add("drift")
+        elif m == "schema.failures":
+            out.add("schema")
+        elif m.startswith("latency.") or m == "error_rate":
+            out.add("service")
+        else:
+            out.add("realized")
+    return frozenset(out)
+
+
+def _build(model: str, window: Any, reference: Any, *, start: Any = None, end: Any = None, baseline: Any = "auto",
+           thresholds: dict[str, Any] | None = None, task: str | None = None, sigma: float = 3.0,
+           min_rows: int = 30, metrics: Any = None, latest_only: bool = False) -> Report:
     from .._project import current_project
     from ..models._refs import split_ref
     from ._log import _times, predictions_dir
@@ -82,14 +119,28 @@ def report(model: str, window: Any = "1D", reference: Any = "training", *, start
     if not windows:
         raise NotFound(f"the prediction log of {name} has no rows between {start or 'the start'} and "
                        f"{end or 'the end'}: widen start/end")
-    setup = _setup(model, name, reader, spec, windows, reference, task, min_rows)
+    groups = groups_of(metrics)
+    setup = _setup(model, name, reader, spec, windows, reference, task, min_rows, groups)
     base = _baseline(baseline, windows)
     _fit_from_baseline(setup, reader, windows, base)
+    if latest_only:
+        windows = [w for w in windows if w.index in base or w.index == windows[-1].index]
     rows: list[dict[str, Any]] = []
-    for w in windows:
-        rows += _score_window(setup, reader, w)
+    for part in _map_windows(lambda w: _score_window(setup, reader, w), windows):
+        rows += part
     _apply_thresholds(rows, base, static, sigma)
     return Report(name, spec.text, rows, windows, baseline=sorted(base), notes=setup.notes, task=setup.task)
+
+
+def _map_windows(fn: Any, windows: list[Window]) -> Any:
+    """``fn`` over the windows in order, two at a time: one is read (pyarrow, outside the GIL)
+    while the other is scored, so at most two windows' columns are held at once."""
+    if len(windows) < 2:
+        return map(fn, windows)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2, thread_name_prefix="mlnb-window") as pool:
+        return list(pool.map(fn, windows))
 
 
 def _static(thresholds: dict[str, Any] | None) -> dict[str, tuple[float, float]]:
@@ -120,23 +171,22 @@ def _baseline(baseline: Any, windows: list[Window]) -> set[int]:
 
 
 def _setup(model: str, name: str, reader: LogReader, spec: WindowSpec, windows: list[Window], reference: Any,
-           task: str | None, min_rows: int) -> _Setup:
+           task: str | None, min_rows: int, groups: frozenset[str] = frozenset()) -> _Setup:
+    from .._project import current_project
     from ..checks._drift import DriftConfig
-    from ._log import read_outcomes
+    from ._join import OutcomeIndex
+    from ._log import outcomes_dir
 
     features = [c[len(FEATURE):] for c in reader.names if c.startswith(FEATURE)]
     has_proba = "proba" in reader.names
     first = reader.read(windows[0], ["prediction"], spec.rows is not None)["prediction"]
-    setup = _Setup(spec, perf.infer_task(task, first.to_numpy(), has_proba), features, min_rows=min_rows,
-                   has_proba=has_proba, drift_config=DriftConfig(min_rows=min_rows))
+    setup = _Setup(spec, perf.infer_task(task, first, has_proba), features, min_rows=min_rows,
+                   has_proba=has_proba, drift_config=DriftConfig(min_rows=min_rows), groups=groups)
     version = _version(model)
     setup.signature = version.signature if version is not None else None
     _reference(setup, reference, version, model)
-    outcomes = read_outcomes(name)
-    if len(outcomes):
-        import pandas as pd
-
-        setup.outcomes = (pd.Index(outcomes["id"].astype(str)), perf.labels(outcomes["outcome"].to_numpy()))
+    if groups & {"realized", "estimated"}:  # the estimate's calibration on baseline windows needs outcomes
+        setup.outcomes = OutcomeIndex.read(outcomes_dir(current_project(), name))
     return setup
 
 
@@ -167,7 +217,10 @@ def _reference(setup: _Setup, reference: Any, version: Any, model: str) -> None:
         from .._project import current_project
 
         cached = SimpleNamespace(md5=version.profile_md5, ref=f"{version.ref} (training profile)", is_dir=False)
-        setup.profile = checks.load_profile(_files.local_path(current_project(), cached))  # type: ignore[arg-type]
+        project = current_project()
+        # DVC's default cache layout first (a file named by its md5 holds those bytes): no DVC repo opened
+        path = project.root / ".dvc" / "cache" / "files" / "md5" / cached.md5[:2] / cached.md5[2:]
+        setup.profile = checks.load_profile(path if path.is_file() else _files.local_path(project, cached))  # type: ignore[arg-type]
         setup.notes.append(f"features compared with the training profile of {version.ref}")
         return
     frame = reference
@@ -210,12 +263,12 @@ def _fit_cbpe(setup: _Setup, proba: np.ndarray, outcome: np.ndarray, prediction:
 def _fit_from_baseline(setup: _Setup, reader: LogReader, windows: list[Window], base: set[int]) -> None:
     """Estimated performance and prediction drift take the baseline windows as reference when no
     frame gave one (read here once, three columns)."""
-    import pandas as pd
 
     from .. import checks
 
-    want_cbpe = setup.cbpe is None and not setup.cbpe_note and setup.task == "classification" and setup.has_proba
-    want_pred = setup.prediction_profile is None
+    want_cbpe = (setup.cbpe is None and not setup.cbpe_note and setup.task == "classification" and setup.has_proba
+                 and "estimated" in setup.groups)
+    want_pred = setup.prediction_profile is None and "drift" in setup.groups
     if not base:
         if want_cbpe:
             setup.cbpe_note = "no estimated performance: give baseline= (windows with outcomes) or a reference frame with proba and outcome"
@@ -225,39 +278,41 @@ def _fit_from_baseline(setup: _Setup, reader: LogReader, windows: list[Window], 
     if not (want_cbpe or want_pred):
         return
     cols = ["id", "prediction"] + (["proba"] if setup.has_proba else [])
-    parts = [reader.read(windows[i], cols, setup.spec.rows is not None) for i in sorted(base)]
-    frame = pd.concat(parts, ignore_index=True)
+    import pyarrow as pa
+
+    from ._windows import WindowFrame
+
+    parts = [reader.read(windows[i], cols, setup.spec.rows is not None).table for i in sorted(base)]
+    frame = WindowFrame(pa.concat_tables(parts, promote_options="default"))
     span = f"baseline windows {min(base)}–{max(base)}"
     if want_pred:
         setup.prediction_column = "proba" if setup.has_proba else "prediction"
-        setup.prediction_profile = checks.profile(frame[[setup.prediction_column]])
+        setup.prediction_profile = checks.profile(frame.pandas([setup.prediction_column]))
         setup.notes.append(f"prediction drift against {span}")
     if want_cbpe:
-        outcome = _outcomes_of(setup, frame["id"])
-        _fit_cbpe(setup, frame["proba"].to_numpy(dtype=float), outcome, frame["prediction"].to_numpy(), span)
+        outcome = _outcomes_of(setup, frame.arrow("id"))
+        _fit_cbpe(setup, frame["proba"].astype(float), outcome, frame["prediction"], span)
 
 
 def _outcomes_of(setup: _Setup, ids: Any) -> np.ndarray:
-    """The outcome of each id (NaN where none arrived)."""
+    """The outcome of each id (an Arrow array; NaN where none arrived)."""
     if setup.outcomes is None:
         return np.full(len(ids), NAN)
-    index, values = setup.outcomes
-    at = index.get_indexer(ids.astype(str))
-    out = values[np.maximum(at, 0)].astype(object if values.dtype.kind in "OUS" else float)
-    out[at < 0] = NAN if out.dtype.kind == "f" else None
-    return out
+    return setup.outcomes.lookup(ids)
 
 
 def _score_window(setup: _Setup, reader: LogReader, w: Window) -> list[dict[str, Any]]:
-    cols = ["id", "prediction", "latency_ms", *(["proba"] if setup.has_proba else []),
-            *(["error"] if "error" in reader.names else []), *(FEATURE + f for f in setup.features)]
+    g = setup.groups
+    cols = [*(["id"] if "realized" in g else []), "prediction",
+            *(["latency_ms", *(["error"] if "error" in reader.names else [])] if "service" in g else []),
+            *(["proba"] if setup.has_proba and g & {"realized", "estimated", "drift"} else []),
+            *(FEATURE + f for f in setup.features if g & {"drift", "schema"})]
     frame = reader.read(w, cols, setup.spec.rows is not None)
     out: dict[str, tuple[float, str]] = {}
-    out.update(_realized(setup, frame))
-    out.update(_estimated(setup, frame))
-    out.update(_drift(setup, frame))
-    out.update(_schema(setup, frame))
-    out.update(_service(setup, frame))
+    for group, metrics in (("realized", _realized), ("estimated", _estimated), ("drift", _drift),
+                           ("schema", _schema), ("service", _service)):
+        if group in g:
+            out.update(metrics(setup, frame))
     rows = []
     for metric, (value, note, *decision) in out.items():
         decided, band = decision if decision else (None, (NAN, NAN))
@@ -271,12 +326,12 @@ def _realized(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
     if not len(frame):
         return {m: (NAN, "no rows in this window") for m in
                 (perf.REGRESSION if setup.task == "regression" else perf.CLASSIFICATION)}
-    y_true = _outcomes_of(setup, frame["id"])
+    y_true = _outcomes_of(setup, frame.arrow("id"))
     known = ~perf.missing(y_true)
-    y_pred = perf.labels(frame["prediction"].to_numpy())[known]
+    y_pred = perf.labels(frame["prediction"])[known]
     if setup.task == "regression":
         return perf.regression(y_pred, y_true[known].astype(float), setup.min_rows)
-    proba = frame["proba"].to_numpy(dtype=float)[known] if setup.has_proba else None
+    proba = frame["proba"].astype(float)[known] if setup.has_proba else None
     return perf.classification(y_pred, perf.labels(y_true[known]), proba, setup.min_rows)
 
 
@@ -288,8 +343,8 @@ def _estimated(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
         return {n: (NAN, setup.cbpe_note) for n in names}
     if len(frame) < setup.min_rows:
         return {n: (NAN, f"{len(frame)} rows (< {setup.min_rows}): not estimated") for n in names}
-    proba = frame["proba"].to_numpy(dtype=float)
-    predicted = perf.labels(frame["prediction"].to_numpy()) == setup.positive
+    proba = frame["proba"].astype(float)
+    predicted = perf.labels(frame["prediction"]) == setup.positive
     out: dict[str, tuple[Any, ...]] = {}
     for m, (value, lo, hi) in setup.cbpe.estimate(proba, predicted).items():
         out[f"estimated.{m}"] = (value, "")
@@ -309,7 +364,7 @@ def _drift(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
     elif small:
         out["prediction.drift"] = (NAN, small_note)
     else:
-        row = score(setup.prediction_profile, frame[[setup.prediction_column]], config=setup.drift_config).rows[0]
+        row = score(setup.prediction_profile, frame.pandas([setup.prediction_column]), config=setup.drift_config).rows[0]
         out["prediction.drift"] = (row["score"], _drift_note(row, f"{setup.prediction_column}: "),
                                    _distribution_drifted(row, setup), (NAN, row["threshold"]))
     names = [f for f in setup.features if setup.profile is not None and f in setup.profile.columns]
@@ -319,8 +374,7 @@ def _drift(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
         for f in setup.features:
             out[f"drift.{f}"] = out[f"missing.{f}"] = (NAN, note)
         return out
-    window = frame[[FEATURE + f for f in names]]
-    window.columns = names
+    window = frame.pandas([FEATURE + f for f in names], FEATURE)
     drift = score(setup.profile, window, columns=names, config=setup.drift_config)
     out["drift.share"] = (drift.share, f"{len(drift.drifted)} of {drift.n_tested} features drifted"
                           + (f": {', '.join(drift.drifted[:5])}" if drift.drifted else ""))
@@ -360,15 +414,14 @@ def _schema(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
     from ..models._query import _STRUCTURE
 
     columns = {n: {k: v for k, v in spec.items() if k in _STRUCTURE} for n, spec in setup.signature["columns"].items()}
-    inputs = frame[[c for c in frame.columns if c.startswith(FEATURE)]]
-    inputs.columns = [c[len(FEATURE):] for c in inputs.columns]
+    inputs = frame.pandas([c for c in frame.columns if c.startswith(FEATURE)], FEATURE)
     result = Schema.from_dict({**setup.signature, "columns": columns}, source="signature").validate(inputs)
     failed = ", ".join(sorted({f"{c['column']}:{c['check']}" for c in result.failed_checks})[:5])
     return {"schema.failures": (float(result.n_failures), failed)}
 
 
 def _service(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
-    lat = frame["latency_ms"].to_numpy(dtype=float) if "latency_ms" in frame else np.empty(0)
+    lat = frame["latency_ms"].astype(float) if "latency_ms" in frame else np.empty(0)
     lat = lat[np.isfinite(lat)]
     out: dict[str, tuple[Any, ...]] = {}
     for metric, q, need in (("latency.p50", 50, setup.min_rows), ("latency.p99", 99, 100)):
@@ -379,7 +432,10 @@ def _service(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
         else:
             out[metric] = (float(np.percentile(lat, q)), "milliseconds")
     if "error" in frame:
-        errors = frame["error"].notna() & (frame["error"].astype(str) != "")
+        import pandas as pd
+
+        error = pd.Series(frame["error"])
+        errors = error.notna() & (error.astype(str) != "")
         out["error_rate"] = (float(errors.mean()) if len(frame) else NAN, "")
     else:
         out["error_rate"] = (NAN, "the log holds answered requests only: refusals are counted on mlnb serve's "

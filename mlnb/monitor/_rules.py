@@ -197,6 +197,27 @@ def read_config(root: Path) -> Any:
     return data
 
 
+#: per monitoring.yaml: (its stat, its sections as plain dicts), so that one check parses it once
+_PARSED: dict[Path, tuple[tuple[int, int, int], dict[str, list[dict[str, Any]]]]] = {}
+
+
+def config_section(root: Path, section: str) -> list[dict[str, Any]]:
+    """The entries of ``section`` (rules, channels) of ``monitoring.yaml`` as plain dicts, parsed
+    again only when the file changed (it is always replaced whole, by a rename)."""
+    path = config_path(root)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return []
+    key = (st.st_mtime_ns, st.st_size, st.st_ino)
+    hit = _PARSED.get(path)
+    if hit is None or hit[0] != key:
+        data = read_config(root)
+        hit = key, {s: [dict(e) for e in data.get(s) or []] for s in ("rules", "channels")}
+        _PARSED[path] = hit
+    return [dict(e) for e in hit[1][section]]
+
+
 def _write_config(root: Path, data: Any) -> None:
     import io
 
@@ -242,9 +263,9 @@ def remove_named(section: str, name: str, listing: str) -> dict[str, Any]:
 def load_rules(root: Path, model: str | None = None) -> list[Rule]:
     """The rules of ``monitoring.yaml`` (of ``model`` only, when given), each checked."""
     rules = []
-    for i, raw in enumerate(read_config(root).get("rules") or []):
+    for i, raw in enumerate(config_section(root, "rules")):
         try:
-            rule = Rule(**{k: str(v) for k, v in dict(raw).items()})
+            rule = Rule(**{k: str(v) for k, v in raw.items()})
             rule.condition, rule.cooldown_seconds  # noqa: B018 - parse now: a bad rule is named here
         except (TypeError, UsageError) as exc:
             raise MlnbError(f"{config_path(root)}: rule {i + 1} is not valid ({exc}): fix it, or "

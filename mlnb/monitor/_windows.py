@@ -142,11 +142,44 @@ class LogReader:
             out.append(Window(i, float(t[lo]), float(np.nextafter(t[hi - 1], np.inf)), hi - lo, skip))
         return out
 
-    def read(self, window: Window, columns: list[str], row_windows: bool) -> Any:
-        """One window's columns as a DataFrame (row windows: exactly its rows, in log order)."""
+    def read(self, window: Window, columns: list[str], row_windows: bool) -> WindowFrame:
+        """One window's columns (row windows: exactly its rows, in log order), kept in Arrow."""
+        import pyarrow.compute as pc
+
         want = list(dict.fromkeys(["time", *(["row"] if row_windows and "row" in self.names else []), *columns]))
-        frame = self.table(want, window.start, window.end).to_pandas()
+        table = self.table(want, window.start, window.end)
         if row_windows:
-            frame = frame.sort_values([c for c in ("time", "row") if c in frame], kind="stable")
-            frame = frame.iloc[window.skip:window.skip + window.n].reset_index(drop=True)
+            keys = [(c, "ascending") for c in ("time", "row") if c in table.column_names]
+            table = table.take(pc.sort_indices(table, sort_keys=keys)).slice(window.skip, window.n)
+        return WindowFrame(table)
+
+
+class WindowFrame:
+    """One window's columns: each as numpy (``frame[name]``), as Arrow (:meth:`arrow`), or a
+    selection of them as a DataFrame (:meth:`pandas`); converted on first use, once."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self.columns: list[str] = list(table.column_names)
+        self._numpy: dict[str, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return int(self.table.num_rows)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.columns
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._numpy:
+            self._numpy[name] = self.table.column(name).to_numpy(zero_copy_only=False)
+        return self._numpy[name]
+
+    def arrow(self, name: str) -> Any:
+        return self.table.column(name)
+
+    def pandas(self, columns: list[str], prefix: str = "") -> Any:
+        """``columns`` as a DataFrame (its blocks not consolidated: no copy where Arrow needs
+        none), named without ``prefix``."""
+        frame = self.table.select(columns).to_pandas(split_blocks=True)
+        frame.columns = [c[len(prefix):] if prefix and c.startswith(prefix) else c for c in columns]
         return frame

@@ -7,6 +7,10 @@ the model and the concept are unchanged — the case confidence-based estimation
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -57,3 +61,23 @@ def log_month(model, days: int = 30, per_day: int = 400, shift_day: int = 15, se
     if outcomes:
         mlnb.monitor.log_outcomes(name, month["id"], month["outcome"])
     return month
+
+
+@contextmanager
+def module_project(tmp_path_factory: Any, name: str) -> Iterator[Any]:
+    """A fresh project (SQLite registry, its own HOME and git identity) for one test module."""
+    import pytest
+
+    from tests._postgres import fresh_project
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+        mp.delenv("MLNB_REGISTRY_URL", raising=False)
+        for k, v in (("NAME", "mlnb test"), ("EMAIL", "test@example.invalid")):
+            mp.setenv(f"GIT_AUTHOR_{k}", v)
+            mp.setenv(f"GIT_COMMITTER_{k}", v)
+        gen = fresh_project(tmp_path_factory.mktemp(name), mp)
+        try:
+            yield next(gen)
+        finally:
+            gen.close()

@@ -25,7 +25,7 @@ from tests.faults.test_monitor_alerts import Hanging
 CLI = """
 import json, sys, pandas as pd
 import mlnb.monitor._check as check
-def report(model, window):
+def report(model, window, metrics=None):
     values = json.load(open("frame.json"))
     s = pd.Timestamp("2026-11-27", tz="UTC")
     return pd.DataFrame([dict(window=0, start=s, end=s + pd.Timedelta(days=1), n=100, metric=k, value=v,

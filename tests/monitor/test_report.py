@@ -13,7 +13,6 @@ import pytest
 
 import mlnb
 from mlnb.errors import MlnbError, NotFound, UsageError
-from tests._postgres import fresh_project
 from tests.conftest import run_cli
 from tests.monitor import _month
 
@@ -23,22 +22,13 @@ LABELLED_DAYS = 27  # the last 3 days have no outcomes yet
 @pytest.fixture(scope="module")
 def month(tmp_path_factory: pytest.TempPathFactory):
     """One project for the module: churn@1 registered with its training data, a month logged."""
-    with pytest.MonkeyPatch.context() as mp:
-        home = tmp_path_factory.mktemp("home")
-        mp.setenv("HOME", str(home))
-        mp.delenv("MLNB_REGISTRY_URL", raising=False)
-        for k, v in (("NAME", "mlnb test"), ("EMAIL", "test@example.invalid")):
-            mp.setenv(f"GIT_AUTHOR_{k}", v)
-            mp.setenv(f"GIT_COMMITTER_{k}", v)
-        gen = fresh_project(tmp_path_factory.mktemp("month"), mp)
-        proj = next(gen)
+    with _month.module_project(tmp_path_factory, "month") as proj:
         model, X, y = _month.fit_model()
         mlnb.models.register("churn", model, data=X)
         logged = _month.log_month(model, outcomes=False)
         labelled = logged[logged["day"] < LABELLED_DAYS]
         mlnb.monitor.log_outcomes("churn", labelled["id"], labelled["outcome"])
         yield {"project": proj, "model": model, "X": X, "logged": logged}
-        gen.close()
 
 
 @pytest.fixture(scope="module")
