@@ -199,6 +199,9 @@ def test_status_answers_every_state_without_dvc_and_byte_identical(project):
         assert proc.stdout == _status_slow(args)
         assert not set(imported) & set(HEAVY), imported
     assert {r["name"]: r["state"] for r in json.loads(child("data", "status", "--json")[0].stdout)} == expected
+    # the checkout's stamp also answers an add of what it put there: the version it is, no DVC
+    readd, imported = child("data", "add", "old.csv")
+    assert readd.stdout == str(mlnb.data.resolve("old@1")) + "\n" and not set(imported) & set(HEAVY)
 
 
 def test_status_leaves_folders_links_and_big_unstamped_files_to_dvc(project, monkeypatch):
