@@ -15,11 +15,16 @@ made for other requirements (``MLFLOW_REQUIREMENTS``, shared with bench/models.p
 | 50 small runs (2 params, 2 metrics each)           | 0.86 s          | <= 0.1 s |
 | list 100,000 runs, filter + sort + top 50          | -               | <= 50 ms |
 | overhead of `%%mlops run` over the bare cell       | -               | <= 20 ms |
+| 10,000 points in a loop with the live chart shown  | -               | <= 2x    |
 
 For the listing, both registries hold the same 100,000 runs, seeded with bulk SQL inserts into
 each tool's own schema (logging 100,000 runs through MLflow's API would take about half an hour);
 the timed part is each tool's own query. MLflow compares params as strings, so the shared filter
 compares a text param; mlnb's numeric-param filter is timed as an extra row.
+
+The live chart (mlnb/runs/_live.py) is timed in an IPython shell whose displays are captured, as a
+kernel would send them: the same loop with the chart attached and without, alternated; the run's
+end (the final drawing with its static SVG, once per run) is printed apart.
 """
 
 from __future__ import annotations
@@ -91,6 +96,7 @@ def bench_mlnb(args: argparse.Namespace, work: Path) -> dict[str, float]:
 
     out["runs"] = median_time(small_runs, args.repeat)
     out["overhead"] = cell_overhead(args.repeat * 10)
+    out.update(live_chart(args.live_points, args.repeat * 3))
     seed_mlnb(args.list)
     for label, (expr, sort) in (("list", FILTER_SHARED), ("list_numeric", FILTER_NUMERIC),
                                 ("list_default", (None, None)), ("list_tag", ("tags.churn and name ~ 'run-9'", "-started_at"))):
@@ -110,6 +116,36 @@ def cell_overhead(repeat: int) -> float:
     bare = median_time(lambda: shell.run_cell(body), repeat)
     magic = median_time(lambda: shell.run_cell("%%mlops run overhead\n" + body), repeat)
     return magic - bare
+
+
+def live_chart(points: int, repeat: int) -> dict[str, float]:
+    """Medians of the loop without and with the live chart (alternated), and of the run's end with it."""
+    import mlnb
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    from mlnb.runs import _live
+
+    InteractiveShell.instance()
+    bare, live, end = [], [], []
+    for i in range(repeat + 1):  # the first round warms up (vl-convert's first drawing is slow)
+        for shown in (False, True):
+            with capture_output() as shown_out:
+                run = mlnb.start_run("live")
+                run._live = _live.attach(run.name, force=True) if shown else None
+                t = time.perf_counter()
+                for step in range(points):
+                    run.log_metric("loss", 1.0 / (step + 1))
+                t1 = time.perf_counter()
+                run.end()
+                t2 = time.perf_counter()
+            if shown:
+                assert shown_out.outputs, "the live chart drew nothing"
+            if i:
+                (live if shown else bare).append(t1 - t)
+                if shown:
+                    end.append(t2 - t1)
+    return {"live_bare": statistics.median(bare), "live": statistics.median(live), "live_end": statistics.median(end)}
 
 
 def seed_mlnb(n: int) -> None:
@@ -280,11 +316,17 @@ def report(args: argparse.Namespace, ours: dict[str, float], anchor: dict[str, f
         (f"list {args.list:,} runs: tags.churn and name ~ 'run-9'", "list_tag", "<= 50 ms"),
         ("overhead of %%mlops run over the bare cell (MLflow: empty with start_run)", "overhead", "<= 20 ms"),
     ]
+    lines += [
+        (f"{args.live_points:,} points in a loop, no chart shown", "live_bare", ""),
+        (f"{args.live_points:,} points in a loop, live chart shown", "live", ""),
+        ("  the run's end with the live chart (final drawing + SVG)", "live_end", ""),
+    ]
     for what, key, target in lines:
         mine, theirs = ours[key], anchor.get(key)
         ratio = f"{mine / theirs:7.3f}x" if theirs else "      -"
         theirs_s = f"{theirs * 1000:8.1f}ms" if theirs is not None else "        - "
         print(f"{what:<58} {mine * 1000:8.1f}ms {theirs_s} {ratio}  {target}")
+    print(f"live chart shown / not shown over the loop: {ours['live'] / ours['live_bare']:.2f}x (target <= 2x)")
 
 
 def main() -> None:
@@ -294,8 +336,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.points, args.params, args.runs, args.list, args.repeat = 200, 20, 10, 5_000, 1
+        args.live_points = 10_000  # the target is about this size; the loop takes ~0.1 s
     else:
         args.points, args.params, args.runs, args.list, args.repeat = 1000, 100, 50, 100_000, 5
+        args.live_points = 10_000
     with tempfile.TemporaryDirectory(prefix="mlnb-bench-runs-") as tmp:
         base = Path(tmp)
         (base / "mlnb").mkdir()
