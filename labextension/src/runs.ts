@@ -2,7 +2,7 @@
 
 import { IRun, fetchRows } from './api';
 import { button, clear, el, fmt, fmtDuration, fmtShortTime } from './dom';
-import { compareTable } from './compare';
+import { CompareView } from './compare';
 import { RunDetail } from './rundetail';
 import { InsertCode, IView, setState, showSide } from './view';
 
@@ -18,6 +18,7 @@ export class RunsView implements IView {
   private readonly more: HTMLButtonElement;
   private readonly side = el('div', { cls: 'mlnb-side' });
   private readonly detail: RunDetail;
+  private readonly comparison = new CompareView(() => this.showList());
   private runs: IRun[] = [];
   private readonly selected = new Map<string, IRun>();
   private hasMore = false;
@@ -170,8 +171,8 @@ export class RunsView implements IView {
       return;
     }
     this.open = 'compare';
-    const back = button('← Runs', () => this.showList(), 'mlnb-back');
-    this.setSide(el('div', { cls: 'mlnb-compare-view' }, back, el('h3', { text: `Comparing ${runs.length} runs` }), compareTable(runs)));
+    this.setSide(this.comparison.node);
+    void this.comparison.show(runs.map(r => r.id));
   }
 
   private setSide(content: HTMLElement): void {

@@ -22,6 +22,9 @@ from ._query import get
 
 #: most runs in one comparison (each is a column and a line in every chart)
 MAX_RUNS = 100
+#: points drawn over all the history series in the panel (its charts are small; the notebook draws
+#: ``_compare_charts.POINTS``)
+PANEL_POINTS = 4000
 #: metric names for which a lower value is better, unless ``minimize=`` says otherwise
 LOWER_IS_BETTER = re.compile(r"loss|err|mse|mae|mape|rmse|perplexity|latency|time|duration|regret|\bwer\b|\bcer\b",
                              re.IGNORECASE)
@@ -101,7 +104,7 @@ class RunComparison(Table):
             specs["scatter"] = _compare_charts.scatter_spec(self.runs, self.labels, params, self.metric)
         return {name: spec for name, spec in specs.items() if spec is not None}
 
-    def panel(self, points: int = _compare_charts.POINTS) -> dict[str, Any]:
+    def panel(self, points: int = PANEL_POINTS) -> dict[str, Any]:
         """What the JupyterLab panel draws: runs, rows (formatted values, best marked), the chosen
         metric, every metric to choose from, and the chart specs by name."""
         names = [self.labels[r["id"]] for r in self.runs]

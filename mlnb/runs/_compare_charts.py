@@ -8,7 +8,8 @@ of each), which keeps every spike; specs carry only those points. Non-finite val
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .._display import format_value as _text
@@ -75,14 +76,23 @@ def drawable_params(runs: Sequence[Mapping[str, Any]], differing: Sequence[str])
     return out[:MAX_PARAMS]
 
 
+def log_scale(values: Iterable[Any]) -> bool:
+    """Whether numbers are drawn on a log scale: all positive, spanning 100x or more (a learning
+    rate swept 0.001 … 0.3)."""
+    numbers = [v for v in values if finite(v)]
+    return bool(numbers) and min(numbers) > 0 and max(numbers) >= 100 * min(numbers)
+
+
 def _axis(runs: Sequence[Mapping[str, Any]], key: str, get: Any) -> tuple[dict[str, float], list[tuple[float, str]]]:
-    """Each run's position on one axis in [0, 1] (min–max for numbers, evenly spaced sorted values
-    for text), and the axis's tick labels as (position, text)."""
+    """Each run's position on one axis in [0, 1] (min–max for numbers, on a log scale when
+    :func:`log_scale`; evenly spaced sorted values for text), and the axis's tick labels as
+    (position, text)."""
     raw = {r["id"]: get(r) for r in runs}
     present = {i: v for i, v in raw.items() if v is not None and (finite(v) or not isinstance(v, float))}
     if present and all(finite(v) for v in present.values()):
         lo, hi = min(present.values()), max(present.values())
-        pos = {i: 0.5 if hi == lo else (v - lo) / (hi - lo) for i, v in present.items()}
+        f = math.log10 if log_scale(present.values()) else float
+        pos = {i: 0.5 if hi == lo else (f(v) - f(lo)) / (f(hi) - f(lo)) for i, v in present.items()}
         ticks = [(0.5, _text(lo))] if hi == lo else [(0.0, _text(lo)), (1.0, _text(hi))]
         return pos, ticks
     cats = sorted({_text(v) for v in present.values()})
@@ -147,7 +157,8 @@ def scatter_spec(runs: Sequence[Mapping[str, Any]], labels: Mapping[str, str], p
             "mark": {"type": "point", "filled": True, "size": 70, "tooltip": True},
             "encoding": {
                 "x": {"field": "x", "type": "quantitative" if numeric else "nominal", "title": key,
-                      **({"scale": {"zero": False}} if numeric else {})},
+                      **({"scale": {"type": "log"} if log_scale(r["x"] for r in rows) else {"zero": False}}
+                         if numeric else {})},
                 "y": {"field": "y", "type": "quantitative", "title": metric, "scale": {"zero": False}},
                 "color": {"field": "run", "type": "nominal", "sort": order, "scale": _RUN_COLORS, "legend": None},
             },

@@ -74,12 +74,17 @@ class Series:
     def points(self) -> list[tuple[float, float]]:
         """The kept points in step order within each bucket (first, min/max, last)."""
         out: list[tuple[float, float]] = []
-        for n, fs, fv, ls, lv, mins, minv, maxs, maxv in self.buckets:
-            inner = sorted({(mins, minv), (maxs, maxv)} - {(fs, fv), (ls, lv)})
-            for point in ((fs, fv), *inner, (ls, lv)):
-                if not out or out[-1] != point:
-                    out.append(point)
+        for _, fs, fv, ls, lv, mins, minv, maxs, maxv in self.buckets:
+            _keep(out, (fs, fv), (mins, minv), (maxs, maxv), (ls, lv))
         return out
+
+
+def _keep(out: list[tuple[float, float]], first: tuple[float, float], low: tuple[float, float],
+          high: tuple[float, float], last: tuple[float, float]) -> None:
+    """Append one bucket's points to ``out``: first, its min and max in step order, last; once each."""
+    for point in (first, *sorted({low, high} - {first, last}), last):
+        if not out or out[-1] != point:
+            out.append(point)
 
 
 def m4(steps: Sequence[float], values: Sequence[float | None], buckets: int = BUCKETS) -> tuple[list[float], list[float]]:
@@ -91,8 +96,14 @@ def m4(steps: Sequence[float], values: Sequence[float | None], buckets: int = BU
     """
     finite = [(s, v) for s, v in zip(steps, values) if isinstance(v, (int, float)) and math.isfinite(v)]
     if len(finite) > 4 * buckets:
-        series = Series(buckets)
-        for s, v in finite:
-            series.add(s, v)
-        finite = series.points()
+        width = -(-len(finite) // buckets)
+        kept: list[tuple[float, float]] = []
+        for lo in range(0, len(finite), width):
+            chunk = finite[lo:lo + width]
+            _keep(kept, chunk[0], min(chunk, key=_value), max(chunk, key=_value), chunk[-1])
+        finite = kept
     return [s for s, _ in finite], [v for _, v in finite]
+
+
+def _value(point: tuple[float, float]) -> float:
+    return point[1]

@@ -117,7 +117,7 @@ def get(run_id: Any, project: Project | None = None) -> RunRecord:
         for key, step, value, is_nan in conn.execute(
             select(run_metrics.c.key, run_metrics.c.step, run_metrics.c.value, run_metrics.c.is_nan)
             .where(run_metrics.c.run_id == full).order_by(run_metrics.c.key, run_metrics.c.id)
-        ):
+        ).all():  # fetched at once: row by row costs ~3x for a long history
             series = history.setdefault(key, {"step": [], "value": []})
             series["step"].append(step)
             series["value"].append(decode_value(value, is_nan))

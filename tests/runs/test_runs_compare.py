@@ -66,6 +66,9 @@ def test_compare_orders_marks_and_draws(project) -> None:
     assert {(t["axis"], t["label"]) for t in parallel["layer"][2]["data"]["values"]} >= {("lr", "0.001"), ("lr", "0.1"), ("opt", "adam"), ("opt", "sgd")}
     assert [p["title"] for p in scatter["concat"]] == ["lr", "opt"]
     assert scatter["concat"][0]["encoding"]["x"]["type"] == "quantitative"
+    # lr spans 100x: a log scale, where 0.01 sits half-way between 0.001 and 0.1
+    assert scatter["concat"][0]["encoding"]["x"]["scale"] == {"type": "log"}
+    assert {v["run"]: v["pos"] for v in lines if v["axis"] == "lr"} == pytest.approx({"r0": 1.0, "r1": 0.5, "r2": 0.0})
     assert scatter["concat"][1]["encoding"]["x"]["type"] == "nominal"
 
     panel = json.loads(json.dumps(comparison.panel(), allow_nan=False))
