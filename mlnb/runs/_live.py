@@ -34,6 +34,9 @@ V6_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 DOTS = 60
 #: the live output's first and last content when the run ends in its cell
 EMPTY = {"text/plain": ""}
+#: output metadata marking a live chart, so that what compares a cell's printed text (``mlnb export
+#: --check``) leaves it out: a script run outside a kernel draws none
+METADATA = {"mlnb": {"live_chart": True}}
 
 
 def watching() -> bool:
@@ -134,8 +137,8 @@ class LiveChart:
         bundle = self._live_bundle()
         if self._handle is None:  # an empty first output: what the cell shows once the run ends
             self._cell = _execution_count()
-            self._handle = display(EMPTY, raw=True, display_id=True)
-        self._handle.update(bundle, raw=True)
+            self._handle = display(EMPTY, raw=True, display_id=True, metadata=METADATA)
+        self._handle.update(bundle, raw=True, metadata=METADATA)
 
     def _final(self) -> None:
         from IPython.display import display
@@ -144,10 +147,10 @@ class LiveChart:
 
         bundle = chart_bundle(self.spec(), text=self._text())
         if _execution_count() == self._cell:
-            self._handle.update(EMPTY, raw=True)  # back to what the cell first showed, for nbval
-            display(bundle, raw=True)
+            self._handle.update(EMPTY, raw=True, metadata=METADATA)  # back to what the cell first showed, for nbval
+            display(bundle, raw=True, metadata=METADATA)
         else:
-            self._handle.update(bundle, raw=True)
+            self._handle.update(bundle, raw=True, metadata=METADATA)
 
 
 def _subtitle(counts: dict[str, int], thinned: bool) -> str:

@@ -63,6 +63,7 @@ def test_a_run_cell_draws_live_and_keeps_the_final_chart(project) -> None:
     # saved: the emptied live output, then the final chart with all 50 points and its static image
     placeholder, final = nb.cells[1].outputs
     assert placeholder.data == {"text/plain": ""}
+    assert final.metadata == placeholder.metadata == {"mlnb": {"live_chart": True}}  # export --check skips it
     assert set(final.data) == {V6_MIME, V5_MIME, SVG_MIME, "text/plain"}
     spec = final.data[V6_MIME]
     assert _points(spec, "loss") == [(i, 1 / (i + 1)) for i in range(50)]
