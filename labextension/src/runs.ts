@@ -5,6 +5,7 @@ import { button, clear, el, fmt, fmtDuration, fmtShortTime } from './dom';
 import { CompareView } from './compare';
 import { RunDetail } from './rundetail';
 import { InsertCode, IView, setState, showSide } from './view';
+import { preloadCharts } from './vega6';
 
 const PAGE = 50;
 const KEY_METRICS = 3;
@@ -152,6 +153,9 @@ export class RunsView implements IView {
     this.compareButton.disabled = n < 2;
     this.compareButton.textContent = n ? `Compare (${n})` : 'Compare';
     this.compareButton.title = 'Select two or more runs to compare them';
+    if (n) {
+      preloadCharts(); // Compare draws charts: load Vega while runs are being ticked
+    }
   }
 
   /** Open run ``id``'s page (a link from another tab, such as a model version's lineage). */

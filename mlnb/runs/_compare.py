@@ -13,12 +13,16 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .._display import _CSS, Table, format_value
+from sqlalchemy import select
+
+from .._display import _CSS, Record, Table, format_value
 from .._project import current_project
 from ..errors import UsageError
+from ..store import registry
+from ..store._schema import runs
 from . import _charts, _compare_charts
 from ._charts import finite
-from ._query import get
+from ._query import _details, histories, reap, resolve_id
 
 #: most runs in one comparison (each is a column and a line in every chart)
 MAX_RUNS = 100
@@ -169,5 +173,17 @@ def compare(ids: Sequence[Any], metric: str | None = None, minimize: Iterable[st
         raise UsageError(f"compare needs at least two run ids, got {len(ids)}: `mlnb runs list` shows them")
     if len(ids) > MAX_RUNS:
         raise UsageError(f"compare takes at most {MAX_RUNS} runs, got {len(ids)}: narrow the selection with a filter")
-    project = current_project()
-    return RunComparison([get(i, project) for i in ids], metric=metric, minimize=minimize)
+    return RunComparison(_records(ids, current_project()), metric=metric, minimize=minimize)
+
+
+def _records(ids: Sequence[str], project: Any) -> list[Record]:
+    """What a comparison reads of each run (id, name, status, params, latest metrics, history), in
+    a few queries for all of them; ids may be unique prefixes, as for ``get``."""
+    reap(project)
+    with registry(project).read() as conn:
+        full = [resolve_id(conn, i) for i in ids]
+        heads = {r.id: r for r in conn.execute(select(runs.c.id, runs.c.name, runs.c.status).where(runs.c.id.in_(full)))}
+        params, latest, _ = _details(conn, full)
+        history = histories(conn, full)
+    return [Record({"id": i, "name": heads[i].name, "status": heads[i].status, "params": params.get(i, {}),
+                    "metrics": latest.get(i, {}), "history": history[i]}) for i in full]

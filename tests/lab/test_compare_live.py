@@ -81,6 +81,19 @@ def _open_compare(page) -> tuple[float, str]:  # type: ignore[no-untyped-def]
     return took, f"answer {view.get_attribute('data-fetch-ms')} ms, drawn {view.get_attribute('data-render-ms')} ms"
 
 
+def _small(png: bytes) -> bytes:
+    """The picture in 256 colours (a third of the bytes) for the docs, where Pillow is installed."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return png
+    import io
+
+    out = io.BytesIO()
+    Image.open(io.BytesIO(png)).convert("RGB").quantize(256).save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
 def _widen_sidebar(page, width: int) -> None:  # type: ignore[no-untyped-def]
     handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").first
     box = handle.bounding_box()
@@ -123,9 +136,9 @@ def test_compare_view_of_20_runs_draws_every_chart(chromium, sweep_lab: Lab, tmp
         view.locator(".mlnb-compare-fold").click()
         assert same.first.is_visible()
         clip = {"x": 0, "y": 0, "width": 1120, "height": 880}
-        keep_screenshot(page.screenshot(clip=clip), "compare.png", tmp_path)
+        keep_screenshot(_small(page.screenshot(clip=clip)), "compare.png", tmp_path)
         parallel.evaluate("n => n.scrollIntoView()")
-        keep_screenshot(page.screenshot(clip=clip), "compare-charts.png", tmp_path)
+        keep_screenshot(_small(page.screenshot(clip=clip)), "compare-charts.png", tmp_path)
 
         view.locator(".mlnb-compare-metric").select_option("loss")
         view.locator(".mlnb-compare-chart[data-chart='parallel'] .role-title-text", has_text="params → loss").wait_for()
@@ -164,7 +177,7 @@ def test_a_live_chart_grows_while_its_cell_runs(chromium, sweep_lab: Lab, tmp_pa
             if len(counts) == 1:
                 page.wait_for_timeout(1500)
         assert 0 < counts[0] < counts[1] < 2 * 60, counts
-        keep_screenshot(cell.screenshot(), "live-chart.png", tmp_path)
+        keep_screenshot(_small(cell.screenshot()), "live-chart.png", tmp_path)
         # when the run ends: the live output is emptied and the final chart drawn with every point
         page.wait_for_function("el => !el.textContent.includes('*')", arg=cell.locator(".jp-InputPrompt").element_handle(),
                                timeout=60_000)
