@@ -125,3 +125,16 @@ def test_series_memory_stays_bounded_while_points_arrive() -> None:
         assert len(series.buckets) <= 100
     assert series.count == 50_000 and 50 <= len(series.buckets) <= 100
     assert series.points()[-1] == (49_999, float(49_999 % 97))
+
+
+def test_a_chart_that_cannot_draw_never_breaks_logging(project) -> None:
+    """Forced on where no display works (no IPython shell): the chart gives up, every point is stored."""
+    script = ("import mlnb\nfrom mlnb.runs import _live\n"
+              "with mlnb.start_run('forced') as run:\n"
+              "    run._live = chart = _live.attach(run.name, force=True)\n"
+              "    for i in range(100): run.log_metric('loss', 1 / (i + 1))\n"
+              "    assert chart._broken and chart.series['loss'].count == 100\n")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=project.root, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    run = mlnb.runs.get(mlnb.runs.list()[0]["id"])
+    assert run["status"] == "finished" and len(run["history"]["loss"]["step"]) == 100
