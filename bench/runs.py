@@ -15,11 +15,16 @@ made for other requirements (``MLFLOW_REQUIREMENTS``, shared with bench/models.p
 | 50 small runs (2 params, 2 metrics each)           | 0.86 s          | <= 0.1 s |
 | list 100,000 runs, filter + sort + top 50          | -               | <= 50 ms |
 | overhead of `%%mlops run` over the bare cell       | -               | <= 20 ms |
+| 10,000 points in a loop with the live chart shown  | -               | <= 2x    |
 
 For the listing, both registries hold the same 100,000 runs, seeded with bulk SQL inserts into
 each tool's own schema (logging 100,000 runs through MLflow's API would take about half an hour);
 the timed part is each tool's own query. MLflow compares params as strings, so the shared filter
 compares a text param; mlnb's numeric-param filter is timed as an extra row.
+
+The live chart (mlnb/runs/_live.py) is timed in an IPython shell whose displays are captured, as a
+kernel would send them: the same loop with the chart attached and without, alternated; the run's
+end (the final drawing with its static SVG, once per run) is printed apart.
 """
 
 from __future__ import annotations
@@ -71,7 +76,7 @@ def mlnb_setup(work: Path) -> None:
 
 
 def mlnb_round(args: argparse.Namespace) -> dict[str, float]:
-    """One repetition of every logging measurement (the listing is timed once, in mlnb_listing)."""
+    """One repetition of every logging measurement (the listing and the live chart: mlnb_once)."""
     import mlnb
 
     def inside_a_run(log) -> float:  # noqa: ANN001 - time the logging (and its flush), not the run's start
@@ -93,10 +98,11 @@ def mlnb_round(args: argparse.Namespace) -> dict[str, float]:
             "overhead": cell_overhead(10)}
 
 
-def mlnb_listing(args: argparse.Namespace) -> dict[str, float]:
+def mlnb_once(args: argparse.Namespace) -> dict[str, float]:
+    """The measurements that alternate within themselves: the live chart (shown / not shown) and the listing."""
     import mlnb
 
-    out: dict[str, float] = {}
+    out: dict[str, float] = live_chart(args.live_points, args.repeat * 3)
     seed_mlnb(args.list)
     for label, (expr, sort) in (("list", FILTER_SHARED), ("list_numeric", FILTER_NUMERIC),
                                 ("list_default", (None, None)), ("list_tag", ("tags.churn and name ~ 'run-9'", "-started_at"))):
@@ -116,6 +122,36 @@ def cell_overhead(repeat: int) -> float:
     bare = median_time(lambda: shell.run_cell(body), repeat)
     magic = median_time(lambda: shell.run_cell("%%mlops run overhead\n" + body), repeat)
     return magic - bare
+
+
+def live_chart(points: int, repeat: int) -> dict[str, float]:
+    """Medians of the loop without and with the live chart (alternated), and of the run's end with it."""
+    import mlnb
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    from mlnb.runs import _live
+
+    InteractiveShell.instance()
+    bare, live, end = [], [], []
+    for i in range(repeat + 1):  # the first round warms up (vl-convert's first drawing is slow)
+        for shown in (False, True):
+            with capture_output() as shown_out:
+                run = mlnb.start_run("live")
+                run._live = _live.attach(run.name, force=True) if shown else None
+                t = time.perf_counter()
+                for step in range(points):
+                    run.log_metric("loss", 1.0 / (step + 1))
+                t1 = time.perf_counter()
+                run.end()
+                t2 = time.perf_counter()
+            if shown:
+                assert shown_out.outputs, "the live chart drew nothing"
+            if i:
+                (live if shown else bare).append(t1 - t)
+                if shown:
+                    end.append(t2 - t1)
+    return {"live_bare": statistics.median(bare), "live": statistics.median(live), "live_end": statistics.median(end)}
 
 
 def seed_mlnb(n: int) -> None:
@@ -299,6 +335,11 @@ def report(args: argparse.Namespace, ours: dict[str, float], anchor: dict[str, f
         (f"list {args.list:,} runs: tags.churn and name ~ 'run-9'", "list_tag", "<= 50 ms"),
         ("overhead of %%mlops run over the bare cell (MLflow: empty with start_run)", "overhead", "<= 20 ms"),
     ]
+    lines += [
+        (f"{args.live_points:,} points in a loop, no chart shown", "live_bare", ""),
+        (f"{args.live_points:,} points in a loop, live chart shown", "live", ""),
+        ("  the run's end with the live chart (final drawing + SVG)", "live_end", ""),
+    ]
     fastest = [  # MLflow's fastest idiomatic path for the same work, against the same mlnb figure
         (f"{args.points:,} metric points, MLflow async log_metric (+ flush)", "points", "points_async"),
         (f"{args.points:,} metric points, MLflow log_batch", "points", "points_batch"),
@@ -313,6 +354,7 @@ def report(args: argparse.Namespace, ours: dict[str, float], anchor: dict[str, f
         print(f"{what:<58} {mine * 1000:8.1f}ms {theirs_s} {ratio}  {target}")
     print("mlnb buffers points and params and writes one transaction per flush; MLflow's synchronous calls "
           "commit each call, its async logging queues them (flushed before the clock stops).")
+    print(f"live chart shown / not shown over the loop: {ours['live'] / ours['live_bare']:.2f}x (target <= 2x)")
 
 
 def main() -> None:
@@ -322,8 +364,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.points, args.params, args.runs, args.list, args.repeat = 200, 20, 10, 5_000, 1
+        args.live_points = 10_000  # the target is about this size; the loop takes ~0.1 s
     else:
         args.points, args.params, args.runs, args.list, args.repeat = 1000, 100, 50, 100_000, 5
+        args.live_points = 10_000
     with tempfile.TemporaryDirectory(prefix="mlnb-bench-runs-") as tmp:
         base = Path(tmp)
         (base / "mlnb").mkdir()
@@ -337,7 +381,7 @@ def main() -> None:
                 if theirs:
                     theirs_rounds.append(theirs)
                 ours_rounds.append(mlnb_round(args))
-            ours = medians(ours_rounds) | mlnb_listing(args)
+            ours = medians(ours_rounds) | mlnb_once(args)
         finally:
             os.chdir(ROOT)  # leave the folder before it is removed
         anchor = None

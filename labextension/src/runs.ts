@@ -2,9 +2,10 @@
 
 import { IRun, fetchRows } from './api';
 import { button, clear, el, fmt, fmtDuration, fmtShortTime } from './dom';
-import { compareTable } from './compare';
+import { CompareView } from './compare';
 import { RunDetail } from './rundetail';
 import { InsertCode, IView, setState, showSide } from './view';
+import { preloadCharts } from './vega6';
 
 const PAGE = 50;
 const KEY_METRICS = 3;
@@ -18,6 +19,7 @@ export class RunsView implements IView {
   private readonly more: HTMLButtonElement;
   private readonly side = el('div', { cls: 'mlnb-side' });
   private readonly detail: RunDetail;
+  private readonly comparison = new CompareView(() => this.showList());
   private runs: IRun[] = [];
   private readonly selected = new Map<string, IRun>();
   private hasMore = false;
@@ -151,6 +153,9 @@ export class RunsView implements IView {
     this.compareButton.disabled = n < 2;
     this.compareButton.textContent = n ? `Compare (${n})` : 'Compare';
     this.compareButton.title = 'Select two or more runs to compare them';
+    if (n) {
+      preloadCharts(); // Compare draws charts: load Vega while runs are being ticked
+    }
   }
 
   /** Open run ``id``'s page (a link from another tab, such as a model version's lineage). */
@@ -170,8 +175,8 @@ export class RunsView implements IView {
       return;
     }
     this.open = 'compare';
-    const back = button('← Runs', () => this.showList(), 'mlnb-back');
-    this.setSide(el('div', { cls: 'mlnb-compare-view' }, back, el('h3', { text: `Comparing ${runs.length} runs` }), compareTable(runs)));
+    this.setSide(this.comparison.node);
+    void this.comparison.show(runs.map(r => r.id));
   }
 
   private setSide(content: HTMLElement): void {

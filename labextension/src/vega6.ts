@@ -21,6 +21,12 @@ function loadEmbed(): Promise<Embed> {
   return embedModule;
 }
 
+/** Start loading Vega's code in the background (a view about to draw charts, such as Compare
+ * once runs are ticked), so the first chart does not wait for it. */
+export function preloadCharts(): void {
+  void loadEmbed();
+}
+
 /** Draw a Vega-Lite spec into ``node`` (the panel's charts); returns a function that frees it. */
 export async function embedChart(node: HTMLElement, spec: object): Promise<() => void> {
   const { default: embed, vega } = await loadEmbed();

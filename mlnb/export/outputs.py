@@ -144,10 +144,16 @@ def notebook_texts(path: Path) -> dict[int, str]:
         for out in outputs:
             if out.get("output_type") == "stream" and out.get("name") == "stdout":
                 parts.append(out.get("text", ""))
-            elif out.get("output_type") in ("execute_result", "display_data"):
+            elif out.get("output_type") in ("execute_result", "display_data") and not _live_chart(out):
                 parts.append(out.get("data", {}).get("text/plain", ""))
         found[number] = _TIMING.sub("", "\n".join(parts))
     return found
+
+
+def _live_chart(output: Any) -> bool:
+    """A run's live metric chart (``mlnb.runs._live``): drawn only in a kernel, so not compared."""
+    mark = output.get("metadata", {}).get("mlnb")
+    return isinstance(mark, dict) and bool(mark.get("live_chart"))
 
 
 class Skip(str):

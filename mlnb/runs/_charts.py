@@ -1,4 +1,5 @@
-"""Altair charts of runs: lineage graph, metric bars, step series, parallel coordinates.
+"""Altair charts of runs: lineage graph and step series (a comparison's charts are in
+``_compare_charts``).
 
 Charts carry only pre-aggregated values (one point per metric value or node), never raw data.
 Labels are run names (with a short id only when two runs share a name), so the same runs give
@@ -18,7 +19,7 @@ def run_labels(runs: Sequence[dict[str, Any]]) -> dict[str, str]:
     return {r["id"]: r["name"] if names.count(r["name"]) == 1 else f"{r['name']} ({r['id'][:6]})" for r in runs}
 
 
-def _finite(value: Any) -> bool:
+def finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -69,22 +70,6 @@ def lineage_chart(run: dict[str, Any]) -> Any:
     return (links + points + text).properties(width=480, height=height, title=title)
 
 
-def metric_bars(runs: Sequence[dict[str, Any]]) -> Any:
-    """Latest value of each metric, one bar per run, one panel per metric."""
-    import altair as alt
-
-    labels = run_labels(runs)
-    values = [{"run": labels[r["id"]], "metric": k, "value": v}
-              for r in runs for k, v in r["metrics"].items() if _finite(v)]
-    return alt.Chart(alt.Data(values=values)).mark_bar().encode(
-        x=alt.X("run:N", title=None, sort=list(labels.values())),
-        y=alt.Y("value:Q", title=None),
-        color=alt.Color("run:N", sort=list(labels.values())),
-        column=alt.Column("metric:N", title=None),
-        tooltip=["run:N", "metric:N", "value:Q"],
-    ).properties(width=max(60, 28 * len(runs)), height=160).resolve_scale(y="independent")
-
-
 def history_chart(runs: Sequence[dict[str, Any]]) -> Any:
     """Metric series with more than one step, runs overlaid, one panel per metric."""
     import altair as alt
@@ -95,35 +80,8 @@ def history_chart(runs: Sequence[dict[str, Any]]) -> Any:
         for key, series in r["history"].items():
             if len(series["step"]) > 1:
                 values += [{"run": labels[r["id"]], "metric": key, "step": s, "value": v}
-                           for s, v in zip(series["step"], series["value"]) if _finite(v)]
+                           for s, v in zip(series["step"], series["value"]) if finite(v)]
     return alt.Chart(alt.Data(values=values)).mark_line(point=len(values) <= 200).encode(
         x=alt.X("step:Q"), y=alt.Y("value:Q", title=None), color=alt.Color("run:N", sort=list(labels.values())),
         facet=alt.Facet("metric:N", title=None, columns=3), tooltip=["run:N", "metric:N", "step:Q", "value:Q"],
     ).properties(width=220, height=150).resolve_scale(y="independent")
-
-
-def parallel_coordinates(runs: Sequence[dict[str, Any]]) -> Any:
-    """One line per run across numeric params and metrics, each axis scaled to [0, 1]."""
-    import altair as alt
-
-    labels = run_labels(runs)
-    axes: dict[str, list[float]] = {}
-    for r in runs:
-        for prefix, values in (("params", r["params"]), ("metrics", r["metrics"])):
-            for k, v in values.items():
-                if _finite(v):
-                    axes.setdefault(f"{prefix}.{k}", []).append(float(v))
-    order = sorted(axes, key=lambda a: (not a.startswith("params"), a))
-    values = []
-    for r in runs:
-        for axis in order:
-            prefix, key = axis.split(".", 1)
-            v = r[prefix].get(key)
-            if _finite(v):
-                lo, hi = min(axes[axis]), max(axes[axis])
-                values.append({"run": labels[r["id"]], "axis": axis, "raw": v,
-                               "scaled": 0.5 if hi == lo else (v - lo) / (hi - lo)})
-    return alt.Chart(alt.Data(values=values)).mark_line(point=True).encode(
-        x=alt.X("axis:N", sort=order, title=None), y=alt.Y("scaled:Q", title="scaled to min–max", axis=alt.Axis(format=".1f")),
-        color=alt.Color("run:N", sort=list(labels.values())), detail="run:N", tooltip=["run:N", "axis:N", "raw:Q"],
-    ).properties(width=max(240, 90 * len(order)), height=220, title="parallel coordinates")

@@ -91,8 +91,12 @@ def register(sub: Any) -> None:
     p.add_argument("id", help="a run id or a unique prefix of 4+ characters")
     add_json_flag(p)
 
-    p = add_verb(verbs, "compare", lambda a, c: _runs().compare(a.ids), "params side by side and metric charts")
+    p = add_verb(verbs, "compare", lambda a, c: _runs().compare(a.ids, metric=a.metric, minimize=a.minimize),
+                 "params side by side (differences first, best values marked) and charts")
     p.add_argument("ids", nargs="+", metavar="ID", help="two or more run ids")
+    p.add_argument("--metric", help="the metric the charts relate params to (default: the one most runs have)")
+    p.add_argument("--minimize", action="append", metavar="METRIC",
+                   help="a metric where lower is better (repeatable; default: names with loss, error, mse ...)")
     add_json_flag(p)
 
     p = add_verb(verbs, "lineage", lambda a, c: _runs().lineage(a.ref),

@@ -115,14 +115,7 @@ def get(run_id: Any, project: Project | None = None) -> RunRecord:
         full = resolve_id(conn, run_id)
         row = conn.execute(select(runs).where(runs.c.id == full)).one()._mapping
         params, latest, tags = _details(conn, [full])
-        history: dict[str, dict[str, list[Any]]] = {}
-        for key, step, value, is_nan in conn.execute(
-            select(run_metrics.c.key, run_metrics.c.step, run_metrics.c.value, run_metrics.c.is_nan)
-            .where(run_metrics.c.run_id == full).order_by(run_metrics.c.key, run_metrics.c.id)
-        ):
-            series = history.setdefault(key, {"step": [], "value": []})
-            series["step"].append(step)
-            series["value"].append(decode_value(value, is_nan))
+        history = histories(conn, [full])[full]
         artifacts = [dict(a._mapping) for a in conn.execute(
             select(run_artifacts.c.path, run_artifacts.c.md5, run_artifacts.c.size, run_artifacts.c.data_version_id)
             .where(run_artifacts.c.run_id == full).order_by(run_artifacts.c.logged_at)
@@ -144,6 +137,21 @@ def get(run_id: Any, project: Project | None = None) -> RunRecord:
         "parent_id": row["parent_id"], "children": children, "host": row["host"], "pid": row["pid"],
     }
     return RunRecord(fields)
+
+
+def histories(conn: Connection, ids: Sequence[str]) -> dict[str, dict[str, dict[str, list[Any]]]]:
+    """Every metric point of runs ``ids`` (full ids): ``{id: {key: {"step": [...], "value": [...]}}}``."""
+    out: dict[str, dict[str, dict[str, list[Any]]]] = {i: {} for i in ids}
+    for chunk in _chunks(ids):
+        for rid, key, step, value, is_nan in conn.execute(
+            select(run_metrics.c.run_id, run_metrics.c.key, run_metrics.c.step, run_metrics.c.value,
+                   run_metrics.c.is_nan).where(run_metrics.c.run_id.in_(chunk))
+            .order_by(run_metrics.c.run_id, run_metrics.c.key, run_metrics.c.id)
+        ).all():  # fetched at once: row by row costs ~3x for a long history
+            series = out[rid].setdefault(key, {"step": [], "value": []})
+            series["step"].append(step)
+            series["value"].append(decode_value(value, is_nan))
+    return out
 
 
 def _details(conn: Connection, ids: Sequence[str]) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, list[str]]]:

@@ -33,7 +33,7 @@ from .. import _lineage
 from .._project import Project, current_project
 from ..errors import MlnbError, NotFound, UsageError
 from ..store import registry
-from . import _capture, _limits, _store
+from . import _capture, _limits, _live, _store
 from ._limits import check_name
 
 FLUSH_POINTS = 10_000
@@ -87,6 +87,7 @@ class Run:
         self._data_seen: set[tuple[str, int]] = set()
         self._write_lock = threading.Lock()  # one flush of this run at a time
         self._closing = False  # end() has taken the buffer: logging now would be lost
+        self._live: _live.LiveChart | None = None  # the chart drawn in the notebook, in a kernel
 
     # -- logging -------------------------------------------------------------------------------
 
@@ -103,6 +104,8 @@ class Run:
             self._steps[key] = step
             self._points.append((key, step, number, time.time()))
             full = len(self._points) >= FLUSH_POINTS
+        if self._live is not None:
+            self._live.add(key, step, number)
         if full:
             self.flush()
 
@@ -228,6 +231,9 @@ class Run:
         now = time.time()
         self._write({"status": status, "ended_at": now, "heartbeat_at": now,
                      "error": _capture.redact_text(_store.storable_text(error))})
+        live, self._live = self._live, None
+        if live is not None:
+            live.finish()
 
     def reopen(self) -> bool:
         """Run again after a finished :meth:`end`, as the active run (a notebook stage continued by
@@ -364,7 +370,8 @@ def start_run(
 
     Captured without asking: times, status, the cell or script source, notebook path, git commit
     and dirtiness, Python and package versions, and the data versions loaded/saved meanwhile.
-    A run started while another is active is its child.
+    A run started while another is active is its child. In a Jupyter kernel its metrics are drawn
+    live in the cell as they are logged (``mlnb.runs._live``; ``MLNB_LIVE=0`` turns that off).
 
     >>> with mlnb.start_run("baseline", params={"lr": 0.1}, tags=["churn"]) as run:  # doctest: +SKIP
     ...     run.log_metric("accuracy", 0.91)
@@ -400,6 +407,7 @@ def start_run(
     with registry(project).write() as conn:
         _store.insert_run(conn, row, clean, tag_list)
     run = Run(project, run_id, row["name"], now)
+    run._live = _live.attach(run.name)
     _activate(run)
     return run
 

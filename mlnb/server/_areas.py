@@ -85,6 +85,13 @@ def run_detail(project: Project, run_id: str) -> Any:
     return runs.get(run_id)
 
 
+def compare_runs(project: Project, ids: str, metric: str | None) -> dict[str, Any]:
+    """Runs side by side for the panel's Compare view (``mlnb.runs.compare(...).panel()``)."""
+    from ..runs import compare
+
+    return compare(ids, metric=metric).panel()
+
+
 def datasets(project: Project) -> dict[str, Any]:
     from ..data import list_datasets
 

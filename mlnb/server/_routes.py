@@ -165,6 +165,15 @@ class RunsHandler(_ApiHandler):
         await self.reply(_areas.runs_page, flt, sort, *page)
 
 
+class CompareHandler(_ApiHandler):
+    """Runs side by side: ``?ids=ID,ID,...&metric=NAME`` (the table rows and the chart specs)."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        metric = self.get_query_argument("metric", "").strip() or None
+        await self.reply(_areas.compare_runs, self.get_query_argument("ids", ""), metric)
+
+
 class FileHandler(_ApiHandler):
     """Bytes of a run artifact or dataset file; everything else is refused (``_files``)."""
 
@@ -198,6 +207,7 @@ ROUTES: list[tuple[str, type[_ApiHandler], dict[str, Any]]] = [
     (f"{API}/version", VersionHandler, {}),
     (f"{API}/runs", RunsHandler, {}),
     (f"{API}/runs/([^/]+)", AreaHandler, {"fn": _areas.run_detail}),
+    (f"{API}/compare", CompareHandler, {}),
     (f"{API}/datasets", AreaHandler, {"fn": _areas.datasets}),
     (f"{API}/datasets/([^/]+)", AreaHandler, {"fn": _areas.dataset_versions}),
     (f"{API}/models", AreaHandler, {"fn": _areas.models}),

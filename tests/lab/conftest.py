@@ -142,16 +142,22 @@ with registry(project).write() as conn:  # more runs than the server's largest p
 """
 
 
+def seeded_lab(lab_project: tuple[Path, dict[str, str]], tmp_path_factory: pytest.TempPathFactory, name: str,
+               seed: str) -> Iterator[Lab]:
+    """A server over a fresh project that ``seed`` (Python run in it) filled, for a fixture to yield."""
+    _, env = lab_project  # the same private HOME and git identity
+    root = tmp_path_factory.mktemp(name) / "proj"
+    root.mkdir()
+    run_python(seed, root, env)
+    server = start_lab(root, tmp_path_factory.mktemp(f"{name}-server"), env)
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def big_lab(lab_project: tuple[Path, dict[str, str]], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """A server over a project whose model "big" has 10,000 versions."""
-    _, env = lab_project  # the same private HOME and git identity
-    root = tmp_path_factory.mktemp("big") / "proj"
-    root.mkdir()
-    run_python(BIG_SEED, root, env)
-    server = start_lab(root, tmp_path_factory.mktemp("big-server"), env)
-    yield server
-    server.stop()
+    yield from seeded_lab(lab_project, tmp_path_factory, "big", BIG_SEED)
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,7 @@ def _methods(handler: type) -> list[str]:
 
 def test_routes_are_all_under_the_api_prefix() -> None:
     """The routes docs/lab.md and the panel use, and nothing else; each answers GET only."""
-    expected = ["status", "version", "runs", "runs/([^/]+)", "datasets", "datasets/([^/]+)", "models",
+    expected = ["status", "version", "runs", "runs/([^/]+)", "compare", "datasets", "datasets/([^/]+)", "models",
                 "models/([^/]+)", "models/([^/]+)/history", "models/([^/]+)/([^/]+)", "alerts", "files"]
     assert [pattern for pattern, _, _ in ROUTES] == [f"/mlnb/api/{p}" for p in expected]
     for pattern, handler, _ in ROUTES:
