@@ -56,12 +56,13 @@ def latest_metrics(project: Any, model: str, window: str = DEFAULT_WINDOW) -> La
     (a statistic the window is too small for has none, and is left out), rows and end."""
     from .._project import using_project
     from ._check import _epoch, _number  # read a report's frame as the rules' check reads it
-    from ._report import report
+    from ._report import latest_report
 
     if not any((Path(project.mlnb_dir) / "predictions" / model).glob("date=*/part-*.parquet")):
         return Latest()  # nothing logged yet (a server before its first request): no window, no metric
     with using_project(project):
-        frame = report(model, window=int(window) if window.isdigit() else window).to_frame()
+        # only the latest window and the baseline ones (its bands) are scored: its rows are the whole report's
+        frame = latest_report(model, int(window) if window.isdigit() else window).to_frame()
     if frame.empty:
         return Latest()
     last = frame[frame["window"] == frame["window"].max()]

@@ -103,13 +103,15 @@ class OutcomeIndex:
         from . import _performance as perf
 
         self._table = table
-        ids = table.column("id").combine_chunks()
+        self._all_ids = table.column("id")
+        every = codes(self._all_ids)
         order = np.argsort(table.column("time").to_numpy(), kind="stable")
-        latest = np.sort(order[~pd.Index(codes(ids)[order]).duplicated(keep="last")])
-        keep = pa.array(latest)
-        self.ids = ids.take(keep)
-        self.values = perf.labels(table.column("outcome").take(keep).to_numpy(zero_copy_only=False))
-        self._codes = pd.Index(codes(self.ids))
+        #: per entry of the index, the row of the outcome log holding that id's latest outcome
+        latest = np.zeros(len(every), dtype=bool)
+        latest[order[~pd.Index(every[order]).duplicated(keep="last")]] = True
+        self._rows = np.flatnonzero(latest)
+        self.values = perf.labels(table.column("outcome").take(pa.array(self._rows)).to_numpy(zero_copy_only=False))
+        self._codes = pd.Index(every[self._rows])
         self._codes.get_indexer(self._codes[:1])  # its hash table built now, not by two windows' threads at once
         self._exact: tuple[Any, np.ndarray] | None = None
         self.fallbacks = 0  # windows joined the exact way (a code shared by two ids)
@@ -151,7 +153,7 @@ class OutcomeIndex:
         hit = at >= 0
         if hit.any():
             mine = ids.filter(pa.array(hit)).cast(pa.string())
-            same = pc.equal(mine, self.ids.take(pa.array(at[hit])).cast(pa.string()))
+            same = pc.equal(mine, self._all_ids.take(pa.array(self._rows[at[hit]])).cast(pa.string()))
             if same.null_count or not pc.all(same).as_py():  # a code shared by two ids
                 self.fallbacks += 1
                 index, values = self._exact_join()
