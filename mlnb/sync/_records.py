@@ -1,0 +1,293 @@
+"""Registry rows as portable records and back: what a push sends, and a pull's merge.
+
+A portable record is a row of a table (:mod:`._tables`) with its local ids replaced by natural
+keys. ``sync_records`` holds, per record the remote has, the digest of the state it has: a push
+sends the records whose digest differs; a pull merges records in one transaction, keeping of two
+states of one record the fresher one (the same choice on every clone, whatever the order).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from ..store._schema import sync_records as sr
+from ._segment import SegmentRefused, Tables
+from ._tables import BY_RUN, Spec, canonical, key_of, specs
+
+#: (table, key) -> (digest, origin, claim)
+Known = dict[tuple[str, str], tuple[str, str, Any]]
+
+
+def known(conn: Connection) -> Known:
+    return {(t, k): (d, o, c) for t, k, d, o, c in
+            conn.execute(select(sr.c.tbl, sr.c.key, sr.c.digest, sr.c.origin, sr.c.claim))}
+
+
+def digest(row: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical(row).encode()).hexdigest()[:32]
+
+
+@dataclass
+class View:
+    """The registry's rows as portable records, table by table."""
+
+    known: Known
+    #: table -> local id -> natural key (a list); and the reverse, by the key's text
+    keys: dict[str, dict[Any, list[Any]]] = field(default_factory=lambda: defaultdict(dict))
+    ids: dict[str, dict[str, Any]] = field(default_factory=lambda: defaultdict(dict))
+
+    def rows(self, conn: Connection, spec: Spec) -> dict[str, tuple[Any, dict[str, Any]]]:
+        """key text -> (local primary key, portable record); numbers are given as their claim."""
+        out = {}
+        pk_cols = [c.name for c in spec.table.primary_key.columns]
+        for r in conn.execute(select(spec.table)).mappings():
+            rec = {c: r[c] for c in spec.columns}
+            for col, target in spec.refs.items():
+                if rec[col] is not None:
+                    rec[col] = self.keys[target].get(rec[col])
+            key = key_of(spec, rec)
+            if spec.number is not None:
+                claim = self.known.get((spec.name, key), (None, None, None))[2]
+                rec[spec.number[1]] = rec[spec.number[1]] if claim is None else claim
+            pk = r[spec.local_id] if spec.local_id else tuple(r[c] for c in pk_cols)
+            if spec.local_id:
+                self.note(spec.name, pk, [rec[c] for c in spec.key])
+            out[key] = (pk, rec)
+        return out
+
+    def note(self, table: str, local_id: Any, key: list[Any]) -> None:
+        self.keys[table][local_id] = key
+        self.ids[table][canonical(key)] = local_id
+
+    def local(self, spec: Spec, rec: dict[str, Any], segment: str) -> dict[str, Any]:
+        """A portable record with its natural keys turned into this registry's ids."""
+        row = dict(rec)
+        for col, target in spec.refs.items():
+            if row.get(col) is not None:
+                found = self.ids[target].get(canonical(row[col]))
+                if found is None:
+                    raise SegmentRefused(f"segment {segment}: a {spec.name} record points at a {target} record "
+                                         f"{canonical(row[col])} that no segment holds: nothing was merged")
+                row[col] = found
+        return row
+
+
+# -- push ------------------------------------------------------------------------------------
+
+def pending(conn: Connection) -> tuple[Tables, list[tuple[str, str, str, Any]]]:
+    """The records the remote lacks (or holds in another state), and the marks to keep once sent:
+    ``(table, key, digest, claim)``."""
+    view = View(known(conn))
+    tables: Tables = {}
+    marks: list[tuple[str, str, str, Any]] = []
+    for spec in specs():
+        if spec.name == BY_RUN:
+            tables[spec.name] = _new_points(conn, spec, view.known, marks)
+            continue
+        rows = []
+        for key, (_, rec) in sorted(view.rows(conn, spec).items()):
+            d = digest(rec)
+            if view.known.get((spec.name, key), ("",))[0] != d:
+                rows.append([rec[c] for c in spec.columns])
+                marks.append((spec.name, key, d, rec[spec.number[1]] if spec.number else None))
+        tables[spec.name] = (list(spec.columns), rows)
+    return tables, marks
+
+
+def _new_points(conn: Connection, spec: Spec, have: Known, marks: list[tuple[str, str, str, Any]]
+                ) -> tuple[list[str], list[list[Any]]]:
+    """A run's points are appended, only by the run's process: the remote has the first N of
+    each run's points in the order they were written, and is sent the rest."""
+    t = spec.table
+    sent = {k: int(d) for (tbl, k), (d, _, _) in have.items() if tbl == BY_RUN}
+    counts = dict(conn.execute(select(t.c.run_id, func.count()).group_by(t.c.run_id)).all())
+    runs = sorted(r for r, n in counts.items() if n > sent.get(canonical([r]), 0))
+    cols = [c for c in spec.columns]
+    rows: list[list[Any]] = []
+    for chunk in _chunks(runs, 500):
+        q = select(*(t.c[c] for c in cols)).where(t.c.run_id.in_(chunk)).order_by(t.c.run_id, t.c[spec.local_id])
+        skip: dict[str, int] = {}
+        for point in conn.execute(q):
+            run = point[0]
+            seen = skip[run] = skip.get(run, 0) + 1
+            if seen > sent.get(canonical([run]), 0):
+                rows.append(list(point))
+    marks.extend((BY_RUN, canonical([r]), str(counts[r]), None) for r in runs)
+    return cols, rows
+
+
+def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def keep_marks(conn: Connection, marks: list[tuple[str, str, str, Any]], origin: str) -> None:
+    """Remember that the remote holds these records in these states; a record first seen here
+    keeps ``origin`` (push: made here; pull: made elsewhere)."""
+    have = known(conn)
+    new = [{"tbl": t, "key": k, "digest": d, "origin": origin, "claim": c} for t, k, d, c in marks
+           if (t, k) not in have]
+    for t, k, d, c in marks:
+        if (t, k) in have and (have[(t, k)][0], have[(t, k)][2]) != (d, c):
+            conn.execute(sr.update().where(sr.c.tbl == t, sr.c.key == k).values(digest=d, claim=c))
+    if new:
+        conn.execute(sr.insert(), new)
+
+
+# -- pull ------------------------------------------------------------------------------------
+
+def merge(conn: Connection, segments: list[tuple[str, Tables]]) -> dict[str, int]:
+    """Merge segments' records into the registry (the caller's transaction); returns how many
+    records each table gained or changed."""
+    view = View(known(conn))
+    by_name = {s.name: s for s in specs()}
+    for name, tables in segments:
+        for table, (cols, _) in tables.items():
+            spec = by_name.get(table)
+            unknown = sorted(set(cols) - set(spec.columns)) if spec else []
+            if spec is None or unknown:
+                what = f"table {table!r}" if spec is None else f"column(s) {', '.join(unknown)} of {table}"
+                raise SegmentRefused(f"segment {name} holds {what}, unknown to this mlnb (written by a newer "
+                                     "version?): nothing was merged; upgrade mlnb")
+    counts: dict[str, int] = {}
+    marks: list[tuple[str, str, str, Any]] = []
+    for spec in by_name.values():
+        incoming = [(name, dict(zip(cols, row))) for name, tables in segments
+                    for cols, rows in [tables.get(spec.name, ([], []))] for row in rows]
+        if spec.name == BY_RUN:
+            counts[spec.name] = _merge_points(conn, spec, incoming, view, marks)
+            continue
+        counts[spec.name] = _merge_table(conn, spec, incoming, view, marks)
+    keep_marks(conn, marks, "pull")
+    return {t: n for t, n in counts.items() if n}
+
+
+def _fresher(spec: Spec, a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether state ``a`` of a record wins over state ``b``."""
+    def rank(r: dict[str, Any]) -> tuple[Any, ...]:
+        return (*((r.get(c) is not None, r.get(c) or 0) for c in spec.fresh), canonical(r))
+
+    return rank(a) > rank(b)
+
+
+def _merge_table(conn: Connection, spec: Spec, incoming: list[tuple[str, dict[str, Any]]], view: View,
+                 marks: list[tuple[str, str, str, Any]]) -> int:
+    local = view.rows(conn, spec)
+    if not incoming:
+        return 0
+    best: dict[str, tuple[str, dict[str, Any]]] = {}
+    for segment, rec in incoming:
+        rec = {c: rec.get(c) for c in spec.columns}
+        key = key_of(spec, rec)
+        if key not in best or _fresher(spec, rec, best[key][1]):
+            best[key] = (segment, rec)
+    number = spec.number[1] if spec.number else None
+    changed, touched = 0, set()
+    for key, (segment, rec) in sorted(best.items()):
+        d = digest(rec)
+        marks.append((spec.name, key, d, rec[number] if number else None))
+        here = local.get(key)
+        if here is not None and (digest(here[1]) == d or not _fresher(spec, rec, here[1])):
+            continue
+        row = view.local(spec, rec, segment)
+        if number:
+            touched.add(row[spec.number[0]])
+            row.pop(number)
+        changed += 1
+        if here is None:
+            if number:
+                row[number] = -1 - changed  # a placeholder; numbers are given below
+            result = conn.execute(spec.table.insert().values(**row))
+            if spec.local_id:
+                view.note(spec.name, result.inserted_primary_key[0], [rec[c] for c in spec.key])
+        else:
+            where = _pk_where(spec, here[0])
+            conn.execute(spec.table.update().where(*where).values(**{c: v for c, v in row.items() if c not in spec.key}))
+    if touched:
+        view.known.update({(t, k): (d, "pull", c) for t, k, d, c in marks if t == spec.name})
+        _renumber(conn, spec, touched, view)
+    return changed
+
+
+def _pk_where(spec: Spec, pk: Any) -> list[Any]:
+    if spec.local_id:
+        return [spec.table.c[spec.local_id] == pk]
+    return [c == v for c, v in zip(spec.table.primary_key.columns, pk)]
+
+
+def _renumber(conn: Connection, spec: Spec, groups: set[Any], view: View) -> None:
+    """Give the records of each group their numbers: the records on the remote by the number they
+    were pushed with (a clash between two pushed at once goes to the earlier made), then the
+    records not pushed yet; each number is its claim, or one more than the number before it."""
+    group, number = spec.number  # type: ignore[misc]
+    t = spec.table
+    local = view.rows(conn, spec)
+    by_id = {pk: (key, rec) for key, (pk, rec) in local.items()}
+    for g in groups:
+        current = dict(conn.execute(select(t.c[spec.local_id], t.c[number]).where(t.c[group] == g)).all())
+        order = []
+        for pk, now in current.items():
+            key, rec = by_id[pk]
+            claim = view.known.get((spec.name, key), (None, None, None))[2]
+            pushed = claim is not None
+            order.append((not pushed, claim if pushed else now, rec.get("created_at") or 0, key, pk))
+        wanted, last = {}, 0
+        for _, claim, _, _, pk in sorted(order):
+            last = max(int(claim), last + 1)
+            wanted[pk] = last
+        moved = {pk: n for pk, n in wanted.items() if current[pk] != n}
+        for pk in moved:  # out of the way first: (group, number) is unique
+            conn.execute(t.update().where(t.c[spec.local_id] == pk).values({number: -pk - 1_000_000}))
+        for pk, n in moved.items():
+            conn.execute(t.update().where(t.c[spec.local_id] == pk).values({number: n}))
+
+
+def _merge_points(conn: Connection, spec: Spec, incoming: list[tuple[str, dict[str, Any]]], view: View,
+                  marks: list[tuple[str, str, str, Any]]) -> int:
+    if not incoming:
+        return 0
+    t = spec.table
+    cols = list(spec.columns)
+    by_run: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    for _, rec in incoming:
+        by_run[rec["run_id"]].append(tuple(rec.get(c) for c in cols))
+    runs = sorted(by_run)
+    have: dict[str, int] = {}
+    present: set[str] = set()
+    from ..store._schema import runs as runs_table
+    for chunk in _chunks(runs, 500):
+        have.update(conn.execute(select(t.c.run_id, func.count()).where(t.c.run_id.in_(chunk))
+                                 .group_by(t.c.run_id)).all())
+        present.update(r for (r,) in conn.execute(select(runs_table.c.id).where(runs_table.c.id.in_(chunk))))
+    missing = [r for r in runs if r not in present]
+    if missing:
+        segment = next(s for s, rec in incoming if rec["run_id"] == missing[0])
+        raise SegmentRefused(f"segment {segment}: metric points of run {missing[0]}, which no segment holds: "
+                             "nothing was merged")
+    key_at = [cols.index(c) for c in spec.key]
+    new: list[tuple[Any, ...]] = []
+    for run in runs:
+        points = by_run[run]
+        seen: set[tuple[Any, ...]] = set()
+        if have.get(run):
+            q = select(*(t.c[c] for c in spec.key)).where(t.c.run_id == run)
+            seen = {tuple(r) for r in conn.execute(q)}
+        added = 0
+        for p in points:
+            k = tuple(p[i] for i in key_at)
+            if k not in seen:
+                seen.add(k)
+                new.append(p)
+                added += 1
+        marks.append((BY_RUN, canonical([run]), str(have.get(run, 0) + added), None))
+    if new:
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        conn.exec_driver_sql(f"INSERT INTO {t.name} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))})",
+                             new)
+    return len(new)
