@@ -189,7 +189,9 @@ def _merge_table(conn: Connection, spec: Spec, incoming: list[tuple[str, dict[st
             best[key] = (segment, rec)
     number = spec.number[1] if spec.number else None
     changed, touched = 0, set()
-    for key, (segment, rec) in sorted(best.items()):
+    _check_targets(conn, spec, best)
+    # in the order they were made, so local ids (which some listings sort by) follow time
+    for key, (segment, rec) in sorted(best.items(), key=lambda kv: (kv[1][1].get("created_at") or 0, kv[0])):
         d = digest(rec)
         marks.append((spec.name, key, d, rec[number] if number else None))
         here = local.get(key)
@@ -213,6 +215,24 @@ def _merge_table(conn: Connection, spec: Spec, incoming: list[tuple[str, dict[st
         view.known.update({(t, k): (d, "pull", c) for t, k, d, c in marks if t == spec.name})
         _renumber(conn, spec, touched, view)
     return changed
+
+
+def _check_targets(conn: Connection, spec: Spec, best: dict[str, tuple[str, dict[str, Any]]]) -> None:
+    """Refuse records pointing by a foreign key (other than a local id) at a record that is neither
+    here nor arriving: e.g. a run's params without the run."""
+    for col in spec.table.columns:
+        for fk in col.foreign_keys:
+            if col.name in spec.refs:
+                continue
+            target = fk.column
+            wanted = {rec[col.name]: seg for seg, rec in best.values() if rec.get(col.name) is not None}
+            found: set[Any] = set()
+            for chunk in _chunks(sorted(wanted), 500):
+                found.update(v for (v,) in conn.execute(select(target).where(target.in_(chunk))))
+            missing = sorted(set(wanted) - found)
+            if missing:
+                raise SegmentRefused(f"segment {wanted[missing[0]]}: a {spec.name} record points at "
+                                     f"{target.table.name} {missing[0]!r}, which no segment holds: nothing was merged")
 
 
 def _pk_where(spec: Spec, pk: Any) -> list[Any]:
