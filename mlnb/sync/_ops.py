@@ -53,16 +53,20 @@ def push(remote: str | None = None, data: bool = True) -> Record:
             push_data(remote)
         store = Remote(project, remote)
         with reg.read() as conn:
-            tables, marks = _records.pending(conn)
+            clean = _records.is_clean(conn)
+            seen = _records.revision_now(conn)
+            tables, marks = ({}, []) if clean else _records.pending(conn)
         records = sum(len(rows) for _, rows in tables.values())
         name = None
         if records:
             name, blob = _segment.encode(tables)
             store.write(name, blob)
+        if not clean:
             with reg.write() as conn:
-                if conn.execute(select(ss.c.hash).where(ss.c.hash == name)).first() is None:
+                if name and conn.execute(select(ss.c.hash).where(ss.c.hash == name)).first() is None:
                     conn.execute(ss.insert().values(hash=name, direction="push", records=records, at=time.time()))
                 _records.keep_marks(conn, marks, "push")
+                _records.note_clean(conn, seen)
     return Record({"remote": store.url, "segment": name, "records": records,
                    "tables": {t: len(rows) for t, (_, rows) in tables.items() if rows},
                    "seconds": round(time.perf_counter() - started, 3)},
@@ -89,10 +93,13 @@ def pull(remote: str | None = None, data: bool = True) -> Record:
         conflicts: list[Any] = []
         if segments:
             with reg.write() as conn:
+                clean = _records.is_clean(conn)  # nothing unsent before: nothing after either
                 counts = _records.merge(conn, segments)
                 conn.execute(ss.insert(), [{"hash": n, "direction": "pull", "at": time.time(),
                                             "records": sum(len(r) for _, r in t.values())} for n, t in segments])
                 conflicts = _aliases.apply(conn)
+                if clean and not conflicts:
+                    _records.note_clean(conn, None)
         else:
             with reg.read() as conn:
                 conflicts = [s for s in _aliases.replay(conn) if s.conflict]

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from ..store._schema import runs as runs_table
 from ..store._schema import sync_records as sr
 from ._segment import SegmentRefused, Tables
 from ._tables import BY_RUN, Spec, canonical, key_of, specs
@@ -30,7 +31,8 @@ def known(conn: Connection) -> Known:
 
 
 def digest(row: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical(row).encode()).hexdigest()[:32]
+    """A record's state: its values in column order (repr is exact for floats, and faster than JSON)."""
+    return hashlib.sha256(repr(tuple(row.values())).encode()).hexdigest()[:32]
 
 
 @dataclass
@@ -94,7 +96,7 @@ def pending(conn: Connection) -> tuple[Tables, list[tuple[str, str, str, Any]]]:
         for key, (_, rec) in sorted(view.rows(conn, spec).items()):
             d = digest(rec)
             if view.known.get((spec.name, key), ("",))[0] != d:
-                rows.append([rec[c] for c in spec.columns])
+                rows.append(tuple(rec[c] for c in spec.columns))
                 marks.append((spec.name, key, d, rec[spec.number[1]] if spec.number else None))
         tables[spec.name] = (list(spec.columns), rows)
     return tables, marks
@@ -108,16 +110,29 @@ def _new_points(conn: Connection, spec: Spec, have: Known, marks: list[tuple[str
     sent = {k: int(d) for (tbl, k), (d, _, _) in have.items() if tbl == BY_RUN}
     counts = dict(conn.execute(select(t.c.run_id, func.count()).group_by(t.c.run_id)).all())
     runs = sorted(r for r, n in counts.items() if n > sent.get(canonical([r]), 0))
-    cols = [c for c in spec.columns]
-    rows: list[list[Any]] = []
-    for chunk in _chunks(runs, 500):
-        q = select(*(t.c[c] for c in cols)).where(t.c.run_id.in_(chunk)).order_by(t.c.run_id, t.c[spec.local_id])
-        skip: dict[str, int] = {}
-        for point in conn.execute(q):
-            run = point[0]
-            seen = skip[run] = skip.get(run, 0) + 1
-            if seen > sent.get(canonical([run]), 0):
-                rows.append(list(point))
+    cols = list(spec.columns)
+    rows: list[Any] = []
+    cursor = conn.connection.cursor()  # the driver's own rows: 10^6 points, no per-row wrapping
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    try:
+        for chunk in _chunks(runs, 500):
+            cursor.execute(f"SELECT {', '.join(cols)} FROM {t.name} WHERE run_id IN ({', '.join([mark] * len(chunk))}) "
+                           f"ORDER BY run_id, {spec.local_id}", chunk)
+            fetched = cursor.fetchall()
+            if not any(canonical([r]) in sent for r in chunk):
+                rows.extend(fetched)
+                continue
+            run, skip = None, 0
+            for point in fetched:
+                if point[0] != run:
+                    run = point[0]
+                    skip = sent.get(canonical([run]), 0)
+                if skip:
+                    skip -= 1
+                else:
+                    rows.append(point)
+    finally:
+        cursor.close()
     marks.extend((BY_RUN, canonical([r]), str(counts[r]), None) for r in runs)
     return cols, rows
 
@@ -158,11 +173,11 @@ def merge(conn: Connection, segments: list[tuple[str, Tables]]) -> dict[str, int
     counts: dict[str, int] = {}
     marks: list[tuple[str, str, str, Any]] = []
     for spec in by_name.values():
-        incoming = [(name, dict(zip(cols, row))) for name, tables in segments
-                    for cols, rows in [tables.get(spec.name, ([], []))] for row in rows]
+        parts = [(name, *tables[spec.name]) for name, tables in segments if spec.name in tables]
         if spec.name == BY_RUN:
-            counts[spec.name] = _merge_points(conn, spec, incoming, view, marks)
+            counts[spec.name] = _merge_points(conn, spec, parts, marks)
             continue
+        incoming = [(name, dict(zip(cols, row))) for name, cols, rows in parts for row in rows]
         counts[spec.name] = _merge_table(conn, spec, incoming, view, marks)
     keep_marks(conn, marks, "pull")
     return {t: n for t, n in counts.items() if n}
@@ -189,6 +204,7 @@ def _merge_table(conn: Connection, spec: Spec, incoming: list[tuple[str, dict[st
             best[key] = (segment, rec)
     number = spec.number[1] if spec.number else None
     changed, touched = 0, set()
+    bulk: list[dict[str, Any]] = []  # rows without a local id: inserted in one executemany
     _check_targets(conn, spec, best)
     # in the order they were made, so local ids (which some listings sort by) follow time
     for key, (segment, rec) in sorted(best.items(), key=lambda kv: (kv[1][1].get("created_at") or 0, kv[0])):
@@ -205,12 +221,16 @@ def _merge_table(conn: Connection, spec: Spec, incoming: list[tuple[str, dict[st
         if here is None:
             if number:
                 row[number] = -1 - changed  # a placeholder; numbers are given below
-            result = conn.execute(spec.table.insert().values(**row))
-            if spec.local_id:
-                view.note(spec.name, result.inserted_primary_key[0], [rec[c] for c in spec.key])
+            if not spec.local_id:
+                bulk.append(row)
+                continue
+            result = conn.execute(spec.table.insert(), row)
+            view.note(spec.name, result.inserted_primary_key[0], [rec[c] for c in spec.key])
         else:
             where = _pk_where(spec, here[0])
             conn.execute(spec.table.update().where(*where).values(**{c: v for c, v in row.items() if c not in spec.key}))
+    if bulk:
+        conn.execute(spec.table.insert(), bulk)
     if touched:
         view.known.update({(t, k): (d, "pull", c) for t, k, d, c in marks if t == spec.name})
         _renumber(conn, spec, touched, view)
@@ -268,46 +288,93 @@ def _renumber(conn: Connection, spec: Spec, groups: set[Any], view: View) -> Non
             conn.execute(t.update().where(t.c[spec.local_id] == pk).values({number: n}))
 
 
-def _merge_points(conn: Connection, spec: Spec, incoming: list[tuple[str, dict[str, Any]]], view: View,
+def _merge_points(conn: Connection, spec: Spec, parts: list[tuple[str, list[str], list[list[Any]]]],
                   marks: list[tuple[str, str, str, Any]]) -> int:
-    if not incoming:
+    """A run's points, each once (by run, key, step and time), in one executemany."""
+    if not parts:
         return 0
     t = spec.table
     cols = list(spec.columns)
     by_run: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-    for _, rec in incoming:
-        by_run[rec["run_id"]].append(tuple(rec.get(c) for c in cols))
+    came_from: dict[str, str] = {}
+    for name, seg_cols, rows in parts:
+        if seg_cols != cols:  # another column order, or a column this segment lacks
+            order = [seg_cols.index(c) if c in seg_cols else None for c in cols]
+            rows = [tuple(None if i is None else row[i] for i in order) for row in rows]
+        at = cols.index("run_id")
+        for row in rows:
+            by_run[row[at]].append(row)
+        for run in by_run:
+            came_from.setdefault(run, name)
     runs = sorted(by_run)
     have: dict[str, int] = {}
     present: set[str] = set()
-    from ..store._schema import runs as runs_table
     for chunk in _chunks(runs, 500):
         have.update(conn.execute(select(t.c.run_id, func.count()).where(t.c.run_id.in_(chunk))
                                  .group_by(t.c.run_id)).all())
         present.update(r for (r,) in conn.execute(select(runs_table.c.id).where(runs_table.c.id.in_(chunk))))
     missing = [r for r in runs if r not in present]
     if missing:
-        segment = next(s for s, rec in incoming if rec["run_id"] == missing[0])
-        raise SegmentRefused(f"segment {segment}: metric points of run {missing[0]}, which no segment holds: "
-                             "nothing was merged")
+        raise SegmentRefused(f"segment {came_from[missing[0]]}: metric points of run {missing[0]}, which no "
+                             "segment holds: nothing was merged")
     key_at = [cols.index(c) for c in spec.key]
     new: list[tuple[Any, ...]] = []
     for run in runs:
         points = by_run[run]
-        seen: set[tuple[Any, ...]] = set()
-        if have.get(run):
+        if have.get(run) or len(parts) > 1:  # points may already be here: each once
             q = select(*(t.c[c] for c in spec.key)).where(t.c.run_id == run)
-            seen = {tuple(r) for r in conn.execute(q)}
-        added = 0
-        for p in points:
-            k = tuple(p[i] for i in key_at)
-            if k not in seen:
-                seen.add(k)
-                new.append(p)
-                added += 1
-        marks.append((BY_RUN, canonical([run]), str(have.get(run, 0) + added), None))
+            seen = {tuple(r) for r in conn.execute(q)} if have.get(run) else set()
+            fresh = []
+            for p in points:
+                k = tuple(p[i] for i in key_at)
+                if k not in seen:
+                    seen.add(k)
+                    fresh.append(p)
+            points = fresh
+        new.extend(points)
+        marks.append((BY_RUN, canonical([run]), str(have.get(run, 0) + len(points)), None))
     if new:
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         conn.exec_driver_sql(f"INSERT INTO {t.name} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))})",
                              new)
     return len(new)
+
+
+# -- "nothing new since the last push or pull" -----------------------------------------------
+# The registry's revision (mlnb_revision) changes with every write that changed a row. A push or
+# pull that leaves nothing unsent notes the revision its own transaction commits as; while the
+# revision is still that one, a push has nothing to send without reading a record.
+
+_CLEAN = "sync_clean"
+
+
+def _revision(conn: Connection) -> tuple[str, int]:
+    from ..store._schema import revision
+
+    instance, count = conn.execute(select(revision.c.instance, revision.c.revision).where(revision.c.id == 1)).one()
+    return instance, count
+
+
+def is_clean(conn: Connection) -> bool:
+    """Nothing was written since a push or pull noted that nothing was left to send."""
+    from ..store._schema import meta
+
+    noted = conn.execute(select(meta.c.value).where(meta.c.key == _CLEAN)).scalar()
+    instance, count = _revision(conn)
+    return noted == f"{instance}-{count}"
+
+
+def note_clean(conn: Connection, seen: tuple[str, int] | None) -> None:
+    """In a write transaction that changes rows: nothing is left to send once it commits, provided
+    the registry is still at revision ``seen`` (what the records sent were read at)."""
+    from ..store._schema import meta
+
+    instance, count = _revision(conn)
+    if seen is not None and seen != (instance, count):
+        return  # written meanwhile: the next push looks
+    conn.execute(meta.delete().where(meta.c.key == _CLEAN))
+    conn.execute(meta.insert().values(key=_CLEAN, value=f"{instance}-{count + 1}"))
+
+
+def revision_now(conn: Connection) -> tuple[str, int]:
+    return _revision(conn)

@@ -23,21 +23,28 @@ class Remote:
     """The mlnb area of one DVC remote."""
 
     def __init__(self, project: Project, name: str | None = None) -> None:
+        # DVC's config and remote filesystem without opening the whole Repo (~0.5 s less)
+        from dvc.config import Config
         from dvc.exceptions import DvcException
+        from dvc.fs import get_cloud_fs
 
         try:
-            remote = project.dvc.cloud.get_remote(name, "push")
+            config = Config(dvc_dir=str(project.root / ".dvc"))
+            name = name or config["core"].get("remote")
+            if not name:
+                raise UsageError("no DVC remote to share through: set one with `mlnb init --remote URL`")
+            cls, fs_config, path = get_cloud_fs(config, name=name)
+            self.fs: Any = cls(**fs_config)
         except ImportError as exc:
             plugin = re.search(r"'(dvc-[\w-]+)'", str(exc))
             hint = f"pip install {plugin.group(1)}" if plugin else "install the DVC plugin for this remote"
-            raise UsageError(f"the DVC remote needs a plugin: {hint}") from None
+            raise UsageError(f"the DVC remote {name!r} needs a plugin: {hint}") from None
         except DvcException as exc:
-            raise UsageError(f"no DVC remote to share through ({' '.join(str(exc).split())}): "
-                             "set one with `mlnb init --remote URL`") from None
-        self.fs: Any = remote.fs
-        self.url = self.fs.unstrip_protocol(remote.path)
-        self.segments = self.fs.join(remote.path, "mlnb", "segments")
-        self.tmp = self.fs.join(remote.path, "mlnb", "tmp")
+            raise UsageError(f"cannot use the DVC remote {name!r}: {' '.join(str(exc).split())} "
+                             "(`dvc remote list` shows the remotes; `mlnb init --remote URL` sets one)") from None
+        self.url = self.fs.unstrip_protocol(path)
+        self.segments = self.fs.join(path, "mlnb", "segments")
+        self.tmp = self.fs.join(path, "mlnb", "tmp")
 
     def names(self) -> set[str]:
         """The segments on the remote, by hash."""

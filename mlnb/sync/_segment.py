@@ -10,11 +10,12 @@ import json
 from typing import Any
 
 from ..errors import MlnbError
+from ._columns import pack, unpack
 
 FORMAT = "mlnb-sync/1"
 
 #: ``{table: (columns, rows)}``
-Tables = dict[str, tuple[list[str], list[list[Any]]]]
+Tables = dict[str, tuple[list[str], list[Any]]]
 
 
 class SegmentRefused(MlnbError):
@@ -23,8 +24,9 @@ class SegmentRefused(MlnbError):
 
 def encode(tables: Tables) -> tuple[str, bytes]:
     """(sha256, bytes) of a segment holding ``tables``; the same tables give the same bytes."""
-    doc = {"format": FORMAT, "tables": {name: {"columns": cols, "rows": rows}
-                                        for name, (cols, rows) in sorted(tables.items()) if rows}}
+    doc = {"format": FORMAT, "tables": {
+        name: {"columns": cols, "count": len(rows), "data": [pack(c) for c in zip(*rows)]}
+        for name, (cols, rows) in sorted(tables.items()) if rows}}
     raw = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     blob = gzip.compress(raw, compresslevel=3, mtime=0)
     return hashlib.sha256(blob).hexdigest(), blob
@@ -44,9 +46,12 @@ def decode(name: str, blob: bytes) -> Tables:
                              "nothing was merged; upgrade mlnb")
     tables: Tables = {}
     for table, body in doc["tables"].items():
-        cols, rows = (body.get("columns"), body.get("rows")) if isinstance(body, dict) else (None, None)
-        if not isinstance(cols, list) or not isinstance(rows, list) or \
-                not all(isinstance(r, list) and len(r) == len(cols) for r in rows):
-            raise SegmentRefused(f"segment {name}: table {table!r} is malformed: nothing was merged")
-        tables[table] = (cols, rows)
+        try:
+            cols, count, data = body["columns"], body["count"], body["data"]
+            if not (isinstance(cols, list) and all(isinstance(c, str) for c in cols) and type(count) is int
+                    and isinstance(data, list) and len(data) == len(cols)):
+                raise ValueError("columns, count and data do not agree")
+            tables[table] = (cols, list(zip(*(unpack(c, count) for c in data))))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SegmentRefused(f"segment {name}: table {table!r} is malformed ({exc}): nothing was merged") from None
     return tables
