@@ -80,6 +80,19 @@ class View:
         return row
 
 
+def insert_rows(conn: Connection, table: Any, cols: list[str], rows: list[Any]) -> None:
+    """Rows (tuples in ``cols`` order) straight through the driver's executemany: at 10^6 rows,
+    SQLAlchemy's per-row parameter handling would cost more than the database."""
+    if not rows:
+        return
+    if conn.dialect.name not in ("sqlite", "postgresql"):  # pragma: no cover - other dialects
+        conn.execute(table.insert(), [dict(zip(cols, r)) for r in rows])
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    quoted = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in cols)
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({quoted}) VALUES ({', '.join([mark] * len(cols))})", rows)
+
+
 # -- push ------------------------------------------------------------------------------------
 
 def pending(conn: Connection) -> tuple[Tables, list[tuple[str, str, str, Any]]]:
@@ -146,13 +159,11 @@ def keep_marks(conn: Connection, marks: list[tuple[str, str, str, Any]], origin:
     """Remember that the remote holds these records in these states; a record first seen here
     keeps ``origin`` (push: made here; pull: made elsewhere)."""
     have = known(conn)
-    new = [{"tbl": t, "key": k, "digest": d, "origin": origin, "claim": c} for t, k, d, c in marks
-           if (t, k) not in have]
+    new = [(t, k, d, origin, c) for t, k, d, c in marks if (t, k) not in have]
     for t, k, d, c in marks:
         if (t, k) in have and (have[(t, k)][0], have[(t, k)][2]) != (d, c):
             conn.execute(sr.update().where(sr.c.tbl == t, sr.c.key == k).values(digest=d, claim=c))
-    if new:
-        conn.execute(sr.insert(), new)
+    insert_rows(conn, sr, ["tbl", "key", "digest", "origin", "claim"], new)
 
 
 # -- pull ------------------------------------------------------------------------------------
@@ -198,7 +209,7 @@ def _merge_table(conn: Connection, spec: Spec, incoming: list[tuple[str, dict[st
         return 0
     best: dict[str, tuple[str, dict[str, Any]]] = {}
     for segment, rec in incoming:
-        rec = {c: rec.get(c) for c in spec.columns}
+        rec = {c: rec[c] if c in rec else spec.default(c) for c in spec.columns}
         key = key_of(spec, rec)
         if key not in best or _fresher(spec, rec, best[key][1]):
             best[key] = (segment, rec)
@@ -229,8 +240,7 @@ def _merge_table(conn: Connection, spec: Spec, incoming: list[tuple[str, dict[st
         else:
             where = _pk_where(spec, here[0])
             conn.execute(spec.table.update().where(*where).values(**{c: v for c, v in row.items() if c not in spec.key}))
-    if bulk:
-        conn.execute(spec.table.insert(), bulk)
+    insert_rows(conn, spec.table, list(spec.columns), [tuple(r[c] for c in spec.columns) for r in bulk])
     if touched:
         view.known.update({(t, k): (d, "pull", c) for t, k, d, c in marks if t == spec.name})
         _renumber(conn, spec, touched, view)
@@ -300,7 +310,8 @@ def _merge_points(conn: Connection, spec: Spec, parts: list[tuple[str, list[str]
     for name, seg_cols, rows in parts:
         if seg_cols != cols:  # another column order, or a column this segment lacks
             order = [seg_cols.index(c) if c in seg_cols else None for c in cols]
-            rows = [tuple(None if i is None else row[i] for i in order) for row in rows]
+            fill = [spec.default(c) for c in cols]
+            rows = [tuple(fill[j] if i is None else row[i] for j, i in enumerate(order)) for row in rows]
         at = cols.index("run_id")
         for row in rows:
             by_run[row[at]].append(row)
@@ -333,10 +344,7 @@ def _merge_points(conn: Connection, spec: Spec, parts: list[tuple[str, list[str]
             points = fresh
         new.extend(points)
         marks.append((BY_RUN, canonical([run]), str(have.get(run, 0) + len(points)), None))
-    if new:
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        conn.exec_driver_sql(f"INSERT INTO {t.name} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))})",
-                             new)
+    insert_rows(conn, t, cols, new)
     return len(new)
 
 

@@ -69,6 +69,12 @@ class Spec:
     def name(self) -> str:
         return self.table.name
 
+    def default(self, column: str) -> Any:
+        """What a column holds when a segment written before it existed does not say: its
+        schema default when that is a plain value, else NULL."""
+        default = self.table.c[column].default
+        return default.arg if default is not None and default.is_scalar else None
+
 
 def specs() -> list[Spec]:
     """Every table that holds history, a table after those it points at."""
@@ -112,9 +118,12 @@ def _after_targets(unordered: list[Spec]) -> list[Spec]:
     return placed
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical(value: Any) -> str:
     """The one serialisation of a value: sorted keys, no spaces (floats as Python writes them)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def key_of(spec: Spec, row: dict[str, Any]) -> str:
