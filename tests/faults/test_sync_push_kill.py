@@ -83,3 +83,48 @@ def test_killed_push_leaves_the_remote_valid(clones, tmp_path):
     assert len(mine["runs"]) == RUNS + TRIALS
     assert mine == theirs
     assert_most_landed(landed, TRIALS, f"push (kills within {span:.2f} s)")
+
+
+PULL_CHILD = CHILD.replace("mlnb.push(data=False)", "mlnb.pull(data=False)")
+
+
+def _runs_in(root) -> int:
+    import sqlite3
+
+    db = root / ".mlnb" / "registry.db"
+    if not db.exists():
+        return 0
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT count(*) FROM runs").fetchone()[0]
+
+
+def test_killed_pull_merges_all_or_nothing(clones, tmp_path):
+    """A pull is one transaction: killed at any point, the clone holds every record of the
+    segment or none, and the next pull completes it."""
+    a, b = clones.a, clones.b
+    with clones.at(a):
+        _log_runs(RUNS, POINTS, "base")
+        mlnb.push(data=False)
+    b.close()
+
+    def fresh_b() -> None:
+        for f in (b.root / ".mlnb").glob("registry.db*"):
+            f.unlink()
+
+    took = []
+    for _ in range(3):
+        fresh_b()
+        took.append(time_child(spawn(PULL_CHILD, b.root)))
+    span = 0.6 * min(took)
+    landed, outcomes = 0, []
+    for delay in delays(TRIALS, span, "sync-pull"):
+        fresh_b()
+        hit, _ = interrupt(spawn(PULL_CHILD, b.root), signal.SIGKILL, delay)
+        held = _runs_in(b.root)
+        outcomes.append(held)
+        assert held in (0, RUNS), f"a killed pull left {held} of {RUNS} runs"
+        landed += hit and held == 0
+    with clones.at(b):
+        mlnb.pull(data=False)
+    assert registry_records(a) == registry_records(b)
+    assert_most_landed(landed, TRIALS, f"pull (runs held after each kill: {outcomes})")
