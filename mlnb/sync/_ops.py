@@ -31,6 +31,20 @@ def _locked(project: Project, what: str) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def _refused_by_database(names: list[str]) -> Iterator[None]:
+    """A record the database refuses (a value of the wrong type, a broken constraint) refuses the
+    segments it came from: the transaction rolls back, nothing is merged."""
+    from sqlalchemy.exc import DataError, IntegrityError
+
+    try:
+        yield
+    except (DataError, IntegrityError) as exc:
+        reason = " ".join(str(exc.orig).split())[:200]
+        raise _segment.SegmentRefused(f"segment(s) {', '.join(names)}: the registry refused a record ({reason}): "
+                                      "nothing was merged") from None
+
+
 def push(remote: str | None = None, data: bool = True) -> Record:
     """Send the data and models, then the registry's records the remote does not have yet
     (runs, params, metrics, artifacts, tags, data and model versions, alias events, routings,
@@ -92,7 +106,7 @@ def pull(remote: str | None = None, data: bool = True) -> Record:
         counts: dict[str, int] = {}
         conflicts: list[Any] = []
         if segments:
-            with reg.write() as conn:
+            with _refused_by_database(new), reg.write() as conn:
                 clean = _records.is_clean(conn)  # nothing unsent before: nothing after either
                 counts = _records.merge(conn, segments)
                 conn.execute(ss.insert(), [{"hash": n, "direction": "pull", "at": time.time(),
@@ -121,7 +135,7 @@ def status(remote: str | None = None) -> Record:
     store = Remote(project, remote)
     with reg.read() as conn:
         seen = {h for (h,) in conn.execute(select(ss.c.hash))}
-        tables, _ = _records.pending(conn)
+        tables, _ = ({}, []) if _records.is_clean(conn) else _records.pending(conn)
         conflicts = [s for s in _aliases.replay(conn) if s.conflict]
         table = _aliases.conflicts_table(conn, conflicts)
     return Record({"remote": store.url, "to_push": {t: len(r) for t, (_, r) in tables.items() if r},

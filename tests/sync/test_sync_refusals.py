@@ -83,3 +83,14 @@ def test_read_only_remote_is_one_line(clones, tmp_path):
         assert snapshot(clones.a.root) == before
     finally:
         subprocess.run(["umount", "-l", str(ro)], check=False)
+
+
+def test_record_the_database_refuses_refuses_its_segment(pushed):
+    # a run without its NOT NULL start time: decodes, but the registry refuses the row
+    name, blob = encode({"runs": (["id", "name", "status", "started_at"], [("f" * 32, "x", "finished", None)])})
+    (pushed.remote / "mlnb" / "segments" / f"{name}.json.gz").write_bytes(blob)
+    _used(pushed.b)
+    before = snapshot(pushed.b.root)
+    line = assert_one_line_error(run_cli("pull", "--no-data", cwd=pushed.b.root), 3)
+    assert name in line and "the registry refused a record" in line
+    assert snapshot(pushed.b.root) == before
