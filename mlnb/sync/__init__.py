@@ -10,6 +10,8 @@ any alias conflict; ``resolve()`` settles one. See docs/sharing.md.
 
 from __future__ import annotations
 
-from ._ops import pull, push, resolve, status
+from .._lazy import lazy_exports
 
-__all__ = ["pull", "push", "resolve", "status"]
+# lazy: the CLI imports mlnb.sync._cli to build its tree, and must not pay for SQLAlchemy then
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {"pull": "_ops", "push": "_ops", "resolve": "_ops",
+                                                        "status": "_ops"})
