@@ -11,7 +11,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_AREAS = {"data", "errors", "runs", "checks", "export", "models", "serve", "monitor"}
+_AREAS = {"data", "errors", "runs", "checks", "export", "models", "serve", "monitor", "sync"}
 _FUNCTIONS = {
     "init": ("mlnb._api", "init"),
     "doctor": ("mlnb.monitor._doctor", "doctor"),
@@ -24,6 +24,8 @@ _FUNCTIONS = {
     "log_params": ("mlnb.runs._run", "log_params"),
     "log_artifact": ("mlnb.runs._run", "log_artifact"),
     "set_tags": ("mlnb.runs._run", "set_tags"),
+    "push": ("mlnb.sync", "push"),
+    "pull": ("mlnb.sync", "pull"),
 }
 
 __all__ = sorted([*_AREAS, *_FUNCTIONS, "load_ipython_extension", "unload_ipython_extension", "__version__"])

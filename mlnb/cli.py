@@ -30,6 +30,7 @@ AREA_CLIS = [
     "mlnb.monitor._alerts_cli",  # makes the `monitor` group; the next two join it (verb_group)
     "mlnb.monitor._cli",
     "mlnb.monitor._ops_cli",
+    "mlnb.sync._cli",
 ]
 
 

@@ -38,7 +38,7 @@ def test_public_names_resolve():
         else:
             assert callable(value) and value.__name__ == name and value.__module__.startswith("mlnb"), name
     assert {n for n in mlnb.__all__ if isinstance(getattr(mlnb, n), types.ModuleType)} == {
-        "checks", "data", "errors", "export", "models", "monitor", "runs", "serve"}
+        "checks", "data", "errors", "export", "models", "monitor", "runs", "serve", "sync"}
     assert set(mlnb.data.__all__) <= set(dir(mlnb.data))
 
 

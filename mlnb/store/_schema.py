@@ -348,3 +348,31 @@ alerts = Table(
 )
 
 MIGRATIONS.append(_create(alerts))
+
+
+# -- sharing through the DVC remote (migration 7) --------------------------------------------
+# mlnb.sync: the segments this registry pushed or pulled (by the sha256 of their bytes), and per
+# record (table, natural key) the digest the remote holds; a record whose digest differs, or that
+# has none, is new to the remote. `claim` is the version number (or routing seq) a record was
+# pushed with: the numbers shown are a function of every claim on the remote (mlnb/sync/_numbers.py).
+
+sync_segments = Table(
+    "sync_segments",
+    metadata,
+    Column("hash", String(64), primary_key=True),
+    Column("direction", String(8), nullable=False),  # push | pull
+    Column("records", BigInteger, nullable=False),
+    Column("at", Float, nullable=False),
+)
+
+sync_records = Table(
+    "sync_records",
+    metadata,
+    Column("tbl", String(64), primary_key=True),
+    Column("key", Text, primary_key=True),  # JSON of the record's natural key
+    Column("digest", String(64), nullable=False),
+    Column("origin", String(8), nullable=False),  # push (mine) | pull (theirs)
+    Column("claim", BigInteger),
+)
+
+MIGRATIONS.append(_create(sync_segments, sync_records))

@@ -1,0 +1,388 @@
+"""Registry rows as portable records and back: what a push sends, and a pull's merge.
+
+A portable record is a row of a table (:mod:`._tables`) with its local ids replaced by natural
+keys. ``sync_records`` holds, per record the remote has, the digest of the state it has: a push
+sends the records whose digest differs; a pull merges records in one transaction, keeping of two
+states of one record the fresher one (the same choice on every clone, whatever the order).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from ..store._schema import runs as runs_table
+from ..store._schema import sync_records as sr
+from ._segment import SegmentRefused, Tables
+from ._tables import BY_RUN, Spec, canonical, key_of, specs
+
+#: (table, key) -> (digest, origin, claim)
+Known = dict[tuple[str, str], tuple[str, str, Any]]
+
+
+def known(conn: Connection) -> Known:
+    return {(t, k): (d, o, c) for t, k, d, o, c in
+            conn.execute(select(sr.c.tbl, sr.c.key, sr.c.digest, sr.c.origin, sr.c.claim))}
+
+
+def digest(row: dict[str, Any]) -> str:
+    """A record's state: its values in column order (repr is exact for floats, and faster than JSON)."""
+    return hashlib.sha256(repr(tuple(row.values())).encode()).hexdigest()[:32]
+
+
+@dataclass
+class View:
+    """The registry's rows as portable records, table by table."""
+
+    known: Known
+    #: table -> local id -> natural key (a list); and the reverse, by the key's text
+    keys: dict[str, dict[Any, list[Any]]] = field(default_factory=lambda: defaultdict(dict))
+    ids: dict[str, dict[str, Any]] = field(default_factory=lambda: defaultdict(dict))
+
+    def rows(self, conn: Connection, spec: Spec) -> dict[str, tuple[Any, dict[str, Any]]]:
+        """key text -> (local primary key, portable record); numbers are given as their claim."""
+        out = {}
+        pk_cols = [c.name for c in spec.table.primary_key.columns]
+        for r in conn.execute(select(spec.table)).mappings():
+            rec = {c: r[c] for c in spec.columns}
+            for col, target in spec.refs.items():
+                if rec[col] is not None:
+                    rec[col] = self.keys[target].get(rec[col])
+            key = key_of(spec, rec)
+            if spec.number is not None:
+                claim = self.known.get((spec.name, key), (None, None, None))[2]
+                rec[spec.number[1]] = rec[spec.number[1]] if claim is None else claim
+            pk = r[spec.local_id] if spec.local_id else tuple(r[c] for c in pk_cols)
+            if spec.local_id:
+                self.note(spec.name, pk, [rec[c] for c in spec.key])
+            out[key] = (pk, rec)
+        return out
+
+    def note(self, table: str, local_id: Any, key: list[Any]) -> None:
+        self.keys[table][local_id] = key
+        self.ids[table][canonical(key)] = local_id
+
+    def local(self, spec: Spec, rec: dict[str, Any], segment: str) -> dict[str, Any]:
+        """A portable record with its natural keys turned into this registry's ids."""
+        row = dict(rec)
+        for col, target in spec.refs.items():
+            if row.get(col) is not None:
+                found = self.ids[target].get(canonical(row[col]))
+                if found is None:
+                    raise SegmentRefused(f"segment {segment}: a {spec.name} record points at a {target} record "
+                                         f"{canonical(row[col])} that no segment holds: nothing was merged")
+                row[col] = found
+        return row
+
+
+def insert_rows(conn: Connection, table: Any, cols: list[str], rows: list[Any]) -> None:
+    """Rows (tuples in ``cols`` order) straight through the driver's executemany: at 10^6 rows,
+    SQLAlchemy's per-row parameter handling would cost more than the database."""
+    if not rows:
+        return
+    if conn.dialect.name not in ("sqlite", "postgresql"):  # pragma: no cover - other dialects
+        conn.execute(table.insert(), [dict(zip(cols, r)) for r in rows])
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    quoted = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in cols)
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({quoted}) VALUES ({', '.join([mark] * len(cols))})", rows)
+
+
+# -- push ------------------------------------------------------------------------------------
+
+def pending(conn: Connection) -> tuple[Tables, list[tuple[str, str, str, Any]]]:
+    """The records the remote lacks (or holds in another state), and the marks to keep once sent:
+    ``(table, key, digest, claim)``."""
+    view = View(known(conn))
+    tables: Tables = {}
+    marks: list[tuple[str, str, str, Any]] = []
+    for spec in specs():
+        if spec.name == BY_RUN:
+            tables[spec.name] = _new_points(conn, spec, view.known, marks)
+            continue
+        rows = []
+        for key, (_, rec) in sorted(view.rows(conn, spec).items()):
+            d = digest(rec)
+            if view.known.get((spec.name, key), ("",))[0] != d:
+                rows.append(tuple(rec[c] for c in spec.columns))
+                marks.append((spec.name, key, d, rec[spec.number[1]] if spec.number else None))
+        tables[spec.name] = (list(spec.columns), rows)
+    return tables, marks
+
+
+def _new_points(conn: Connection, spec: Spec, have: Known, marks: list[tuple[str, str, str, Any]]
+                ) -> tuple[list[str], list[list[Any]]]:
+    """A run's points are appended, only by the run's process: the remote has the first N of
+    each run's points in the order they were written, and is sent the rest."""
+    t = spec.table
+    sent = {k: int(d) for (tbl, k), (d, _, _) in have.items() if tbl == BY_RUN}
+    counts = dict(conn.execute(select(t.c.run_id, func.count()).group_by(t.c.run_id)).all())
+    runs = sorted(r for r, n in counts.items() if n > sent.get(canonical([r]), 0))
+    cols = list(spec.columns)
+    rows: list[Any] = []
+    cursor = conn.connection.cursor()  # the driver's own rows: 10^6 points, no per-row wrapping
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    try:
+        for chunk in _chunks(runs, 500):
+            cursor.execute(f"SELECT {', '.join(cols)} FROM {t.name} WHERE run_id IN ({', '.join([mark] * len(chunk))}) "
+                           f"ORDER BY run_id, {spec.local_id}", chunk)
+            fetched = cursor.fetchall()
+            if not any(canonical([r]) in sent for r in chunk):
+                rows.extend(fetched)
+                continue
+            run, skip = None, 0
+            for point in fetched:
+                if point[0] != run:
+                    run = point[0]
+                    skip = sent.get(canonical([run]), 0)
+                if skip:
+                    skip -= 1
+                else:
+                    rows.append(point)
+    finally:
+        cursor.close()
+    marks.extend((BY_RUN, canonical([r]), str(counts[r]), None) for r in runs)
+    return cols, rows
+
+
+def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def keep_marks(conn: Connection, marks: list[tuple[str, str, str, Any]], origin: str) -> None:
+    """Remember that the remote holds these records in these states; a record first seen here
+    keeps ``origin`` (push: made here; pull: made elsewhere)."""
+    have = known(conn)
+    new = [(t, k, d, origin, c) for t, k, d, c in marks if (t, k) not in have]
+    for t, k, d, c in marks:
+        if (t, k) in have and (have[(t, k)][0], have[(t, k)][2]) != (d, c):
+            conn.execute(sr.update().where(sr.c.tbl == t, sr.c.key == k).values(digest=d, claim=c))
+    insert_rows(conn, sr, ["tbl", "key", "digest", "origin", "claim"], new)
+
+
+# -- pull ------------------------------------------------------------------------------------
+
+def merge(conn: Connection, segments: list[tuple[str, Tables]]) -> dict[str, int]:
+    """Merge segments' records into the registry (the caller's transaction); returns how many
+    records each table gained or changed."""
+    view = View(known(conn))
+    by_name = {s.name: s for s in specs()}
+    for name, tables in segments:
+        for table, (cols, _) in tables.items():
+            spec = by_name.get(table)
+            unknown = sorted(set(cols) - set(spec.columns)) if spec else []
+            if spec is None or unknown:
+                what = f"table {table!r}" if spec is None else f"column(s) {', '.join(unknown)} of {table}"
+                raise SegmentRefused(f"segment {name} holds {what}, unknown to this mlnb (written by a newer "
+                                     "version?): nothing was merged; upgrade mlnb")
+    counts: dict[str, int] = {}
+    marks: list[tuple[str, str, str, Any]] = []
+    for spec in by_name.values():
+        parts = [(name, *tables[spec.name]) for name, tables in segments if spec.name in tables]
+        if spec.name == BY_RUN:
+            counts[spec.name] = _merge_points(conn, spec, parts, marks)
+            continue
+        incoming = [(name, dict(zip(cols, row))) for name, cols, rows in parts for row in rows]
+        counts[spec.name] = _merge_table(conn, spec, incoming, view, marks)
+    keep_marks(conn, marks, "pull")
+    return {t: n for t, n in counts.items() if n}
+
+
+def _fresher(spec: Spec, a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether state ``a`` of a record wins over state ``b``."""
+    def rank(r: dict[str, Any]) -> tuple[Any, ...]:
+        return (*((r.get(c) is not None, r.get(c) or 0) for c in spec.fresh), canonical(r))
+
+    return rank(a) > rank(b)
+
+
+def _merge_table(conn: Connection, spec: Spec, incoming: list[tuple[str, dict[str, Any]]], view: View,
+                 marks: list[tuple[str, str, str, Any]]) -> int:
+    local = view.rows(conn, spec)
+    if not incoming:
+        return 0
+    best: dict[str, tuple[str, dict[str, Any]]] = {}
+    for segment, rec in incoming:
+        rec = {c: rec[c] if c in rec else spec.default(c) for c in spec.columns}
+        key = key_of(spec, rec)
+        if key not in best or _fresher(spec, rec, best[key][1]):
+            best[key] = (segment, rec)
+    number = spec.number[1] if spec.number else None
+    changed, touched = 0, set()
+    bulk: list[dict[str, Any]] = []  # rows without a local id: inserted in one executemany
+    _check_targets(conn, spec, best)
+    # in the order they were made, so local ids (which some listings sort by) follow time
+    for key, (segment, rec) in sorted(best.items(), key=lambda kv: (kv[1][1].get("created_at") or 0, kv[0])):
+        d = digest(rec)
+        marks.append((spec.name, key, d, rec[number] if number else None))
+        here = local.get(key)
+        if here is not None and (digest(here[1]) == d or not _fresher(spec, rec, here[1])):
+            continue
+        row = view.local(spec, rec, segment)
+        if number:
+            touched.add(row[spec.number[0]])
+            row.pop(number)
+        changed += 1
+        if here is None:
+            if number:
+                row[number] = -1 - changed  # a placeholder; numbers are given below
+            if not spec.local_id:
+                bulk.append(row)
+                continue
+            result = conn.execute(spec.table.insert(), row)
+            view.note(spec.name, result.inserted_primary_key[0], [rec[c] for c in spec.key])
+        else:
+            where = _pk_where(spec, here[0])
+            conn.execute(spec.table.update().where(*where).values(**{c: v for c, v in row.items() if c not in spec.key}))
+    insert_rows(conn, spec.table, list(spec.columns), [tuple(r[c] for c in spec.columns) for r in bulk])
+    if touched:
+        view.known.update({(t, k): (d, "pull", c) for t, k, d, c in marks if t == spec.name})
+        _renumber(conn, spec, touched, view)
+    return changed
+
+
+def _check_targets(conn: Connection, spec: Spec, best: dict[str, tuple[str, dict[str, Any]]]) -> None:
+    """Refuse records pointing by a foreign key (other than a local id) at a record that is neither
+    here nor arriving: e.g. a run's params without the run."""
+    for col in spec.table.columns:
+        for fk in col.foreign_keys:
+            if col.name in spec.refs:
+                continue
+            target = fk.column
+            wanted = {rec[col.name]: seg for seg, rec in best.values() if rec.get(col.name) is not None}
+            found: set[Any] = set()
+            for chunk in _chunks(sorted(wanted), 500):
+                found.update(v for (v,) in conn.execute(select(target).where(target.in_(chunk))))
+            missing = sorted(set(wanted) - found)
+            if missing:
+                raise SegmentRefused(f"segment {wanted[missing[0]]}: a {spec.name} record points at "
+                                     f"{target.table.name} {missing[0]!r}, which no segment holds: nothing was merged")
+
+
+def _pk_where(spec: Spec, pk: Any) -> list[Any]:
+    if spec.local_id:
+        return [spec.table.c[spec.local_id] == pk]
+    return [c == v for c, v in zip(spec.table.primary_key.columns, pk)]
+
+
+def _renumber(conn: Connection, spec: Spec, groups: set[Any], view: View) -> None:
+    """Give the records of each group their numbers: the records on the remote by the number they
+    were pushed with (a clash between two pushed at once goes to the earlier made), then the
+    records not pushed yet; each number is its claim, or one more than the number before it."""
+    group, number = spec.number  # type: ignore[misc]
+    t = spec.table
+    local = view.rows(conn, spec)
+    by_id = {pk: (key, rec) for key, (pk, rec) in local.items()}
+    for g in groups:
+        current = dict(conn.execute(select(t.c[spec.local_id], t.c[number]).where(t.c[group] == g)).all())
+        order = []
+        for pk, now in current.items():
+            key, rec = by_id[pk]
+            claim = view.known.get((spec.name, key), (None, None, None))[2]
+            pushed = claim is not None
+            order.append((not pushed, claim if pushed else now, rec.get("created_at") or 0, key, pk))
+        wanted, last = {}, 0
+        for _, claim, _, _, pk in sorted(order):
+            last = max(int(claim), last + 1)
+            wanted[pk] = last
+        moved = {pk: n for pk, n in wanted.items() if current[pk] != n}
+        for pk in moved:  # out of the way first: (group, number) is unique
+            conn.execute(t.update().where(t.c[spec.local_id] == pk).values({number: -pk - 1_000_000}))
+        for pk, n in moved.items():
+            conn.execute(t.update().where(t.c[spec.local_id] == pk).values({number: n}))
+
+
+def _merge_points(conn: Connection, spec: Spec, parts: list[tuple[str, list[str], list[list[Any]]]],
+                  marks: list[tuple[str, str, str, Any]]) -> int:
+    """A run's points, each once (by run, key, step and time), in one executemany."""
+    if not parts:
+        return 0
+    t = spec.table
+    cols = list(spec.columns)
+    by_run: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    came_from: dict[str, str] = {}
+    for name, seg_cols, rows in parts:
+        if seg_cols != cols:  # another column order, or a column this segment lacks
+            order = [seg_cols.index(c) if c in seg_cols else None for c in cols]
+            fill = [spec.default(c) for c in cols]
+            rows = [tuple(fill[j] if i is None else row[i] for j, i in enumerate(order)) for row in rows]
+        at = cols.index("run_id")
+        for row in rows:
+            by_run[row[at]].append(row)
+        for run in by_run:
+            came_from.setdefault(run, name)
+    runs = sorted(by_run)
+    have: dict[str, int] = {}
+    present: set[str] = set()
+    for chunk in _chunks(runs, 500):
+        have.update(conn.execute(select(t.c.run_id, func.count()).where(t.c.run_id.in_(chunk))
+                                 .group_by(t.c.run_id)).all())
+        present.update(r for (r,) in conn.execute(select(runs_table.c.id).where(runs_table.c.id.in_(chunk))))
+    missing = [r for r in runs if r not in present]
+    if missing:
+        raise SegmentRefused(f"segment {came_from[missing[0]]}: metric points of run {missing[0]}, which no "
+                             "segment holds: nothing was merged")
+    key_at = [cols.index(c) for c in spec.key]
+    new: list[tuple[Any, ...]] = []
+    for run in runs:
+        points = by_run[run]
+        if have.get(run) or len(parts) > 1:  # points may already be here: each once
+            q = select(*(t.c[c] for c in spec.key)).where(t.c.run_id == run)
+            seen = {tuple(r) for r in conn.execute(q)} if have.get(run) else set()
+            fresh = []
+            for p in points:
+                k = tuple(p[i] for i in key_at)
+                if k not in seen:
+                    seen.add(k)
+                    fresh.append(p)
+            points = fresh
+        new.extend(points)
+        marks.append((BY_RUN, canonical([run]), str(have.get(run, 0) + len(points)), None))
+    insert_rows(conn, t, cols, new)
+    return len(new)
+
+
+# -- "nothing new since the last push or pull" -----------------------------------------------
+# The registry's revision (mlnb_revision) changes with every write that changed a row. A push or
+# pull that leaves nothing unsent notes the revision its own transaction commits as; while the
+# revision is still that one, a push has nothing to send without reading a record.
+
+_CLEAN = "sync_clean"
+
+
+def _revision(conn: Connection) -> tuple[str, int]:
+    from ..store._schema import revision
+
+    instance, count = conn.execute(select(revision.c.instance, revision.c.revision).where(revision.c.id == 1)).one()
+    return instance, count
+
+
+def is_clean(conn: Connection) -> bool:
+    """Nothing was written since a push or pull noted that nothing was left to send."""
+    from ..store._schema import meta
+
+    noted = conn.execute(select(meta.c.value).where(meta.c.key == _CLEAN)).scalar()
+    instance, count = _revision(conn)
+    return noted == f"{instance}-{count}"
+
+
+def note_clean(conn: Connection, seen: tuple[str, int] | None) -> None:
+    """In a write transaction that changes rows: nothing is left to send once it commits, provided
+    the registry is still at revision ``seen`` (what the records sent were read at)."""
+    from ..store._schema import meta
+
+    instance, count = _revision(conn)
+    if seen is not None and seen != (instance, count):
+        return  # written meanwhile: the next push looks
+    conn.execute(meta.delete().where(meta.c.key == _CLEAN))
+    conn.execute(meta.insert().values(key=_CLEAN, value=f"{instance}-{count + 1}"))
+
+
+def revision_now(conn: Connection) -> tuple[str, int]:
+    return _revision(conn)
