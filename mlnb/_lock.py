@@ -37,6 +37,13 @@ def lock_path(root: str | os.PathLike[str], name: str) -> Path:
     return Path(root) / ".mlnb" / "locks" / f"{name}.lock"
 
 
+def _make_folder(folder: Path) -> None:
+    """The locks folder, which git ignores (its own .gitignore: also in projects made before it)."""
+    if not (folder / ".gitignore").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / ".gitignore").write_text("*\n")
+
+
 @contextmanager
 def project_lock(
     root: str | os.PathLike[str], name: str, timeout: float = DEFAULT_TIMEOUT, what: str | None = None
@@ -56,7 +63,7 @@ def project_lock(
         finally:
             depths[key] -= 1
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _make_folder(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
         _acquire(fd, timeout, what or name)
