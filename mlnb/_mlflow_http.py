@@ -96,7 +96,7 @@ class MlflowClient:
         path = f"/api/2.0/mlflow/{endpoint}"
         if query:
             path += "?" + urllib.parse.urlencode(query, doseq=True)
-        data = None if body is None else json.dumps(body, allow_nan=True).encode()
+        data = None if body is None else json.dumps(body, allow_nan=False).encode()
         status, raw = self.request(method, path, data, {"Content-Type": "application/json"} if data else None)
         return self._answer(status, raw, endpoint)
 

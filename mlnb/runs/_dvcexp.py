@@ -2,8 +2,8 @@
 
 The experiments are read in-process, as ``dvc exp show --all-commits --json`` shows them (DVC's
 own ``ExpState.dumpd()``): each experiment of every commit becomes a finished run named after the
-experiment, its params (every params file, nested keys joined with '.', a file other than
-``params.yaml`` prefixed ``file:``) and its final metrics (one point each, at step 0, at the
+experiment, its params (nested keys joined with '.'; with several params files, each key
+prefixed ``file:``, as ``dvc exp show`` does) and its final metrics (one point each, at step 0, at the
 experiment's commit time). DVC keeps no metric history, so none is imported. A run keeps the
 experiment's commit as its id (its first 32 hex digits) and the labels ``dvc.exp_rev=<sha>`` and
 ``dvc.baseline=<short sha>``, so importing again adds nothing twice. Queued, running and failed
@@ -40,8 +40,9 @@ def flatten(tree: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
 
 
 def _by_file(files: dict[str, Any] | None) -> Iterator[tuple[str, Any]]:
-    for name, content in (files or {}).items():
-        lead = "" if name == "params.yaml" else f"{name}:"
+    files = files or {}
+    for name, content in files.items():
+        lead = f"{name}:" if len(files) > 1 else ""
         for key, value in flatten((content or {}).get("data") or {}):
             yield lead + key, value
 

@@ -23,6 +23,7 @@ import hashlib
 import json
 import math
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ _MLFLOW_KEY = re.compile(r"^[/\w.\- :]*$")
 _IN_ARTIFACT = "@artifact:"
 #: said in every export's output: what an MLflow run cannot hold as mlnb holds it
 LIMITS = ("metric point times are kept to the millisecond (MLflow stores integer ms)",
+          "MLflow stores +/-inf as +/-1.8e308 (the largest float); mlnb reads that back as inf",
           "points identical in key, step, value and millisecond are one point in MLflow",
           "data lineage is kept in the mlnb.data tag by dataset name and hash; MLflow shows it as text",
           "runs still running are not exported (export again when they end)")
@@ -75,6 +77,20 @@ def _param_value(text: str, as_text: bool) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+
+
+def _json_number(value: Any) -> Any:
+    """A metric value for MLflow's JSON: NaN and infinities as protobuf's JSON spells them."""
+    number = math.nan if value is None else float(value)
+    if math.isfinite(number):
+        return number
+    return "NaN" if math.isnan(number) else "Infinity" if number > 0 else "-Infinity"
+
+
+def _read_number(value: Any) -> float:
+    """A metric value from MLflow: it stores +/-inf as +/-the largest float, read back as inf."""
+    number = float(value)
+    return math.copysign(math.inf, number) if abs(number) == sys.float_info.max else number
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
@@ -176,8 +192,7 @@ def _export_run(client: MlflowClient, project: Project, exp_id: str, line: dict[
         if not _valid_key(key):
             refused.add(key)
             continue
-        metrics.append({"key": key, "value": float(value) if value is not None else math.nan,
-                        "timestamp": _ms(logged_at), "step": int(step)})
+        metrics.append({"key": key, "value": _json_number(value), "timestamp": _ms(logged_at), "step": int(step)})
     not_held.extend(f"run {rid}: metric {k!r} (a name MLflow refuses)" for k in sorted(refused))
     created = client.call("POST", "runs/create", {
         "experiment_id": exp_id, "run_name": line["name"], "start_time": _ms(line["started_at"]),
@@ -371,7 +386,7 @@ def _history(client: MlflowClient, run_id: str, keys: list[str]) -> list[list[An
         history = client.pages("GET", "metrics/get-history", "metrics", run_id=run_id, metric_key=key,
                                max_results=25000)
         for m in sorted(history, key=lambda m: (int(m.get("timestamp", 0)), int(m.get("step", 0)))):
-            points.append([key, int(m.get("step", 0)), float(m.get("value", 0.0)), int(m.get("timestamp", 0)) / 1000])
+            points.append([key, int(m.get("step", 0)), _read_number(m.get("value", 0.0)), int(m.get("timestamp", 0)) / 1000])
     return points
 
 
