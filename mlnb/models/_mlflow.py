@@ -9,8 +9,10 @@ flavours, so the export holds the bytes and the record, for mlnb to import back.
 
 Import: each MLflow model version's files are downloaded and put in DVC's cache as a new mlnb
 version (same bytes, same version: nothing twice), and its aliases are set. A version that came
-from mlnb gets its fields back. MLflow's scikit-learn flavour is a pickle: it is registered as
-format ``pickle`` and mlnb loads it only with ``trusted=True`` (``--trusted``), as any pickle.
+from mlnb gets its fields back. MLflow's scikit-learn flavour saved as skops (MLflow 3's default)
+is registered as format ``skops`` (mlnb's safe loader); saved as a pickle or cloudpickle it is
+registered as format ``pickle``, never unpickled on import, and mlnb loads it only with
+``trusted=True`` (``--trusted``), as any pickle.
 Any other MLflow model is kept as its folder (format ``dir``): ``mlnb.models.path(ref)``.
 
 >>> mlnb.models.export_mlflow("http://127.0.0.1:5000")  # doctest: +SKIP
@@ -186,8 +188,12 @@ def _import_version(client: MlflowClient, project: Project, item: dict[str, Any]
             return _insert(project, item["name"], md5, size, nfiles, fields, item)
 
 
+#: MLflow's scikit-learn serialization formats as mlnb formats (skops: the safe loader; the rest: pickles)
+_SKLEARN_FORMATS = {"skops": "skops", "pickle": "pickle", "cloudpickle": "pickle"}
+
+
 def _native(folder: Path, item: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
-    """An MLflow-made model: its pickle file (scikit-learn flavour) or its whole folder."""
+    """An MLflow-made model: its scikit-learn file (skops, or a pickle) or its whole folder."""
     import yaml
 
     fields: dict[str, Any] = {"message": item.get("description") or f"imported from MLflow "
@@ -197,9 +203,9 @@ def _native(folder: Path, item: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
     spec = folder / "MLmodel"
     flavors = (yaml.safe_load(spec.read_text()) or {}).get("flavors", {}) if spec.is_file() else {}
     sk = flavors.get("sklearn") or {}
-    if sk.get("pickled_model") and sk.get("serialization_format", "cloudpickle") in ("pickle", "cloudpickle") \
-            and (folder / sk["pickled_model"]).is_file():
-        return folder / sk["pickled_model"], {**fields, "flavour": "sklearn", "format": "pickle"}
+    fmt = _SKLEARN_FORMATS.get(sk.get("serialization_format", "cloudpickle"))
+    if sk.get("pickled_model") and fmt and (folder / sk["pickled_model"]).is_file():
+        return folder / sk["pickled_model"], {**fields, "flavour": "sklearn", "format": fmt}
     flavour = next((f for f in flavors if f != "python_function"), "mlflow")
     return folder, {**fields, "flavour": f"mlflow-{flavour}" if flavour != "mlflow" else flavour, "format": "dir"}
 

@@ -4,7 +4,7 @@ Export writes each finished run as an MLflow run: name, status, start and end ti
 every metric point (key, step, value, time in ms), tags, artifact files and the parent run
 (``mlflow.parentRunId``). What MLflow has no field for (the run's mlnb id, exact times, host,
 pid, code, environment, error, labels that are not valid MLflow tag keys, data lineage, the
-artifact records) goes in ``mlnb.*`` tags, so importing the run back gives the same run. A run
+artifact records) goes in one ``mlnb.run`` tag (JSON), so importing the run back gives the same run. A run
 is marked ``mlnb.export=complete`` last: exporting again skips complete runs and replaces a run
 an interrupted export left half-written.
 
@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import select
 
 from .._display import Record
-from .._mlflow_http import BATCH_METRICS, BATCH_PARAMS, BATCH_TAGS, MAX_PARAM_VALUE, MAX_TAG_VALUE, MlflowClient
+from .._mlflow_http import BATCH_METRICS, BATCH_PARAMS, BATCH_TAGS, BATCH_TOTAL, MAX_PARAM_VALUE, MAX_TAG_VALUE, MlflowClient
 from .._project import Project, current_project
 from ..store import registry
 from ..store._schema import runs
@@ -41,7 +41,7 @@ from ._transfer import insert_line, run_lines
 #: mlnb status -> MLflow status, and back (crashed/interrupted both read KILLED; the mlnb.status tag tells)
 _TO_MLFLOW = {"finished": "FINISHED", "failed": "FAILED", "interrupted": "KILLED", "crashed": "KILLED"}
 _FROM_MLFLOW = {"FINISHED": "finished", "FAILED": "failed", "KILLED": "interrupted"}
-#: run columns kept in ``mlnb.<column>`` tags, as JSON (exact floats, None, ints)
+#: run columns kept in the ``mlnb.run`` tag, as JSON (exact floats, None, ints)
 _FIELD_TAGS = ("id", "status", "error", "started_at", "ended_at", "heartbeat_at", "parent_id", "host", "pid",
                "proc_start", "notebook", "code", "git_commit", "git_dirty", "environment")
 #: the names MLflow accepts for params, metrics and tags
@@ -52,7 +52,7 @@ _IN_ARTIFACT = "@artifact:"
 LIMITS = ("metric point times are kept to the millisecond (MLflow stores integer ms)",
           "MLflow stores +/-inf as +/-1.8e308 (the largest float); mlnb reads that back as inf",
           "points identical in key, step, value and millisecond are one point in MLflow",
-          "data lineage is kept in the mlnb.data tag by dataset name and hash; MLflow shows it as text",
+          "data lineage is kept in the mlnb.run tag by dataset name and hash; MLflow shows it as text",
           "runs still running are not exported (export again when they end)")
 
 
@@ -93,9 +93,21 @@ def _read_number(value: Any) -> float:
     return math.copysign(math.inf, number) if abs(number) == sys.float_info.max else number
 
 
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
+def _batches(metrics: list[Any], params: list[Any], tags: list[Any]) -> Iterator[dict[str, list[Any]]]:
+    """``runs/log-batch`` bodies, as few as MLflow's limits allow, in order: metrics, params, tags
+    (so the last tag given is in the last request)."""
+    queue = [("metrics", m) for m in metrics] + [("params", p) for p in params] + [("tags", t) for t in tags]
+    limits = {"metrics": BATCH_METRICS, "params": BATCH_PARAMS, "tags": BATCH_TAGS}
+    batch: dict[str, list[Any]] = {}
+    size = 0
+    for kind, item in queue:
+        if size == BATCH_TOTAL or len(batch.get(kind, ())) == limits[kind]:
+            yield batch
+            batch, size = {}, 0
+        batch.setdefault(kind, []).append(item)
+        size += 1
+    if batch:
+        yield batch
 
 
 # -- export ------------------------------------------------------------------------------------
@@ -186,7 +198,8 @@ def _export_run(client: MlflowClient, project: Project, exp_id: str, line: dict[
         if isinstance(value, str) and _param_value(value, False) != value:
             text_params.append(key)
     if text_params:
-        tags["mlnb.text_params"] = json.dumps(text_params)
+        kept = json.loads(tags["mlnb.run"])
+        tags["mlnb.run"] = json.dumps({**kept, "text_params": text_params})
     metrics, refused = [], set()
     for key, step, value, logged_at in line["metrics"]:
         if not _valid_key(key):
@@ -204,16 +217,12 @@ def _export_run(client: MlflowClient, project: Project, exp_id: str, line: dict[
             client.put_artifact(root, f"mlnb/{key}", value.encode())
             tags[key] = _IN_ARTIFACT + f"mlnb/{key}"
     _upload_artifacts(client, project, root, line, not_held)
-    tag_items = [{"key": k, "value": v} for k, v in tags.items()]
-    for part in _chunks(metrics, BATCH_METRICS):
-        client.call("POST", "runs/log-batch", {"run_id": mlflow_id, "metrics": part})
-    for part in _chunks(params, BATCH_PARAMS):
-        client.call("POST", "runs/log-batch", {"run_id": mlflow_id, "params": part})
-    for part in _chunks(tag_items, BATCH_TAGS):
-        client.call("POST", "runs/log-batch", {"run_id": mlflow_id, "tags": part})
     client.call("POST", "runs/update", {"run_id": mlflow_id, "status": _TO_MLFLOW[line["status"]],
                                         **({"end_time": _ms(line["ended_at"])} if line["ended_at"] else {})})
-    client.call("POST", "runs/set-tag", {"run_id": mlflow_id, "key": "mlnb.export", "value": "complete"})
+    tag_items = [{"key": k, "value": v} for k, v in tags.items()]
+    tag_items.append({"key": "mlnb.export", "value": "complete"})  # in the last batch: written last
+    for batch in _batches(metrics, params, tag_items):
+        client.call("POST", "runs/log-batch", {"run_id": mlflow_id, **batch})
     return mlflow_id
 
 
@@ -224,20 +233,20 @@ def _run_tags(line: dict[str, Any], done: dict[str, str]) -> dict[str, str]:
         key, sep, value = label.partition("=")
         if _valid_key(key) and not key.startswith(("mlnb.", "mlflow.")) and len(value) <= MAX_TAG_VALUE:
             tags[key] = value if sep else ""
-    tags["mlnb.tags"] = json.dumps(line["tags"])  # exactly, including labels MLflow cannot name
-    for column in _FIELD_TAGS:
-        if line.get(column) is not None and column != "id":
-            tags[f"mlnb.{column}"] = json.dumps(line[column])
+    # one tag for all MLflow has no field for (each tag is a row MLflow writes: one is quicker)
+    kept: dict[str, Any] = {c: line[c] for c in _FIELD_TAGS if line.get(c) is not None and c != "id"}
+    kept["tags"] = line["tags"]  # exactly, including labels MLflow cannot name
+    if line["data"]:
+        kept["data"] = line["data"]
+    if line["artifacts"]:
+        kept["artifacts"] = line["artifacts"]
+    tags["mlnb.run"] = json.dumps(kept)
     if line["git_commit"]:
         tags["mlflow.source.git.commit"] = line["git_commit"]
     if line["notebook"]:
         tags["mlflow.source.name"] = line["notebook"]
     if line["parent_id"] in done:
         tags["mlflow.parentRunId"] = done[line["parent_id"]]
-    if line["data"]:
-        tags["mlnb.data"] = json.dumps(line["data"])
-    if line["artifacts"]:
-        tags["mlnb.artifacts"] = json.dumps(line["artifacts"])
     return tags
 
 
@@ -305,8 +314,8 @@ def import_mlflow(uri: str, experiments: Iterable[str] | None = None) -> Record:
             if mlnb_ids[info["run_id"]] in known:
                 skipped += 1
                 continue
-            if info.get("status") not in _FROM_MLFLOW:
-                running += 1
+            if info.get("status") not in _FROM_MLFLOW or _half_exported(run):
+                running += 1  # still being written, by a run or by an mlnb export
                 continue
             line = _run_line(client, project, run, names.get(info["experiment_id"], ""), mlnb_ids, not_kept)
             with reg.write() as conn:
@@ -317,6 +326,11 @@ def import_mlflow(uri: str, experiments: Iterable[str] | None = None) -> Record:
     return Record({"uri": client.uri, "imported": imported, "skipped (imported before)": skipped,
                    "still running (not imported)": running, "data links without a local version": unlinked,
                    "not kept": not_kept}, title="runs imported from MLflow")
+
+
+def _half_exported(run: dict[str, Any]) -> bool:
+    tags = {t["key"]: t["value"] for t in run.get("data", {}).get("tags", [])}
+    return "mlnb.id" in tags and tags.get("mlnb.export") != "complete"
 
 
 def _mlnb_id(run: dict[str, Any]) -> str:
@@ -337,8 +351,9 @@ def _run_line(client: MlflowClient, project: Project, run: dict[str, Any], exper
     for key, value in tags.items():
         if key.startswith("mlnb.") and value.startswith(_IN_ARTIFACT):
             tags[key] = client.get_artifact(root, value[len(_IN_ARTIFACT):]).decode()
-    fields = {c: json.loads(tags[f"mlnb.{c}"]) for c in _FIELD_TAGS if f"mlnb.{c}" in tags}
-    came_from_mlnb = "mlnb.id" in tags
+    kept = json.loads(tags.get("mlnb.run", "{}"))
+    fields = {c: kept[c] for c in _FIELD_TAGS if c in kept}
+    came_from_mlnb = "mlnb.run" in tags
     parent = tags.get("mlflow.parentRunId")
     line: dict[str, Any] = {
         "name": info.get("run_name") or tags.get("mlflow.runName") or mlflow_id[:8],
@@ -350,15 +365,15 @@ def _run_line(client: MlflowClient, project: Project, run: dict[str, Any], exper
         "code": None, "git_commit": tags.get("mlflow.source.git.commit"), "git_dirty": None,
         "environment": None, **fields, "id": mlnb_ids[mlflow_id],
     }
-    text_params = set(json.loads(tags.get("mlnb.text_params", "[]")))
+    text_params = set(kept.get("text_params", []))
     line["params"] = {p["key"]: _param_value(p["value"], p["key"] in text_params) for p in data.get("params", [])}
     line["metrics"] = _history(client, mlflow_id, [m["key"] for m in data.get("metrics", [])])
-    line["data"] = json.loads(tags.get("mlnb.data", "[]"))
+    line["data"] = kept.get("data", [])
     if came_from_mlnb:
-        line["tags"] = json.loads(tags["mlnb.tags"])
+        line["tags"] = kept["tags"]
     else:
         line["tags"] = _labels(tags, experiment, mlflow_id, not_kept)
-    line["artifacts"] = _download(client, project, root, mlflow_id, json.loads(tags.get("mlnb.artifacts", "[]")),
+    line["artifacts"] = _download(client, project, root, mlflow_id, kept.get("artifacts", []),
                                   line["ended_at"] or line["started_at"])
     return line
 

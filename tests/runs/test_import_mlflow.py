@@ -163,3 +163,28 @@ def test_an_mlflow_uri_that_does_not_answer_is_one_line(project):
         assert_one_line_error(proc, 3)
         assert "does not answer" in proc.stderr and dead in proc.stderr
     assert snapshot(project.root) == before
+
+
+def test_a_half_written_export_is_replaced_not_duplicated(project, mlflow_uri):
+    """A run an interrupted export left without its completion mark is neither imported nor kept:
+    the next export deletes it and writes the run whole."""
+    import mlnb
+    from mlnb._mlflow_http import MlflowClient
+
+    with mlnb.start_run("whole", params={"a": 1}) as run:
+        run.log_metrics({"m": 1.0}, step=0)
+    client = MlflowClient(mlflow_uri)
+    exp = client.experiment_id("half", create=True)
+    half = client.call("POST", "runs/create", {"experiment_id": exp, "tags": [
+        {"key": "mlnb.id", "value": json.dumps("feedfacecafe")}]})["run"]["info"]["run_id"]
+    client.call("POST", "runs/update", {"run_id": half, "status": "FINISHED", "end_time": 1})
+
+    seen = mlnb.runs.import_mlflow(mlflow_uri, experiments=["half"])
+    assert seen["imported"] == 0 and seen["still running (not imported)"] == 1  # not taken for a run
+    out = mlnb.runs.export_mlflow(mlflow_uri, experiment="half")
+    assert out["exported"] == 1
+    active = list(client.pages("POST", "runs/search", "runs", {"experiment_ids": [exp]}))
+    assert len(active) == 1 and active[0]["info"]["run_id"] != half
+    tags = {t["key"]: t["value"] for t in active[0]["data"]["tags"]}
+    assert tags["mlnb.export"] == "complete" and json.loads(tags["mlnb.id"]) == run.id
+    client.close()
