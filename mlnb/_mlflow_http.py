@@ -42,12 +42,18 @@ class MlflowClient:
     """The REST API of the MLflow tracking server at ``uri`` (``http://host:port``)."""
 
     def __init__(self, uri: str, timeout: float = 30.0) -> None:
-        parsed = urllib.parse.urlsplit(uri if "://" in uri else f"http://{uri}")
-        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        full = uri if "://" in uri else f"http://{uri}"
+        parsed = urllib.parse.urlsplit(full)
+        try:
+            port = parsed.port
+        except ValueError:
+            port = -1
+        if parsed.scheme not in ("http", "https") or not parsed.hostname or port == -1 \
+                or any(c.isspace() for c in full):
             raise UsageError(f"invalid MLflow URI {uri!r}: give the tracking server's address, "
                              "e.g. http://127.0.0.1:5000")
-        self.uri = uri.rstrip("/")
-        self._scheme, self._host, self._port = parsed.scheme, parsed.hostname, parsed.port
+        self.uri = full.rstrip("/")
+        self._scheme, self._host, self._port = parsed.scheme, parsed.hostname, port
         self._prefix = parsed.path.rstrip("/")
         self._timeout = timeout
         self._conn: http.client.HTTPConnection | None = None

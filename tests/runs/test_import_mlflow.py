@@ -162,6 +162,13 @@ def test_an_mlflow_uri_that_does_not_answer_is_one_line(project):
         proc = run_cli("runs", verb, "--mlflow", dead, cwd=project.root)
         assert_one_line_error(proc, 3)
         assert "does not answer" in proc.stderr and dead in proc.stderr
+    for args, says in ((("runs", "import"), "exactly one of"),
+                       (("runs", "import", "r.jsonl", "--mlflow", dead), "got file, mlflow"),
+                       (("runs", "import", "--wandb-dir", "wandb", "--experiment", "x"), "--experiment goes with"),
+                       (("runs", "export", "--mlflow", "ftp://host/x"), "invalid MLflow URI"),
+                       (("models", "import", "--mlflow", "not a uri at all"), "invalid MLflow URI")):
+        proc = run_cli(*args, cwd=project.root)
+        assert says in assert_one_line_error(proc, 2), args
     assert snapshot(project.root) == before
 
 

@@ -14,19 +14,23 @@ import pytest
 from tests._venvs import wandb_python
 from tests.conftest import run_cli
 
+#: enough rows that the run file spans several 32 KiB blocks (records cut across blocks)
+ROWS = 1500
+
 WRITE = """
 import json, math, sys, wandb
+ROWS = int(sys.argv[1])
 ids = []
 for name, fail in (("first", False), ("second", True)):
     run = wandb.init(project="churn", name=name, tags=["baseline", "cpu"],
                      config={"lr": 0.1, "layers": [64, 32], "opt": "adam", "sched": {"warmup": 5}})
-    for i in range(120):
-        row = {"loss": 1 / (i + 1), "acc": i / 120}
+    for i in range(ROWS):
+        row = {"loss": 1 / (i + 1), "acc": i / ROWS}
         if i == 3:
             row["odd"] = math.nan
             row["note"] = "text is not a metric"
         wandb.log(row)
-    wandb.log({"loss": 0.001}, step=500)
+    wandb.log({"loss": 0.001}, step=ROWS + 500)
     run.summary["best_acc"] = 0.99
     ids.append(run.id)
     run.finish(exit_code=3 if fail else 0)
@@ -41,7 +45,7 @@ def wandb_dir(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(WANDB_MODE="offline", WANDB_SILENT="true", WANDB_DIR=str(base), HOME=str(base),
                WANDB_DISABLE_GIT="true")
-    proc = subprocess.run([str(wandb_python()), "-c", WRITE], cwd=base, env=env, capture_output=True, text=True,
+    proc = subprocess.run([str(wandb_python()), "-c", WRITE, str(ROWS)], cwd=base, env=env, capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return base / "wandb", json.loads(proc.stdout.strip().splitlines()[-1])
@@ -51,6 +55,7 @@ def test_wandb_offline_runs_come_in_whole(project, wandb_dir):
     import mlnb
 
     folder, ids = wandb_dir
+    assert all(f.stat().st_size > 3 * 32768 for f in folder.glob("offline-run-*/run-*.wandb"))
     out = mlnb.runs.import_wandb(folder)
     assert out["imported"] == 2
     assert any("'note'" in n for n in out["not kept"])
@@ -60,8 +65,8 @@ def test_wandb_offline_runs_come_in_whole(project, wandb_dir):
     assert first.params == {"lr": 0.1, "layers": [64, 32], "opt": "adam", "sched": {"warmup": 5}}
     assert {"baseline", "cpu", "wandb.project=churn", f"wandb.run_id={ids[0]}"} <= set(first.tags)
     loss = first.history["loss"]
-    assert loss["step"] == [*range(120), 500]
-    assert loss["value"] == [*(1 / (i + 1) for i in range(120)), 0.001]
+    assert loss["step"] == [*range(ROWS), ROWS + 500]
+    assert loss["value"] == [*(1 / (i + 1) for i in range(ROWS)), 0.001]
     assert math.isnan(first.history["odd"]["value"][0]) and first.history["odd"]["step"] == [3]
     assert first.metrics["best_acc"] == 0.99  # a summary value never logged as history
     assert first.started_at <= first.ended_at
