@@ -86,7 +86,7 @@ print(json.dumps([m.predict(X).tolist(), plain.predict_proba(X).tolist()]))
 """, mlflow_uri, str(marker)).splitlines()[-1])
     expected, plain_proba = expected
     marker.unlink(missing_ok=True)  # MLflow's log_model loads the model back once itself
-    out = mlnb.models.import_mlflow(mlflow_uri)
+    out = mlnb.models.import_mlflow(mlflow_uri, names=["native", "native-skops"])
     assert out["imported"] == 2 and out["pickles (load only with trusted=True)"] == ["native@1"]
     plain = mlnb.models.resolve("native-skops@1")
     assert (plain.flavour, plain.format) == ("sklearn", "skops")  # loads through the safe loader
