@@ -192,7 +192,9 @@ def _export_run(client: MlflowClient, project: Project, exp_id: str, line: dict[
     for key, value in line["params"].items():
         text = _param_text(value)
         if not _valid_key(key) or len(text) > MAX_PARAM_VALUE:
-            not_held.append(f"run {rid}: param {key!r} ({'a name MLflow refuses' if not _valid_key(key) else f'{len(text)} characters, MLflow keeps {MAX_PARAM_VALUE}'})")
+            why = "a name MLflow refuses" if not _valid_key(key) else \
+                f"{len(text)} characters, MLflow keeps {MAX_PARAM_VALUE}"
+            not_held.append(f"run {rid}: param {key!r} ({why})")
             continue
         params.append({"key": key, "value": text})
         if isinstance(value, str) and _param_value(value, False) != value:
