@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 
 import pytest
 
@@ -195,3 +196,62 @@ def test_a_half_written_export_is_replaced_not_duplicated(project, mlflow_uri):
     tags = {t["key"]: t["value"] for t in active[0]["data"]["tags"]}
     assert tags["mlnb.export"] == "complete" and json.loads(tags["mlnb.id"]) == run.id
     client.close()
+
+
+def test_a_killed_import_leaves_whole_runs(project, mlflow_uri):
+    """SIGKILL an import once it has written some runs: every run in the registry then has all its
+    points and params, and importing again completes the rest."""
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    from mlnb._mlflow_http import MlflowClient
+    from tests.conftest import ROOT
+    from tests.faults._harness import trials
+
+    client = MlflowClient(mlflow_uri)
+    exp = client.experiment_id("many", create=True)
+    count, points = 30, 300
+    for i in range(count):
+        rid = client.call("POST", "runs/create", {"experiment_id": exp, "run_name": f"r{i}"})["run"]["info"]["run_id"]
+        metrics = [{"key": k, "value": s / 7, "timestamp": 1000 + s, "step": s} for s in range(points // 2)
+                   for k in ("a", "b")]
+        client.call("POST", "runs/log-batch", {"run_id": rid, "metrics": metrics,
+                                               "params": [{"key": "i", "value": str(i)}]})
+        client.call("POST", "runs/update", {"run_id": rid, "status": "FINISHED", "end_time": 5000})
+    client.close()
+    db = project.mlnb_dir / "registry.db"
+
+    def counts():
+        with sqlite3.connect(db) as conn:
+            runs = conn.execute("select count(*) from runs").fetchone()[0]
+            bad = conn.execute("select count(*) from runs r where (select count(*) from run_metrics m "
+                               f"where m.run_id = r.id) != {points} or (select count(*) from run_params p "
+                               "where p.run_id = r.id) != 1").fetchone()[0]
+        return runs, bad
+
+    landed = 0
+    n = trials(quick=2)
+    for _ in range(n):
+        with sqlite3.connect(db) as conn:
+            conn.execute("delete from run_metrics"), conn.execute("delete from run_latest")
+            conn.execute("delete from run_params"), conn.execute("delete from run_tags")
+            conn.execute("delete from runs")
+        child = subprocess.Popen([sys.executable, "-m", "mlnb", "runs", "import", "--mlflow", mlflow_uri,
+                                  "--experiment", "many"], cwd=project.root, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 120
+        while counts()[0] < 1 and child.poll() is None and time.time() < deadline:
+            time.sleep(0.02)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        done, bad = counts()
+        landed += 0 < done < count
+        assert bad == 0, f"{bad} of {done} runs were left incomplete by a kill"
+        proc = run_cli("runs", "import", "--mlflow", mlflow_uri, "--experiment", "many", cwd=project.root)
+        assert proc.returncode == 0, proc.stderr
+        assert counts() == (count, 0)
+    print(f"SIGKILL landed mid-import in {landed} of {n} trials")
+    assert landed >= (n + 1) // 2, f"the kill landed mid-import in {landed} of {n} trials"
