@@ -92,3 +92,22 @@ def test_an_unknown_wandb_format_version_is_one_line(project, wandb_dir, tmp_pat
     line = assert_one_line_error(proc, 3)
     assert "format version 7" in line and run_file.name in line
     assert snapshot(project.root) == before
+
+
+def test_a_run_file_cut_short_gives_its_whole_records_as_a_crashed_run(project, wandb_dir, tmp_path):
+    """A writer killed mid-file (no exit record, last record cut): the rows written whole come in,
+    in order, and the run is `crashed`."""
+    import mlnb
+
+    folder, ids = wandb_dir
+    copy = tmp_path / "wandb"
+    shutil.copytree(folder, copy)
+    run_file = next(copy.glob(f"offline-run-*-{ids[0]}/run-*.wandb"))
+    data = run_file.read_bytes()
+    run_file.write_bytes(data[: int(len(data) * 0.6) + 3])  # mid-record, past a few block boundaries
+    mlnb.runs.import_wandb(copy)
+    run = mlnb.runs.get(ids[0])
+    assert run.status == "crashed" and "wandb.finish" in run.error
+    steps = run.history["loss"]["step"]
+    assert 0 < len(steps) < ROWS and steps == list(range(len(steps)))
+    assert run.history["loss"]["value"] == [1 / (i + 1) for i in range(len(steps))]
