@@ -19,6 +19,8 @@ _EXPORTS = {
     "rollback": "_aliases",
     "set_alias": "_aliases",
     "evaluate": "_evaluate",
+    "export_mlflow": "_mlflow",
+    "import_mlflow": "_mlflow",
     "list": "_query:list_models",  # `mlnb.models.list()` reads like the CLI verb
     "list_models": "_query",
     "load": "_query",

@@ -93,6 +93,19 @@ def register(sub: Any) -> None:
     p.add_argument("--routing", type=int, help="only predictions served under this routing number (deploy history)")
     add_json_flag(p)
 
+    p = add_verb(verbs, "export", lambda a, c: _models().export_mlflow(a.mlflow, names=a.name, experiment=a.experiment),
+                 "write model versions with their files and aliases to an MLflow server")
+    p.add_argument("--mlflow", metavar="URI", required=True, help="an MLflow tracking server, e.g. http://127.0.0.1:5000")
+    p.add_argument("--name", action="append", help="only this model (repeatable)")
+    p.add_argument("--experiment", help="the MLflow experiment holding the files' runs (default: PROJECT-models)")
+    add_json_flag(p)
+
+    p = add_verb(verbs, "import", lambda a, c: _models().import_mlflow(a.mlflow, names=a.name),
+                 "add the registered model versions of an MLflow server, with their files and aliases")
+    p.add_argument("--mlflow", metavar="URI", required=True, help="an MLflow tracking server, e.g. http://127.0.0.1:5000")
+    p.add_argument("--name", action="append", help="only this registered model (repeatable)")
+    add_json_flag(p)
+
 
 def _git_tag_flag(parser: Any) -> None:
     parser.add_argument("--git-tag", action="store_true",

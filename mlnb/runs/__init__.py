@@ -15,6 +15,8 @@ from .._lazy import lazy_exports
 _EXPORTS = {
     "record_cell": "_cell",
     "RunComparison": "_compare",
+    "export_mlflow": "_mlflow",
+    "import_mlflow": "_mlflow",
     "compare": "_compare",
     "RunRecord": "_display",
     "RunTable": "_display",
@@ -22,6 +24,8 @@ _EXPORTS = {
     "lineage": "_query",
     "list": "_query:list_runs",  # `mlnb.runs.list()` reads like the CLI verb
     "list_runs": "_query",
+    "import_wandb": "_wandb",
+    "import_dvc_exp": "_dvcexp",
     "reap": "_query",
     "Run": "_run",
     "active_run": "_run",

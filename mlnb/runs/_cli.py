@@ -104,8 +104,47 @@ def register(sub: Any) -> None:
     p.add_argument("ref", help="a data reference (NAME@VERSION) or a run id")
     add_json_flag(p)
 
-    p = add_verb(verbs, "export", lambda a, c: _runs().export(a.file), "write every run to a JSON Lines file")
-    p.add_argument("file", help="e.g. runs.jsonl")
+    p = add_verb(verbs, "export", _export, "write every run to a JSON Lines file, or to an MLflow server (--mlflow)")
+    p.add_argument("file", nargs="?", help="e.g. runs.jsonl")
+    p.add_argument("--mlflow", metavar="URI", help="an MLflow tracking server, e.g. http://127.0.0.1:5000")
+    p.add_argument("--experiment", help="the MLflow experiment to write to (default: the project folder's name)")
+    add_json_flag(p)
 
-    p = add_verb(verbs, "import", lambda a, c: _runs().import_(a.file), "add the runs of an exported JSON Lines file")
-    p.add_argument("file", help="a file written by `mlnb runs export`")
+    p = add_verb(verbs, "import", _import, "add runs from an exported file, an MLflow server, W&B offline runs "
+                 "or DVC experiments")
+    p.add_argument("file", nargs="?", help="a file written by `mlnb runs export`")
+    p.add_argument("--mlflow", metavar="URI", help="an MLflow tracking server, e.g. http://127.0.0.1:5000")
+    p.add_argument("--experiment", action="append", help="with --mlflow: only this experiment (repeatable)")
+    p.add_argument("--wandb-dir", metavar="DIR", help="a W&B folder holding offline-run-* folders (e.g. wandb/)")
+    p.add_argument("--dvc-exp", action="store_true", help="the experiments of this repository's `dvc exp`")
+    add_json_flag(p)
+
+
+def _one_source(args: argparse.Namespace, verb: str, options: tuple[str, ...]) -> str:
+    given = [o for o in ("file", *options) if getattr(args, o.replace("-", "_"), None)]
+    if len(given) != 1:
+        named = " or ".join(["FILE", *(f"--{o}" for o in options)])
+        raise UsageError(f"`runs {verb}` needs exactly one of {named}"
+                         + (f" (got {', '.join(given)})" if given else ""))
+    return given[0]
+
+
+def _export(args: argparse.Namespace, ctx: Context) -> Any:
+    if _one_source(args, "export", ("mlflow",)) == "mlflow":
+        return _runs().export_mlflow(args.mlflow, experiment=args.experiment)
+    if args.experiment:
+        raise UsageError("--experiment goes with --mlflow")
+    return _runs().export(args.file)
+
+
+def _import(args: argparse.Namespace, ctx: Context) -> Any:
+    source = _one_source(args, "import", ("mlflow", "wandb-dir", "dvc-exp"))
+    if args.experiment and source != "mlflow":
+        raise UsageError("--experiment goes with --mlflow")
+    if source == "mlflow":
+        return _runs().import_mlflow(args.mlflow, experiments=args.experiment)
+    if source == "wandb-dir":
+        return _runs().import_wandb(args.wandb_dir)
+    if source == "dvc-exp":
+        return _runs().import_dvc_exp()
+    return _runs().import_(args.file)

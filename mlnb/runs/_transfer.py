@@ -11,6 +11,7 @@ import contextlib
 import json
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,25 +64,33 @@ def _write_runs(project: Any, tmp: Path) -> int:
     """Write every run of ``project`` to ``tmp`` as JSON Lines; returns how many."""
     count = 0
     with registry(project).read() as conn, open(tmp, "w") as out:
-        for row in conn.execute(select(runs).order_by(runs.c.started_at, runs.c.id)).all():
-            rid = row.id
-            line = {"format": FORMAT, **{c: getattr(row, c) for c in _RUN_COLUMNS}}
-            line["params"] = {k: json.loads(v) for k, v in conn.execute(
-                select(run_params.c.key, run_params.c.value).where(run_params.c.run_id == rid))}
-            line["metrics"] = [[k, s, _number(_store.decode_value(v, n)), t] for k, s, v, n, t in conn.execute(
-                select(run_metrics.c.key, run_metrics.c.step, run_metrics.c.value, run_metrics.c.is_nan,
-                       run_metrics.c.logged_at).where(run_metrics.c.run_id == rid).order_by(run_metrics.c.id))]
-            line["tags"] = [t for (t,) in conn.execute(select(run_tags.c.tag).where(run_tags.c.run_id == rid))]
-            line["artifacts"] = [dict(a._mapping) for a in conn.execute(
-                select(run_artifacts.c.path, run_artifacts.c.md5, run_artifacts.c.size, run_artifacts.c.logged_at)
-                .where(run_artifacts.c.run_id == rid))]
-            line["data"] = [{"direction": d, "dataset": n, "version": v, "md5": m} for d, n, v, m in conn.execute(
-                select(run_data.c.direction, datasets.c.name, data_versions.c.version, data_versions.c.md5)
-                .join(data_versions, data_versions.c.id == run_data.c.data_version_id)
-                .join(datasets, datasets.c.id == data_versions.c.dataset_id).where(run_data.c.run_id == rid))]
+        for line in run_lines(conn):
             out.write(json.dumps(line, default=str) + "\n")
             count += 1
     return count
+
+
+def run_lines(conn: Any, where: Any = None) -> Iterator[dict[str, Any]]:
+    """Each run (matching ``where``, oldest first) as one complete dict: the run's columns, params,
+    every metric point ``[key, step, value, logged_at]``, tags, artifacts and data links."""
+    query = select(runs).order_by(runs.c.started_at, runs.c.id)
+    for row in conn.execute(query if where is None else query.where(where)).all():
+        rid = row.id
+        line = {"format": FORMAT, **{c: getattr(row, c) for c in _RUN_COLUMNS}}
+        line["params"] = {k: json.loads(v) for k, v in conn.execute(
+            select(run_params.c.key, run_params.c.value).where(run_params.c.run_id == rid))}
+        line["metrics"] = [[k, s, _number(_store.decode_value(v, n)), t] for k, s, v, n, t in conn.execute(
+            select(run_metrics.c.key, run_metrics.c.step, run_metrics.c.value, run_metrics.c.is_nan,
+                   run_metrics.c.logged_at).where(run_metrics.c.run_id == rid).order_by(run_metrics.c.id))]
+        line["tags"] = [t for (t,) in conn.execute(select(run_tags.c.tag).where(run_tags.c.run_id == rid))]
+        line["artifacts"] = [dict(a._mapping) for a in conn.execute(
+            select(run_artifacts.c.path, run_artifacts.c.md5, run_artifacts.c.size, run_artifacts.c.logged_at)
+            .where(run_artifacts.c.run_id == rid))]
+        line["data"] = [{"direction": d, "dataset": n, "version": v, "md5": m} for d, n, v, m in conn.execute(
+            select(run_data.c.direction, datasets.c.name, data_versions.c.version, data_versions.c.md5)
+            .join(data_versions, data_versions.c.id == run_data.c.data_version_id)
+            .join(datasets, datasets.c.id == data_versions.c.dataset_id).where(run_data.c.run_id == rid))]
+        yield line
 
 
 def import_(path: str | os.PathLike[str]) -> Record:
@@ -112,16 +121,21 @@ def import_(path: str | os.PathLike[str]) -> Record:
             if line["id"] in known:
                 skipped += 1
                 continue
-            rid = line["id"]
-            _store.insert_run(conn, {c: line.get(c) for c in _RUN_COLUMNS}, line.get("params", {}), line.get("tags", []))
-            points = [(k, int(s), float(v) if v is not None else math.nan, t) for k, s, v, t in line.get("metrics", [])]
-            data, missing = _resolve_data(conn, line.get("data", []))
-            unlinked += missing
-            arts = [{**a, "data_version_id": None} for a in line.get("artifacts", [])]
-            _store.write_batch(conn, rid, points, artifacts=arts, data=data)
+            unlinked += insert_line(conn, line)
             imported += 1
     return Record({"path": str(source), "imported": imported, "skipped": skipped,
                    "data links without a local version": unlinked}, title="runs imported")
+
+
+def insert_line(conn: Any, line: dict[str, Any]) -> int:
+    """Write one run given as a :func:`run_lines` dict; returns how many of its data links name a
+    data version this registry does not hold (those links are left out)."""
+    _store.insert_run(conn, {c: line.get(c) for c in _RUN_COLUMNS}, line.get("params", {}), line.get("tags", []))
+    points = [(k, int(s), float(v) if v is not None else math.nan, t) for k, s, v, t in line.get("metrics", [])]
+    data, missing = _resolve_data(conn, line.get("data", []))
+    arts = [{**a, "data_version_id": None} for a in line.get("artifacts", [])]
+    _store.write_batch(conn, line["id"], points, artifacts=arts, data=data)
+    return missing
 
 
 def _resolve_data(conn: Any, links: list[dict[str, Any]]) -> tuple[list[tuple[str, int]], int]:

@@ -11,7 +11,8 @@ from mlnb.models import _gates
 
 def test_public_names_resolve():
     assert set(mlnb.models.__all__) == {
-        "ModelVersion", "Promotion", "ab_test", "deploy", "deploy_history", "evaluate", "history", "list", "list_models", "load", "log", "log_outcomes", "path",
+        "ModelVersion", "Promotion", "ab_test", "deploy", "deploy_history", "evaluate", "export_mlflow", "history",
+        "import_mlflow", "list", "list_models", "load", "log", "log_outcomes", "path",
         "predict", "promote", "register", "register_path", "remove_alias", "resolve", "rollback", "routing",
         "set_alias", "show"}
     for name in mlnb.models.__all__:
