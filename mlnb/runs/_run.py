@@ -387,7 +387,7 @@ def start_run(
         source_path = source_path or _capture.notebook_path(shell)
         code = code if code is not None else _capture.current_cell(shell)
     else:
-        script, script_code = _capture.script_source()
+        script, script_code = _capture.caller_source()
         source_path = source_path or script
         code = code if code is not None else script_code
     commit, dirty = _capture.git_state(project.root)
