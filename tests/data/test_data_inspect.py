@@ -112,3 +112,12 @@ def test_bad_input(project):
     assert "is not a table" in assert_one_line_error(run_cli("data", "schema", "folder", cwd=project.root), 2)
     out = run_cli("data", "preview", "customers", "-n", "1", "--json", cwd=project.root, check=True)
     assert json.loads(out.stdout) == [{"age": 20.0, "plan": "basic", "city": "a"}]
+
+
+def test_save_and_load_from_a_folder_of_the_project(project, monkeypatch):
+    """A notebook in a folder of the project (the demo's notebooks/) saves where a notebook at the root would."""
+    (project.root / "notebooks").mkdir()
+    monkeypatch.chdir(project.root / "notebooks")
+    version = mlnb.data.save(_frame(), "from-sub")
+    assert version.path == "data/from-sub.parquet" and (project.root / "data" / "from-sub.parquet.dvc").is_file()
+    assert mlnb.data.load("from-sub").shape == (4, 3)

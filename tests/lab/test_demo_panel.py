@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import run_cli
 
-from ._browser import PANEL, keep_screenshot, open_lab, png_regions
+from ._browser import PANEL, keep_screenshot, open_lab, png_regions, widen_panel
 from ._lab import Lab, child_env, start_lab
 
 pytestmark = pytest.mark.browser
@@ -62,6 +62,7 @@ def test_demo_panel_screenshot(chromium, demo_lab, tmp_path: Path) -> None:  # t
         lp.open_panel("runs")
         page = lp.page
         page.locator(f"{PANEL} .mlnb-run").first.wait_for()
+        widen_panel(page, 430)
         clip = {"x": 0, "y": 0, "width": 900, "height": 560}
         shot = page.screenshot(clip=clip)
         rows = page.locator(f"{PANEL} .mlnb-run")
