@@ -86,7 +86,8 @@ export function runActions(run: IRun, done: () => void, failed: (err: unknown) =
   const ask = async (label: string, current: unknown, action: string) => {
     const answer = await InputDialog.getText({ title: label, text: typeof current === 'string' ? current : '' });
     if (answer.button.accept && answer.value !== null) {
-      act(action, answer.value);
+      // an emptied experiment takes the run out of any; an empty name or note is the server's to judge
+      act(action, action === 'experiment' && !answer.value.trim() ? null : answer.value);
     }
   };
   const lifecycle = String(run.lifecycle ?? 'active');
