@@ -20,14 +20,16 @@ DEFAULT_DIR = Path.home() / "mlnb-demo"
 #: second ``mlnb demo`` tells its own project (reopened as it is) from a user's (refused).
 MARKER = "demo.json"
 
-#: where the demo puts the example notebooks: a folder of the project, so that each notebook's
-#: ``../remote`` (a throw-away project's remote, when run elsewhere) is the demo's own remote
-NOTEBOOKS = "notebooks"
+#: ``mlnb demo PATH`` makes the project in PATH/project and its DVC remote in PATH/remote: the
+#: layout of the example notebooks' own throw-away folders, so the ``../remote`` they name in
+#: ``%mlops init --remote ../remote`` is the demo's remote when they run in the demo project
+PROJECT = "project"
 REMOTE = "remote"
 
 
 def seed(path: str | os.PathLike[str] | None = None) -> Record:
-    """Create the demo project at ``path`` (default ``~/mlnb-demo``), or find the one made there before.
+    """Create the demo in ``path`` (default ``~/mlnb-demo``): the project in ``path/project``, its
+    DVC remote in ``path/remote``; or find the one made there before.
 
     Only a new or empty folder becomes a demo project. A demo project made earlier is left as
     it is (the user may have worked in it) and reported again; one whose seeding was
@@ -36,11 +38,11 @@ def seed(path: str | os.PathLike[str] | None = None) -> Record:
     before anything is written: the demo would put its own ``customers`` dataset, runs and
     notebooks among the user's files.
     """
-    root = Path(path or DEFAULT_DIR).expanduser().resolve()
-    state = _state(root)
+    folder = Path(path or DEFAULT_DIR).expanduser().resolve()
+    state = _state(folder)
     if state != "complete":
-        _make(root)
-    return _summary(root, reopened=state == "complete")
+        _make(folder)
+    return _summary(folder / PROJECT, reopened=state == "complete")
 
 
 def in_demo_project(path: str | os.PathLike[str] | None = None) -> bool:
@@ -61,7 +63,7 @@ def _state(root: Path) -> str:
     """``new``, ``seeding`` or ``complete``; raises :class:`UsageError` for a folder that is not the demo's."""
     from .errors import UsageError
 
-    marker = root / ".mlnb" / MARKER
+    marker = root / PROJECT / ".mlnb" / MARKER
     if marker.is_file():
         try:
             return str(json.loads(marker.read_text()).get("state", "seeding"))
@@ -81,8 +83,9 @@ def _state(root: Path) -> str:
     return "new"
 
 
-def _make(root: Path) -> None:
-    """Seed (or finish seeding) the demo project; each step is skipped when already done."""
+def _make(folder: Path) -> None:
+    """Seed (or finish seeding) the demo project in ``folder``/project, its DVC remote in
+    ``folder``/remote; each step is skipped when already done."""
     import numpy as np
     import pandas as pd
 
@@ -90,14 +93,11 @@ def _make(root: Path) -> None:
 
     notebooks = example_notebooks()  # before anything is written: a broken install changes nothing
     _check_trainer()
+    root = folder / PROJECT
     (root / ".mlnb").mkdir(parents=True, exist_ok=True)
     _mark(root, "seeding")  # first: a demo killed from here on is the demo's own, finished next time
     os.chdir(root)
-    mlnb.init(remote=str(root / REMOTE))
-    ignore = root / ".gitignore"
-    if f"/{REMOTE}/" not in (ignore.read_text() if ignore.exists() else ""):
-        with open(ignore, "a") as f:
-            f.write(f"/{REMOTE}/\n")
+    mlnb.init(remote=str(folder / REMOTE))
     rng = np.random.default_rng(7)
     n = 2_000
     frame = pd.DataFrame({
@@ -110,10 +110,9 @@ def _make(root: Path) -> None:
     mlnb.data.save(frame, "customers", message="raw export")  # identical content: the same version
     mlnb.data.save(frame[frame["age"] < 75].reset_index(drop=True), "customers", message="drop the over-75s")
     _train(root)
-    (root / NOTEBOOKS).mkdir(exist_ok=True)
     for nb in notebooks:
-        if not (root / NOTEBOOKS / nb.name).exists():
-            shutil.copyfile(nb, root / NOTEBOOKS / nb.name)
+        if not (root / nb.name).exists():
+            shutil.copyfile(nb, root / nb.name)
     _mark(root, "complete")
 
 

@@ -20,17 +20,17 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def demo_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, Path]]:
-    """The demo project, with 02-runs.ipynb executed in its notebooks folder by a real kernel."""
+    """The demo project, with 02-runs.ipynb executed in it by a real kernel."""
     import nbclient
     import nbformat
 
     base = tmp_path_factory.mktemp("demo-lab")
     (base / "home").mkdir()
     env = child_env(base / "home")
-    root = base / "mlnb-demo"
-    proc = run_cli("demo", str(root), "--no-lab")
+    proc = run_cli("demo", str(base / "mlnb-demo"), "--no-lab")
     assert proc.returncode == 0, proc.stderr
-    path = root / "notebooks" / "02-runs.ipynb"
+    root = base / "mlnb-demo" / "project"
+    path = root / "02-runs.ipynb"
     nb = nbformat.read(path, as_version=4)
     nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}}).execute(env=env)
@@ -48,7 +48,7 @@ def test_an_example_notebook_run_in_the_demo_fills_its_registry(demo_lab) -> Non
     from_notebook = [r for r in runs if not r["name"].startswith("tree-depth-")]
     assert from_notebook, "02-runs.ipynb recorded nothing in the demo project"
     status, detail = lab.api(f"mlnb/api/runs/{from_notebook[0]['id']}")
-    assert detail["notebook"] == str((root / "notebooks" / "02-runs.ipynb").resolve())
+    assert detail["notebook"] == str((root / "02-runs.ipynb").resolve())
     status, datasets = lab.api("mlnb/api/datasets")
     assert {"customers", "churn"} <= {d["name"] for d in datasets["datasets"]}
 
