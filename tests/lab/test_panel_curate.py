@@ -11,17 +11,11 @@ import time
 
 import pytest
 
-from ._browser import PANEL, open_lab
+from ._browser import PANEL
 from ._lab import Lab, run_python
+from .test_panel import lab_page  # noqa: F401 - the same module-scoped JupyterLab page fixture
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def lab_page(chromium, lab: Lab):  # type: ignore[no-untyped-def]
-    lp = open_lab(chromium, lab)
-    yield lp
-    lp.close()
 
 
 def _seed_runs(lab: Lab, experiment: str) -> list[str]:
