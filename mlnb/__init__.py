@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 _AREAS = {"data", "errors", "runs", "checks", "export", "models", "serve", "monitor", "sync"}
 _FUNCTIONS = {
     "init": ("mlnb._api", "init"),
+    "in_demo_project": ("mlnb._demo", "in_demo_project"),
     "doctor": ("mlnb.monitor._doctor", "doctor"),
     "enable_altair_renderer": ("mlnb._charts", "enable_altair_renderer"),
     "start_run": ("mlnb.runs._run", "start_run"),

@@ -20,11 +20,16 @@ DEFAULT_DIR = Path.home() / "mlnb-demo"
 #: second ``mlnb demo`` tells its own project (reopened as it is) from a user's (refused).
 MARKER = "demo.json"
 
-_RUNS = [f"tree-depth-{depth}" for depth in (2, 4, 8)]
+#: ``mlnb demo PATH`` makes the project in PATH/project and its DVC remote in PATH/remote: the
+#: layout of the example notebooks' own throw-away folders, so the ``../remote`` they name in
+#: ``%mlops init --remote ../remote`` is the demo's remote when they run in the demo project
+PROJECT = "project"
+REMOTE = "remote"
 
 
 def seed(path: str | os.PathLike[str] | None = None) -> Record:
-    """Create the demo project at ``path`` (default ``~/mlnb-demo``), or find the one made there before.
+    """Create the demo in ``path`` (default ``~/mlnb-demo``): the project in ``path/project``, its
+    DVC remote in ``path/remote``; or find the one made there before.
 
     Only a new or empty folder becomes a demo project. A demo project made earlier is left as
     it is (the user may have worked in it) and reported again; one whose seeding was
@@ -33,18 +38,32 @@ def seed(path: str | os.PathLike[str] | None = None) -> Record:
     before anything is written: the demo would put its own ``customers`` dataset, runs and
     notebooks among the user's files.
     """
-    root = Path(path or DEFAULT_DIR).expanduser().resolve()
-    state = _state(root)
+    folder = Path(path or DEFAULT_DIR).expanduser().resolve()
+    state = _state(folder)
     if state != "complete":
-        _make(root)
-    return _summary(root, reopened=state == "complete")
+        _make(folder)
+    return _summary(folder / PROJECT, reopened=state == "complete")
+
+
+def in_demo_project(path: str | os.PathLike[str] | None = None) -> bool:
+    """Whether ``path`` (default: the working directory) is in a project ``mlnb demo`` made.
+
+    The example notebooks ask: in the demo project they work in it, so what they record fills its
+    side panel; anywhere else they work in a throw-away folder and never touch your repository.
+
+    >>> mlnb.in_demo_project()  # doctest: +SKIP
+    False
+    """
+    here = Path(path or os.getcwd()).resolve()
+    root = next((f for f in (here, *here.parents) if (f / ".mlnb").is_dir()), None)
+    return root is not None and (root / ".mlnb" / MARKER).is_file()
 
 
 def _state(root: Path) -> str:
     """``new``, ``seeding`` or ``complete``; raises :class:`UsageError` for a folder that is not the demo's."""
     from .errors import UsageError
 
-    marker = root / ".mlnb" / MARKER
+    marker = root / PROJECT / ".mlnb" / MARKER
     if marker.is_file():
         try:
             return str(json.loads(marker.read_text()).get("state", "seeding"))
@@ -64,18 +83,21 @@ def _state(root: Path) -> str:
     return "new"
 
 
-def _make(root: Path) -> None:
-    """Seed (or finish seeding) the demo project; each step is skipped when already done."""
+def _make(folder: Path) -> None:
+    """Seed (or finish seeding) the demo project in ``folder``/project, its DVC remote in
+    ``folder``/remote; each step is skipped when already done."""
     import numpy as np
     import pandas as pd
 
     import mlnb
 
     notebooks = example_notebooks()  # before anything is written: a broken install changes nothing
+    _check_trainer()
+    root = folder / PROJECT
     (root / ".mlnb").mkdir(parents=True, exist_ok=True)
     _mark(root, "seeding")  # first: a demo killed from here on is the demo's own, finished next time
     os.chdir(root)
-    mlnb.init(remote=str(root.parent / f"{root.name}-remote"))
+    mlnb.init(remote=str(folder / REMOTE))
     rng = np.random.default_rng(7)
     n = 2_000
     frame = pd.DataFrame({
@@ -87,20 +109,42 @@ def _make(root: Path) -> None:
     frame["churned"] = (rng.random(n) < 0.1 + 0.2 * (frame["tenure_months"] < 6)).astype(int)
     mlnb.data.save(frame, "customers", message="raw export")  # identical content: the same version
     mlnb.data.save(frame[frame["age"] < 75].reset_index(drop=True), "customers", message="drop the over-75s")
-    done = {r["name"] for r in mlnb.runs.list(limit=1000).to_dict() if r["status"] == "finished"}
-    for depth, name in zip((2, 4, 8), _RUNS):
-        if name in done:
-            continue
-        with mlnb.start_run(name, params={"max_depth": depth}, tags=["demo"]) as run:
-            data = mlnb.data.load("customers")
-            rate = float(data["churned"].mean())
-            for step in range(5):
-                run.log_metric("loss", (1 - rate) / (depth * (step + 1)), step=step)
-            run.log_metric("accuracy", round(1 - rate / depth, 4))
+    _train(root)
     for nb in notebooks:
         if not (root / nb.name).exists():
             shutil.copyfile(nb, root / nb.name)
     _mark(root, "complete")
+
+
+def _train(root: Path) -> None:
+    """The demo's runs, made by its own ``train.py`` (copied into the project and run from there),
+    so each run records that script as its code, a real training time and a loss curve. Runs
+    finished by an interrupted demo are not made again."""
+    import runpy
+
+    import mlnb
+
+    script = root / "train.py"
+    if not script.exists():
+        shutil.copyfile(Path(__file__).with_name("_demo_train.py"), script)
+    trainer = runpy.run_path(str(script), run_name="mlnb_demo_train")
+    done = {r["name"] for r in mlnb.runs.list(limit=1000).to_dict() if r["status"] == "finished"}
+    for depth in trainer["DEPTHS"]:
+        if f"tree-depth-{depth}" not in done:
+            trainer["train"](depth)
+    best = mlnb.runs.list(sort="-metrics.auc", limit=1).ids
+    if best and not mlnb.runs.get(best[0]).note:
+        mlnb.runs.note(best[0], "best validation AUC of the three depths")
+
+
+def _check_trainer() -> None:
+    """The demo's runs train scikit-learn models: without it, refuse before anything is written."""
+    import importlib.util
+
+    if importlib.util.find_spec("sklearn") is None:
+        from .errors import UsageError
+
+        raise UsageError('the demo trains scikit-learn models, which are not installed: pip install "mlnb[lab]"')
 
 
 def _mark(root: Path, state: str) -> None:

@@ -228,4 +228,4 @@ def _quiet_dvc() -> None:
     from rich.console import Console
 
     if not getattr(ui.__dict__.get("error_console"), "quiet", False):
-        ui.__dict__["error_console"] = Console(stderr=True, quiet=True)
+        ui.__dict__["error_console"] = Console(stderr=True, quiet=True, force_jupyter=False)

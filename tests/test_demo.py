@@ -12,8 +12,8 @@ from tests.faults._harness import assert_one_line_error, snapshot
 
 
 def demo_contents(target) -> tuple[list[str], list[str]]:
-    versions = json.loads(run_cli("data", "log", "customers", "--json", cwd=target, check=True).stdout)
-    runs = json.loads(run_cli("runs", "list", "--json", cwd=target, check=True).stdout)
+    versions = json.loads(run_cli("data", "log", "customers", "--json", cwd=target / "project", check=True).stdout)
+    runs = json.loads(run_cli("runs", "list", "--json", cwd=target / "project", check=True).stdout)
     return [d["message"] for d in versions], sorted(r["name"] for r in runs)
 
 
@@ -29,9 +29,43 @@ def test_demo_seeds_a_project_with_data_and_runs(demo):
     messages, names = demo_contents(demo)
     assert messages == ["drop the over-75s", "raw export"]
     assert names == ["tree-depth-2", "tree-depth-4", "tree-depth-8"]
-    runs = json.loads(run_cli("runs", "list", "--json", cwd=demo, check=True).stdout)
-    assert all(r["status"] == "finished" and "accuracy" in r["metrics"] for r in runs)
-    assert sorted(p.name for p in demo.glob("*.ipynb"))[:1] == ["01-data-versioning.ipynb"]
+    runs = json.loads(run_cli("runs", "list", "--json", cwd=demo / "project", check=True).stdout)
+    assert all(r["status"] == "finished" and "auc" in r["metrics"] and r["experiment"] == "churn-trees" for r in runs)
+    assert sorted(p.name for p in (demo / "project").glob("*.ipynb"))[:1] == ["01-data-versioning.ipynb"]
+    assert sum(bool(r["note"]) for r in runs) == 1  # the best run says so
+
+
+def test_demo_runs_record_their_real_code_and_time(demo):
+    """Each run records the training script that made it (not the `mlnb` launcher) and the time it
+    took to train: a boosted model per depth, its validation loss at each of its stages."""
+    project = demo / "project"
+    for run in json.loads(run_cli("runs", "list", "--json", cwd=project, check=True).stdout):
+        record = json.loads(run_cli("runs", "show", run["id"], "--json", cwd=project, check=True).stdout)
+        assert record["notebook"] == str((project / "train.py").resolve())
+        assert record["code"] == (project / "train.py").read_text() and "GradientBoostingClassifier" in record["code"]
+        assert record["duration"] > 0.02, record["duration"]  # a fit, not an empty block
+        assert len(record["history"]["val_loss"]["step"]) == 20 and record["inputs"][0]["ref"] == "customers@2"
+
+
+def test_example_notebooks_work_in_the_demo_project(demo):
+    """In the demo project the notebooks' first cell keeps them there (their `../remote` is the
+    demo's remote, as in their own throw-away folders); anywhere else they go to a throw-away one."""
+    import subprocess
+    import sys
+
+    check = "import mlnb, os; print(mlnb.in_demo_project(), os.getcwd())"
+    out = subprocess.run([sys.executable, "-c", check], cwd=demo / "project", capture_output=True, text=True)
+    assert out.stdout.split() == ["True", str((demo / "project").resolve())], out.stderr
+    out = subprocess.run([sys.executable, "-c", check], cwd=demo.parent, capture_output=True, text=True)
+    assert out.stdout.split()[0] == "False"
+    from mlnb._project import Project
+
+    project = Project(demo / "project")
+    try:
+        conf = project.dvc.config
+        assert conf["remote"][conf["core"]["remote"]]["url"] == str((demo / "project" / ".." / "remote").resolve())
+    finally:
+        project.close()
 
 
 def test_the_readme_command_twice_reopens_the_demo_as_it_is(demo):
@@ -43,11 +77,11 @@ def test_the_readme_command_twice_reopens_the_demo_as_it_is(demo):
 
 
 def test_an_interrupted_demo_is_finished_without_duplicates(demo):
-    (demo / ".mlnb/demo.json").write_text('{"state": "seeding"}')  # as if killed before the end
+    (demo / "project/.mlnb/demo.json").write_text('{"state": "seeding"}')  # as if killed before the end
     out = run_cli("demo", str(demo), "--no-lab", check=True)
     assert "reopened" not in out.stdout
     assert demo_contents(demo) == (["drop the over-75s", "raw export"], ["tree-depth-2", "tree-depth-4", "tree-depth-8"])
-    assert json.loads((demo / ".mlnb/demo.json").read_text()) == {"state": "complete"}
+    assert json.loads((demo / "project/.mlnb/demo.json").read_text()) == {"state": "complete"}
 
 
 def test_demo_refuses_a_folder_that_is_not_its_own(tmp_path):

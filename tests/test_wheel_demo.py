@@ -63,12 +63,13 @@ def test_demo_from_the_wheel_copies_the_notebooks_and_seeds_the_project(wheel_ve
     assert proc.returncode == 0, proc.stderr
 
     shipped = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
-    assert sorted(p.name for p in target.glob("*.ipynb")) == shipped and len(shipped) == 7
+    assert sorted(p.name for p in (target / "project").glob("*.ipynb")) == shipped and len(shipped) == 7
     for name in shipped:
-        assert (target / name).read_bytes() == (ROOT / "notebooks" / name).read_bytes()
-    versions = json.loads(_run([str(bin_dir / "mlnb"), "data", "log", "customers", "--json"], target, env).stdout)
+        assert (target / "project" / name).read_bytes() == (ROOT / "notebooks" / name).read_bytes()
+    project = target / "project"
+    versions = json.loads(_run([str(bin_dir / "mlnb"), "data", "log", "customers", "--json"], project, env).stdout)
     assert [v["message"] for v in versions] == ["drop the over-75s", "raw export"]
-    runs = json.loads(_run([str(bin_dir / "mlnb"), "runs", "list", "--json"], target, env).stdout)
+    runs = json.loads(_run([str(bin_dir / "mlnb"), "runs", "list", "--json"], project, env).stdout)
     assert sorted(r["name"] for r in runs) == ["tree-depth-2", "tree-depth-4", "tree-depth-8"]
     assert all(r["status"] == "finished" for r in runs)
 

@@ -15,14 +15,14 @@ export class ApiError extends Error {
 
 export type Query = Record<string, string | number | undefined>;
 
-export async function requestAPI<T>(path: string, query: Query = {}): Promise<T> {
+export async function requestAPI<T>(path: string, query: Query = {}, init: RequestInit = {}): Promise<T> {
   const settings = ServerConnection.makeSettings();
   const params = Object.entries(query)
     .filter(([, v]) => v !== undefined && v !== '')
     .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
     .join('&');
   const url = URLExt.join(settings.baseUrl, 'mlnb', 'api', path) + (params ? `?${params}` : '');
-  const response = await ServerConnection.makeRequest(url, {}, settings);
+  const response = await ServerConnection.makeRequest(url, init, settings);
   const text = await response.text();
   let data: any = null;
   try {

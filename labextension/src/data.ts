@@ -3,6 +3,7 @@
 import { requestAPI, segment } from './api';
 import { button, clear, el, fmt, fmtTime } from './dom';
 import { InsertCode, IView, pyString, setState } from './view';
+import { showVersionDetail } from './datatab';
 
 interface IDataset {
   name: string;
@@ -118,7 +119,16 @@ export class DataView implements IView {
       );
     }
     table.append(body);
+    const detail = el('div', { cls: 'mlnb-version-detail' });
+    detail.hidden = true;
+    const numbers = versions.map(v => v.version);
+    body.querySelectorAll('tr').forEach((tr, i) => {
+      tr.addEventListener('click', () => {
+        detail.hidden = false;
+        void showVersionDetail(detail, name, numbers[i], numbers.filter(n => n !== numbers[i]));
+      });
+    });
     clear(into);
-    into.append(table);
+    into.append(table, detail);
   }
 }

@@ -115,6 +115,10 @@ export function fmtDuration(seconds: unknown): string {
   if (typeof seconds !== 'number' || !isFinite(seconds)) {
     return '';
   }
+  if (seconds < 1) {
+    // a quick run is "12 ms", not "0.0 s" (which reads as not measured)
+    return `${Math.round(seconds * 1000)} ms`;
+  }
   if (seconds < 60) {
     return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
   }

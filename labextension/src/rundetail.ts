@@ -4,8 +4,9 @@ import { IRun, fileURL, requestAPI, segment } from './api';
 import { button, clear, el, fmt, fmtBytes, fmtDuration, fmtTime, kvTable, rowsTable } from './dom';
 import { InsertCode, pyString, setState } from './view';
 import { embedChart } from './vega6';
+import { runActions } from './curate';
 
-const OVERVIEW = ['id', 'name', 'status', 'error', 'started_at', 'ended_at', 'duration', 'notebook', 'git_commit', 'git_dirty', 'host', 'parent_id'];
+const OVERVIEW = ['id', 'name', 'experiment', 'status', 'lifecycle', 'note', 'error', 'started_at', 'ended_at', 'duration', 'notebook', 'git_commit', 'git_dirty', 'host', 'parent_id'];
 // Shown otherwise (code as a block) or too bulky for the panel (full metric history).
 const SKIP = ['code', 'history', 'pid'];  // history is drawn as charts
 const SECTIONS: [string, string][] = [
@@ -73,7 +74,8 @@ export class RunDetail {
         overview[key] = key.endsWith('_at') ? fmtTime(v) : key === 'duration' ? fmtDuration(v) : v;
       }
     }
-    this.node.append(this.header(run.id), el('h3', { cls: 'mlnb-run-title', text: run.name || run.id }), kvTable(overview));
+    const failed = (err: unknown) => this.node.prepend(el('p', { cls: 'mlnb-error', text: err instanceof Error ? err.message : String(err) }));
+    this.node.append(this.header(run.id), el('h3', { cls: 'mlnb-run-title', text: run.name || run.id }), runActions(run, () => void this.refresh(), failed), kvTable(overview));
     const shown = new Set([...OVERVIEW, ...SKIP]);
     for (const [key, title] of SECTIONS) {
       if (key in run) {

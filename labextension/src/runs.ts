@@ -3,6 +3,7 @@
 import { IRun, fetchRows } from './api';
 import { button, clear, el, fmt, fmtDuration, fmtShortTime } from './dom';
 import { CompareView } from './compare';
+import { CurateControls, runActions, runBadges, runNote } from './curate';
 import { RunDetail } from './rundetail';
 import { InsertCode, IView, setState, showSide } from './view';
 import { preloadCharts } from './vega6';
@@ -25,6 +26,7 @@ export class RunsView implements IView {
   private hasMore = false;
   private open: 'list' | 'detail' | 'compare' = 'list';
   private debounce = 0;
+  private readonly curate = new CurateControls(() => void this.refresh());
 
   constructor(insertCode: InsertCode) {
     this.filter.type = 'search';
@@ -39,7 +41,7 @@ export class RunsView implements IView {
     this.more = button('Load more', () => void this.loadMore(), 'mlnb-more');
     this.detail = new RunDetail(insertCode, () => this.showList());
     const toolbar = el('div', { cls: 'mlnb-toolbar' }, this.filter, this.compareButton);
-    this.node.append(toolbar, this.message, this.list, this.more, this.side);
+    this.node.append(toolbar, this.curate.node, this.message, this.list, this.more, this.side);
     this.updateSelection();
     setState(this.node, 'loading');
   }
@@ -71,7 +73,7 @@ export class RunsView implements IView {
   }
 
   private fetch(offset: number, limit: number): ReturnType<typeof fetchRows<IRun>> {
-    return fetchRows<IRun>('runs', 'runs', { filter: toFilter(this.filter.value) }, offset, limit);
+    return fetchRows<IRun>('runs', 'runs', { filter: toFilter(this.filter.value), ...this.curate.query() }, offset, limit);
   }
 
   private showError(err: unknown, stale = false): void {
@@ -95,7 +97,7 @@ export class RunsView implements IView {
       this.list.append(
         el('p', {
           cls: 'mlnb-empty',
-          text: this.filter.value.trim()
+          text: this.filter.value.trim() || this.curate.query().experiment || this.curate.lifecycle.value !== 'active'
             ? 'No runs match the filter.'
             : 'No runs yet: start one with mlnb.runs.start() in a notebook.'
         })
@@ -139,9 +141,12 @@ export class RunsView implements IView {
         { cls: 'mlnb-run-line' },
         check,
         el('span', { cls: 'mlnb-run-name', text: run.name || run.id, title: `${run.name ?? ''} (${run.id})` }),
+        ...runBadges(run, name => this.curate.show(name, () => void this.refresh())),
         el('span', { cls: `mlnb-status mlnb-status-${statusClass(run.status)}`, text: fmt(run.status) })
       ),
-      el('div', { cls: 'mlnb-run-line mlnb-run-sub' }, el('span', { cls: 'mlnb-when', text: when }), el('span', { cls: 'mlnb-metrics', text: metrics }))
+      el('div', { cls: 'mlnb-run-line mlnb-run-sub' }, el('span', { cls: 'mlnb-when', text: when }), el('span', { cls: 'mlnb-metrics', text: metrics })),
+      runNote(run),
+      runActions(run, () => void this.refresh(), err => this.showError(err))
     );
     row.setAttribute('role', 'listitem');
     row.addEventListener('click', () => void this.showDetail(run.id));

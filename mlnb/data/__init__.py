@@ -11,6 +11,8 @@ from .._lazy import lazy_exports
 _EXPORTS = {
     "DataDiff": "_diff",
     "diff": "_diff",
+    "preview": "_inspect",
+    "schema": "_inspect",
     "DataVersion": "_refs",
     "resolve": "_refs",
     "working_copy_refs": "_refs",

@@ -43,6 +43,16 @@ def register(sub: Any) -> None:
     p.add_argument("b", help="e.g. train@2")
     add_json_flag(p)
 
+    p = add_verb(verbs, "schema", lambda a, c: _data().schema(a.ref), "a version's columns: type, nulls, statistics")
+    p.add_argument("ref", help="NAME, NAME@VERSION, NAME@latest or a hash prefix")
+    add_json_flag(p)
+
+    p = add_verb(verbs, "preview", lambda a, c: _data().preview(a.ref, rows=a.rows),
+                 "a version's first rows (read from the head of the cached file)")
+    p.add_argument("ref", help="NAME, NAME@VERSION, NAME@latest or a hash prefix")
+    p.add_argument("-n", "--rows", type=int, default=10, help="how many rows (default: 10)")
+    add_json_flag(p)
+
     p = add_verb(verbs, "checkout", lambda a, c: _data().checkout(a.ref, force=a.force),
                  "put a version in the working copy (its .dvc file follows)")
     p.add_argument("ref")

@@ -119,12 +119,42 @@ def summarize(df: pd.DataFrame) -> dict[str, dict[str, Any]]:
                 mean=_num(values.mean()), std=_num(values.std()), min=_num(values.min()), max=_num(values.max())
             )
         else:
-            try:
-                info["distinct"] = int(col.nunique(dropna=True))
-            except TypeError:  # unhashable cells (lists, dicts)
-                info["distinct"] = None
+            info.update(category_values(col))
         out[str(name)] = info
     return out
+
+
+#: a column with at most this many distinct values keeps them all, with their counts, in its
+#: summary, so a diff names the categories added and removed (a renamed category is both)
+MAX_CATEGORIES = 100
+
+
+def category_values(col: pd.Series) -> dict[str, Any]:
+    """``distinct`` count and, for up to ``MAX_CATEGORIES`` distinct values, ``values``: each value
+    (as text) with its count; with more, ``values_md5``: a digest of the sorted distinct values, so
+    that a diff still tells a changed set of values from an unchanged one."""
+    try:
+        counts = col.value_counts(dropna=True, sort=False)
+    except TypeError:  # unhashable cells (lists, dicts)
+        return {"distinct": None}
+    counts = counts[counts > 0]  # a categorical dtype lists its unused categories too
+    if len(counts) <= MAX_CATEGORIES:
+        values = {str(k): int(v) for k, v in counts.items()}
+        return {"distinct": len(counts), "values": dict(sorted(values.items()))}
+    return {"distinct": len(counts), "values_md5": _digest(map(str, counts.index))}
+
+
+def _digest(values: Any) -> str:
+    import hashlib
+
+    return hashlib.md5("\x00".join(sorted(values)).encode("utf-8", "backslashreplace")).hexdigest()
+
+
+def values_digest(info: dict[str, Any]) -> str | None:
+    """The digest of a column's distinct values from its summary (kept, or made from its values)."""
+    if "values_md5" in info:
+        return str(info["values_md5"])
+    return _digest(info["values"]) if "values" in info else None
 
 
 def _num(x: Any) -> float | None:

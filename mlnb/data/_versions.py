@@ -145,7 +145,9 @@ def _track(project: Project, rel: str, name: str, message: str, frame: pd.DataFr
         # project asked for links (hardlink/symlink caches), where it saves space.
         links = {"hardlink", "symlink"} & set(repo.cache.local.cache_types)
         with _write.dvc_errors_unlogged():
-            (stage,) = repo.add(rel, relink=bool(links))
+            # absolute: DVC reads a relative path from the working directory, which may be a
+            # folder of the project (a notebook in notebooks/), not its root
+            (stage,) = repo.add(str(project.root / rel), relink=bool(links))
     except DvcException as exc:
         raise UsageError(f"DVC could not track {rel}: {exc}") from exc
     out = stage.outs[0]

@@ -287,12 +287,35 @@ def current_cell(shell: Any) -> str | None:
 _script: dict[tuple[str, float], tuple[str, str | None]] = {}
 
 
+#: the mlnb package's folder: frames in it are mlnb's own, not the code that started a run
+_PACKAGE = str(Path(__file__).resolve().parents[1]) + os.sep
+
+
+def caller_source() -> tuple[str | None, str | None]:
+    """(path, source) of the file whose code started the run: the innermost frame outside mlnb
+    that comes from a file. Not ``__main__``: a run started by a module behind a console script
+    (``mlnb demo``, a package's ``train`` command) records that module, not the launcher.
+    Falls back to :func:`script_source` when no frame comes from a file (``python -c``)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if not name.startswith("<") and not os.path.abspath(name).startswith(_PACKAGE) and os.path.isfile(name):
+            return _source(name)
+        frame = frame.f_back
+    return script_source()
+
+
 def script_source() -> tuple[str | None, str | None]:
     """(path, source) of the script this process runs, when it runs one; sources over 256 KB are skipped."""
     main = sys.modules.get("__main__")
     path = getattr(main, "__file__", None)
     if not path:
         return None, None
+    return _source(path)
+
+
+def _source(path: str) -> tuple[str | None, str | None]:
+    """(resolved path, source) of a file, read once per version of it."""
     p = Path(path)
     try:
         st = p.stat()

@@ -20,6 +20,7 @@ def record_cell(
     shell: Any,
     params: Mapping[str, Any] | None = None,
     tags: Iterable[str] | None = None,
+    experiment: str | None = None,
 ) -> Any:
     """Run ``cell`` in ``shell`` inside a run named ``name``; returns the value of its last expression.
 
@@ -30,7 +31,7 @@ def record_cell(
     2
     """
     __tracebackhide__ = True  # noqa: F841 - IPython hides this frame from tracebacks
-    return record_cell_run(name, cell, shell, params, tags)[0]
+    return record_cell_run(name, cell, shell, params, tags, experiment)[0]
 
 
 def record_cell_run(
@@ -39,11 +40,12 @@ def record_cell_run(
     shell: Any,
     params: Mapping[str, Any] | None = None,
     tags: Iterable[str] | None = None,
+    experiment: str | None = None,
 ) -> tuple[Any, Run]:
     """:func:`record_cell`, also returning the (ended) run."""
     __tracebackhide__ = True  # noqa: F841 - IPython hides this frame from tracebacks
     code = _parse(cell, shell)  # a cell that does not parse never runs: no run is recorded
-    run = start_run(name, params=params, tags=tags, code=cell)
+    run = start_run(name, params=params, tags=tags, code=cell, experiment=experiment)
     try:
         result = _execute(code, shell)
     except BaseException as exc:

@@ -45,14 +45,16 @@ def _record(args: argparse.Namespace, ctx: Context) -> Any:
         raise UsageError("`run` records a notebook cell: write `%%mlops run NAME` at the top of a cell "
                          "(in a script, use `with mlnb.start_run(NAME):`)")
     params = parse_params(args.param)
-    return _runs().record_cell(args.name, ctx.cell, ctx.shell, params=params, tags=args.tag or [])
+    return _runs().record_cell(args.name, ctx.cell, ctx.shell, params=params, tags=args.tag or [],
+                               experiment=args.experiment)
 
 
 def _list(args: argparse.Namespace, ctx: Context) -> Any:
     from ._query_fast import list_runs_fast
 
     query = dict(filter=getattr(args, "filter", None), sort=getattr(args, "sort", None),
-                 limit=getattr(args, "limit", 50), offset=getattr(args, "offset", 0))
+                 limit=getattr(args, "limit", 50), offset=getattr(args, "offset", 0),
+                 experiment=getattr(args, "experiment", None), lifecycle=getattr(args, "lifecycle", "active"))
     fast = list_runs_fast(**query)
     return _runs().list(**query) if fast is None else fast
 
@@ -71,6 +73,9 @@ def _list_options(p: argparse.ArgumentParser, suppress: bool) -> None:
     p.add_argument("--limit", type=int, default=default(50), help="rows to show (default: 50)")
     p.add_argument("--offset", type=int, default=default(0), help="rows to skip, for paging")
     p.add_argument("--json", action="store_true", default=default(False), help="print machine-readable JSON (stable keys)")
+    from ._curate_cli import lifecycle_options
+
+    lifecycle_options(p, default)
 
 
 def register(sub: Any) -> None:
@@ -79,6 +84,7 @@ def register(sub: Any) -> None:
     p.add_argument("name", help="the run's name")
     p.add_argument("--param", action="append", metavar="K=V", help="a parameter to record (repeatable)")
     p.add_argument("--tag", action="append", metavar="TAG", help="a tag (repeatable)")
+    p.add_argument("--experiment", metavar="NAME", help="group the run under an experiment")
 
     parser = add_verb(sub, "runs", _list, "list, show, compare, export and import runs (alone: list)")
     _list_options(parser, suppress=False)
@@ -103,6 +109,10 @@ def register(sub: Any) -> None:
                  "runs that used a data version (train@3), or a run's inputs and outputs")
     p.add_argument("ref", help="a data reference (NAME@VERSION) or a run id")
     add_json_flag(p)
+
+    from ._curate_cli import register_curation
+
+    register_curation(verbs)
 
     p = add_verb(verbs, "export", _export, "write every run to a JSON Lines file, or to an MLflow server (--mlflow)")
     p.add_argument("file", nargs="?", help="e.g. runs.jsonl")

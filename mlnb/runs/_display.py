@@ -14,6 +14,10 @@ from .._display import Record, Table, format_bytes, format_time, format_value
 __all__ = ["RunRecord", "RunTable", "format_duration", "format_mapping"]
 
 
+#: what curating a run sets (mlnb.runs._curate): in a listing's JSON even when not shown as a column
+CURATION_FIELDS = ("experiment", "note", "lifecycle")
+
+
 def format_duration(seconds: float | None) -> str:
     if seconds is None:
         return ""
@@ -65,6 +69,11 @@ class RunTable(Table):
     @property
     def ids(self) -> list[str]:
         return [r["id"] for r in self.rows]
+
+    def to_dict(self) -> list[dict[str, Any]]:
+        """The shown columns, and a run's experiment, note and lifecycle wherever they were read."""
+        extra = [c for c in CURATION_FIELDS if c not in self.columns and self.rows and c in self.rows[0]]
+        return [{c: r.get(c) for c in [*self.columns, *extra]} for r in self.rows]
 
     def to_frame(self):  # type: ignore[no-untyped-def]
         """One column per scalar field, plus ``params.KEY`` and ``metrics.KEY`` columns."""
@@ -120,7 +129,9 @@ class RunRecord(Record):
     def _summary(self) -> Record:
         f = self.fields
         keep = {
-            "id": f["id"], "name": f["name"], "status": f["status"], "error": f["error"],
+            "id": f["id"], "name": f["name"], "experiment": f.get("experiment"), "status": f["status"],
+            "lifecycle": None if f.get("lifecycle") == "active" else f.get("lifecycle"), "note": f.get("note"),
+            "error": f["error"],
             "started_at": f["started_at"], "duration": f["duration"], "tags": f["tags"],
             "notebook": f["notebook"], "git_commit": _git_text(f["git_commit"], f["git_dirty"]),
             "python": f["environment"].get("python"),

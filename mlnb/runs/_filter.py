@@ -7,7 +7,7 @@
 
 Fields: ``metrics.KEY``, ``params.KEY``, ``tags.TAG`` (true when the run has the tag), ``tags``,
 ``name``, ``status``, ``id``, ``notebook``, ``git_commit``, ``started_at``, ``ended_at``,
-``duration``. A ``metrics.KEY`` / ``params.KEY`` alone is true when the run has it. Keys with odd
+``duration``, ``experiment``, ``note``, ``lifecycle``. A ``metrics.KEY`` / ``params.KEY`` alone is true when the run has it. Keys with odd
 characters go in backquotes: ``metrics.`val/loss```. Operators: ``= == != < <= > >=`` and ``~``
 (contains, case-insensitive) / ``!~``; ``and``, ``or``, ``not``, parentheses. Every error names the
 column where the expression goes wrong.
@@ -56,6 +56,7 @@ _KEYWORDS = {"and", "or", "not", "true", "false", "null"}
 RUN_FIELDS = {
     "name": runs.c.name, "status": runs.c.status, "id": runs.c.id, "notebook": runs.c.notebook,
     "git_commit": runs.c.git_commit, "started_at": runs.c.started_at, "ended_at": runs.c.ended_at,
+    "experiment": runs.c.experiment, "note": runs.c.note, "lifecycle": runs.c.lifecycle,
 }
 TIME_FIELDS = {"started_at", "ended_at", "duration"}
 _SQL_OPS = {"=": operators.eq, "==": operators.eq, "!=": operators.ne, "<": operators.lt,

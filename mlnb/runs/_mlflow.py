@@ -43,7 +43,8 @@ _TO_MLFLOW = {"finished": "FINISHED", "failed": "FAILED", "interrupted": "KILLED
 _FROM_MLFLOW = {"FINISHED": "finished", "FAILED": "failed", "KILLED": "interrupted"}
 #: run columns kept in the ``mlnb.run`` tag, as JSON (exact floats, None, ints)
 _FIELD_TAGS = ("id", "status", "error", "started_at", "ended_at", "heartbeat_at", "parent_id", "host", "pid",
-               "proc_start", "notebook", "code", "git_commit", "git_dirty", "environment")
+               "proc_start", "notebook", "code", "git_commit", "git_dirty", "environment", "experiment", "note",
+               "lifecycle", "curated_at")
 #: the names MLflow accepts for params, metrics and tags
 _MLFLOW_KEY = re.compile(r"^[/\w.\- :]*$")
 #: a ``mlnb.*`` tag too long for MLflow is uploaded as an artifact; its tag says where
@@ -365,7 +366,7 @@ def _run_line(client: MlflowClient, project: Project, run: dict[str, Any], exper
         "heartbeat_at": None, "parent_id": mlnb_ids.get(parent, parent) if parent else None,
         "host": None, "pid": None, "proc_start": None, "notebook": tags.get("mlflow.source.name"),
         "code": None, "git_commit": tags.get("mlflow.source.git.commit"), "git_dirty": None,
-        "environment": None, **fields, "id": mlnb_ids[mlflow_id],
+        "environment": None, "experiment": experiment or None, **fields, "id": mlnb_ids[mlflow_id],
     }
     text_params = set(kept.get("text_params", []))
     line["params"] = {p["key"]: _param_value(p["value"], p["key"] in text_params) for p in data.get("params", [])}

@@ -135,6 +135,7 @@ def get(run_id: Any, project: Project | None = None) -> RunRecord:
         "git_dirty": None if row["git_dirty"] is None else bool(row["git_dirty"]),
         "environment": json.loads(row["environment"]) if row["environment"] else {},
         "parent_id": row["parent_id"], "children": children, "host": row["host"], "pid": row["pid"],
+        "experiment": row["experiment"], "note": row["note"], "lifecycle": row["lifecycle"],
     }
     return RunRecord(fields)
 
@@ -238,7 +239,7 @@ def _order(spec: list[tuple[_filter.Field, bool]], first: int = 0) -> tuple[list
 
 
 _LIST_SELECT = (runs.c.id, runs.c.name, runs.c.status, runs.c.started_at, runs.c.ended_at, runs.c.heartbeat_at,
-                runs.c.error)
+                runs.c.error, runs.c.experiment, runs.c.note, runs.c.lifecycle)
 
 
 def _page(conn: Connection, condition: Any, spec: list[tuple[_filter.Field, bool]], limit: int, offset: int) -> list[dict[str, Any]]:
@@ -285,8 +286,13 @@ def list_runs(
     limit: int = 50,
     offset: int = 0,
     project: Project | None = None,
+    experiment: str | None = None,
+    lifecycle: str = "active",
 ) -> RunTable:
     """A page of runs matching ``filter``, ordered by ``sort`` (default: newest first).
+
+    Only active runs are listed unless ``lifecycle`` says ``archived``, ``deleted`` or ``all``;
+    ``experiment`` keeps the runs of one experiment.
 
     ``sort`` is a field, ``-`` for descending, several separated by commas; runs without the
     sort key come last. The filter language is described in :mod:`mlnb.runs._filter`.
@@ -299,7 +305,7 @@ def list_runs(
         raise UsageError(f"invalid limit {limit!r}: use a whole number >= 0")
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
         raise UsageError(f"invalid offset {offset!r}: use a whole number >= 0")
-    condition = _filter.compile_filter(filter)
+    condition = and_(_filter.compile_filter(filter), *scope(experiment, lifecycle))
     spec = parse_sort(sort)
     for attempt in range(2):  # a run just marked crashed is listed from a second, fresh read
         with registry(project).read() as conn:
@@ -307,7 +313,20 @@ def list_runs(
                 rows = _page(conn, condition, spec, limit, offset) if limit else []
                 params, latest, tags = _details(conn, [r["id"] for r in rows])
                 break
-    return finish_rows(rows, params, latest, tags, {"filter": filter, "sort": sort, "limit": limit, "offset": offset})
+    return finish_rows(rows, params, latest, tags, {"filter": filter, "sort": sort, "limit": limit, "offset": offset,
+                                                    "experiment": experiment, "lifecycle": lifecycle})
+
+
+def scope(experiment: str | None, lifecycle: str) -> list[Any]:
+    """The conditions of a listing's ``experiment`` and ``lifecycle`` arguments."""
+    from ._curate import LIFECYCLES, check_experiment
+
+    if lifecycle not in (*LIFECYCLES, "all"):
+        raise UsageError(f"invalid lifecycle {lifecycle!r}: use active, archived, deleted or all")
+    out = [] if lifecycle == "all" else [runs.c.lifecycle == lifecycle]
+    if experiment is not None:
+        out.append(runs.c.experiment == check_experiment(experiment))
+    return out
 
 
 def lineage(ref_or_run: Any, project: Project | None = None) -> RunTable | RunRecord:
@@ -340,8 +359,7 @@ def lineage(ref_or_run: Any, project: Project | None = None) -> RunTable | RunRe
         for rid, d in links:
             direction[rid] = "read+wrote" if rid in direction and direction[rid] != d else ("read" if d == "input" else "wrote")
         rows = [dict(r._mapping) for r in conn.execute(
-            select(runs.c.id, runs.c.name, runs.c.status, runs.c.started_at, runs.c.ended_at, runs.c.heartbeat_at,
-                   runs.c.error)
+            select(*_LIST_SELECT)
             .where(runs.c.id.in_(list(direction))).order_by(runs.c.started_at.desc())
         )]
         params, latest, tags = _details(conn, [r["id"] for r in rows])

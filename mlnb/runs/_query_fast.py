@@ -19,11 +19,14 @@ from ._display import RunTable
 
 LIST_COLUMNS = ["id", "name", "status", "started_at", "ended_at", "duration", "params", "metrics", "tags"]
 
-#: the registry schema version that created the runs tables (mlnb/store/_schema.py, migration 2)
-RUNS_SCHEMA = 2
+#: the registry schema version from which runs have every column listed here: the curation
+#: columns (``CURATION_SCHEMA`` of mlnb/store/_schema.py, a test checks they agree); an older
+#: registry takes the full path, which migrates it
+RUNS_SCHEMA = 8
 
 #: what :func:`mlnb.runs._query._page` selects for each run
-LIST_FIELDS = ("id", "name", "status", "started_at", "ended_at", "heartbeat_at", "error")
+LIST_FIELDS = ("id", "name", "status", "started_at", "ended_at", "heartbeat_at", "error", "experiment", "note",
+               "lifecycle")
 
 
 def duration(row: dict[str, Any]) -> float | None:
@@ -38,13 +41,21 @@ def finish_rows(rows: list[dict[str, Any]], params: dict[str, dict[str, Any]], l
     for r in rows:
         r["duration"] = duration(r)
         r["params"], r["metrics"], r["tags"] = params.get(r["id"], {}), latest.get(r["id"], {}), tags.get(r["id"], [])
-    return RunTable(rows, LIST_COLUMNS, query=query)
+    columns = list(LIST_COLUMNS)
+    if any(r.get("experiment") for r in rows):  # a column only where runs are grouped
+        columns.insert(columns.index("name") + 1, "experiment")
+    if query.get("lifecycle", "active") != "active":
+        columns.insert(columns.index("status") + 1, "lifecycle")
+    return RunTable(rows, columns, query=query)
 
 
 def list_runs_fast(filter: str | None = None, sort: str | None = None,  # noqa: A002 - the CLI flag's name
-                   limit: int = 50, offset: int = 0) -> RunTable | None:
+                   limit: int = 50, offset: int = 0, experiment: str | None = None,
+                   lifecycle: str = "active") -> RunTable | None:
     """The default listing straight from SQLite, or None when the full path must answer."""
     if filter is not None or sort is not None or type(limit) is not int or type(offset) is not int:
+        return None
+    if experiment is not None or lifecycle != "active":
         return None
     if limit < 0 or offset < 0:
         return None  # the full path says what is wrong
@@ -58,11 +69,13 @@ def list_runs_fast(filter: str | None = None, sort: str | None = None,  # noqa: 
             params, latest, tags = _details(conn, [r["id"] for r in rows])
     except NoFastPath:
         return None
-    return finish_rows(rows, params, latest, tags, {"filter": filter, "sort": sort, "limit": limit, "offset": offset})
+    return finish_rows(rows, params, latest, tags, {"filter": filter, "sort": sort, "limit": limit, "offset": offset,
+                                                    "experiment": experiment, "lifecycle": lifecycle})
 
 
 def _page(conn: sqlite3.Connection, limit: int, offset: int) -> list[dict[str, Any]]:
-    cur = conn.execute(f"SELECT {', '.join(LIST_FIELDS)} FROM runs ORDER BY started_at DESC, id DESC "
+    cur = conn.execute(f"SELECT {', '.join(LIST_FIELDS)} FROM runs WHERE lifecycle = 'active' "
+                       "ORDER BY started_at DESC, id DESC "
                        "LIMIT ? OFFSET ?", (limit, offset))
     return [dict(zip(LIST_FIELDS, row)) for row in cur]
 

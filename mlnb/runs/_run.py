@@ -365,8 +365,11 @@ def start_run(
     *,
     code: str | None = None,
     notebook: str | None = None,
+    experiment: str | None = None,
 ) -> Run:
     """Start a run and make it the active one; returns it (a context manager).
+
+    ``experiment`` groups it with other runs under a name (a filterable column of ``runs list``).
 
     Captured without asking: times, status, the cell or script source, notebook path, git commit
     and dirtiness, Python and package versions, and the data versions loaded/saved meanwhile.
@@ -382,6 +385,8 @@ def start_run(
     tag_list = clean_tags(tags)
     if name is not None:
         check_name("run", name)
+    if experiment is not None:
+        check_name("experiment", experiment)
     run_id = new_run_id()
     shell = _capture.ipython_shell()
     source_path = notebook
@@ -389,7 +394,7 @@ def start_run(
         source_path = source_path or _capture.notebook_path(shell)
         code = code if code is not None else _capture.current_cell(shell)
     else:
-        script, script_code = _capture.script_source()
+        script, script_code = _capture.caller_source()
         source_path = source_path or script
         code = code if code is not None else script_code
     commit, dirty = _capture.git_state(project.root)
@@ -403,6 +408,7 @@ def start_run(
         "proc_start": _proc_start(pid), "notebook": _store.storable_text(source_path),
         "code": _capture.redact_code(_store.storable_text(code)), "git_commit": commit,
         "git_dirty": None if dirty is None else int(dirty), "environment": _capture.environment_json(),
+        "experiment": experiment,
     }
     with registry(project).write() as conn:
         _store.insert_run(conn, row, clean, tag_list)

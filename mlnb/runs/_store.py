@@ -72,7 +72,9 @@ def param_rows(run_id: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def insert_run(conn: Connection, row: Mapping[str, Any], params: Mapping[str, Any], tags: Iterable[str]) -> None:
-    conn.execute(runs.insert(), [dict(row)])
+    row = dict(row)
+    row["lifecycle"] = row.get("lifecycle") or "active"  # a run exported before runs had one
+    conn.execute(runs.insert(), [row])
     upsert(conn, run_params, param_rows(row["id"], params), ["run_id", "key"])
     upsert(conn, run_tags, [{"run_id": row["id"], "tag": t} for t in tags], ["run_id", "tag"])
 

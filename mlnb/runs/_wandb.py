@@ -106,8 +106,6 @@ def _run_line(run: WandbRun, not_kept: list[str]) -> dict[str, Any]:
             points.append([key, last_step, value, last_time])
     not_kept.extend(f"run {run.run_id}: {k!r} (not a number: media, tables and text are not metrics)"
                     for k in sorted(skipped_keys))
-    if run.notes:
-        not_kept.append(f"run {run.run_id}: its notes (mlnb runs have no notes field yet)")
     ended = None
     if run.exit_code is not None:
         ended = (run.started_at or last_time) + (run.runtime or 0) if run.runtime is not None else last_time
@@ -121,7 +119,7 @@ def _run_line(run: WandbRun, not_kept: list[str]) -> dict[str, Any]:
         "started_at": run.started_at if run.started_at is not None else last_time, "ended_at": ended,
         "heartbeat_at": None, "parent_id": None, "host": run.host or None, "pid": None, "proc_start": None,
         "notebook": None, "code": None, "git_commit": run.git_commit or None, "git_dirty": None,
-        "environment": None, "params": params, "metrics": points, "data": [], "artifacts": [],
+        "environment": None, "experiment": run.project or None, "note": run.notes or None, "params": params, "metrics": points, "data": [], "artifacts": [],
         "tags": list(dict.fromkeys([*run.tags, f"wandb.project={run.project}", f"wandb.run_id={run.run_id}"])),
     }
 

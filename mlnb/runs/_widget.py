@@ -129,7 +129,8 @@ def run_table_widget(table: RunTable) -> Any:
         from ._query import list_runs
 
         try:
-            fresh = list_runs(change["new"] or None, sort=query.get("sort"), limit=query.get("limit", 50))
+            fresh = list_runs(change["new"] or None, sort=query.get("sort"), limit=query.get("limit", 50),
+                              experiment=query.get("experiment"), lifecycle=query.get("lifecycle", "active"))
         except MlnbError as exc:
             widget.error = str(exc)
             return

@@ -59,14 +59,15 @@ def status(project: Project) -> dict[str, Any]:
     }
 
 
-def runs_page(project: Project, flt: str | None, sort: str | None, limit: int, offset: int) -> dict[str, Any]:
+def runs_page(project: Project, flt: str | None, sort: str | None, limit: int, offset: int,
+              experiment: str | None = None, lifecycle: str = "active") -> dict[str, Any]:
     """One page of runs, newest first unless ``sort`` says otherwise; asks for one extra row
     to know whether there is a next page without counting the whole registry."""
     list_runs = _runs_api()
     if list_runs is None:
         return {"available": False, "runs": [], "offset": offset, "limit": limit, "has_more": False}
-    return {"available": True, **_page("runs", list_runs(filter=flt, sort=sort, limit=limit + 1, offset=offset),
-                                       limit, offset)}
+    table = list_runs(filter=flt, sort=sort, limit=limit + 1, offset=offset, experiment=experiment, lifecycle=lifecycle)
+    return {"available": True, **_page("runs", table, limit, offset)}
 
 
 def _page(key: str, table: Any, limit: int, offset: int) -> dict[str, Any]:
@@ -102,6 +103,48 @@ def dataset_versions(project: Project, name: str) -> dict[str, Any]:
     from ..data import log
 
     return {"name": name, "versions": log(name).to_dict()}
+
+
+def dataset_version(project: Project, name: str, spec: str) -> dict[str, Any]:
+    """One version: its fields, schema and first rows (``preview`` holds the error when the
+    version is no table or its content cannot be read here)."""
+    from ..data import preview, resolve, schema
+    from ..errors import MlnbError
+
+    ref = f"{name}@{spec}"
+    fields = resolve(ref).to_dict()
+    try:
+        fields["schema"] = schema(ref).to_dict()
+        table = preview(ref, rows=PREVIEW_ROWS)
+        fields["preview"] = {"columns": table.columns, "rows": table.to_dict()}
+    except MlnbError as exc:
+        fields.setdefault("schema", [])
+        fields["preview"] = {"columns": [], "rows": [], "error": str(exc)}
+    return fields
+
+
+#: rows of a version's preview in the panel
+PREVIEW_ROWS = 20
+
+
+def data_diff(project: Project, a: str, b: str) -> dict[str, Any]:
+    """What changed from version ``a`` to ``b`` (two references), one row per change."""
+    from ..data import diff
+
+    return {"a": a, "b": b, "changes": diff(a, b).to_dict()}
+
+
+def curate_run(project: Project, run_id: str, action: str, value: Any) -> Any:
+    """One curation of a run from the panel: rename, note, experiment, delete, restore, archive."""
+    from ..errors import UsageError
+    from ..runs import _curate
+
+    calls = {"rename": _curate.rename, "note": _curate.note, "experiment": _curate.set_experiment}
+    if action in calls:
+        return calls[action](run_id, value)
+    if action in ("delete", "restore", "archive"):
+        return getattr(_curate, action)(run_id)
+    raise UsageError(f"unknown action {action!r}: use rename, note, experiment, delete, restore or archive")
 
 
 def models(project: Project) -> dict[str, Any]:

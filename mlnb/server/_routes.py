@@ -162,7 +162,38 @@ class RunsHandler(_ApiHandler):
             return
         flt = self.get_query_argument("filter", "").strip() or None
         sort = self.get_query_argument("sort", "").strip() or None
-        await self.reply(_areas.runs_page, flt, sort, *page)
+        experiment = self.get_query_argument("experiment", "").strip() or None
+        lifecycle = self.get_query_argument("lifecycle", "").strip() or "active"
+        await self.reply(_areas.runs_page, flt, sort, *page, experiment, lifecycle)
+
+
+class CurateHandler(_ApiHandler):
+    """``POST {"action": "rename", "value": "new name"}`` curates one run (mlnb.runs._curate)."""
+
+    @tornado.web.authenticated
+    async def post(self, run_id: str) -> None:
+        if self.too_long((run_id,)):
+            return
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or not isinstance(body.get("action"), str):
+            return self._error(400, "bad_request", UsageError(
+                'send a JSON object {"action": "rename", "value": "new name"} (actions: rename, note, experiment, '
+                "delete, restore, archive)"))
+        await self.reply(_areas.curate_run, run_id, body["action"], body.get("value"))
+
+
+class DataDiffHandler(_ApiHandler):
+    """``GET ?a=customers@1&b=customers@2``: what changed between two data versions."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        a, b = self.get_query_argument("a", ""), self.get_query_argument("b", "")
+        if self.too_long((a, b)):
+            return
+        await self.reply(_areas.data_diff, a, b)
 
 
 class CompareHandler(_ApiHandler):
@@ -210,6 +241,9 @@ ROUTES: list[tuple[str, type[_ApiHandler], dict[str, Any]]] = [
     (f"{API}/compare", CompareHandler, {}),
     (f"{API}/datasets", AreaHandler, {"fn": _areas.datasets}),
     (f"{API}/datasets/([^/]+)", AreaHandler, {"fn": _areas.dataset_versions}),
+    (f"{API}/datasets/([^/]+)/([^/]+)", AreaHandler, {"fn": _areas.dataset_version}),
+    (f"{API}/datadiff", DataDiffHandler, {}),
+    (f"{API}/runs/([^/]+)/curate", CurateHandler, {}),
     (f"{API}/models", AreaHandler, {"fn": _areas.models}),
     (f"{API}/models/([^/]+)", PageHandler, {"fn": _areas.model_versions}),
     # before the version route: an alias named "history" is read by its number instead

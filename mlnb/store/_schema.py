@@ -376,3 +376,60 @@ sync_records = Table(
 )
 
 MIGRATIONS.append(_create(sync_segments, sync_records))
+
+# -- curating runs (migration 8) -------------------------------------------------------------
+# A run belongs to an experiment (a name given when it starts, or later), carries a free note, and
+# has a lifecycle like MLflow's: `active`, `archived` or `deleted`. Archived and deleted runs stay
+# stored (nothing is removed); listings hide them unless asked. Every curation (rename, note,
+# experiment, delete, restore, archive) is one row of `run_events` — who, when, before, after —
+# written in the transaction that makes the change.
+
+_CURATION_COLUMNS = [
+    Column("experiment", String(255)),
+    Column("note", Text),
+    Column("lifecycle", String(16), nullable=False, server_default="active"),  # active archived deleted
+    Column("curated_at", Float),  # the last curation: of two states of a run, sync keeps the later one
+]
+for _column in _CURATION_COLUMNS:
+    runs.append_column(_column)
+_CURATION_INDEXES = [
+    Index("ix_runs_lifecycle_started", runs.c.lifecycle, runs.c.started_at),
+    Index("ix_runs_experiment_started", runs.c.experiment, runs.c.started_at),
+]
+
+run_events = Table(
+    "run_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(32), nullable=False),
+    Column("action", String(16), nullable=False),  # rename note experiment delete restore archive
+    Column("before", Text),
+    Column("after", Text),
+    Column("user", String(255)),
+    Column("host", String(255)),
+    Column("created_at", Float, nullable=False),
+    Index("ix_run_events_run", "run_id", "id"),
+)
+
+
+def _curate_runs(conn: Connection) -> None:
+    """Add the curation columns to an existing ``runs`` table (a registry made by migration 2
+    before them; a new registry's ``runs`` already has them), their indexes and ``run_events``."""
+    from sqlalchemy import inspect
+
+    have = {c["name"] for c in inspect(conn).get_columns("runs")}
+    for column in _CURATION_COLUMNS:
+        if column.name not in have:
+            kind = column.type.compile(dialect=conn.dialect)
+            default = f" DEFAULT '{column.server_default.arg}'" if column.server_default is not None else ""
+            null = "" if column.nullable else " NOT NULL"
+            conn.execute(text(f"ALTER TABLE runs ADD COLUMN {column.name} {kind}{default}{null}"))
+    for index in _CURATION_INDEXES:
+        index.create(conn, checkfirst=True)
+    metadata.create_all(conn, tables=[run_events])
+
+
+MIGRATIONS.append(_curate_runs)
+
+#: the schema version from which runs have their curation columns (the stdlib fast path checks it)
+CURATION_SCHEMA = len(MIGRATIONS)

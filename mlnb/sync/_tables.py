@@ -41,7 +41,7 @@ NUMBERED: dict[str, tuple[str, str]] = {
 #: records that change after they are made: of two states, the one greater in these columns wins
 #: (then the greater serialisation), so every clone keeps the same one whatever the order it saw them
 FRESHER: dict[str, tuple[str, ...]] = {
-    "runs": ("ended_at", "heartbeat_at"),
+    "runs": ("ended_at", "heartbeat_at", "curated_at"),
     "run_latest": ("step",),
     "alerts": ("evaluated_at", "resolved_at"),
 }

@@ -60,6 +60,16 @@ def open_lab(browser: Any, lab: Lab, path: str = "lab", on_response: Any = None)
     return lp
 
 
+def widen_panel(page: Any, x: int = 470) -> None:
+    """Drag the side panel's edge to ``x`` pixels, as a user widens it to read a table."""
+    handle = next(h for h in page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").all() if h.bounding_box())
+    box = handle.bounding_box()
+    page.mouse.move(box["x"] + 1, 300)
+    page.mouse.down()
+    page.mouse.move(x, 300, steps=5)
+    page.mouse.up()
+
+
 def keep_screenshot(png: bytes, name: str, tmp_path: Path) -> None:
     """Keep a screenshot with the test's files; with MLNB_UPDATE_SCREENSHOTS=1 also as docs/<name>."""
     (tmp_path / name).write_bytes(png)

@@ -66,9 +66,9 @@ class Lab:
     proc: subprocess.Popen[bytes]
     log: Path
 
-    def api(self, path: str, token: str | None = "", method: str = "GET") -> tuple[int, Any]:
+    def api(self, path: str, token: str | None = "", method: str = "GET", body: bytes | None = None) -> tuple[int, Any]:
         """``(status, json or bytes)`` of a request; ``token=""`` sends the lab token, None none."""
-        req = urllib.request.Request(self.url + path.lstrip("/"), method=method)
+        req = urllib.request.Request(self.url + path.lstrip("/"), method=method, data=body)
         if token is not None:
             req.add_header("Authorization", f"token {token or self.token}")
         try:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ._browser import PANEL, keep_screenshot, open_lab, png_regions, side_by_side
+from ._browser import PANEL, keep_screenshot, open_lab, png_regions, side_by_side, widen_panel
 from ._lab import BUNDLE, Lab, run_python
 from .conftest import BIG, XSS_NAME
 
@@ -226,12 +226,7 @@ def test_models_panel_screenshot_for_the_docs(models_tab, tmp_path: Path) -> Non
     """docs/models-panel.png: a model's page and a version's page, with the panel widened as a user
     would to read a table; each shot holds text where its rows are."""
     page = models_tab.page
-    handle = next(h for h in page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").all() if h.bounding_box())
-    box = handle.bounding_box()
-    page.mouse.move(box["x"] + 1, 300)
-    page.mouse.down()
-    page.mouse.move(470, 300, steps=5)
-    page.mouse.up()
+    widen_panel(page)
     panel = page.locator(PANEL).bounding_box()
     assert panel and panel["width"] > 400, panel
     clip = {"x": panel["x"], "y": panel["y"], "width": panel["width"], "height": min(panel["height"], 860)}

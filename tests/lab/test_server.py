@@ -27,11 +27,13 @@ def _methods(handler: type) -> list[str]:
 
 def test_routes_are_all_under_the_api_prefix() -> None:
     """The routes docs/lab.md and the panel use, and nothing else; each answers GET only."""
-    expected = ["status", "version", "runs", "runs/([^/]+)", "compare", "datasets", "datasets/([^/]+)", "models",
+    expected = ["status", "version", "runs", "runs/([^/]+)", "compare", "datasets", "datasets/([^/]+)",
+                "datasets/([^/]+)/([^/]+)", "datadiff", "runs/([^/]+)/curate", "models",
                 "models/([^/]+)", "models/([^/]+)/history", "models/([^/]+)/([^/]+)", "alerts", "files"]
     assert [pattern for pattern, _, _ in ROUTES] == [f"/mlnb/api/{p}" for p in expected]
+    writes = {"/mlnb/api/runs/([^/]+)/curate": ["POST"]}  # the one route that changes anything: curating a run
     for pattern, handler, _ in ROUTES:
-        assert _methods(handler) == ["GET"], f"{handler.__name__} ({pattern}) answers {_methods(handler)}"
+        assert _methods(handler) == writes.get(pattern, ["GET"]), f"{handler.__name__} ({pattern}) answers {_methods(handler)}"
 
 
 @pytest.mark.parametrize("pattern,handler", [(p, h) for p, h, _ in ROUTES], ids=[p for p, *_ in ROUTES])

@@ -244,8 +244,8 @@ def test_table_and_frame_shapes(project):
     with mlnb.start_run("a", params={"lr": 0.1}, tags=["x"]) as a:
         a.log_metric("acc", 0.8)
     table = mlnb.runs.list()
-    assert sorted(table[0]) == ["duration", "ended_at", "error", "heartbeat_at", "id", "metrics", "name", "params",
-                                "started_at", "status", "tags"]
+    assert sorted(table[0]) == ["duration", "ended_at", "error", "experiment", "heartbeat_at", "id", "lifecycle",
+                                "metrics", "name", "note", "params", "started_at", "status", "tags"]
     assert table[0]["params"] == {"lr": 0.1} and table[0]["metrics"] == {"acc": 0.8} and table[0]["tags"] == ["x"]
     frame = table.to_frame()
     assert frame.loc[0, "metrics.acc"] == 0.8 and frame.loc[0, "params.lr"] == 0.1
