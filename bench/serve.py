@@ -18,6 +18,11 @@ its next request when the last is answered). Every side gets the same number of 
 turn (floor, mlnb, MLflow, floor, ...); the medians are compared. mlnb serves as shipped: the
 prediction log on, adaptive batching on (defaults). ``--model forest`` serves a random forest
 instead of a logistic regression (predict dominates; batching gains most).
+
+Every side runs uvicorn with its "auto" loop and HTTP parser; the bench installs uvloop and
+httptools into MLflow's venv as mlnb's serve extra installs them into ours, so all three get the
+same ones (the report's first line names them). MLflow runs its default single worker
+(``--mlflow-workers`` changes it: 2 were no faster on this 2-core machine, where the load shares the cores).
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from runs import ensure_mlflow  # noqa: E402 - the one MLflow venv all benchmarks share
 
 COLUMNS = [f"f{i}" for i in range(20)]
+HTTP_STACK = ("uvloop>=0.19", "httptools>=0.6")  # as mlnb's serve extra installs them
 START = time.perf_counter()
 
 FLOOR = r'''
@@ -191,18 +197,35 @@ def start_servers(args: argparse.Namespace, work: Path, model_file: Path, sides:
     if not args.no_anchor:
         python = ensure_mlflow()
         if python is not None:
+            fast_http(python)
             clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
             tracking = f"sqlite:///{work / 'mlflow.db'}"
             uri = subprocess.run([str(python), "-c", MLFLOW_LOG, str(model_file), tracking], check=True,
                                  capture_output=True, text=True, cwd=work, env=clean).stdout.strip().splitlines()[-1]
             port = free_port()
             proc = subprocess.Popen([str(python.parent / "mlflow"), "models", "serve", "-m", uri, "--env-manager",
-                                     "local", "-p", str(port), "-h", "127.0.0.1"], cwd=work, stdout=subprocess.PIPE,
+                                     "local", "-w", str(args.mlflow_workers), "-p", str(port), "-h", "127.0.0.1"],
+                                    cwd=work, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, text=True,
                                     env={**clean, "MLFLOW_TRACKING_URI": tracking,  # its uvicorn is found on PATH
                                          "PATH": f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}"})
             wait_ready(proc, port, "mlflow models serve")
             sides["mlflow"] = (proc, f"http://127.0.0.1:{port}/invocations")
+
+
+def fast_http(python: Path) -> None:
+    """uvicorn's compiled event loop and HTTP parser (uvloop, httptools) in MLflow's venv as in ours:
+    uvicorn picks them wherever they are installed, so every side runs under the same settings."""
+    if subprocess.run([str(python), "-c", "import uvloop, httptools"], capture_output=True).returncode:
+        phase("uvloop and httptools into MLflow's venv")
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *HTTP_STACK], check=True, capture_output=True)
+
+
+def uvicorn_stack(python: str) -> str:
+    """The loop and HTTP parser uvicorn's "auto" picks under ``python``."""
+    code = ("import importlib.util as u; print(('uvloop' if u.find_spec('uvloop') else 'asyncio') + '+' + "
+            "('httptools' if u.find_spec('httptools') else 'h11'))")
+    return subprocess.run([python, "-c", code], capture_output=True, text=True).stdout.strip() or "?"
 
 
 def bodies(row: list[float]) -> dict[str, dict[str, Any]]:
@@ -278,6 +301,10 @@ def report(args: argparse.Namespace, m: dict[str, Any]) -> None:
     mlflow = "mlflow_rps16" in m
     print(f"mlnb serve vs a bare Starlette endpoint (floor){' and mlflow models serve' if mlflow else ''}; "
           f"{args.model} model, 20 features; medians of {args.repeat} alternated repetitions of {args.seconds:g} s")
+    stacks = f"floor and mlnb {uvicorn_stack(sys.executable)}"
+    if mlflow:
+        stacks += f", MLflow {uvicorn_stack(str(ensure_mlflow()))} with {args.mlflow_workers} worker(s)"
+    print(f"uvicorn on every side: {stacks}")
     print(f"{'what':<50} {'floor':>10} {'mlnb':>10} {'MLflow':>10}  ratio    target")
     f = lambda key: f"{m[key]:10.0f}" if key in m else "         -"  # noqa: E731
     ms = lambda key: f"{m[key] * 1000:8.1f}ms" if key in m else "         -"  # noqa: E731
@@ -304,6 +331,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one short repetition, no MLflow: a CI smoke run")
     parser.add_argument("--no-anchor", action="store_true", help="skip mlflow models serve")
     parser.add_argument("--model", choices=("logistic", "forest"), default="logistic")
+    parser.add_argument("--mlflow-workers", type=int, default=1,
+                        help="mlflow models serve --workers (default 1, MLflow's own: 2 was no faster on 2 cores)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each load")
     parser.add_argument("--load", help=argparse.SUPPRESS)  # the load process
