@@ -175,7 +175,7 @@ def wait_ready(proc: subprocess.Popen, port: int, what: str, timeout: float = 12
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"{what} ended before it answered:\n{proc.stdout.read() if proc.stdout else ''}")
+            raise SystemExit(f"{what} ended before it answered:\n{LOGS[proc.pid].read_text()[-2000:]}")
         try:
             socket.create_connection(("127.0.0.1", port), 0.2).close()
             return
@@ -184,17 +184,29 @@ def wait_ready(proc: subprocess.Popen, port: int, what: str, timeout: float = 12
     raise SystemExit(f"{what} did not answer within {timeout:g} s")
 
 
+LOGS: dict[int, Path] = {}  # server pid -> its output file
+
+
+def spawn(cmd: list[str], log: Path, **kwargs: Any) -> subprocess.Popen:
+    """A server process whose output goes to a file: a pipe nobody reads fills up and blocks a
+    server that logs every request (MLflow's uvicorn did, after ~1,000 requests, for good)."""
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True, **kwargs)
+    LOGS[proc.pid] = log
+    return proc
+
+
 def start_servers(args: argparse.Namespace, work: Path, model_file: Path, sides: dict[str, tuple[Any, str]]) -> None:
     """Every side's process and prediction URL, into ``sides`` (whoever calls stops them)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-c", FLOOR, str(model_file), json.dumps(COLUMNS), str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    proc = spawn([sys.executable, "-c", FLOOR, str(model_file), json.dumps(COLUMNS), str(port)], work / "floor.log",
+                 env=env)
     wait_ready(proc, port, "the floor")
     sides["floor"] = (proc, f"http://127.0.0.1:{port}/predict")
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "mlnb", "serve", "bench", "--port", str(port)], cwd=work,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    proc = spawn([sys.executable, "-m", "mlnb", "serve", "bench", "--port", str(port)], work / "mlnb.log", cwd=work,
+                 env=env)
     wait_ready(proc, port, "mlnb serve")
     sides["mlnb"] = (proc, f"http://127.0.0.1:{port}/v1/models/bench:predict")
     if not args.no_anchor:
@@ -206,12 +218,12 @@ def start_servers(args: argparse.Namespace, work: Path, model_file: Path, sides:
             uri = subprocess.run([str(python), "-c", MLFLOW_LOG, str(model_file), tracking], check=True,
                                  capture_output=True, text=True, cwd=work, env=clean).stdout.strip().splitlines()[-1]
             port = free_port()
-            proc = subprocess.Popen([str(python.parent / "mlflow"), "models", "serve", "-m", uri, "--env-manager",
-                                     "local", "-w", str(args.mlflow_workers), "-p", str(port), "-h", "127.0.0.1"],
-                                    cwd=work, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, text=True,
-                                    env={**clean, "MLFLOW_TRACKING_URI": tracking,  # its uvicorn is found on PATH
-                                         "PATH": f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}"})
+            proc = spawn([str(python.parent / "mlflow"), "models", "serve", "-m", uri, "--env-manager", "local", "-w",
+                          str(args.mlflow_workers), "-p", str(port), "-h", "127.0.0.1"], work / "mlflow.log", cwd=work,
+                         env={**clean, "MLFLOW_TRACKING_URI": tracking,  # its uvicorn is found on PATH
+                              "PATH": f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+                              # uvicorn's own settings as on the other sides: warnings only, no access log
+                              "UVICORN_LOG_LEVEL": "warning", "UVICORN_ACCESS_LOG": "false"})
             wait_ready(proc, port, "mlflow models serve")
             sides["mlflow"] = (proc, f"http://127.0.0.1:{port}/invocations")
 
