@@ -14,10 +14,16 @@ model (MLflow's own venv, bench/.venvs/mlflow, made by bench/runs.py; ``--env-ma
 | routing change -> served by the new arm                      | <= 1 s, zero failed requests            |
 
 The load comes from a separate process (aiohttp, one connection per client, each client sending
-its next request when the last is answered). Every side gets the same number of repetitions, in
+its next request when the last is answered); throughput counts the answers received within the
+load's seconds (a request still open at the end neither counts nor stretches the window). Every side gets the same number of repetitions, in
 turn (floor, mlnb, MLflow, floor, ...); the medians are compared. mlnb serves as shipped: the
 prediction log on, adaptive batching on (defaults). ``--model forest`` serves a random forest
 instead of a logistic regression (predict dominates; batching gains most).
+
+Every side runs uvicorn with its "auto" loop and HTTP parser; the bench installs uvloop and
+httptools into MLflow's venv as mlnb's serve extra installs them into ours, so all three get the
+same ones (the report's first line names them). MLflow runs its default single worker
+(``--mlflow-workers`` changes it: 2 were no faster on this 2-core machine, where the load shares the cores).
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from runs import ensure_mlflow  # noqa: E402 - the one MLflow venv all benchmarks share
 
 COLUMNS = [f"f{i}" for i in range(20)]
+HTTP_STACK = ("uvloop>=0.19", "httptools>=0.6")  # as mlnb's serve extra installs them
 START = time.perf_counter()
 
 FLOOR = r'''
@@ -86,13 +93,14 @@ async def _load(url: str, body: bytes, clients: int, seconds: float, trace: bool
     import aiohttp
 
     latencies: list[float] = []
+    in_window = 0  # answers received before the load's end: a server that stalls past it is not paid for the stall
     marks: list[tuple[float, float, str]] = []  # sent, received, arm (trace only)
     failed = 0
     stop = time.perf_counter() + seconds
     headers = {"content-type": "application/json"}
 
     async def client(session: aiohttp.ClientSession) -> None:
-        nonlocal failed
+        nonlocal failed, in_window
         while time.perf_counter() < stop:
             sent, wall = time.perf_counter(), time.time()
             try:
@@ -106,16 +114,17 @@ async def _load(url: str, body: bytes, clients: int, seconds: float, trace: bool
             except (aiohttp.ClientError, OSError, asyncio.TimeoutError):  # a dropped connection is a failure too
                 failed += 1
                 continue
-            latencies.append(time.perf_counter() - sent)
+            now = time.perf_counter()
+            latencies.append(now - sent)
+            in_window += now <= stop
 
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=10)) as session:
         began = time.perf_counter()
         await asyncio.gather(*(client(session) for _ in range(clients)))
-        took = time.perf_counter() - began
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] if latencies else float("nan")
-    return {"rps": len(latencies) / took, "p99": p99, "n": len(latencies), "failed": failed, "marks": marks}
+    return {"rps": in_window / (stop - began), "p99": p99, "n": len(latencies), "failed": failed, "marks": marks}
 
 
 def load(url: str, body: dict[str, Any], clients: int, seconds: float, trace: bool = False) -> dict[str, Any]:
@@ -166,7 +175,7 @@ def wait_ready(proc: subprocess.Popen, port: int, what: str, timeout: float = 12
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"{what} ended before it answered:\n{proc.stdout.read() if proc.stdout else ''}")
+            raise SystemExit(f"{what} ended before it answered:\n{LOGS[proc.pid].read_text()[-2000:]}")
         try:
             socket.create_connection(("127.0.0.1", port), 0.2).close()
             return
@@ -175,34 +184,63 @@ def wait_ready(proc: subprocess.Popen, port: int, what: str, timeout: float = 12
     raise SystemExit(f"{what} did not answer within {timeout:g} s")
 
 
+LOGS: dict[int, Path] = {}  # server pid -> its output file
+
+
+def spawn(cmd: list[str], log: Path, **kwargs: Any) -> subprocess.Popen:
+    """A server process whose output goes to a file: a pipe nobody reads fills up and blocks a
+    server that logs every request (MLflow's uvicorn did, after ~1,000 requests, for good)."""
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True, **kwargs)
+    LOGS[proc.pid] = log
+    return proc
+
+
 def start_servers(args: argparse.Namespace, work: Path, model_file: Path, sides: dict[str, tuple[Any, str]]) -> None:
     """Every side's process and prediction URL, into ``sides`` (whoever calls stops them)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-c", FLOOR, str(model_file), json.dumps(COLUMNS), str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    proc = spawn([sys.executable, "-c", FLOOR, str(model_file), json.dumps(COLUMNS), str(port)], work / "floor.log",
+                 env=env)
     wait_ready(proc, port, "the floor")
     sides["floor"] = (proc, f"http://127.0.0.1:{port}/predict")
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "mlnb", "serve", "bench", "--port", str(port)], cwd=work,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    proc = spawn([sys.executable, "-m", "mlnb", "serve", "bench", "--port", str(port)], work / "mlnb.log", cwd=work,
+                 env=env)
     wait_ready(proc, port, "mlnb serve")
     sides["mlnb"] = (proc, f"http://127.0.0.1:{port}/v1/models/bench:predict")
     if not args.no_anchor:
         python = ensure_mlflow()
         if python is not None:
+            fast_http(python)
             clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
             tracking = f"sqlite:///{work / 'mlflow.db'}"
             uri = subprocess.run([str(python), "-c", MLFLOW_LOG, str(model_file), tracking], check=True,
                                  capture_output=True, text=True, cwd=work, env=clean).stdout.strip().splitlines()[-1]
             port = free_port()
-            proc = subprocess.Popen([str(python.parent / "mlflow"), "models", "serve", "-m", uri, "--env-manager",
-                                     "local", "-p", str(port), "-h", "127.0.0.1"], cwd=work, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, text=True,
-                                    env={**clean, "MLFLOW_TRACKING_URI": tracking,  # its uvicorn is found on PATH
-                                         "PATH": f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}"})
+            proc = spawn([str(python.parent / "mlflow"), "models", "serve", "-m", uri, "--env-manager", "local", "-w",
+                          str(args.mlflow_workers), "-p", str(port), "-h", "127.0.0.1"], work / "mlflow.log", cwd=work,
+                         env={**clean, "MLFLOW_TRACKING_URI": tracking,  # its uvicorn is found on PATH
+                              "PATH": f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+                              # uvicorn's own settings as on the other sides: warnings only, no access log
+                              "UVICORN_LOG_LEVEL": "warning", "UVICORN_ACCESS_LOG": "false"})
             wait_ready(proc, port, "mlflow models serve")
             sides["mlflow"] = (proc, f"http://127.0.0.1:{port}/invocations")
+
+
+def fast_http(python: Path) -> None:
+    """uvicorn's compiled event loop and HTTP parser (uvloop, httptools) in MLflow's venv as in ours:
+    uvicorn picks them wherever they are installed, so every side runs under the same settings."""
+    if subprocess.run([str(python), "-c", "import uvloop, httptools"], capture_output=True).returncode:
+        phase("uvloop and httptools into MLflow's venv")
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *HTTP_STACK], check=True, capture_output=True)
+
+
+def uvicorn_stack(python: str) -> str:
+    """The loop and HTTP parser uvicorn's "auto" picks under ``python``."""
+    code = ("import importlib.util as u; print(('uvloop' if u.find_spec('uvloop') else 'asyncio') + '+' + "
+            "('httptools' if u.find_spec('httptools') else 'h11'))")
+    return subprocess.run([python, "-c", code], capture_output=True, text=True).stdout.strip() or "?"
 
 
 def bodies(row: list[float]) -> dict[str, dict[str, Any]]:
@@ -278,6 +316,10 @@ def report(args: argparse.Namespace, m: dict[str, Any]) -> None:
     mlflow = "mlflow_rps16" in m
     print(f"mlnb serve vs a bare Starlette endpoint (floor){' and mlflow models serve' if mlflow else ''}; "
           f"{args.model} model, 20 features; medians of {args.repeat} alternated repetitions of {args.seconds:g} s")
+    stacks = f"floor and mlnb {uvicorn_stack(sys.executable)}"
+    if mlflow:
+        stacks += f", MLflow {uvicorn_stack(str(ensure_mlflow()))} with {args.mlflow_workers} worker(s)"
+    print(f"uvicorn on every side: {stacks}")
     print(f"{'what':<50} {'floor':>10} {'mlnb':>10} {'MLflow':>10}  ratio    target")
     f = lambda key: f"{m[key]:10.0f}" if key in m else "         -"  # noqa: E731
     ms = lambda key: f"{m[key] * 1000:8.1f}ms" if key in m else "         -"  # noqa: E731
@@ -304,6 +346,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one short repetition, no MLflow: a CI smoke run")
     parser.add_argument("--no-anchor", action="store_true", help="skip mlflow models serve")
     parser.add_argument("--model", choices=("logistic", "forest"), default="logistic")
+    parser.add_argument("--mlflow-workers", type=int, default=1,
+                        help="mlflow models serve --workers (default 1, MLflow's own: 2 was no faster on 2 cores)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each load")
     parser.add_argument("--load", help=argparse.SUPPRESS)  # the load process

@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import os
 import time
-import uuid
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -40,7 +40,7 @@ def build_app(follower: Follower, token: str | None = None, poll: float = 0.25,
     """The ASGI app serving ``follower.model``; it polls the registry every ``poll`` seconds and,
     with ``predlog``, logs every answer off the request path. Concurrent requests to one arm share
     ``predict`` calls of up to ``batch_max`` rows (1: no batching; :mod:`mlnb.serve._batch`)."""
-    shadows = Shadows(predlog)
+    shadows = Shadows(predlog, batcher=Batcher(batch_max, batch_wait))  # queues of their own: never mixed with live
     model = follower.model
     metrics = Metrics(model)
     batcher = Batcher(batch_max, batch_wait, observe=metrics.batched)
@@ -213,7 +213,7 @@ def _own(request: Request, model: str) -> None:
 
 def _request_id(request: Request) -> str:
     given = request.headers.get("x-request-id", "")
-    return given[:64] if given and given.isprintable() else uuid.uuid4().hex
+    return given[:64] if given and given.isprintable() else os.urandom(16).hex()  # as random as uuid4, far cheaper
 
 
 def _headers(live: Live, arm: LiveArm, rid: str) -> dict[str, str]:

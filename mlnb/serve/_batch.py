@@ -10,12 +10,20 @@ request that finds the arm idle waits at most ``wait`` seconds for company, and 
 no other request joins within one turn of the event loop: a lone request pays (almost) nothing.
 If ``predict`` raises on a batch of several requests, each is predicted alone, so only the request
 that caused it gets the error.
+
+Where ``predict`` runs: a fast model (its quickest recent call under ``inline`` seconds, 2 ms by
+default: a linear model on a batch of rows) is called on the event loop itself, as a bare endpoint
+would; a slower one in a worker thread, so the loop keeps reading requests (the next batch)
+meanwhile. Handing each call to a thread and back costs more than such a model's predict: the two
+threads take turns on the GIL, and the loop waits for the worker to get it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -32,15 +40,21 @@ class _Queue:
     task: asyncio.Task[None] | None = None
 
 
+#: recent predict calls whose quickest decides where the next one runs
+_TIMED_CALLS = 16
+
+
 class Batcher:
     """Queues of one server, keyed by (routing, arm, version). ``max_rows`` of 1 or less turns
     batching off: every request is its own ``predict`` call. ``observe(arm, rows)`` is told the
-    size of every call (the server's ``mlnb_batch_size`` histogram)."""
+    size of every call (the server's ``mlnb_batch_size`` histogram). A model whose quickest of its
+    recent calls took under ``inline`` seconds is called on the event loop (0: always in a thread)."""
 
     def __init__(self, max_rows: int = 64, wait: float = 0.002,
-                 observe: Callable[[LiveArm, int], None] | None = None) -> None:
-        self.max_rows, self.wait, self.observe = max_rows, wait, observe
+                 observe: Callable[[LiveArm, int], None] | None = None, inline: float = 0.002) -> None:
+        self.max_rows, self.wait, self.observe, self.inline = max_rows, wait, observe, inline
         self._queues: dict[tuple[int, str, int], _Queue] = {}
+        self._timings: dict[int, deque[float]] = {}  # per loaded model: seconds of its recent calls
 
     async def predict(self, arm: LiveArm, routing: int, frame: Any) -> Any:
         """``arm.model.predict(frame)``, possibly as part of a larger call; the same values either way."""
@@ -112,7 +126,24 @@ class Batcher:
 
         if self.observe is not None:
             self.observe(arm, len(frame))
-        return await to_thread.run_sync(arm.model.predict, frame)
+        timings = self._timings.get(id(arm.model))
+        if timings is None:
+            timings = self._timings[id(arm.model)] = deque(maxlen=_TIMED_CALLS)
+        if timings and min(timings) < self.inline:
+            return _timed(arm.model.predict, frame, timings)
+        return await to_thread.run_sync(_timed, arm.model.predict, frame, timings)
+
+    def inline_models(self) -> int:
+        """How many loaded models are called on the event loop now (for tests and metrics)."""
+        return sum(1 for t in self._timings.values() if t and min(t) < self.inline)
+
+
+def _timed(predict: Callable[[Any], Any], frame: Any, timings: deque[float]) -> Any:
+    """``predict(frame)``, its wall time appended to ``timings`` (a failed call is not timed)."""
+    start = time.perf_counter()
+    out = predict(frame)
+    timings.append(time.perf_counter() - start)
+    return out
 
 
 def join(frames: list[Any]) -> Any:
@@ -123,10 +154,10 @@ def join(frames: list[Any]) -> Any:
 
     first = frames[0]
     if first._mgr.nblocks == 1 and all(f.columns is first.columns and f._mgr.nblocks == 1 for f in frames):
-        dtypes = {f.dtypes.iloc[0] for f in frames}
+        dtypes = {f._mgr.blocks[0].dtype for f in frames}  # not f.dtypes: that builds a Series per frame
         if len(dtypes) == 1 and np.dtype(dtypes.pop()).kind in "fiub":  # one number block each: stack the arrays
             return pd.DataFrame(np.concatenate([f.to_numpy() for f in frames]), columns=first.columns, copy=False)
-    joined = pd.concat(frames, ignore_index=True, copy=False)
+    joined = pd.concat(frames, ignore_index=True)
     for name, dtype in frames[0].dtypes.items():
         if isinstance(dtype, pd.CategoricalDtype) and joined[name].dtype != dtype:
             joined[name] = joined[name].astype("category")

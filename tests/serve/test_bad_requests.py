@@ -23,6 +23,8 @@ BAD = [
     (V1, b'{"instances": [{"tenure": "high", "spend": 2}]}', 400, 'column tenure row 0: expected a finite number, got \'"high"\''),
     (V1, b'{"instances": [{"tenure": true, "spend": 2}]}', 400, "column tenure row 0: expected a finite number"),
     (V1, b'{"instances": [{"tenure": NaN, "spend": 2}]}', 400, "column tenure row 0: expected a finite number"),
+    (V1, b'{"instances": [{"tenure": 1' + b"0" * 400 + b', "spend": 2}]}', 400, "column tenure row 0: expected a finite"),
+    (V1, b'{"instances": [[2.0, true]]}', 400, "column spend row 0: expected a finite number"),
     (V1, b'{"instances": [{"tenure": [1], "spend": 2}]}', 400, "column tenure row 0"),
     (V1, b'{"instances": [{"tenure": null, "spend": 2}]}', 400, "the frame does not match the signature of churn@1"),
     (V1, b'{"instances": [[1.0]]}', 400, "instance 0 has 1 values; the model takes 2"),
