@@ -6,28 +6,24 @@ the pinned packages, so reruns only start the server.
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
 import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
-import pytest
 
 import mlnb
 from mlnb.serve import manifests
 from mlnb.serve._routing import Arm, Routing
 
+from .._venvs import venv_python
 from ..models.conftest import make_churn
 
 
 #: read at import, before the test fixtures point HOME at an empty folder
-VENVS = Path(os.environ.get("MLNB_TEST_VENVS", Path.home() / ".cache" / "mlnb-test-venvs"))
 
 
 def bento_python() -> Path:
@@ -39,19 +35,7 @@ def bento_python() -> Path:
 
     pins = ["bentoml>=1.4,<2", f"scikit-learn=={sklearn.__version__}", f"skops=={skops.__version__}",
             f"numpy=={numpy.__version__}", f"pandas=={pandas.__version__}"]
-    root = VENVS
-    venv = root / ("bentoml-" + hashlib.sha256(" ".join(pins).encode()).hexdigest()[:12])
-    python = venv / "bin" / "python"
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one builder at a time; the others wait and reuse it
-        if not (venv / "ready").exists():
-            subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-            pip = subprocess.run([str(python), "-m", "pip", "install", "-q", *pins], capture_output=True, text=True)
-            if pip.returncode:
-                pytest.skip(f"pip could not install bentoml into a test venv: {pip.stderr.strip()[-300:]}")
-            (venv / "ready").touch()
-    return python
+    return venv_python("bentoml", pins)
 
 
 def free_port() -> int:

@@ -6,12 +6,8 @@ Skipped, saying why, when dvc-s3 is not installed here or moto[server] cannot be
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -20,25 +16,14 @@ import pytest
 
 import mlnb
 
+from .._venvs import venv_python
 from .conftest import registry_records
 
-VENVS = Path(os.environ.get("MLNB_TEST_VENVS", Path.home() / ".cache" / "mlnb-test-venvs"))
 PIN = "moto[server]>=5,<6"
 
 
 def moto_python() -> Path:
-    venv = VENVS / ("moto-" + hashlib.sha256(PIN.encode()).hexdigest()[:12])
-    python = venv / "bin" / "python"
-    VENVS.mkdir(parents=True, exist_ok=True)
-    with open(VENVS / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (venv / "ready").exists():
-            subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-            pip = subprocess.run([str(python), "-m", "pip", "install", "-q", PIN], capture_output=True, text=True)
-            if pip.returncode:
-                pytest.skip(f"pip could not install {PIN} into a test venv: {pip.stderr.strip()[-300:]}")
-            (venv / "ready").touch()
-    return python
+    return venv_python("moto", [PIN])
 
 
 @pytest.fixture(scope="module")
