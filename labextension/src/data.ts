@@ -30,6 +30,8 @@ interface IVersion {
 export class DataView implements IView {
   readonly node = el('div', { cls: 'mlnb-view mlnb-data' });
   private readonly expanded = new Set<string>();
+  /** The version whose page is open, per dataset: a refresh (any change in the registry) keeps it open. */
+  private readonly opened = new Map<string, number>();
   private marked = '';
 
   constructor(private readonly insertCode: InsertCode) {
@@ -83,6 +85,7 @@ export class DataView implements IView {
     const toggle = async () => {
       if (this.expanded.has(ds.name)) {
         this.expanded.delete(ds.name);
+        this.opened.delete(ds.name);
         clear(versions);
       } else {
         this.expanded.add(ds.name);
@@ -122,13 +125,17 @@ export class DataView implements IView {
     const detail = el('div', { cls: 'mlnb-version-detail' });
     detail.hidden = true;
     const numbers = versions.map(v => v.version);
-    body.querySelectorAll('tr').forEach((tr, i) => {
-      tr.addEventListener('click', () => {
-        detail.hidden = false;
-        void showVersionDetail(detail, name, numbers[i], numbers.filter(n => n !== numbers[i]));
-      });
-    });
+    const open = (version: number) => {
+      this.opened.set(name, version);
+      detail.hidden = false;
+      void showVersionDetail(detail, name, version, numbers.filter(n => n !== version));
+    };
+    body.querySelectorAll('tr').forEach((tr, i) => tr.addEventListener('click', () => open(numbers[i])));
     clear(into);
     into.append(table, detail);
+    const wasOpen = this.opened.get(name);
+    if (wasOpen !== undefined && numbers.includes(wasOpen)) {
+      open(wasOpen);
+    }
   }
 }

@@ -366,7 +366,8 @@ def _run_line(client: MlflowClient, project: Project, run: dict[str, Any], exper
         "heartbeat_at": None, "parent_id": mlnb_ids.get(parent, parent) if parent else None,
         "host": None, "pid": None, "proc_start": None, "notebook": tags.get("mlflow.source.name"),
         "code": None, "git_commit": tags.get("mlflow.source.git.commit"), "git_dirty": None,
-        "environment": None, "experiment": experiment or None, **fields, "id": mlnb_ids[mlflow_id],
+        "environment": None, "experiment": None if came_from_mlnb else experiment or None, **fields,
+        "id": mlnb_ids[mlflow_id],
     }
     text_params = set(kept.get("text_params", []))
     line["params"] = {p["key"]: _param_value(p["value"], p["key"] in text_params) for p in data.get("params", [])}

@@ -3,14 +3,26 @@ for a routing."""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 
 from mlnb.serve._process import Server
 
 TOKEN = "s3cret-token"
+T = TypeVar("T")
+
+
+def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(coro)`` in a thread of its own: a session's Playwright (the browser tests)
+    keeps an event loop running in the main thread, where asyncio.run() refuses to start another."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 class ServerProcess(Server):

@@ -15,6 +15,7 @@ import pytest
 
 from mlnb.serve._batch import Batcher
 from mlnb.serve._live import LiveArm
+from tests.serve._server import run_coroutine
 
 
 class Recorder:
@@ -49,7 +50,7 @@ def run(batcher: Batcher, live: LiveArm, xs: list[float]) -> tuple[list, int]:
         out = [await one(x) for x in xs]
         return out + list(await asyncio.gather(*(one(x) for x in xs))), threading.get_ident()
 
-    return asyncio.run(go())
+    return run_coroutine(go())  # the loop runs in a thread of its own: its id is that thread's
 
 
 def test_a_fast_model_is_called_on_the_event_loop_after_its_first_call():

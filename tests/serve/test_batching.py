@@ -5,7 +5,6 @@ from /metrics), arms and routings never mixed in a batch, a bad request failing 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import os
 
 import httpx
@@ -15,7 +14,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 import mlnb
-from tests.serve._server import TOKEN
+from tests.serve._server import TOKEN, run_coroutine
 from tests.serve.test_server import switch
 
 REQUESTS = int(os.environ.get("MLNB_BATCH_REQUESTS", "400"))
@@ -45,10 +44,7 @@ def send_all(server, bodies: list[dict]) -> list[httpx.Response]:
             await asyncio.gather(*(client() for _ in range(CLIENTS)))
         return out  # type: ignore[return-value]
 
-    # in a thread of its own: a session's Playwright (the browser tests) keeps an event loop
-    # running in this one, where asyncio.run() refuses to start another
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, run()).result()
+    return run_coroutine(run())
 
 
 def batches(server) -> tuple[float, float, float]:
