@@ -133,6 +133,10 @@ export class RunsView implements IView {
       .map(([k, v]) => `${k}=${fmt(v)}`)
       .join('  ');
     const when = [fmtShortTime(run.started_at), fmtDuration(run.duration)].filter(Boolean).join(' · ');
+    const more = button('⋯', () => {
+      more.setAttribute('aria-expanded', String(row.classList.toggle('mlnb-open')));
+    }, 'mlnb-run-more');
+    more.title = 'Rename, note, experiment, archive, delete or restore';
     const row = el(
       'div',
       { cls: 'mlnb-run', data: { runId: run.id, status: String(run.status ?? '') } },
@@ -142,12 +146,16 @@ export class RunsView implements IView {
         check,
         el('span', { cls: 'mlnb-run-name', text: run.name || run.id, title: `${run.name ?? ''} (${run.id})` }),
         ...runBadges(run, name => this.curate.show(name, () => void this.refresh())),
-        el('span', { cls: `mlnb-status mlnb-status-${statusClass(run.status)}`, text: fmt(run.status) })
+        el('span', { cls: `mlnb-status mlnb-status-${statusClass(run.status)}`, text: fmt(run.status) }),
+        more
       ),
       el('div', { cls: 'mlnb-run-line mlnb-run-sub' }, el('span', { cls: 'mlnb-when', text: when }), el('span', { cls: 'mlnb-metrics', text: metrics })),
       runNote(run),
       runActions(run, () => void this.refresh(), err => this.showError(err))
     );
+    // the actions open under the run on a click of its "⋯": never on hover, so no row moves under the pointer
+    more.setAttribute('aria-label', `Actions on run ${run.name ?? run.id}`);
+    more.setAttribute('aria-expanded', 'false');
     row.setAttribute('role', 'listitem');
     row.addEventListener('click', () => void this.showDetail(run.id));
     return row;

@@ -46,7 +46,7 @@ def test_experiment_filter_rename_delete_and_restore(lab_page, lab: Lab) -> None
     assert page.locator(f"{PANEL} .mlnb-run .mlnb-experiment").all_inner_texts() == [experiment, experiment]
 
     row = page.locator(f'{PANEL} .mlnb-run[data-run-id="{first}"]')
-    row.hover()
+    row.locator(".mlnb-run-more").click()
     row.locator(".mlnb-act-rename").click()
     dialog = page.locator(".jp-Dialog")
     dialog.locator("input").fill("renamed-in-panel")
@@ -56,14 +56,14 @@ def test_experiment_filter_rename_delete_and_restore(lab_page, lab: Lab) -> None
     assert status == 200 and detail["name"] == "renamed-in-panel"
 
     row = page.locator(f'{PANEL} .mlnb-run[data-run-id="{second}"]')
-    row.hover()
+    row.locator(".mlnb-run-more").click()
     row.locator(".mlnb-act-delete").click()
     _wait_names(page, ["renamed-in-panel"])
     page.locator(f"{PANEL} .mlnb-lifecycle").select_option("deleted")
     _wait_names(page, [f"{experiment}-run1"])
     row = page.locator(f'{PANEL} .mlnb-run[data-run-id="{second}"]')
     assert row.locator(".mlnb-lifecycle-deleted").inner_text() == "deleted"
-    row.hover()
+    row.locator(".mlnb-run-more").click()
     row.locator(".mlnb-act-restore").click()
     _wait_names(page, [])
     page.locator(f"{PANEL} .mlnb-lifecycle").select_option("active")
