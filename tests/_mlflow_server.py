@@ -10,11 +10,10 @@ import os
 import signal
 import socket
 import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests._http import wait_until_up
 from tests._venvs import mlflow_python
 
 
@@ -38,17 +37,7 @@ def start_mlflow(base: Path) -> Iterator[str]:
         cwd=base, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     uri = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 180
-        while True:
-            try:
-                with urllib.request.urlopen(f"{uri}/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"the MLflow server did not start:\n{(base / 'server.log').read_text()[-2000:]}")
-            time.sleep(0.5)
+        wait_until_up(f"{uri}/health", proc, 180, base / "server.log", "the MLflow server")
         yield uri
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

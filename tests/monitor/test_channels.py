@@ -21,6 +21,7 @@ import pytest
 import mlnb
 from mlnb.monitor._check import check
 from mlnb.monitor._rules import FILE
+from tests._http import wait_until_up
 from tests.monitor.test_alerts import T0, Reports, frame
 
 
@@ -135,25 +136,20 @@ def alertmanager():
     base = Path(tempfile.mkdtemp(prefix="mlnb-am-"))
     (base / "am.yml").write_text("route:\n  receiver: nowhere\n  group_wait: 1s\nreceivers:\n  - name: nowhere\n")
     port = _free_port()
+    log = open(base / "alertmanager.log", "w")
     proc = subprocess.Popen([binary, f"--config.file={base / 'am.yml'}", f"--storage.path={base / 'data'}",
                              f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as answer:
-                if answer.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"Alertmanager did not start: {proc.stderr.read()[-2000:]}")
-        time.sleep(0.1)
+    try:
+        wait_until_up(f"{url}/-/ready", proc, 30, base / "alertmanager.log", "Alertmanager")
+    except AssertionError:
+        proc.kill()
+        raise
     yield url
     proc.terminate()
     proc.wait(10)
+    log.close()
     shutil.rmtree(base, ignore_errors=True)
 
 

@@ -10,7 +10,6 @@ import json
 import os
 import socket
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import mlnb
 from mlnb.serve import manifests
 from mlnb.serve._routing import Arm, Routing
 
+from .._http import wait_until_up
 from .._venvs import venv_python
 from ..models.conftest import make_churn
 
@@ -70,15 +70,7 @@ def test_bentoml_serves_the_routing(project, tmp_path):
                                "--host", "127.0.0.1"], cwd=out, env=env, stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, (tmp_path / "serve.log").read_text()[-2000:]
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2)
-                break
-            except OSError:
-                assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()[-2000:]
-                time.sleep(0.3)
+        wait_until_up(f"http://127.0.0.1:{port}/readyz", server, 60, tmp_path / "serve.log", "bentoml serve")
         rows = c.holdout[["tenure", "spend"]].head(20).reset_index(drop=True)
         models = {"champion": c.weak, "b": c.strong}
         arms = {}
