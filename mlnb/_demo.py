@@ -29,7 +29,8 @@ REMOTE = "remote"
 
 def seed(path: str | os.PathLike[str] | None = None) -> Record:
     """Create the demo in ``path`` (default ``~/mlnb-demo``): the project in ``path/project``, its
-    DVC remote in ``path/remote``; or find the one made there before.
+    DVC remote in ``path/remote``; or find the one made there before (also one an earlier mlnb
+    made with the project in ``path`` itself).
 
     Only a new or empty folder becomes a demo project. A demo project made earlier is left as
     it is (the user may have worked in it) and reported again; one whose seeding was
@@ -39,6 +40,8 @@ def seed(path: str | os.PathLike[str] | None = None) -> Record:
     notebooks among the user's files.
     """
     folder = Path(path or DEFAULT_DIR).expanduser().resolve()
+    if (folder / ".mlnb" / MARKER).is_file():  # a demo an earlier mlnb made, the project in the folder itself
+        return _summary(folder, reopened=True)
     state = _state(folder)
     if state != "complete":
         _make(folder)

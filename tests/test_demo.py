@@ -106,3 +106,15 @@ def test_demo_refuses_a_folder_that_is_not_its_own(tmp_path):
         line = assert_one_line_error(run_cli("demo", str(target), "--no-lab"), 2)
         assert words in line and "new or empty folder" in line, line
         assert (snapshot(tmp_path), snapshot(user)) == before, target
+
+
+def test_a_demo_an_earlier_mlnb_made_is_reopened_in_place(tmp_path):
+    """Earlier versions put the demo project in the folder itself (no project/ and remote/):
+    `mlnb demo` on it reopens it as it is instead of refusing it as somebody else's project."""
+    old = tmp_path / "old-demo"
+    run_cli("init", str(old), check=True)
+    (old / ".mlnb" / "demo.json").write_text('{"state": "complete"}\n')
+    before = snapshot(old)
+    out = run_cli("demo", str(old), "--no-lab", check=True)
+    assert str(old.resolve()) in out.stdout and "made earlier, reopened as it is" in out.stdout
+    assert snapshot(old) == before and not (old / "project").exists()
