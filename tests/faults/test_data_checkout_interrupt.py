@@ -93,8 +93,10 @@ def test_killed_file_checkout_leaves_the_old_or_the_new_file(project, sig):
 
     versions = two_big_versions(project, make, "big.bin")
     hashes = {v.md5 for v in versions}
-    # the first 80% of the fastest run: a Ctrl-C in the final exchange is held until it is done
-    span = 0.8 * timed_run(project, ['mlnb.data.checkout("big@1")', 'mlnb.data.checkout("big@2")'])
+    # the first 60% of the fastest of three runs: a Ctrl-C in the final exchange is held until it is
+    # done, and later runs can be faster than the timed ones (CI saw 3 of 6 SIGINTs land at 80%)
+    span = 0.6 * timed_run(project, ['mlnb.data.checkout("big@1")', 'mlnb.data.checkout("big@2")',
+                                     'mlnb.data.checkout("big@1")'])
     seen = {"leftovers": 0}
 
     def check(i: int) -> None:
