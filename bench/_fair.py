@@ -11,15 +11,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def alternated(sides: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+def alternated(sides: dict[str, Callable[[], object]], repeats: int, *, own_time: bool = False) -> dict[str, float]:
     """Median seconds of each side over ``repeats`` rounds, the sides taking turns in every round
-    (ours, theirs, ours, ...) so that load from other work hits them alike."""
+    (ours, theirs, ours, ...) so that load from other work hits them alike. With ``own_time``
+    each side returns the seconds of the part it times (its set-up, e.g. a fresh copy, uncounted)."""
     times: dict[str, list[float]] = {name: [] for name in sides}
     for _ in range(repeats):
         for name, fn in sides.items():
             t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
+            took = fn()
+            times[name].append(float(took) if own_time else time.perf_counter() - t0)  # type: ignore[arg-type]
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 

@@ -6,8 +6,9 @@
 A real git repository with a local-directory DVC remote; the runs are one real run copied in
 bulk (3 params, 100 points and a latest value each). Timed, each as the `mlnb` command in a
 fresh process, the way a user runs it: `mlnb push --no-data` from the first clone, then
-`mlnb pull --no-data` in a fresh `git clone` (no registry yet); then a second pull (nothing new)
-and a push with nothing new. The clone's registry must then hold every run and point.
+`mlnb pull --no-data` in a fresh `git clone` (no registry yet), alternated with the floor (bare
+sqlite3 inserting the same rows), medians of 3 rounds; then a second pull (nothing new) and a push
+with nothing new. The clone's registry must then hold every run and point.
 
 | what                                             | target   |
 |--------------------------------------------------|----------|
@@ -29,6 +30,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from _fair import alternated  # noqa: E402
 
 
 def seed(n_runs: int, points: int) -> None:
@@ -105,6 +108,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="500 runs x 100 points (CI smoke)")
     ap.add_argument("--runs", type=int)
     ap.add_argument("--points", type=int, default=100)
+    ap.add_argument("--repeats", type=int, help="alternated rounds of pull and floor (default 3; quick 1)")
     args = ap.parse_args()
     n_runs = args.runs or (500 if args.quick else 10_000)
     with tempfile.TemporaryDirectory(prefix="mlnb-bench-sync-") as tmp:
@@ -120,17 +124,28 @@ def main() -> None:
             subprocess.run(["git", *cmd], cwd=a, check=True, capture_output=True)
         subprocess.run(["git", "clone", "-q", str(a), str(base / "b")], check=True, capture_output=True)
         push = timed("push", "--no-data", cwd=a)
-        pull = timed("pull", "--no-data", cwd=base / "b")
+
+        def fresh_pull() -> float:  # the clone as `git clone` left it: no registry yet
+            for f in (base / "b" / ".mlnb").glob("registry.db*"):
+                f.unlink()
+            return timed("pull", "--no-data", cwd=base / "b")
+
+        def floor_once() -> float:
+            (base / "floor.db").unlink(missing_ok=True)
+            return insert_floor(a, base / "floor.db")
+
+        medians = alternated({"pull": fresh_pull, "floor": floor_once}, args.repeats or (1 if args.quick else 3),
+                             own_time=True)
+        pull, floor = medians["pull"], medians["floor"]
         pull_again = timed("pull", "--no-data", cwd=base / "b")
         push_again = timed("push", "--no-data", cwd=a)
-        floor = insert_floor(a, base / "floor.db")
         startup = timed("--version", cwd=a)
         have, want = count(base / "b"), count(a)
         size = sum(p.stat().st_size for p in (base / "remote" / "mlnb" / "segments").iterdir())
         print(f"{n_runs:,} runs x {args.points} points ({want[1]:,} points), segment {size / 1e6:.1f} MB")
         print(f"push, as a command:              {push:6.2f} s")
         verdict = "" if args.quick else f"   target <= 5 s: {'OK' if pull <= 5 else 'OVER'}"
-        print(f"pull into a fresh clone:         {pull:6.2f} s{verdict}")
+        print(f"pull into a fresh clone (median): {pull:5.2f} s{verdict}")
         print(f"  floor: the same rows inserted with bare sqlite3: {floor:.2f} s (pull = {pull / floor:.1f}x); "
               f"`mlnb --version` start-up: {startup:.2f} s")
         print(f"pull with nothing new:           {pull_again:6.2f} s")

@@ -52,8 +52,8 @@ class AliasState:
 
 def replay(conn: Connection) -> list[AliasState]:
     """Every alias's lines, from its events."""
-    view = View(known(conn))
     wanted = {"models", "model_versions", "alias_events"}
+    view = View(known(conn, wanted))
     rows: dict[str, Any] = {}
     for spec in specs():
         if spec.name in wanted:

@@ -75,10 +75,14 @@ def unpack(col: Any, count: int) -> list[Any]:
     elif kind == "str":
         values = col.get("values")
         index = _array("q", col.get("index"), count)
-        if not isinstance(values, list) or not all(isinstance(v, str) for v in values) or \
-                (index and not 0 <= min(index) <= max(index) < len(values)):
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise ValueError("a text column's values are not text")
+        try:  # an index past the end raises; one below zero would count from the end: refused too
+            out = list(map(values.__getitem__, index))
+        except IndexError:
+            out = []
+        if len(out) != count or (index and min(index) < 0):
             raise ValueError("a text column's index does not fit its values")
-        out = [values[i] for i in index]
     else:
         raise ValueError(f"unknown column type {kind!r}")
     if not isinstance(nulls, list) or not all(type(i) is int and 0 <= i < count for i in nulls):

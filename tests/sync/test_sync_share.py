@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import numpy as np
 import pandas as pd
+import pytest
 
 import mlnb
 from tests.conftest import run_cli
@@ -39,7 +42,11 @@ def _work(n: int) -> None:
     mlnb.models.promote("clf@1", to="champion")
 
 
-def test_fresh_clone_sees_and_loads_everything(clones):
+@pytest.mark.parametrize("bulk", [False, True], ids=["row-by-row", "index-after"])
+def test_fresh_clone_sees_and_loads_everything(clones, monkeypatch, bulk):
+    """``index-after``: the points go in as a large pull's do, the index dropped and rebuilt."""
+    if bulk:
+        monkeypatch.setattr("mlnb.sync._records._BULK", 1)
     with clones.at(clones.a):
         _work(1)
         pushed = mlnb.push()
@@ -62,6 +69,9 @@ def test_fresh_clone_sees_and_loads_everything(clones):
         runs = mlnb.runs.list()
         assert [r["name"] for r in runs] == ["fit-1"]
         assert mlnb.pull()["segments"] == 0  # idempotent: nothing new
+    with sqlite3.connect(clones.b.root / ".mlnb" / "registry.db") as db:
+        indexes = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "ix_run_metrics_run_key_step" in indexes
 
 
 def test_cli_push_pull_one_clone_to_another(clones):
