@@ -14,4 +14,4 @@ from .._lazy import lazy_exports
 
 # lazy: the CLI imports mlnb.sync._cli to build its tree, and must not pay for SQLAlchemy then
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {"pull": "_ops", "push": "_ops", "resolve": "_ops",
-                                                        "status": "_ops"})
+                                                        "status": "_ops", "use": "_ops"})

@@ -26,6 +26,10 @@ def register(sub: Any) -> None:
                  "what a push would send, what a pull would fetch, and alias conflicts with both sides")
     p.add_argument("-r", "--remote", help="DVC remote name")
     add_json_flag(p)
+    p = add_verb(verbs, "use", lambda a, c: _sync().use(a.remote),
+                 "make another DVC remote the one the registry is shared through (its next push sends everything)")
+    p.add_argument("remote", help="DVC remote name")
+    add_json_flag(p)
     p = add_verb(verbs, "resolve", _resolve, "settle an alias moved on two clones at once (recorded as an event)")
     p.add_argument("model")
     p.add_argument("alias")

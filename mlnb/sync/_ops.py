@@ -1,4 +1,4 @@
-"""``push``, ``pull``, ``status`` and ``resolve``: the registry shared through the DVC remote.
+"""``push``, ``pull``, ``status``, ``use`` and ``resolve``: the registry shared through the DVC remote.
 
 ``push`` sends data and models (``mlnb.data.push``), then the registry's new records as one
 segment; ``pull`` merges every segment not seen yet (in one transaction), then fetches data and
@@ -19,7 +19,7 @@ from .._project import Project, current_project
 from ..errors import Conflict
 from ..store import registry
 from ..store._schema import sync_segments as ss
-from . import _aliases, _records, _segment
+from . import _aliases, _records, _segment, _sharing
 from ._remote import Remote
 
 
@@ -45,6 +45,15 @@ def _refused_by_database(names: list[str]) -> Iterator[None]:
                                       "nothing was merged") from None
 
 
+def _sharing_remote(project: Project, remote: str | None) -> Remote:
+    """The remote a push or pull goes through, once it is known to be the sharing one (the first
+    push or pull that writes records notes it, in the same transaction)."""
+    store = Remote(project, remote)
+    with registry(project).read() as conn:
+        _sharing.check(conn, store.url)
+    return store
+
+
 def push(remote: str | None = None, data: bool = True) -> Record:
     """Send the data and models, then the registry's records the remote does not have yet
     (runs, params, metrics, artifacts, tags, data and model versions, alias events, routings,
@@ -61,11 +70,11 @@ def push(remote: str | None = None, data: bool = True) -> Record:
             if conflicts:
                 raise Conflict(f"push refused: {_aliases.conflict_line(conn, conflicts[0])}"
                                + (f" (and {len(conflicts) - 1} more conflict(s))" if len(conflicts) > 1 else ""))
+        store = _sharing_remote(project, remote)
         if data:
             from ..data import push as push_data
 
             push_data(remote)
-        store = Remote(project, remote)
         with reg.read() as conn:
             clean = _records.is_clean(conn)
             seen = _records.revision_now(conn)
@@ -77,6 +86,7 @@ def push(remote: str | None = None, data: bool = True) -> Record:
             store.write(name, blob)
         if not clean:
             with reg.write() as conn:
+                _sharing.note(conn, store.url)
                 if name and conn.execute(select(ss.c.hash).where(ss.c.hash == name)).first() is None:
                     conn.execute(ss.insert().values(hash=name, direction="push", records=records, at=time.time()))
                 _records.keep_marks(conn, marks, "push")
@@ -98,7 +108,7 @@ def pull(remote: str | None = None, data: bool = True) -> Record:
     reg = registry(project)
     started = time.perf_counter()
     with _locked(project, "a pull"):
-        store = Remote(project, remote)
+        store = _sharing_remote(project, remote)
         with reg.read() as conn:
             seen = {h for (h,) in conn.execute(select(ss.c.hash))}
         new = sorted(store.names() - seen)
@@ -108,6 +118,7 @@ def pull(remote: str | None = None, data: bool = True) -> Record:
         if segments:
             with _refused_by_database(new), reg.write() as conn:
                 clean = _records.is_clean(conn)  # nothing unsent before: nothing after either
+                _sharing.note(conn, store.url)
                 counts = _records.merge(conn, segments)
                 conn.execute(ss.insert(), [{"hash": n, "direction": "pull", "at": time.time(),
                                             "records": sum(len(r) for _, r in t.values())} for n, t in segments])
@@ -134,13 +145,31 @@ def status(remote: str | None = None) -> Record:
     reg = registry(project)
     store = Remote(project, remote)
     with reg.read() as conn:
+        shared = _sharing.shared_through(conn)
         seen = {h for (h,) in conn.execute(select(ss.c.hash))}
         tables, _ = ({}, []) if _records.is_clean(conn) else _records.pending(conn)
         conflicts = [s for s in _aliases.replay(conn) if s.conflict]
         table = _aliases.conflicts_table(conn, conflicts)
-    return Record({"remote": store.url, "to_push": {t: len(r) for t, (_, r) in tables.items() if r},
+    return Record({"remote": store.url, "shared_through": shared or f"{store.url} (from the first push or pull)",
+                   "to_push": {t: len(r) for t, (_, r) in tables.items() if r},
                    "to_pull": len(store.names() - seen), "conflicts": table.rows},
                   title=f"sync status: {len(conflicts)} alias conflict(s)")
+
+
+def use(remote: str) -> Record:
+    """Make ``remote`` (a DVC remote name) the one this registry shares through; its next push
+    sends every record there. Pushing and pulling through any other remote is refused.
+
+    >>> mlnb.sync.use("backup")  # doctest: +SKIP
+    """
+    project = current_project()
+    store = Remote(project, remote)
+    with _locked(project, "a change of sharing remote"), registry(project).write() as conn:
+        was = _sharing.shared_through(conn)
+        records = _sharing.switch(conn, store.url)
+        _records.forget_clean(conn)
+    return Record({"remote": store.url, "was": was, "records_to_send": records},
+                  title=f"sharing through {store.url}" + (f" (was {was})" if was and was != store.url else ""))
 
 
 def resolve(model: str, alias: str, take: str, reason: str = "") -> Record:

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, func, literal, select
 from ..store._schema import runs as runs_table
 from ..store._schema import sync_records as sr
 from ._segment import SegmentRefused, Tables
+from ._sharing import meta_value, set_meta_value
 from ._tables import BY_RUN, Spec, canonical, key_of, specs
 
 #: (table, key) -> (digest, origin, claim)
@@ -425,23 +426,22 @@ def _revision(conn: Connection) -> tuple[str, int]:
 
 def is_clean(conn: Connection) -> bool:
     """Nothing was written since a push or pull noted that nothing was left to send."""
-    from ..store._schema import meta
-
-    noted = conn.execute(select(meta.c.value).where(meta.c.key == _CLEAN)).scalar()
     instance, count = _revision(conn)
-    return noted == f"{instance}-{count}"
+    return meta_value(conn, _CLEAN) == f"{instance}-{count}"
 
 
 def note_clean(conn: Connection, seen: tuple[str, int] | None) -> None:
     """In a write transaction that changes rows: nothing is left to send once it commits, provided
     the registry is still at revision ``seen`` (what the records sent were read at)."""
-    from ..store._schema import meta
-
     instance, count = _revision(conn)
     if seen is not None and seen != (instance, count):
         return  # written meanwhile: the next push looks
-    conn.execute(meta.delete().where(meta.c.key == _CLEAN))
-    conn.execute(meta.insert().values(key=_CLEAN, value=f"{instance}-{count + 1}"))
+    set_meta_value(conn, _CLEAN, f"{instance}-{count + 1}")
+
+
+def forget_clean(conn: Connection) -> None:
+    """The next push looks at every record (the remote it sends to changed)."""
+    set_meta_value(conn, _CLEAN, None)
 
 
 def revision_now(conn: Connection) -> tuple[str, int]:
