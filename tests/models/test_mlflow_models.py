@@ -101,3 +101,33 @@ print(json.dumps([m.predict(X).tolist(), plain.predict_proba(X).tolist()]))
     model = mlnb.models.load("native@prod", trusted=True)  # the explicit path, as for any pickle
     assert marker.exists()
     assert model.predict([[0.0, 1.0], [1.0, 0.0], [0.2, 0.9], [0.9, 0.1]]).tolist() == expected
+
+
+def test_a_folder_model_round_trips_file_by_file(project, tmp_path, mlflow_uri):
+    """A model registered as a folder (here: a "tokenizer" of three files, one in a sub-folder) goes
+    to MLflow file by file and comes back as the same folder, same md5."""
+    import mlnb
+
+    folder = tmp_path / "tok"
+    (folder / "vocab").mkdir(parents=True)
+    (folder / "config.json").write_text('{"lower": true}')
+    (folder / "vocab" / "words.txt").write_text("a\nb\nc\n")
+    (folder / "merges.bin").write_bytes(bytes(range(256)))
+    v = mlnb.models.register_path("tok", folder, flavour="tokenizers", message="three files")
+    assert v.format == "dir"
+    out = mlnb.models.export_mlflow(mlflow_uri, names=["tok"])
+    assert out["exported"] == 1
+
+    other = tmp_path / "other-dir"
+    other.mkdir()
+    run_cli("init", cwd=other, check=True)
+    proc = run_cli("models", "import", "--mlflow", mlflow_uri, "--name", "tok", "--json", cwd=other)
+    assert proc.returncode == 0, proc.stderr
+    back = json.loads(run_cli("models", "show", "tok@1", "--json", cwd=other, check=True).stdout)
+    assert (back["md5"], back["format"], back["flavour"], back["message"]) == (v.md5, "dir", "tokenizers", "three files")
+    from mlnb._project import Project, using_project
+
+    with using_project(Project(other)):
+        path = mlnb.models.path("tok@1")
+    files = {p.relative_to(path).as_posix(): p.read_bytes() for p in path.rglob("*") if p.is_file()}
+    assert files == {"config.json": b'{"lower": true}', "vocab/words.txt": b"a\nb\nc\n", "merges.bin": bytes(range(256))}
