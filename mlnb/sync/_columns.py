@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import sys
 from array import array
+from collections.abc import Sequence
 from typing import Any
 
 _I8, _F8 = "q", "d"
@@ -24,7 +25,7 @@ def _bytes(values: array) -> str:
     return base64.b64encode(values.tobytes()).decode()
 
 
-def _array(code: str, text: Any, count: int) -> list[Any]:
+def _array(code: str, text: Any, count: int) -> array:
     if not isinstance(text, str):
         raise ValueError("packed data is not base64 text")
     raw = base64.b64decode(text.encode(), validate=True)
@@ -34,7 +35,7 @@ def _array(code: str, text: Any, count: int) -> list[Any]:
     out.frombytes(raw)
     if _BIG:  # pragma: no cover
         out.byteswap()
-    return out.tolist()
+    return out
 
 
 def pack(values: Any) -> dict[str, Any]:
@@ -60,8 +61,10 @@ def pack(values: Any) -> dict[str, Any]:
     return {"type": "json", "data": list(values)}
 
 
-def unpack(col: Any, count: int) -> list[Any]:
-    """A column back as a list of ``count`` values; ValueError when it does not decode exactly."""
+def unpack(col: Any, count: int) -> Sequence[Any]:
+    """A column back as a sequence of ``count`` values (a number column without nulls stays an
+    array: iterating it gives Python ints or floats, with no list of them made first); ValueError
+    when it does not decode exactly."""
     if not isinstance(col, dict):
         raise ValueError("a column is not an object")
     kind, nulls = col.get("type"), col.get("nulls", [])
@@ -87,6 +90,8 @@ def unpack(col: Any, count: int) -> list[Any]:
         raise ValueError(f"unknown column type {kind!r}")
     if not isinstance(nulls, list) or not all(type(i) is int and 0 <= i < count for i in nulls):
         raise ValueError("null positions out of range")
-    for i in nulls:
-        out[i] = None
+    if nulls:
+        out = list(out)
+        for i in nulls:
+            out[i] = None
     return out
