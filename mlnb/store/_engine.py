@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, select, update
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, DBAPIError, OperationalError
 
 from ..errors import MlnbError, UsageError
 from . import _schema
@@ -157,6 +157,22 @@ def _note_change(conn: Connection, cursor: Any, statement: str, _params: Any, _c
     the driver (the metric points' executemany) count too."""
     if statement.lstrip()[:6].upper() in _DML and cursor.rowcount != 0:
         conn.info[_CHANGED] = True
+
+
+def insert_many(conn: Connection, statement: str, rows: Iterable[Sequence[Any]]) -> None:
+    """``rows`` through one INSERT ``statement`` by the driver's own executemany, read lazily (an
+    iterator of 10^6 rows is never made into a list first). It counts as a change like any
+    statement, and a row the database refuses raises SQLAlchemy's error (IntegrityError ...)."""
+    dbapi = conn.dialect.loaded_dbapi
+    cursor = conn.connection.cursor()
+    try:
+        cursor.executemany(statement, rows)
+        if cursor.rowcount != 0:
+            conn.info[_CHANGED] = True
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, dbapi.Error) from exc
+    finally:
+        cursor.close()
 
 
 def registry(project: Project) -> Registry:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -19,9 +19,10 @@ from typing import Any
 
 from sqlalchemy import Connection, func, literal, select
 
+from ..store._engine import insert_many
 from ..store._schema import runs as runs_table
 from ..store._schema import sync_records as sr
-from ._segment import SegmentRefused, Tables
+from ._segment import ColumnRows, SegmentRefused, Tables
 from ._sharing import meta_value, set_meta_value
 from ._tables import BY_RUN, Spec, canonical, key_of, specs
 
@@ -96,9 +97,10 @@ class View:
         return row
 
 
-def insert_rows(conn: Connection, table: Any, cols: list[str], rows: list[Any]) -> None:
-    """Rows (tuples in ``cols`` order) straight through the driver's executemany: at 10^6 rows,
-    SQLAlchemy's per-row parameter handling would cost more than the database."""
+def insert_rows(conn: Connection, table: Any, cols: list[str], rows: Sequence[Any]) -> None:
+    """Rows (tuples in ``cols`` order, or a segment's :class:`ColumnRows`) straight through the
+    driver's executemany: at 10^6 rows, SQLAlchemy's per-row parameter handling would cost more
+    than the database."""
     if not rows:
         return
     if conn.dialect.name not in ("sqlite", "postgresql"):  # pragma: no cover - other dialects
@@ -106,7 +108,7 @@ def insert_rows(conn: Connection, table: Any, cols: list[str], rows: list[Any]) 
         return
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     quoted = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in cols)
-    conn.exec_driver_sql(f"INSERT INTO {table.name} ({quoted}) VALUES ({', '.join([mark] * len(cols))})", rows)
+    insert_many(conn, f"INSERT INTO {table.name} ({quoted}) VALUES ({', '.join([mark] * len(cols))})", rows)
 
 
 # -- push ------------------------------------------------------------------------------------
@@ -341,7 +343,7 @@ def _merge_points(conn: Connection, spec: Spec, parts: list[tuple[str, list[str]
     per_run: Counter[str] = Counter()
     came_from: dict[str, str] = {}
     for name, rows in aligned:
-        counted = Counter(map(itemgetter(at), rows))
+        counted = Counter(rows.column(at) if isinstance(rows, ColumnRows) else map(itemgetter(at), rows))
         per_run.update(counted)
         for run in counted:
             came_from.setdefault(run, name)

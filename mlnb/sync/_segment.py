@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..errors import MlnbError
@@ -14,8 +15,30 @@ from ._columns import pack, unpack
 
 FORMAT = "mlnb-sync/1"
 
+class ColumnRows(Sequence[tuple[Any, ...]]):
+    """A decoded table's rows, kept as its columns: iterating makes each row's tuple as it goes,
+    so the driver inserts 10^6 rows without a list of 10^6 tuples being made first."""
+
+    def __init__(self, columns: list[Sequence[Any]], count: int) -> None:
+        self.columns, self.count = columns, count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return zip(*self.columns)
+
+    def __getitem__(self, i: Any) -> Any:  # a row (or a list of rows for a slice)
+        if isinstance(i, slice):
+            return list(zip(*(c[i] for c in self.columns)))
+        return tuple(c[i] for c in self.columns)
+
+    def column(self, i: int) -> Sequence[Any]:
+        return self.columns[i]
+
+
 #: ``{table: (columns, rows)}``
-Tables = dict[str, tuple[list[str], list[Any]]]
+Tables = dict[str, tuple[list[str], Sequence[Any]]]
 
 
 class SegmentRefused(MlnbError):
@@ -51,7 +74,7 @@ def decode(name: str, blob: bytes) -> Tables:
             if not (isinstance(cols, list) and all(isinstance(c, str) for c in cols) and type(count) is int
                     and isinstance(data, list) and len(data) == len(cols)):
                 raise ValueError("columns, count and data do not agree")
-            tables[table] = (cols, list(zip(*(unpack(c, count) for c in data))))
+            tables[table] = (cols, ColumnRows([unpack(c, count) for c in data], count))
         except (KeyError, TypeError, ValueError) as exc:
             raise SegmentRefused(f"segment {name}: table {table!r} is malformed ({exc}): nothing was merged") from None
     return tables
