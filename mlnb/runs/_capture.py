@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,26 @@ def redact_text(text: str | None) -> str | None:
         return text
     text = _SHAPES.sub(REDACTED, text)
     return _URL_PASSWORD.sub(lambda m: m.group(1) + REDACTED + m.group(3), text)
+
+
+#: a secret param's value shorter than this is not searched for in the run's code (a short
+#: value would also match inside ordinary words; the assignment rule above still covers it)
+SCRUB_MIN = 6
+
+
+def secret_values(params: Mapping[str, Any]) -> list[str]:
+    """The values of the params whose names look like credentials, long enough to search the
+    run's code for (a secret passed as a param may appear elsewhere in that code too)."""
+    return sorted({v for k, v in params.items() if isinstance(v, str) and len(v) >= SCRUB_MIN and is_secret(k)},
+                  key=len, reverse=True)
+
+
+def scrub(text: str | None, secrets: Iterable[str]) -> str | None:
+    """``text`` with every occurrence of each of ``secrets`` replaced by ``***redacted***``."""
+    for secret in secrets:
+        if text:
+            text = text.replace(secret, REDACTED)
+    return text
 
 
 def redact_code(code: str | None) -> str | None:

@@ -119,9 +119,13 @@ class Run:
         self.log_params({key: value})
 
     def log_params(self, params: Mapping[str, Any]) -> None:
-        """Record several parameters at once."""
+        """Record several parameters at once (a credential's value is also taken out of the
+        run's captured code, where it may appear too)."""
         self._check_open()
         clean = clean_params(params)
+        secrets = _capture.secret_values(params)
+        if secrets:
+            _store.scrub_code(self._registry, self.id, secrets)
         with self._buf_lock:
             self._check_open()
             self._params.update(clean)
@@ -406,7 +410,8 @@ def start_run(
         "id": run_id, "name": name or f"run-{run_id[:6]}", "status": "running", "started_at": now,
         "heartbeat_at": now, "parent_id": parent, "host": _capture.host(), "pid": pid,
         "proc_start": _proc_start(pid), "notebook": _store.storable_text(source_path),
-        "code": _capture.redact_code(_store.storable_text(code)), "git_commit": commit,
+        "code": _capture.scrub(_capture.redact_code(_store.storable_text(code)), _capture.secret_values(params or {})),
+        "git_commit": commit,
         "git_dirty": None if dirty is None else int(dirty), "environment": _capture.environment_json(),
         "experiment": experiment,
     }

@@ -186,6 +186,19 @@ def _halves(conn: Connection, points: list[Point], write: Any, refused: list[tup
     _halves(conn, points[middle:], write, refused)
 
 
+def scrub_code(registry: Any, run_id: str, secrets: Sequence[str]) -> None:
+    """Take ``secrets`` out of a run's stored code (one write, for a credential logged as a param)."""
+    from sqlalchemy import func
+
+    from ._capture import REDACTED
+
+    code = runs.c.code
+    for secret in secrets:
+        code = func.replace(code, secret, REDACTED)
+    with registry.write() as conn:
+        conn.execute(update(runs).where(runs.c.id == run_id, runs.c.code.is_not(None)).values(code=code))
+
+
 def storable_text(text: str | None) -> str | None:
     """Free text (code, an error message) as both databases store it: no NUL, no lone surrogate."""
     if text is None or (text.isascii() and "\x00" not in text):

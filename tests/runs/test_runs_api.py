@@ -250,3 +250,16 @@ def test_table_and_frame_shapes(project):
     frame = table.to_frame()
     assert frame.loc[0, "metrics.acc"] == 0.8 and frame.loc[0, "params.lr"] == 0.1
     assert "a" in str(table) and a.id in str(table)
+
+
+def test_a_secret_param_is_taken_out_of_the_captured_code_wherever_it_appears(project):
+    """The secret's value appears in this test's own code (captured as the run's code) three more
+    times, outside any assignment to a secret-looking name."""
+    token = "tok-" + "9f8e7d6c"
+    with mlnb.start_run("s", params={"service_token": "tok-9f8e7d6c", "lr": 0.1}) as run:
+        run.log_param("db_password", "hunter2hunter2")
+        connect = ("hunter2hunter2", "tok-9f8e7d6c")  # the same values used elsewhere in the code
+    code = mlnb.runs.get(run.id).code
+    assert "tok-9f8e7d6c" not in code and "hunter2hunter2" not in code
+    assert code.count("***redacted***") >= 4 and token and connect  # the rest of the code is kept
+    assert "lr" in code
