@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from .._project import Project
-from ._workcopy import _fsync_dir
 
 #: Files at least this big get a progress bar while stored (reading them is most of an add).
 PROGRESS_MIN_BYTES = 64 * 1024**2
@@ -125,6 +124,15 @@ def _copy_hashing(src: Path, dest: Path, advance: Callable[[int], None]) -> str:
             advance(n)
         os.fsync(fout.fileno())
     return digest.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    """Flush a folder's entries (a rename into it) to disk."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _md5_of(path: Path, advance: Callable[[int], None]) -> str:
