@@ -87,8 +87,26 @@ def _plain_file(project: Project, rel: str, full: Path) -> bool:
         folder = project.root.joinpath(*parts[:depth])
         if (folder / "dvc.yaml").exists() or (depth and folder.with_name(folder.name + ".dvc").exists()):
             return False
+    if not _plain_dvc_file(full.with_name(full.name + ".dvc"), full.name):
+        return False
     tracked = _git(project, "ls-files", "--", rel)
     return tracked.returncode == 0 and not tracked.stdout.strip()
+
+
+def _plain_dvc_file(dvcfile: Path, name: str) -> bool:
+    """No ``.dvc`` file yet, or one that holds only what this module writes (DVC keeps a
+    description, labels, a remote ... across an add: its own add does that)."""
+    if not dvcfile.exists():
+        return True
+    import yaml
+
+    try:
+        doc = yaml.safe_load(dvcfile.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    outs = doc.get("outs") if isinstance(doc, dict) and set(doc) == {"outs"} else None
+    return (isinstance(outs, list) and len(outs) == 1 and isinstance(outs[0], dict)
+            and set(outs[0]) <= {"md5", "size", "hash", "path"} and outs[0].get("path") == name)
 
 
 def _plain_project(project: Project) -> bool:

@@ -75,6 +75,11 @@ def test_an_add_the_full_path_knows_better_is_left_to_it(project):
     assert add_new("data/a.bin", "other", "") is None  # the path is dataset a: the full path says so
     line = run_cli("data", "add", "data/a.bin", "--name", "other", cwd=root)
     assert line.returncode == 2 and "already dataset 'a'" in line.stderr
+    (root / "data/a.bin.dvc").write_text((root / "data/a.bin.dvc").read_text() + "desc: raw crawl\n")
+    (root / "data/a.bin").write_bytes(b"a2")
+    assert add_new("data/a.bin", None, "") is None  # DVC keeps the description: its own add
+    assert run_cli("data", "add", "data/a.bin", cwd=root).returncode == 0
+    assert "desc: raw crawl" in (root / "data/a.bin.dvc").read_text()
     (root / "data/b.bin").write_bytes(b"b")
     assert dvc(root, "config", "cache.type", "hardlink").returncode == 0
     assert add_new("data/b.bin", None, "") is None  # DVC links: its own add
