@@ -5,6 +5,8 @@ Three sides, alternated in each repetition on files of the same size, each given
 stores new content read from the page cache:
 
 - floor: `md5sum FILE && cp FILE COPY` — one read to hash, one read and one write to copy;
+- durable floor: the same, then `sync COPY` — the copy flushed to disk, as mlnb flushes each
+  cache object before naming it by its hash (the floor leaves its copy in the page cache);
 - mlnb:  `mlnb data add FILE` (a fresh process, start-up included);
 - dvc:   `dvc add FILE` in the same project, with the same cache settings.
 
@@ -87,10 +89,12 @@ def main() -> None:
         subprocess.run([*mlnb, "init", "."], cwd=proj, env=ENV, check=True, capture_output=True)
         cache_type = subprocess.run([str(BIN / "dvc"), "config", "cache.type"], cwd=proj, env=ENV,
                                     capture_output=True, text=True).stdout.strip() or "default (reflink,copy)"
-        for name in ("floor.bin", "mlnb.bin", "dvc.bin"):
+        for name in ("floor.bin", "durable.bin", "mlnb.bin", "dvc.bin"):
             make_file(proj / name, size)
         sides = {
             "floor": ("floor.bin", ["sh", "-c", "md5sum floor.bin >/dev/null && cp floor.bin copy.bin"]),
+            "durable": ("durable.bin", ["sh", "-c", "md5sum durable.bin >/dev/null && cp durable.bin copy.bin "
+                                                    "&& sync copy.bin"]),
             "mlnb": ("mlnb.bin", [*mlnb, "data", "add", "mlnb.bin"]),
             "dvc": ("dvc.bin", [str(BIN / "dvc"), "add", "-q", "dvc.bin"]),
         }
@@ -109,9 +113,10 @@ def main() -> None:
         for what, series in (("wall", times), ("cpu", cpus)):
             med = {side: statistics.median(t) for side, t in series.items()}
             for side, t in series.items():
-                print(f"  {what:<4} {side:<6} {med[side]:7.3f} s   ({', '.join(f'{x:.3f}' for x in t)})")
+                print(f"  {what:<4} {side:<7} {med[side]:7.3f} s   ({', '.join(f'{x:.3f}' for x in t)})")
             vs_floor, vs_dvc = med["mlnb"] / med["floor"], med["mlnb"] / med["dvc"]
             print(f"  {what:<4} mlnb / floor = {vs_floor:.2f} (target <= 1.3) {'ok' if vs_floor <= 1.3 else 'OVER'}")
+            print(f"  {what:<4} mlnb / durable floor = {med['mlnb'] / med['durable']:.2f}")
             print(f"  {what:<4} mlnb / dvc   = {vs_dvc:.2f} (target <= 0.6) {'ok' if vs_dvc <= 0.6 else 'OVER'}")
 
 

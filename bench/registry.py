@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,19 +102,32 @@ def load(writers: int, points: int) -> dict[str, object]:
     listings: list[float] = []
     polls: list[float] = []
     project = current_project()
+    full_path, floor = full_listing(project), round_trip(project)
+    for _ in range(6):  # connections made, and psycopg's automatic server-side prepares (after 5 runs
+        # of a statement) done, before the writes start, for both listings: as in a panel's server
+        mlnb.runs.list(FILTER, sort=SORT, limit=50), full_path(), floor()
     started = time.perf_counter()
     for p in procs:
         p.stdin.write("go\n")
         p.stdin.flush()
+    full: list[float] = []
+    floors: list[float] = []
     while any(p.poll() is None for p in procs):
         t = time.perf_counter()
         page = mlnb.runs.list(FILTER, sort=SORT, limit=50)
         listings.append(time.perf_counter() - t)
         assert len(page) == 50
         t = time.perf_counter()
+        assert full_path() == page.ids
+        full.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        floor()
+        floors.append(time.perf_counter() - t)
+        t = time.perf_counter()
         registry_version(project)  # what the panel's change feed reads on every poll
         polls.append(time.perf_counter() - t)
     elapsed = time.perf_counter() - started
+    load_average = os.getloadavg()
     results, errors = [], []
     for p in procs:
         out, err = p.communicate()
@@ -125,7 +138,36 @@ def load(writers: int, points: int) -> dict[str, object]:
     writes = sorted(x for r in results for x in r["latencies"])
     lost = sum(points - len(mlnb.runs.get(r["id"]).history["loss"]["step"]) for r in results)
     return {"writes": writes, "listings": sorted(listings), "polls": sorted(polls), "errors": errors, "lost": lost,
-            "points": writers * points, "elapsed": elapsed}
+            "points": writers * points, "elapsed": elapsed, "full": sorted(full), "floor": sorted(floors),
+            "load": load_average}
+
+
+def full_listing(project: object) -> Callable[[], list[str]]:
+    """The same listing by the path every backend has (reap, page, details: six round trips on
+    PostgreSQL), timed beside the one-statement listing; returns the page's run ids."""
+    from sqlalchemy import and_
+
+    from mlnb.runs import _filter, _query
+
+    condition = and_(_filter.compile_filter(FILTER), *_query.scope(None, "active"))
+    spec = _query.parse_sort(SORT)
+    return lambda: [r["id"] for r in _query._list_page(project, condition, spec, 50, 0)[0]]
+
+
+def round_trip(project: object) -> Callable[[], object]:
+    """The floor of any read: ``SELECT 1`` on the same kind of connection as the listing (one
+    round trip on PostgreSQL; on SQLite, a read transaction in process)."""
+    from sqlalchemy import literal, select
+
+    from mlnb.store import registry
+
+    reg = registry(project)
+    if reg.is_sqlite:
+        def floor() -> object:
+            with reg.read() as conn:
+                return conn.execute(select(literal(1))).all()
+        return floor
+    return lambda: reg.one_statement(select(literal(1)))
 
 
 def pct(values: list[float], q: float) -> float:
@@ -140,6 +182,12 @@ def report(backend: str, writers: int, points: int, n_runs: int, r: dict) -> boo
           f"max {max(w, default=float('nan')) * 1000:.1f} ms over {len(w)} flushes")
     print(f"  listing during the writes: p50 {pct(ls, 0.5) * 1000:.1f} ms, p95 {pct(ls, 0.95) * 1000:.1f} ms "
           f"over {len(ls)} listings (target p95 <= 100 ms)")
+    fl, fu = r["floor"], r["full"]
+    print(f"  the same listing by the full path (alternated): p50 {pct(fu, 0.5) * 1000:.1f} ms, "
+          f"p95 {pct(fu, 0.95) * 1000:.1f} ms")
+    print(f"  floor, SELECT 1 (alternated): p50 {pct(fl, 0.5) * 1000:.1f} ms, p95 {pct(fl, 0.95) * 1000:.1f} ms; "
+          f"listing / floor at p95 = {pct(ls, 0.95) / pct(fl, 0.95):.1f}, full path / floor = "
+          f"{pct(fu, 0.95) / pct(fl, 0.95):.1f}; load average at the end {r['load'][0]:.1f}")
     print(f"  the panel's change-feed poll during the writes: p50 {pct(r['polls'], 0.5) * 1000:.1f} ms, "
           f"p95 {pct(r['polls'], 0.95) * 1000:.1f} ms (one primary-key read, whatever the table sizes)")
     print(f"  points lost: {r['lost']}; writer errors: {len(r['errors'])} {r['errors'][:1]}")
@@ -169,9 +217,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--writers", type=int, help="writers on every backend (default 16 PostgreSQL, 8 SQLite)")
+    parser.add_argument("--points", type=int, help="points per writer (default 10^5)")
+    parser.add_argument("--runs", type=int, help="runs listed (default 10^5)")
     args = parser.parse_args()
     n_runs, points = (5_000, 3_000) if args.quick else (100_000, 100_000)
+    n_runs, points = args.runs or n_runs, args.points or points
     plan = {"postgresql": 3 if args.quick else 16, "sqlite": 3 if args.quick else 8}
+    if args.writers:
+        plan = dict.fromkeys(plan, args.writers)
     ok = True
     for backend in (["postgresql", "sqlite"] if args.backend == "both" else [args.backend]):
         with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:

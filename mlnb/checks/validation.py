@@ -34,10 +34,17 @@ class ValidationResult(HtmlDisplay):
     >>> result.failures                    # column, check, failure_case, index  # doctest: +SKIP
     """
 
-    def __init__(self, summary: list[dict[str, Any]], failures: pd.DataFrame, n_rows: int) -> None:
+    def __init__(self, summary: list[dict[str, Any]], failures: pd.DataFrame | None, n_rows: int) -> None:
         self.summary = summary
-        self.failures = failures
+        self._failures = failures
         self.n_rows = n_rows
+
+    @property
+    def failures(self) -> pd.DataFrame:
+        """One row per failure case kept: column, check, failure_case, index."""
+        if self._failures is None:  # a result with no failures built without pandas (the CLI's fast path)
+            self._failures = failure_frame([])
+        return self._failures
 
     @property
     def ok(self) -> bool:
@@ -79,10 +86,12 @@ class ValidationResult(HtmlDisplay):
         return self.table().to_frame()
 
     def to_dict(self) -> dict[str, Any]:
-        fails = self.failures.astype(object).where(self.failures.notna(), None)
+        records: list[dict[str, Any]] = []
+        if self._failures is not None:
+            fails = self._failures.astype(object).where(self._failures.notna(), None)
+            records = [{k: _plain(v) for k, v in r.items()} for r in fails.to_dict("records")]
         return {"ok": self.ok, "n_rows": self.n_rows, "n_failures": self.n_failures,
-                "checks": self.table().to_dict(),
-                "failures": [{k: _plain(v) for k, v in r.items()} for r in fails.to_dict("records")]}
+                "checks": self.table().to_dict(), "failures": records}
 
     def to_json(self) -> str:
         import json
@@ -179,6 +188,17 @@ def _bound(values: pd.Series, bound: Any) -> Any:
     return bound
 
 
+def bound_text(op: str, bound: Any) -> str:
+    """What a ``min`` (``op`` "ge") or ``max`` ("le") check expects, as its summary row says."""
+    return f"{'>=' if op == 'ge' else '<='} {bound}"
+
+
+def allowed_text(spec: ColumnSchema, n_allowed: int) -> str:
+    """What an ``allowed`` check expects (``n_allowed``: the distinct values compared with)."""
+    shown = ", ".join(map(str, spec.allowed[:5])) + (" ..." if len(spec.allowed) > 5 else "")
+    return f"one of {n_allowed}: {shown}"
+
+
 def _check_column(s: pd.Series, spec: ColumnSchema, out: _Collector, name: str) -> None:
     import pandas as pd
 
@@ -195,17 +215,16 @@ def _check_column(s: pd.Series, spec: ColumnSchema, out: _Collector, name: str) 
         try:
             ok = getattr(values, op)(b)
         except TypeError:
-            out.column_level(name, check, f"{'>=' if op == 'ge' else '<='} {bound}", f"cannot compare {dtype_family(s)} values")
+            out.column_level(name, check, bound_text(op, bound), f"cannot compare {dtype_family(s)} values")
             continue
-        out.elements(name, check, f"{'>=' if op == 'ge' else '<='} {bound}", s, present & ~ok.fillna(False).astype(bool))
+        out.elements(name, check, bound_text(op, bound), s, present & ~ok.fillna(False).astype(bool))
     if spec.allowed is not None:
         allowed = set(spec.allowed)
         text = values.astype(object) if isinstance(values.dtype, pd.CategoricalDtype) else values
         if spec.dtype == "object":  # inference keeps a mixed column's allowed values as text: compare text
             allowed |= {str(a) for a in spec.allowed}
             text = values.astype(str)
-        shown = ", ".join(map(str, spec.allowed[:5])) + (" ..." if len(spec.allowed) > 5 else "")
-        out.elements(name, "allowed", f"one of {len(allowed)}: {shown}", s, present & ~text.isin(allowed))
+        out.elements(name, "allowed", allowed_text(spec, len(allowed)), s, present & ~text.isin(allowed))
     if spec.unique:
         out.elements(name, "unique", "no duplicates", s, present & values.duplicated(keep=False))
 
@@ -239,5 +258,11 @@ def validate(schema: Schema, df: pd.DataFrame, max_examples: int = 100) -> Valid
     if schema.strict:
         for extra in (n for n in by_name if n not in schema.columns):
             out.column_level(extra, "no_extra_columns", "only schema columns", extra)
-    failures = pd.DataFrame({c: pd.Series([f[c] for f in out.failures], dtype=object) for c in FAILURE_COLUMNS})
-    return ValidationResult(out.summary, failures, len(df))
+    return ValidationResult(out.summary, failure_frame(out.failures), len(df))
+
+
+def failure_frame(cases: list[dict[str, Any]]) -> pd.DataFrame:
+    """The failure cases as a frame of :data:`FAILURE_COLUMNS` (object columns)."""
+    import pandas as pd
+
+    return pd.DataFrame({c: pd.Series([f[c] for f in cases], dtype=object) for c in FAILURE_COLUMNS})

@@ -67,7 +67,12 @@ def _add(args: argparse.Namespace, ctx: Context) -> Any:
     from ._add_fast import add_unchanged
 
     unchanged = add_unchanged(args.path, args.name)
-    return _data().add(args.path, name=args.name, message=args.message) if unchanged is None else unchanged
+    if unchanged is not None:
+        return unchanged
+    from ._track_fast import add_new
+
+    new = add_new(args.path, args.name, args.message)
+    return _data().add(args.path, name=args.name, message=args.message) if new is None else new
 
 
 def _list(args: argparse.Namespace, ctx: Context) -> Any:

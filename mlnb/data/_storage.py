@@ -25,12 +25,12 @@ from ..store import registry
 from ..store._schema import data_versions as dv
 from ..store._schema import datasets as ds
 from . import _workcopy
+from ._ingest import _BAR
 from ._refs import DataVersion, resolve
 from ._status_fast import status_rows, status_table
 
 #: Progress bars vanish when done and appear only for operations slower than half a second,
 #: so quick calls leave no output behind.
-_BAR = {"leave": False, "delay": 0.5}
 
 logger = logging.getLogger(__name__)
 

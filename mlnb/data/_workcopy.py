@@ -28,6 +28,7 @@ from ..store import registry
 from ..store._schema import data_versions as dv
 from ..store._schema import datasets as ds
 from ._add_fast import file_stat, recorded_md5, save_stamp
+from ._ingest import _fsync_dir
 
 #: The infix of every temporary name a checkout writes beside a working copy.
 TMP_INFIX = ".mlnb-checkout-"
@@ -169,14 +170,6 @@ def _copy_synced(src: Path, dest: Path) -> None:
         shutil.copyfileobj(fin, fout, 1 << 20)
         fout.flush()
         os.fsync(fout.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _fsync_tree(root: Path) -> None:

@@ -27,14 +27,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
-from sqlalchemy import select
 
 from .._lock import project_lock
 from .._project import Project
 from ..errors import Busy, MlnbError, UsageError
-from ..store import registry
-from ..store._schema import data_versions as dv
-from ..store._schema import datasets as ds
 from ._add_fast import journal_dir
 
 #: Suffix of the temporary files a save writes beside its target before renaming them into place.
@@ -134,12 +130,12 @@ def _repair_dvc_rwlock(project: Project) -> None:
     """Remove DVC's ``.dvc/tmp/rwlock`` when it is empty or not JSON: DVC rewrites it on every
     command (truncate, then write), so a Ctrl-C or kill between the two leaves it unreadable and
     every later DVC command fails on it. Under DVC's own guard of that file; a readable one stays."""
-    from dvc.lock import LockError, make_lock
-
     tmp = project.root / ".dvc" / "tmp"
     path = tmp / "rwlock"
-    if not path.is_file():
+    if not path.is_file() or _readable_json(path):  # the common case, decided without importing DVC
         return
+    from dvc.lock import LockError, make_lock
+
     try:
         with make_lock(str(tmp / "rwlock.lock"), tmp_dir=str(tmp)):
             try:
@@ -150,6 +146,14 @@ def _repair_dvc_rwlock(project: Project) -> None:
         pass  # a DVC command is editing it right now: it is being written, not left broken
 
 
+def _readable_json(path: Path) -> bool:
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    return True
+
+
 def _registered(project: Project, rel: str, name: str) -> bool:
     dvcfile = project.root / f"{rel}.dvc"
     try:
@@ -158,6 +162,12 @@ def _registered(project: Project, rel: str, name: str) -> bool:
         return False
     if not md5:
         return False
+    from sqlalchemy import select
+
+    from ..store import registry
+    from ..store._schema import data_versions as dv
+    from ..store._schema import datasets as ds
+
     with registry(project).read() as conn:
         q = select(dv.c.id).join(ds, ds.c.id == dv.c.dataset_id).where(ds.c.name == name, dv.c.md5 == md5)
         return conn.execute(q).first() is not None
@@ -200,6 +210,11 @@ def _remove_new_orphans(project: Project, since: float) -> None:
     new = [p for p in cache.glob("*/*") if not p.name.startswith(".") and p.stat().st_ctime >= since - 1]
     if not new:
         return
+    from sqlalchemy import select
+
+    from ..store import registry
+    from ..store._schema import data_versions as dv
+
     with registry(project).read() as conn:
         registered = set(conn.execute(select(dv.c.md5)).scalars())
     used = {md5.removesuffix(".dir") for md5 in registered}

@@ -242,17 +242,16 @@ _LIST_SELECT = (runs.c.id, runs.c.name, runs.c.status, runs.c.started_at, runs.c
                 runs.c.error, runs.c.experiment, runs.c.note, runs.c.lifecycle)
 
 
-def _page(conn: Connection, condition: Any, spec: list[tuple[_filter.Field, bool]], limit: int, offset: int) -> list[dict[str, Any]]:
-    """The rows of one page. Sorting by a metric or param walks that key's index, so the first
-    page costs a few probes however many runs there are; runs without the key come last."""
+def first_query(condition: Any, spec: list[tuple[_filter.Field, bool]]) -> tuple[Any, list[Any], bool]:
+    """(select, ORDER BY terms, keyed) of a listing's first query: the whole listing, or when
+    ``keyed`` (sorted by a metric or param), the runs that have the sort key, in its order."""
     field, desc = spec[0]
     if field.kind not in ("metrics", "params"):
         joins, order = _order(spec)
         base = runs
         for alias, on in joins:
             base = base.outerjoin(alias, on)
-        q = select(*_LIST_SELECT).select_from(base).where(condition).order_by(*order).limit(limit).offset(offset)
-        return [dict(r._mapping) for r in conn.execute(q)]
+        return select(*_LIST_SELECT).select_from(base).where(condition), order, False
     table = run_latest if field.kind == "metrics" else run_params
     key = table.alias("sortkey")
     present = key.c.value.is_not(None)  # a NaN metric (NULL) sorts with the runs that lack the key
@@ -265,12 +264,23 @@ def _page(conn: Connection, condition: Any, spec: list[tuple[_filter.Field, bool
     else:
         head = [(c.desc() if desc else c.asc()).nulls_last() for c in (key.c.num, key.c.value)]
     where = and_(key.c.key == field.key, present, condition)
-    q = select(*_LIST_SELECT).select_from(keyed).where(where).order_by(*head, *order)
-    rows = [dict(r._mapping) for r in conn.execute(q.limit(limit).offset(offset))]
-    if len(rows) == limit:
+    return select(*_LIST_SELECT).select_from(keyed).where(where), [*head, *order], True
+
+
+def _page(conn: Connection, condition: Any, spec: list[tuple[_filter.Field, bool]], limit: int, offset: int) -> list[dict[str, Any]]:
+    """The rows of one page. Sorting by a metric or param walks that key's index, so the first
+    page costs a few probes however many runs there are; runs without the key come last."""
+    q, terms, keyed = first_query(condition, spec)
+    rows = [dict(r._mapping) for r in conn.execute(q.order_by(*terms).limit(limit).offset(offset))]
+    if not keyed or len(rows) == limit:
         return rows
+    field = spec[0][0]
+    table = run_latest if field.kind == "metrics" else run_params
+    joins, order = _order(spec, first=1)
+    keyed_from = q.get_final_froms()[0]
+    where = q.whereclause
     with_key = offset + len(rows) if rows else conn.execute(
-        select(func.count()).select_from(keyed).where(where)).scalar()
+        select(func.count()).select_from(keyed_from).where(where)).scalar()
     rest = runs
     for alias, on in joins:
         rest = rest.outerjoin(alias, on)
@@ -307,14 +317,31 @@ def list_runs(
         raise UsageError(f"invalid offset {offset!r}: use a whole number >= 0")
     condition = and_(_filter.compile_filter(filter), *scope(experiment, lifecycle))
     spec = parse_sort(sort)
+    reg = registry(project)
+    one = None
+    if limit and not reg.is_sqlite:  # a server: one round trip when nothing needs the full path
+        from ._list_one import list_one
+
+        first, terms, keyed = first_query(condition, spec)
+        one = list_one(reg, first, terms, keyed, limit, offset, _RUNNING, gone)
+    if one is not None:
+        rows, (params, latest, tags) = one
+    else:
+        rows, params, latest, tags = _list_page(project, condition, spec, limit, offset)
+    return finish_rows(rows, params, latest, tags, {"filter": filter, "sort": sort, "limit": limit, "offset": offset,
+                                                    "experiment": experiment, "lifecycle": lifecycle})
+
+
+def _list_page(project: Project, condition: Any, spec: list[tuple[_filter.Field, bool]], limit: int,
+               offset: int) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """A page and its details, after marking the runs whose process died."""
     for attempt in range(2):  # a run just marked crashed is listed from a second, fresh read
         with registry(project).read() as conn:
             if attempt or not reap(project, conn):
                 rows = _page(conn, condition, spec, limit, offset) if limit else []
                 params, latest, tags = _details(conn, [r["id"] for r in rows])
                 break
-    return finish_rows(rows, params, latest, tags, {"filter": filter, "sort": sort, "limit": limit, "offset": offset,
-                                                    "experiment": experiment, "lifecycle": lifecycle})
+    return rows, params, latest, tags
 
 
 def scope(experiment: str | None, lifecycle: str) -> list[Any]:

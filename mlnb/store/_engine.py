@@ -36,6 +36,7 @@ class Registry:
         if self.file is not None:
             check_registry_file(self.file)
         self.tables = _schema
+        self._quick: Engine | None = None  # see one_statement
         try:
             self.engine = _make_engine(url)
             self._migrate()
@@ -82,6 +83,27 @@ class Registry:
     def read(self) -> Iterator[Connection]:
         with self._damage_named(), self.engine.connect() as conn:
             yield conn
+
+    def one_statement(self, statement: Any) -> list[Any]:
+        """The rows of one read-only ``statement`` in one round trip to a database server: on a
+        pooled connection in autocommit (no BEGIN / ROLLBACK around it) and with no liveness ping
+        before it. The statement sees one snapshot, as any single statement does. A pooled
+        connection the server has dropped since is replaced and the statement sent again, once."""
+        engine = self._quick_engine()
+        for attempt in range(2):
+            try:
+                with self._damage_named(), engine.connect() as conn:
+                    return conn.execute(statement).all()
+            except DBAPIError as exc:
+                if attempt or not exc.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _quick_engine(self) -> Engine:
+        with _lock:
+            if self._quick is None:
+                self._quick = create_engine(self.url, isolation_level="AUTOCOMMIT", pool_size=2)
+            return self._quick
 
     @contextmanager
     def _damage_named(self) -> Iterator[None]:

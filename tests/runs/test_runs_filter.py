@@ -54,6 +54,11 @@ CASES = [
 
 @pytest.fixture
 def seeded(backend_project):
+    return seed_runs()
+
+
+def seed_runs() -> dict:
+    """The runs of RUNS in the current project: run id -> (name, params, metrics, tags, status)."""
     ids = {}
     for name, params, metrics, tags, fails in RUNS:
         try:
