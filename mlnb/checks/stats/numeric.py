@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .binning import ReferenceBins
+from .binning import KERNEL_MIN, ReferenceBins
 
 #: scipy's ``ks_2samp(method="auto")`` is exact up to this many values per sample
 KS_EXACT_MAX_N = 10_000
@@ -118,6 +118,12 @@ class BinnedWindow:
             bins = np.flatnonzero(lens)
             lens, starts = lens[bins], starts[bins]
             return np.sort(self.x[np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(lens.sum())])
+        if len(self.x) >= KERNEL_MIN and self.x.dtype == np.float64:  # one compiled pass, the same values
+            from ._binning_kernels import gather
+
+            out = np.empty(int(self.counts[want].sum()), dtype=np.float64)
+            gather(self.x, self.k, want, out)
+            return np.sort(out)
         # a cache-sized block at a time (numpy converts compact indices to intp to index with)
         step = 1 << 16
         return np.sort(np.concatenate([self.x[i:i + step][np.take(want, self.k[i:i + step])]
