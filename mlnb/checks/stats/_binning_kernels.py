@@ -61,7 +61,7 @@ def count_bins(x, lo, scale, n_cells, coarse, sub, base, lut, upper, steps, orig
                 if y > top:
                     y = top
                 cell = np.intp(y)
-            k = lut[cell]
+            k = np.intp(lut[cell])
             for _ in range(steps):
                 if v > upper[k]:
                     k += 1

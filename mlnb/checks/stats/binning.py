@@ -314,13 +314,18 @@ class ReferenceBins:
         """:meth:`count`'s loop as one compiled pass (:mod:`._binning_kernels`): the same bits."""
         from ._binning_kernels import count_bins
 
-        two = self._sub is not None
-        empty = np.empty(0, dtype=np.int64)
+        tables = getattr(self, "_tables", None)
+        if tables is None:  # made once: a compact lookup table stays in the CPU cache
+            lut = self._lut.astype(np.int16 if self.n_bins < 2**15 else np.int32)
+            two = self._sub is not None
+            empty = np.empty(0, dtype=np.int64)
+            tables = self._tables = (lut, self._sub.astype(np.int64) if two else empty,
+                                     self._base.astype(np.int64) if two else empty)
+        lut, sub, base = tables
         count_bins(np.ascontiguousarray(x), float(self._lo), float(self._scale), int(self._n_cells),
-                   int(self._coarse), self._sub.astype(np.int64) if two else empty,
-                   self._base.astype(np.int64) if two else empty, self._lut.astype(np.intp, copy=False),
-                   self._upper, int(self._steps), float(self.origin), edge_counts is not None, BLOCK,
-                   k_all, counts, sums, edge_counts if edge_counts is not None else counts)
+                   int(self._coarse), sub, base, lut, self._upper, int(self._steps), float(self.origin),
+                   edge_counts is not None, BLOCK, k_all, counts, sums,
+                   edge_counts if edge_counts is not None else counts)
 
     def count(
         self, x: np.ndarray, at_edge: bool = False, bounds: tuple[float, float] | None = None
