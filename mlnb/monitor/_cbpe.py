@@ -81,7 +81,7 @@ def isotonic(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ``(x values, fitted)``, to interpolate between (flat beyond the ends), as scikit-learn's
     IsotonicRegression on those values."""
     x = np.round(x, ISOTONIC_DECIMALS)  # at most 10^4 + 1 distinct values: the fit's loop stays short
-    ux, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    ux, inverse, counts = _unique_counts(x)
     sums = np.bincount(inverse, weights=y)
     block_sum: list[float] = []
     block_n: list[float] = []
@@ -97,6 +97,17 @@ def isotonic(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             block_len[-1] += k
     fitted = np.repeat(np.array(block_sum) / np.array(block_n), block_len)
     return ux, fitted
+
+
+def _unique_counts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(x, return_inverse=True, return_counts=True)`` for finite floats, by hashing
+    (pandas' factorize) and sorting only the distinct values."""
+    if not np.isfinite(x).all():
+        return np.unique(x, return_inverse=True, return_counts=True)
+    import pandas as pd
+
+    codes, distinct = pd.factorize(x, sort=True)
+    return np.asarray(distinct, dtype=x.dtype), codes.astype(np.intp), np.bincount(codes, minlength=len(distinct))
 
 
 def _expected(p: np.ndarray, pred: np.ndarray, score: np.ndarray) -> dict[str, float]:

@@ -249,7 +249,7 @@ def _fit_cbpe(setup: _Setup, proba: np.ndarray, outcome: np.ndarray, prediction:
     from . import _cbpe
 
     known = ~perf.missing(outcome)
-    classes = np.unique(np.concatenate([outcome[known], perf.labels(prediction)] if prediction is not None
+    classes = perf.unique(np.concatenate([outcome[known], perf.labels(prediction)] if prediction is not None
                                        else [outcome[known]]))
     if len(classes) != 2:
         setup.cbpe_note = f"estimated performance needs two classes; {where} has {len(classes)}"

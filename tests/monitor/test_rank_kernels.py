@@ -38,3 +38,16 @@ def test_order_auc_and_interpolation_equal_numpy_bit_for_bit(name):
     fp[10:20] = fp[10]  # flat steps, as an isotonic fit has
     x = np.r_[score, xp, xp[:-1] + np.diff(xp) / 2, [-1.0, 2.0, xp[0], xp[-1]]]
     assert rk.interp(x, xp, fp).tobytes() == np.interp(x, xp, fp).tobytes()
+
+
+def test_hashed_uniques_equal_numpys():
+    from mlnb.monitor._cbpe import _unique_counts
+
+    rng = np.random.default_rng(2)
+    labels = np.r_[rng.integers(0, 3, 10_000).astype(float), [np.nan, 2.0, np.nan]]
+    np.testing.assert_array_equal(perf.unique(labels), np.unique(labels))
+    text = np.array(["b", "a", "b", "c"])
+    np.testing.assert_array_equal(perf.unique(text), np.unique(text))
+    for x in (np.round(rng.random(50_000), 4), np.r_[np.round(rng.random(100), 4), [0.0, 1.0]], np.array([0.5])):
+        for mine, numpys in zip(_unique_counts(x), np.unique(x, return_inverse=True, return_counts=True)):
+            np.testing.assert_array_equal(mine, numpys)
