@@ -22,7 +22,7 @@ import numpy as np
 
 def _strings(ids: Any) -> tuple[Any, np.ndarray, np.ndarray]:
     """A (chunked) Arrow array of ids as one string array and numpy views of its buffers:
-    (array, offsets as int64, bytes)."""
+    (array, offsets as int32 or int64, bytes)."""
     import pyarrow as pa
 
     if isinstance(ids, pa.ChunkedArray):
@@ -34,7 +34,7 @@ def _strings(ids: Any) -> tuple[Any, np.ndarray, np.ndarray]:
         return ids, np.zeros(1, dtype=np.int64), np.empty(0, np.uint8)
     width = np.int64 if pa.types.is_large_string(ids.type) else np.int32
     bufs = ids.buffers()
-    offsets = np.frombuffer(bufs[1], dtype=width)[ids.offset:ids.offset + n + 1].astype(np.int64)
+    offsets = np.frombuffer(bufs[1], dtype=width)[ids.offset:ids.offset + n + 1]  # a view: no copy
     data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.empty(0, np.uint8)
     return ids, offsets, data
 
@@ -65,8 +65,9 @@ class OutcomeIndex:
         self._nulls = bool(self._ids.null_count)
         self._codes = codes(self._ids)
         times = np.ascontiguousarray(table.column("time").to_numpy(zero_copy_only=False), dtype=np.float64)
-        size = 1 << max(4, int(2 * max(len(self._codes), 1) - 1).bit_length())  # at most half full
-        self._slots = np.full(size, -1, dtype=np.int64)
+        n = max(len(self._codes), 1)
+        size = 1 << max(4, int(3 * n // 2).bit_length())  # at most two thirds full
+        self._slots = np.full(size, -1, dtype=np.int32 if n < 2**31 else np.int64)
         self._n = int(latest_per_code(self._codes, times, self._slots))
         self.values = perf.labels(table.column("outcome").to_numpy(zero_copy_only=False))
         self._exact: tuple[Any, np.ndarray] | None = None

@@ -24,6 +24,7 @@ All three are computed from one binning pass of the window against :class:`Refer
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -83,9 +84,9 @@ class BinnedWindow:
     def m(self) -> int:
         return len(self.x)
 
-    @property
+    @cached_property
     def cum(self) -> np.ndarray:
-        """Number of values <= each edge."""
+        """Number of values <= each edge (computed once: a reference's serves every window)."""
         return np.cumsum(self.counts)[:-1]
 
     def at_ranks(self, ranks: np.ndarray) -> np.ndarray:
