@@ -46,3 +46,35 @@ def test_compiled_binning_equals_numpy_bit_for_bit(case):
             np.testing.assert_array_equal(fast[3], slow[3])
     np.testing.assert_array_equal(bins.index(window), np.searchsorted(bins.edges, window, side="left"))
     np.testing.assert_array_equal(fast[0], np.searchsorted(bins.edges, window, side="left"))
+
+
+def test_drift_rows_with_kernels_equal_numpys_and_decisions_equal_scipys(monkeypatch):
+    """A window above the kernels' size: every row of the drift report (statistics, p-values,
+    scores, decisions) is the one the NumPy path gives, and each decision is the one scipy's exact
+    KS and Wasserstein distance give."""
+    import pandas as pd
+    import scipy.stats as st
+
+    import mlnb
+    from mlnb.checks.stats import numeric
+
+    rng = np.random.default_rng(3)
+    ref = pd.DataFrame({"same": rng.normal(size=20_000), "shifted": rng.normal(size=20_000),
+                        "counts": rng.poisson(3, 20_000).astype(float)})
+    cur = pd.DataFrame({"same": rng.normal(size=150_000), "shifted": rng.normal(0.15, 1, 150_000),
+                        "counts": rng.poisson(3.4, 150_000).astype(float)})
+    profile = mlnb.checks.profile(ref)
+    fast = profile.drift(cur, exact=True).to_frame()
+    monkeypatch.setattr(binning, "KERNEL_MIN", 1 << 62)
+    monkeypatch.setattr(numeric, "KERNEL_MIN", 1 << 62)
+    slow = profile.drift(cur, exact=True).to_frame()
+    pd.testing.assert_frame_equal(fast, slow, check_exact=True)
+    rows = fast.set_index("column")
+    for c in ref.columns:
+        ks = st.ks_2samp(ref[c], cur[c])
+        w1 = st.wasserstein_distance(ref[c], cur[c]) / ref[c].std(ddof=0)
+        assert rows.loc[c, "statistic"] == pytest.approx(ks.statistic, abs=1e-12)
+        assert rows.loc[c, "score"] == pytest.approx(w1, rel=1e-9)
+        decided = rows.loc[c, "p_adjusted"] < 0.05 and w1 >= 0.1
+        assert bool(rows.loc[c, "drifted"]) == decided
+    assert list(rows["drifted"]) == [False, True, True]
