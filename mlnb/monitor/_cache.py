@@ -62,6 +62,16 @@ def _slot(project: Any, name: str, window: Any, metrics: Any) -> Path:
     return Path(project.mlnb_dir) / "monitor-cache" / name / hashlib.sha256(what.encode()).hexdigest()[:16]
 
 
+def _young(path: Path) -> bool:
+    """Written in the last minute: maybe another check's file still being written."""
+    import time
+
+    try:
+        return time.time() - path.stat().st_mtime < 60
+    except OSError:
+        return False
+
+
 def load(project: Any, name: str, window: Any, metrics: Any, digest: str) -> Any:
     """The kept frame for ``digest``, or None."""
     path = _slot(project, name, window, metrics) / f"{digest}.parquet"
@@ -87,8 +97,8 @@ def keep(project: Any, name: str, window: Any, metrics: Any, digest: str, frame:
         tmp = slot / f".{digest}.{os.getpid()}.tmp"
         frame.to_parquet(tmp, index=False)
         os.replace(tmp, slot / f"{digest}.parquet")
-        for old in slot.glob("*.parquet"):
-            if old.name != f"{digest}.parquet":
+        for old in [*slot.glob("*.parquet"), *slot.glob(".*.tmp")]:  # older frames, a killed check's leftovers
+            if old.name != f"{digest}.parquet" and not (old.suffix == ".tmp" and _young(old)):
                 old.unlink(missing_ok=True)
     except OSError:
         return
