@@ -3,11 +3,12 @@
 A report is a pure function of its inputs: the prediction and outcome logs (files written whole
 and renamed into place, never rewritten: a file's path, size and modification time identify its
 rows), the model's registered version (its training profile and signature), the window spec, the
-metrics asked for, and mlnb's code. The key is a SHA-256 of all of them; a check whose key
-matches the kept one reads the kept frame (a parquet file under ``.mlnb/monitor-cache``) instead
-of computing it, so a check of an unchanged log costs a listing of the log's files. Any new
-prediction or outcome file, a new version, a changed spec or an edited mlnb source file gives a
-new key and the report is computed again (and kept in place of the old one).
+metrics asked for, mlnb's code and the numerical libraries' versions. The key is a SHA-256 of all
+of them; a check whose key matches the kept one reads the kept frame (a parquet file under
+``.mlnb/monitor-cache``) instead of computing it, so a check of an unchanged log costs a listing
+of the log's files. Any new prediction or outcome file, a new version, a changed spec, an edited
+mlnb source file or an upgraded library gives a new key and the report is computed again (and
+kept in place of the old one).
 """
 
 from __future__ import annotations
@@ -41,6 +42,24 @@ def _code() -> list[tuple[str, int, int]]:
     return out
 
 
+def _libraries() -> dict[str, str]:
+    """Versions of the libraries a report's numbers come from: an upgrade may change a last digit
+    (scipy and numba by their installed metadata: importing them would cost more than the check)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import numpy
+    import pandas
+    import pyarrow
+
+    out = {"numpy": numpy.__version__, "pandas": pandas.__version__, "pyarrow": pyarrow.__version__}
+    for name in ("scipy", "numba"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = ""
+    return out
+
+
 def key(project: Any, name: str, model: str, window: Any, metrics: Any) -> str:
     """The SHA-256 of everything the latest-window report of ``model`` depends on."""
     from .. import __version__
@@ -49,7 +68,7 @@ def key(project: Any, name: str, model: str, window: Any, metrics: Any) -> str:
 
     version = _version(model)
     inputs = {
-        "format": CACHE_FORMAT, "mlnb": __version__, "code": _code(), "model": model, "window": str(window),
+        "format": CACHE_FORMAT, "mlnb": __version__, "code": _code(), "libraries": _libraries(), "model": model, "window": str(window),
         "metrics": sorted(metrics) if metrics is not None else None,
         "version": None if version is None else [version.ref, version.profile_md5, version.signature],
         "predictions": _files(predictions_dir(project, name)), "outcomes": _files(outcomes_dir(project, name)),
