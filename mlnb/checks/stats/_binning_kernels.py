@@ -31,7 +31,8 @@ def count_bins(x, lo, scale, n_cells, coarse, sub, base, lut, upper, steps, orig
     """
     n = x.shape[0]
     nb = counts.shape[0]
-    part = np.zeros(nb, dtype=np.float64)
+    # per bin, this block's count and sum side by side: one cache line per value, not two
+    part = np.zeros((nb, 2), dtype=np.float64)
     top = float(n_cells - 1)
     top_coarse = float(coarse - 1)
     below_one = 1.0 - 2.0 ** -53
@@ -68,14 +69,16 @@ def count_bins(x, lo, scale, n_cells, coarse, sub, base, lut, upper, steps, orig
                 else:
                     break
             k_out[i] = k
-            counts[k] += 1
+            part[k, 0] += 1.0  # exact: a block holds far fewer than 2^53 values
             if at_edge and v == upper[k]:
                 edge_counts[k] += 1
             else:
-                part[k] += v - origin
+                part[k, 1] += v - origin
         for j in range(nb):
-            sums[j] += part[j]
-            part[j] = 0.0
+            counts[j] += np.intp(part[j, 0])
+            sums[j] += part[j, 1]
+            part[j, 0] = 0.0
+            part[j, 1] = 0.0
 
 
 @kernel
