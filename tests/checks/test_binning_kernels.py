@@ -78,3 +78,11 @@ def test_drift_rows_with_kernels_equal_numpys_and_decisions_equal_scipys(monkeyp
         decided = rows.loc[c, "p_adjusted"] < 0.05 and w1 >= 0.1
         assert bool(rows.loc[c, "drifted"]) == decided
     assert list(rows["drifted"]) == [False, True, True]
+    # the default: beyond 100,000 values Wasserstein is bounded (refined only where the threshold
+    # falls inside the bounds): the decisions stay scipy's, the score within its stated error
+    monkeypatch.undo()
+    bounded = profile.drift(cur).to_frame().set_index("column")
+    for c in ref.columns:
+        w1 = st.wasserstein_distance(ref[c], cur[c]) / ref[c].std(ddof=0)
+        assert abs(bounded.loc[c, "score"] - w1) <= bounded.loc[c, "score_error"] + 1e-12
+        assert bounded.loc[c, "drifted"] == rows.loc[c, "drifted"]
