@@ -42,7 +42,10 @@ class CBPE:
         self.n_reference_ = len(proba)
 
     def calibrated(self, proba: np.ndarray) -> np.ndarray:
-        return np.clip(np.interp(proba, self.x_, self.y_), 0.0, 1.0)
+        """``clip(np.interp(proba, x_, y_), 0, 1)`` (the interpolation compiled: the same bits)."""
+        from ._rank_kernels import interp
+
+        return np.clip(interp(proba, self.x_, self.y_), 0.0, 1.0)
 
     def estimate(self, proba: np.ndarray, predicted_positive: np.ndarray) -> dict[str, tuple[float, float, float]]:
         """``{metric: (estimate, lower, upper)}`` for one window's probabilities and predictions."""
@@ -78,7 +81,7 @@ def isotonic(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ``(x values, fitted)``, to interpolate between (flat beyond the ends), as scikit-learn's
     IsotonicRegression on those values."""
     x = np.round(x, ISOTONIC_DECIMALS)  # at most 10^4 + 1 distinct values: the fit's loop stays short
-    ux, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    ux, inverse, counts = _unique_counts(x)
     sums = np.bincount(inverse, weights=y)
     block_sum: list[float] = []
     block_n: list[float] = []
@@ -96,6 +99,17 @@ def isotonic(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ux, fitted
 
 
+def _unique_counts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(x, return_inverse=True, return_counts=True)`` for finite floats, by hashing
+    (pandas' factorize) and sorting only the distinct values."""
+    if not np.isfinite(x).all():
+        return np.unique(x, return_inverse=True, return_counts=True)
+    import pandas as pd
+
+    codes, distinct = pd.factorize(x, sort=True)
+    return np.asarray(distinct, dtype=x.dtype), codes.astype(np.intp), np.bincount(codes, minlength=len(distinct))
+
+
 def _expected(p: np.ndarray, pred: np.ndarray, score: np.ndarray) -> dict[str, float]:
     """Metrics of the expected confusion matrix (each row is p positive, 1 - p negative)."""
     tp, fp = float(p[pred].sum()), float((1 - p[pred]).sum())
@@ -105,7 +119,9 @@ def _expected(p: np.ndarray, pred: np.ndarray, score: np.ndarray) -> dict[str, f
     def ratio(a: float, b: float) -> float:
         return a / b if b > 0 else NAN
 
-    order = np.argsort(-score, kind="stable")
+    from ._rank_kernels import argsort_desc
+
+    order = argsort_desc(score)  # np.argsort(-score, kind="stable"), by a radix sort
     cum_tp, cum_fp = np.cumsum(p[order]), np.cumsum(1 - p[order])
     pos, neg = cum_tp[-1] if n else 0.0, cum_fp[-1] if n else 0.0
     auc = NAN

@@ -113,10 +113,22 @@ Reporter = Callable[[str, str], Any]
 
 def _report_frame(model: str, window: str, metrics: Any = None) -> Any:
     """The frame of ``mlnb.monitor.report(model, window=...)`` for its latest window: only that
-    window and the baseline ones (its bands) are computed, and only the groups of ``metrics``."""
+    window and the baseline ones (its bands) are computed, and only the groups of ``metrics``;
+    kept until an input changes (:mod:`._cache`: an unchanged log is not read again)."""
+    from .._project import current_project
+    from ..models._refs import split_ref
+    from . import _cache
     from ._report import latest_report
 
-    return latest_report(model, window, metrics).to_frame()
+    project = current_project()
+    name, _ = split_ref(model)
+    digest = _cache.key(project, name, model, window, metrics)
+    frame = _cache.load(project, name, window, metrics, digest)
+    if frame is None:
+        frame = latest_report(model, window, metrics).to_frame()
+        if _cache.key(project, name, model, window, metrics) == digest:  # no file came meanwhile
+            _cache.keep(project, name, window, metrics, digest, frame)
+    return frame
 
 
 def check(model: str, *, send: bool = True, now: float | None = None, reporter: Reporter | None = None) -> CheckResult:

@@ -1,16 +1,16 @@
 """Outcomes joined to predictions by id, on 64-bit integer codes of the ids (no Python strings).
 
-Each id (a string) gets a 64-bit code computed from its UTF-8 bytes with numpy, straight from
-the Arrow buffers: a polynomial hash of the bytes mixed with the length, then SplitMix64's
-finaliser. The outcome log is read once per report (``id``, ``outcome``, ``time``), reduced to
-the latest outcome per id, and its codes are put in one hash table (pandas' ``UInt64`` index).
-A window's ids are then coded and looked up in that table.
+Each id (a string) gets a 64-bit code computed from its UTF-8 bytes, straight from the Arrow
+buffers: a polynomial hash of the bytes mixed with the length, then SplitMix64's finaliser. The
+outcome log is read once per report (``id``, ``outcome``, ``time``) and reduced to the latest
+outcome per code in an open-addressing hash table, in one pass without sorting (compiled kernels,
+:mod:`._join_kernels`). A window's ids are then coded and looked up in that table.
 
 A code is not an id: two ids could share one. So every match is **verified** — the matched
-outcome's id must equal the prediction's id, compared by pyarrow — and a window where any match
-fails that test is joined again the exact way (an index of the id strings, built only then).
-The result is therefore always the string join's: the latest outcome of each id, NaN / None
-where none arrived.
+outcome's id must equal the prediction's id, byte for byte — and a window where any match fails
+that test is joined again the exact way (an index of the id strings, built only then). The result
+is therefore always the string join's: the latest outcome of each id, NaN / None where none
+arrived. Ids with nulls (in the window or the outcome log) are always joined the exact way.
 """
 
 from __future__ import annotations
@@ -19,76 +19,35 @@ from typing import Any
 
 import numpy as np
 
-_MULT = np.uint64(0x9E3779B97F4A7C15)
-_LEN = np.uint64(0xC2B2AE3D27D4EB4F)
-_POWERS = np.ones(1, dtype=np.uint64)
-#: ids coded per block
-BLOCK = 1 << 15
 
+def _strings(ids: Any) -> tuple[Any, np.ndarray, np.ndarray]:
+    """A (chunked) Arrow array of ids as one string array and numpy views of its buffers:
+    (array, offsets as int32 or int64, bytes)."""
+    import pyarrow as pa
 
-def _powers(n: int) -> np.ndarray:
-    """``_MULT ** k`` (mod 2^64) for k < n, cached and grown as longer ids appear."""
-    global _POWERS
-    if len(_POWERS) < n:
-        size = max(n, 2 * len(_POWERS), 64)
-        out = np.empty(size, dtype=np.uint64)
-        out[0] = 1
-        with np.errstate(over="ignore"):
-            for k in range(1, size):
-                out[k] = out[k - 1] * _MULT
-        _POWERS = out
-    return _POWERS
-
-
-def _mix(h: np.ndarray) -> np.ndarray:
-    """SplitMix64's finaliser, in place."""
-    with np.errstate(over="ignore"):
-        h ^= h >> np.uint64(30)
-        h *= np.uint64(0xBF58476D1CE4E5B9)
-        h ^= h >> np.uint64(27)
-        h *= np.uint64(0x94D049BB133111EB)
-        h ^= h >> np.uint64(31)
-    return h
+    if isinstance(ids, pa.ChunkedArray):
+        ids = ids.combine_chunks() if ids.num_chunks != 1 else ids.chunk(0)
+    if not pa.types.is_string(ids.type) and not pa.types.is_large_string(ids.type):
+        ids = ids.cast(pa.string())
+    n = len(ids)
+    if n == 0:
+        return ids, np.zeros(1, dtype=np.int64), np.empty(0, np.uint8)
+    width = np.int64 if pa.types.is_large_string(ids.type) else np.int32
+    bufs = ids.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=width)[ids.offset:ids.offset + n + 1]  # a view: no copy
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.empty(0, np.uint8)
+    return ids, offsets, data
 
 
 def codes(ids: Any) -> np.ndarray:
     """The 64-bit code of each id of an Arrow (chunked) array of strings; ids that are not
     strings are coded from their text."""
-    import pyarrow as pa
+    from ._join_kernels import id_codes
 
-    if isinstance(ids, pa.ChunkedArray):
-        parts = [codes(c) for c in ids.chunks]
-        return np.concatenate(parts) if parts else np.empty(0, dtype=np.uint64)
-    if not pa.types.is_string(ids.type) and not pa.types.is_large_string(ids.type):
-        ids = ids.cast(pa.string())
-    n = len(ids)
-    if n == 0:
-        return np.empty(0, dtype=np.uint64)
-    width = np.int64 if pa.types.is_large_string(ids.type) else np.int32
-    bufs = ids.buffers()
-    offsets = np.frombuffer(bufs[1], dtype=width)[ids.offset:ids.offset + n + 1].astype(np.int64)
-    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.empty(0, np.uint8)
-    out = np.empty(n, dtype=np.uint64)
-    for i in range(0, n, BLOCK):  # blocks whose work arrays stay in the CPU cache
-        out[i:i + BLOCK] = _block_codes(data, offsets[i:i + BLOCK + 1])
-    return _mix(out)
-
-
-def _block_codes(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """The unmixed codes of the ids between consecutive ``offsets`` of ``data``."""
-    lo, hi = int(offsets[0]), int(offsets[-1])
-    lengths = np.diff(offsets)
-    total = np.zeros(hi - lo + 1, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        if hi > lo:
-            # each byte's position inside its id, counted from the id's end
-            pos = np.repeat(offsets[1:] - lo, lengths) - np.arange(1, hi - lo + 1)
-            term = _powers(int(lengths.max()))[pos]
-            term *= data[lo:hi] + np.uint64(1)
-            np.cumsum(term, out=total[1:])
-        h = total[offsets[1:] - lo] - total[offsets[:-1] - lo]
-        h += lengths.astype(np.uint64) * _LEN
-    return h
+    _, offsets, data = _strings(ids)
+    out = np.empty(len(offsets) - 1, dtype=np.uint64)
+    id_codes(offsets, data, out)
+    return out
 
 
 class OutcomeIndex:
@@ -97,27 +56,25 @@ class OutcomeIndex:
     def __init__(self, table: Any) -> None:
         """From the outcome log's ``id``, ``outcome``, ``time`` (an Arrow table, in log order):
         the latest outcome per id, the later row winning a tie in time."""
-        import pandas as pd
-        import pyarrow as pa
-
         from . import _performance as perf
+        from ._join_kernels import latest_per_code
 
         self._table = table
-        self._all_ids = table.column("id")
-        every = codes(self._all_ids)
-        order = np.argsort(table.column("time").to_numpy(), kind="stable")
-        #: per entry of the index, the row of the outcome log holding that id's latest outcome
-        latest = np.zeros(len(every), dtype=bool)
-        latest[order[~pd.Index(every[order]).duplicated(keep="last")]] = True
-        self._rows = np.flatnonzero(latest)
-        self.values = perf.labels(table.column("outcome").take(pa.array(self._rows)).to_numpy(zero_copy_only=False))
-        self._codes = pd.Index(every[self._rows])
-        self._codes.get_indexer(self._codes[:1])  # its hash table built now, not by two windows' threads at once
+        self._ids, self._offsets, self._data = _strings(table.column("id"))
+        #: ids with nulls are joined the exact way only (a null is no string to compare)
+        self._nulls = bool(self._ids.null_count)
+        self._codes = codes(self._ids)
+        times = np.ascontiguousarray(table.column("time").to_numpy(zero_copy_only=False), dtype=np.float64)
+        n = max(len(self._codes), 1)
+        size = 1 << max(4, int(3 * n // 2).bit_length())  # at most two thirds full
+        self._slots = np.full(size, -1, dtype=np.int32 if n < 2**31 else np.int64)
+        self._n = int(latest_per_code(self._codes, times, self._slots))
+        self.values = perf.labels(table.column("outcome").to_numpy(zero_copy_only=False))
         self._exact: tuple[Any, np.ndarray] | None = None
-        self.fallbacks = 0  # windows joined the exact way (a code shared by two ids)
+        self.fallbacks = 0  # windows joined the exact way (a code shared by two ids, or null ids)
 
     def __len__(self) -> int:
-        return len(self.values)
+        return self._n
 
     @classmethod
     def read(cls, folder: Any) -> OutcomeIndex | None:
@@ -142,22 +99,25 @@ class OutcomeIndex:
             self._exact = pd.Index(latest["id"].astype(str)), perf.labels(latest["outcome"].to_numpy())
         return self._exact
 
+    def rows(self, ids: Any) -> np.ndarray | None:
+        """For each id (an Arrow array), the row of the outcome log holding its latest outcome,
+        or -1; None when a match fails its check (or ids are null): then only the exact join answers."""
+        from ._join_kernels import find, same_strings
+
+        ids, offsets, data = _strings(ids)
+        if self._nulls or ids.null_count:
+            return None
+        at = np.empty(len(ids), dtype=np.int64)
+        find(codes(ids), self._slots, self._codes, at)
+        return at if same_strings(at, offsets, data, self._offsets, self._data) else None
+
     def lookup(self, ids: Any) -> np.ndarray:
         """The outcome of each id (an Arrow array): NaN, or None for text labels, where none arrived."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        if isinstance(ids, pa.ChunkedArray):
-            ids = ids.combine_chunks()
-        at, values = self._codes.get_indexer(codes(ids)), self.values
-        hit = at >= 0
-        if hit.any():
-            mine = ids.filter(pa.array(hit)).cast(pa.string())
-            same = pc.equal(mine, self._all_ids.take(pa.array(self._rows[at[hit]])).cast(pa.string()))
-            if same.null_count or not pc.all(same).as_py():  # a code shared by two ids
-                self.fallbacks += 1
-                index, values = self._exact_join()
-                at = index.get_indexer(pd_text(ids))
+        at, values = self.rows(ids), self.values
+        if at is None:  # a code shared by two ids, or null ids
+            self.fallbacks += 1
+            index, values = self._exact_join()
+            at = index.get_indexer(pd_text(ids))
         out = values[np.maximum(at, 0)].astype(object if values.dtype.kind in "OUS" else float)
         out[at < 0] = float("nan") if out.dtype.kind == "f" else None
         return out

@@ -59,14 +59,31 @@ def missing(values: np.ndarray) -> np.ndarray:
     return np.array([v is None or (isinstance(v, float) and v != v) for v in values], dtype=bool)
 
 
+def unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)``: for floats, by hashing (pandas) then sorting the few distinct
+    labels, instead of sorting every value (a window's labels are many, its classes few)."""
+    if values.dtype.kind != "f":
+        return np.unique(values)
+    import pandas as pd
+
+    return np.sort(pd.unique(values))
+
+
 def positive_label(y_pred: np.ndarray, y_true: np.ndarray) -> Any:
-    classes = np.unique(np.concatenate([y_pred, y_true]))
+    classes = unique(np.concatenate([y_pred, y_true]))
     return classes[-1] if len(classes) == 2 else None
 
 
 def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
-    """ROC AUC of binary ``y`` (bool) against ``score``, ties counted half (Mann-Whitney)."""
+    """ROC AUC of binary ``y`` (bool) against ``score``, ties counted half (Mann-Whitney): from
+    the scores' ranks (``scipy.stats.rankdata``), or for finite scores the same number counted by
+    a compiled kernel (:func:`._rank_kernels.mann_whitney_auc`)."""
     from scipy.stats import rankdata
+
+    if len(score) >= 1000 and np.isfinite(score).all():
+        from ._rank_kernels import mann_whitney_auc
+
+        return mann_whitney_auc(y, score)
 
     n1 = int(y.sum())
     n0 = len(y) - n1
@@ -85,13 +102,13 @@ def classification(y_pred: np.ndarray, y_true: np.ndarray, proba: np.ndarray | N
         return {m: (NAN, note) for m in CLASSIFICATION}
     out = {"accuracy": (float(np.mean(y_pred == y_true)), "")}
     pos = positive_label(y_pred, y_true)
-    if pos is not None or len(np.unique(y_true)) < 2:
-        pos = pos if pos is not None else np.unique(np.concatenate([y_pred, y_true]))[-1]
+    if pos is not None or len(unique(y_true)) < 2:
+        pos = pos if pos is not None else unique(np.concatenate([y_pred, y_true]))[-1]
         p, t = y_pred == pos, y_true == pos
         tp, fp, fn = float(np.sum(p & t)), float(np.sum(p & ~t)), float(np.sum(~p & t))
         out.update(_prf(tp, fp, fn))
     else:  # several classes: macro averages
-        classes = np.unique(np.concatenate([y_pred, y_true]))
+        classes = unique(np.concatenate([y_pred, y_true]))
         per = [_prf(float(np.sum((y_pred == c) & (y_true == c))), float(np.sum((y_pred == c) & (y_true != c))),
                     float(np.sum((y_pred != c) & (y_true == c)))) for c in classes]
         out.update({m: (float(np.nanmean([d[m][0] for d in per])), "macro average over classes")

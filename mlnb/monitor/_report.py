@@ -46,7 +46,7 @@ class _Setup:
     positive: Any = None
     min_rows: int = 30
     has_proba: bool = False
-    outcomes: Any = None
+    outcomes: Any = None  # a Future of the OutcomeIndex (None inside: no outcome log)
     drift_config: Any = None
     notes: list[str] = field(default_factory=list)
     groups: frozenset[str] = frozenset()
@@ -186,7 +186,12 @@ def _setup(model: str, name: str, reader: LogReader, spec: WindowSpec, windows: 
     setup.signature = version.signature if version is not None else None
     _reference(setup, reference, version, model)
     if groups & {"realized", "estimated"}:  # the estimate's calibration on baseline windows needs outcomes
-        setup.outcomes = OutcomeIndex.read(outcomes_dir(current_project(), name))
+        # built in a thread (pyarrow and the kernels hold no GIL) while the baseline is read and fitted
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(1, thread_name_prefix="mlnb-outcomes")
+        setup.outcomes = pool.submit(OutcomeIndex.read, outcomes_dir(current_project(), name))
+        pool.shutdown(wait=False)
     return setup
 
 
@@ -249,7 +254,7 @@ def _fit_cbpe(setup: _Setup, proba: np.ndarray, outcome: np.ndarray, prediction:
     from . import _cbpe
 
     known = ~perf.missing(outcome)
-    classes = np.unique(np.concatenate([outcome[known], perf.labels(prediction)] if prediction is not None
+    classes = perf.unique(np.concatenate([outcome[known], perf.labels(prediction)] if prediction is not None
                                        else [outcome[known]]))
     if len(classes) != 2:
         setup.cbpe_note = f"estimated performance needs two classes; {where} has {len(classes)}"
@@ -296,9 +301,10 @@ def _fit_from_baseline(setup: _Setup, reader: LogReader, windows: list[Window], 
 
 def _outcomes_of(setup: _Setup, ids: Any) -> np.ndarray:
     """The outcome of each id (an Arrow array; NaN where none arrived)."""
-    if setup.outcomes is None:
+    index = setup.outcomes.result() if setup.outcomes is not None else None
+    if index is None:
         return np.full(len(ids), NAN)
-    return setup.outcomes.lookup(ids)
+    return index.lookup(ids)
 
 
 def _score_window(setup: _Setup, reader: LogReader, w: Window) -> list[dict[str, Any]]:

@@ -78,6 +78,8 @@ class LogReader:
         self.files = sorted(folder.glob("date=*/part-*.parquet"))
         self.schema: Any = None
         self.names: list[str] = []
+        #: per file: (min, max) of its times when no row is a shadow answer, else None
+        self._stats: dict[str, tuple[float, float] | None] = {}
         if self.files:
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -120,7 +122,30 @@ class LogReader:
         if not files:
             return pa.table({c: pa.array([], pa.float64()) for c in wanted})
         dataset = pads.dataset(files, format="parquet", schema=self.schema)
+        if all(self._inside(f, start, end) for f in files):  # the filter would keep every row
+            return dataset.to_table(columns=wanted)
         return dataset.to_table(columns=wanted, filter=self._filter(start, end))
+
+    def _inside(self, file: str, start: float | None, end: float | None) -> bool:
+        """Whether every row of ``file`` is in ``[start, end)`` and not a shadow answer, by the
+        statistics its row groups keep (then reading needs no filter, which would copy every
+        column). False when a statistic is missing."""
+        if file not in self._stats:
+            import pyarrow.parquet as pq
+
+            meta = pq.ParquetFile(file).metadata
+            names = meta.schema.names
+            lo, hi, shadow, ok = np.inf, -np.inf, False, "time" in names and "shadow" in names
+            for g in range(meta.num_row_groups if ok else 0):
+                group = meta.row_group(g)
+                t, sh = group.column(names.index("time")).statistics, group.column(names.index("shadow")).statistics
+                if t is None or sh is None or not (t.has_min_max and sh.has_min_max) or t.null_count or sh.null_count:
+                    ok = False
+                    break
+                lo, hi, shadow = min(lo, float(t.min)), max(hi, float(t.max)), shadow or bool(sh.max)
+            self._stats[file] = (lo, hi) if ok and not shadow else None
+        span = self._stats[file]
+        return span is not None and (start is None or span[0] >= start) and (end is None or span[1] < end)
 
     def plan(self, spec: WindowSpec) -> list[Window]:
         """The windows of the log (reads only ``time``)."""

@@ -147,3 +147,37 @@ def test_check_reads_only_what_its_rules_need(small, monkeypatch):
     latest = whole[whole["window"] == DAYS - 1].set_index("metric")["value"]
     assert [r["value"] for r in result.rows][1:] == [latest["estimated.accuracy"], latest["drift.share"]]
     assert result.rows[0]["value"] is None and result.rows[0]["state"] == "no data"  # no outcomes on the last day
+
+
+def test_a_check_of_an_unchanged_log_reads_nothing_and_a_new_batch_is_read(small, monkeypatch):
+    """The latest-window report is kept until an input changes: a second check reads no window
+    and gives the same rows; a new prediction file makes the next check compute it again, equal
+    to a report computed without any cache."""
+    from mlnb.monitor._check import _report_frame
+    from mlnb.monitor._report import latest_report
+    from mlnb.monitor._windows import LogReader
+
+    from mlnb.monitor._rules import load_rules
+
+    if not any(r.when == "drift.share > 0.9" for r in load_rules(small["project"].root, "churn")):
+        mlnb.monitor.add_rule("drift.share > 0.9", model="churn")
+    read = []
+    real = LogReader.read
+    monkeypatch.setattr(LogReader, "read", lambda self, w, cols, rows: read.append(w.index) or real(self, w, cols, rows))
+    first = mlnb.monitor.check("churn", send=False)
+    read.clear()
+    again = mlnb.monitor.check("churn", send=False)
+    assert read == [] and [r["value"] for r in again.rows] == [r["value"] for r in first.rows]
+    kept = _report_frame("churn", "1D", {"drift.share"})
+    pd.testing.assert_frame_equal(kept, latest_report("churn", "1D", {"drift.share"}).to_frame(), check_exact=True)
+
+    logged = small["logged"]
+    batch = logged[logged["day"] == DAYS - 1].head(40)
+    features = batch[["x1", "x2", "x3", "plan"]].assign(x1=batch["x1"] * 3)
+    mlnb.monitor.log_predictions("churn", features, (batch["proba"] > 0.5).astype(int), ids=batch["id"] + "-again",
+                                 proba=batch["proba"], time=batch["time"] + pd.Timedelta(seconds=1))
+    read.clear()
+    fresh = _report_frame("churn", "1D", {"drift.share"})
+    assert DAYS - 1 in read  # computed again
+    pd.testing.assert_frame_equal(fresh, latest_report("churn", "1D", {"drift.share"}).to_frame(), check_exact=True)
+    assert not fresh.equals(kept)

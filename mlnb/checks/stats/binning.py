@@ -45,6 +45,9 @@ MIN_SNAPPED_SHARE = 0.5
 _MAX_STEPS = 6
 #: values binned per block (work arrays of this length stay in the CPU cache)
 BLOCK = 1 << 16
+#: from this many values on, a window is binned by the compiled kernel (the same bits as NumPy's
+#: blocks; below, NumPy's first block is the whole window and binary search places the values)
+KERNEL_MIN = 4096
 
 
 _SIGN = np.int64(-(2**63))
@@ -306,6 +309,24 @@ class ReferenceBins:
                 k[moved] += 1
             yield start, k, d
 
+    def _count_compiled(self, x: np.ndarray, k_all: np.ndarray, counts: np.ndarray, sums: np.ndarray,
+                        edge_counts: np.ndarray | None) -> None:
+        """:meth:`count`'s loop as one compiled pass (:mod:`._binning_kernels`): the same bits."""
+        from ._binning_kernels import count_bins
+
+        tables = getattr(self, "_tables", None)
+        if tables is None:  # made once: a compact lookup table stays in the CPU cache
+            lut = self._lut.astype(np.int16 if self.n_bins < 2**15 else np.int32)
+            two = self._sub is not None
+            empty = np.empty(0, dtype=np.int64)
+            tables = self._tables = (lut, self._sub.astype(np.int64) if two else empty,
+                                     self._base.astype(np.int64) if two else empty)
+        lut, sub, base = tables
+        count_bins(np.ascontiguousarray(x), float(self._lo), float(self._scale), int(self._n_cells),
+                   int(self._coarse), sub, base, lut, self._upper, int(self._steps), float(self.origin),
+                   edge_counts is not None, BLOCK, k_all, counts, sums,
+                   edge_counts if edge_counts is not None else counts)
+
     def count(
         self, x: np.ndarray, at_edge: bool = False, bounds: tuple[float, float] | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
@@ -321,6 +342,9 @@ class ReferenceBins:
         counts = np.zeros(nb, dtype=np.intp)
         sums = np.zeros(nb, dtype=np.float64)
         edge_counts = np.zeros(nb, dtype=np.intp) if at_edge else None
+        if self._lut is not None and len(x) >= KERNEL_MIN and x.dtype == np.float64:
+            self._count_compiled(x, k_all, counts, sums, edge_counts)
+            return k_all, counts, sums, edge_counts
         for start, k, d in self._blocks(x, bounds):
             xs = x[start:start + len(k)]
             k_all[start:start + len(k)] = k

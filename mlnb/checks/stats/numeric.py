@@ -24,10 +24,11 @@ All three are computed from one binning pass of the window against :class:`Refer
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 
-from .binning import ReferenceBins
+from .binning import KERNEL_MIN, ReferenceBins
 
 #: scipy's ``ks_2samp(method="auto")`` is exact up to this many values per sample
 KS_EXACT_MAX_N = 10_000
@@ -83,9 +84,9 @@ class BinnedWindow:
     def m(self) -> int:
         return len(self.x)
 
-    @property
+    @cached_property
     def cum(self) -> np.ndarray:
-        """Number of values <= each edge."""
+        """Number of values <= each edge (computed once: a reference's serves every window)."""
         return np.cumsum(self.counts)[:-1]
 
     def at_ranks(self, ranks: np.ndarray) -> np.ndarray:
@@ -118,6 +119,12 @@ class BinnedWindow:
             bins = np.flatnonzero(lens)
             lens, starts = lens[bins], starts[bins]
             return np.sort(self.x[np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(lens.sum())])
+        if len(self.x) >= KERNEL_MIN and self.x.dtype == np.float64:  # one compiled pass, the same values
+            from ._binning_kernels import gather
+
+            out = np.empty(int(self.counts[want].sum()), dtype=np.float64)
+            gather(self.x, self.k, want, out)
+            return np.sort(out)
         # a cache-sized block at a time (numpy converts compact indices to intp to index with)
         step = 1 << 16
         return np.sort(np.concatenate([self.x[i:i + step][np.take(want, self.k[i:i + step])]

@@ -1,0 +1,123 @@
+"""The latest-window report ``mlnb monitor check`` computes, kept until one of its inputs changes.
+
+A report is a pure function of its inputs: the prediction and outcome logs (files written whole
+and renamed into place, never rewritten: a file's path, size and modification time identify its
+rows), the model's registered version (its training profile and signature), the window spec, the
+metrics asked for, mlnb's code and the numerical libraries' versions. The key is a SHA-256 of all
+of them; a check whose key matches the kept one reads the kept frame (a parquet file under
+``.mlnb/monitor-cache``) instead of computing it, so a check of an unchanged log costs a listing
+of the log's files. Any new prediction or outcome file, a new version, a changed spec, an edited
+mlnb source file or an upgraded library gives a new key and the report is computed again (and
+kept in place of the old one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+#: bumped when what is kept, or how it is computed, changes meaning
+CACHE_FORMAT = 1
+_CODE = Path(__file__).resolve().parents[1]
+
+
+def _files(folder: Path) -> list[tuple[str, int, int]]:
+    out = []
+    for f in sorted(folder.glob("date=*/part-*.parquet")):
+        st = f.stat()
+        out.append((f"{f.parent.name}/{f.name}", st.st_size, st.st_mtime_ns))
+    return out
+
+
+def _code() -> list[tuple[str, int, int]]:
+    """mlnb's sources a report runs (monitoring and the checks' statistics): edited code, new key."""
+    out = []
+    for sub in ("monitor", "checks"):
+        for f in sorted((_CODE / sub).rglob("*.py")):
+            st = f.stat()
+            out.append((str(f.relative_to(_CODE)), st.st_size, st.st_mtime_ns))
+    return out
+
+
+def _libraries() -> dict[str, str]:
+    """Versions of the libraries a report's numbers come from: an upgrade may change a last digit
+    (scipy and numba by their installed metadata: importing them would cost more than the check)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import numpy
+    import pandas
+    import pyarrow
+
+    out = {"numpy": numpy.__version__, "pandas": pandas.__version__, "pyarrow": pyarrow.__version__}
+    for name in ("scipy", "numba"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = ""
+    return out
+
+
+def key(project: Any, name: str, model: str, window: Any, metrics: Any) -> str:
+    """The SHA-256 of everything the latest-window report of ``model`` depends on."""
+    from .. import __version__
+    from ._log import outcomes_dir, predictions_dir
+    from ._report import _version
+
+    version = _version(model)
+    inputs = {
+        "format": CACHE_FORMAT, "mlnb": __version__, "code": _code(), "libraries": _libraries(), "model": model, "window": str(window),
+        "metrics": sorted(metrics) if metrics is not None else None,
+        "version": None if version is None else [version.ref, version.profile_md5, version.signature],
+        "predictions": _files(predictions_dir(project, name)), "outcomes": _files(outcomes_dir(project, name)),
+    }
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _slot(project: Any, name: str, window: Any, metrics: Any) -> Path:
+    what = json.dumps([str(window), sorted(metrics) if metrics is not None else None])
+    return Path(project.mlnb_dir) / "monitor-cache" / name / hashlib.sha256(what.encode()).hexdigest()[:16]
+
+
+def _young(path: Path) -> bool:
+    """Written in the last minute: maybe another check's file still being written."""
+    import time
+
+    try:
+        return time.time() - path.stat().st_mtime < 60
+    except OSError:
+        return False
+
+
+def load(project: Any, name: str, window: Any, metrics: Any, digest: str) -> Any:
+    """The kept frame for ``digest``, or None."""
+    path = _slot(project, name, window, metrics) / f"{digest}.parquet"
+    if not path.is_file():
+        return None
+    import pandas as pd
+
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError):  # a damaged file: computed again
+        return None
+
+
+def keep(project: Any, name: str, window: Any, metrics: Any, digest: str, frame: Any) -> None:
+    """Keep ``frame`` under ``digest`` (written whole, then renamed into place), in place of any
+    older frame of the same model, window and metrics. A cache that cannot be written is skipped."""
+    slot = _slot(project, name, window, metrics)
+    try:
+        slot.mkdir(parents=True, exist_ok=True)
+        ignore = slot.parents[1] / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# mlnb monitor check's kept reports: scratch, recomputed when missing\n*\n")
+        tmp = slot / f".{digest}.{os.getpid()}.tmp"
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, slot / f"{digest}.parquet")
+        for old in [*slot.glob("*.parquet"), *slot.glob(".*.tmp")]:  # older frames, a killed check's leftovers
+            if old.name != f"{digest}.parquet" and not (old.suffix == ".tmp" and _young(old)):
+                old.unlink(missing_ok=True)
+    except OSError:
+        return
