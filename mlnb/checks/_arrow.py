@@ -46,12 +46,28 @@ def finite_values(arr: Any) -> tuple[np.ndarray, int, int]:
     x = arr.to_numpy(zero_copy_only=False)
     if x.dtype != np.float64:
         x = x.astype(np.float64)
-    if x.dtype.kind == "f" and not np.isfinite(x.sum()) and not np.isfinite(x).all():  # a finite sum: all finite
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf in the sum is a finding, not a warning
+        total = x.sum() if x.dtype.kind == "f" else 0.0
+    if not np.isfinite(total) and not np.isfinite(x).all():  # a finite sum: all finite
         finite = np.isfinite(x)
         nan = int(np.isnan(x).sum())
         inf = int(len(x) - finite.sum() - nan)
         return x[finite], missing + nan, inf
     return x, missing, 0
+
+
+def number_buffers(arr: Any) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """(values, validity bitmap or None, bit offset) of an Arrow integer or floating array as
+    numpy views of its buffers, without a copy: the values under a null are left in place, for
+    a kernel to skip by the bitmap (its bit for value ``i`` is bit ``offset + i``)."""
+    validity, data = arr.buffers()[:2]
+    dtype = np.dtype(arr.type.to_pandas_dtype())
+    if data is None:  # no values at all
+        return np.empty(0, dtype), None, 0
+    values = np.frombuffer(data, dtype, count=len(arr), offset=arr.offset * dtype.itemsize)
+    if not arr.null_count:
+        return values, None, 0
+    return values, np.frombuffer(validity, np.uint8), arr.offset
 
 
 def text_counts(arr: Any) -> tuple[dict[Any, int], int]:

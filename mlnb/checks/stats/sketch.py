@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -34,19 +34,32 @@ MANTISSA_BITS = 10
 #: binary orders of magnitude resolved below the first batch's largest distance from the centre
 SPAN = 60
 _SHIFT = 52 - MANTISSA_BITS
-_ABS = np.int64(0x7FFF_FFFF_FFFF_FFFF)
-#: values binned per step of :meth:`Sketch._keys` (its temporaries fit in the CPU cache)
-_BLOCK = 1 << 14
+_NO_MASK = np.empty(0, np.uint8)
 _local = threading.local()
 
 
-def _scratch(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """This thread's key and distance buffers for ``n`` values (reused from batch to batch)."""
-    keys, dist = getattr(_local, "buffers", (np.empty(0, np.int64), np.empty(0)))
-    if len(keys) < n:
-        keys, dist = np.empty(n, np.int64), np.empty(n, np.float64)
-        _local.buffers = keys, dist
-    return keys[:n], dist[:n]
+class Binned(NamedTuple):
+    """What binning one batch found besides its bins: counts of finite, NaN and ±inf values, and
+    the mean and sum of squared deviations of the finite ones."""
+
+    n: int
+    nan: int
+    inf: int
+    mean: float
+    m2: float
+
+
+def _scratch(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """This thread's bins of every possible key (zero between batches; only the pages a batch
+    touches are ever resident) and room for ``n`` values."""
+    buffers = getattr(_local, "buffers", None)
+    if buffers is None:
+        from ._sketch_kernels import KEYS
+
+        buffers = _local.buffers = np.zeros(2 * KEYS + 1, np.int64), np.zeros(2 * KEYS + 1), np.empty(0)
+    if len(buffers[2]) < n:
+        buffers = _local.buffers = buffers[0], buffers[1], np.empty(n)
+    return buffers
 
 
 def _magnitude(a: np.ndarray) -> np.ndarray:
@@ -86,42 +99,32 @@ class Sketch:
     def n(self) -> int:
         return int(self.counts.sum()) if self.counts is not None else 0
 
-    def keys(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(bin key of each value, ``x - center``); keys are signed, 0 the central bin."""
-        return self._keys(x, np.empty(len(x), np.int64), np.empty(len(x), np.float64))
-
-    def _keys(self, x: np.ndarray, mag: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`keys` written into ``mag`` and ``d``, a cache-sized block at a time (the
-        temporaries stay in the CPU cache and nothing is allocated per value)."""
-        n = len(x)
-        sign_buf, raw_buf = np.empty(min(n, _BLOCK), np.int64), np.empty(min(n, _BLOCK), np.int64)
-        offset = self.floor - 2
-        for start in range(0, n, _BLOCK):
-            stop = min(start + _BLOCK, n)
-            dd, m = d[start:stop], mag[start:stop]
-            sign, raw = sign_buf[:stop - start], raw_buf[:stop - start]
-            np.subtract(x[start:stop], self.center, out=dd)
-            bits = dd.view(np.int64)
-            np.right_shift(bits, 63, out=sign)  # -1 where d < 0, else 0
-            np.bitwise_and(bits, _ABS, out=raw)
-            np.right_shift(raw, _SHIFT, out=raw)  # |d|'s magnitude key; 0 only at the centre (or |d| < 1e-310)
-            np.subtract(raw, offset, out=m)
-            np.maximum(m, 1, out=m)
-            np.minimum(m, raw, out=m)  # the centre stays bin 0 (floor >= 2, so raw >= mag elsewhere)
-            np.bitwise_xor(m, sign, out=m)  # negate where d < 0 (two's complement)
-            np.subtract(m, sign, out=m)
-        return mag, d
-
     def add(self, x: np.ndarray) -> None:
         """Count finite values ``x``."""
-        if not len(x):
-            return
-        k, d = self._keys(x, *_scratch(len(x)))
-        lo = int(k.min())
-        k -= lo
-        counts = np.bincount(k)
-        sums = np.bincount(k, weights=d, minlength=len(counts))
-        self._add(lo, counts, sums, float(x.min()), float(x.max()))
+        self.add_values(x)
+
+    def add_values(self, x: np.ndarray, validity: np.ndarray | None = None, bit_offset: int = 0) -> Binned:
+        """Count the finite values of ``x`` (any integer or floating dtype), skipping those whose
+        bit in Arrow's ``validity`` bitmap (from ``bit_offset``) is 0; NaN and ±inf are counted in
+        the result, not binned. One compiled pass without the GIL (:mod:`._sketch_kernels`); the
+        bins, minimum and maximum equal those of binning the finite values with NumPy
+        (``tests/checks/_sketch_numpy.py``), and the batch's bins join the total as one
+        ``np.bincount`` would."""
+        from ._sketch_kernels import bin_batch, fold
+
+        if x.dtype == np.float16:  # no half floats in compiled code
+            x = x.astype(np.float64)
+        counts, sums, values = _scratch(len(x))
+        lo, hi, n, nan, inf, mn, mx, mean, m2 = bin_batch(
+            x, _NO_MASK if validity is None else validity, bit_offset, self.center, self.floor - 2, _SHIFT,
+            counts, sums, values)
+        if n:
+            if self.counts is None:
+                self.first, self.counts, self.sums = lo, np.zeros(hi - lo + 1, np.int64), np.zeros(hi - lo + 1)
+            self._cover(lo, hi + 1)
+            fold(counts, sums, lo, hi, self.counts, self.sums, lo - self.first)
+            self.min, self.max = min(self.min, mn), max(self.max, mx)
+        return Binned(n, nan, inf, mean, m2)
 
     def merge(self, other: Sketch) -> None:
         if other.counts is None:
@@ -135,13 +138,17 @@ class Sketch:
         if self.counts is None:
             self.first, self.counts, self.sums = lo, counts.astype(np.int64), sums.astype(np.float64)
             return
-        start, stop = min(self.first, lo), max(self.first + len(self.counts), lo + len(counts))
-        if (start, stop) != (self.first, self.first + len(self.counts)):
-            self.counts, self.sums = _widen(self.counts, self.first, start, stop), _widen(self.sums, self.first, start, stop)
-            self.first = start
+        self._cover(lo, lo + len(counts))
         at = lo - self.first
         self.counts[at:at + len(counts)] += counts
         self.sums[at:at + len(counts)] += sums
+
+    def _cover(self, lo: int, stop: int) -> None:
+        """Widen the arrays to hold the keys ``lo .. stop - 1`` too."""
+        start, stop = min(self.first, lo), max(self.first + len(self.counts), stop)
+        if (start, stop) != (self.first, self.first + len(self.counts)):
+            self.counts, self.sums = _widen(self.counts, self.first, start, stop), _widen(self.sums, self.first, start, stop)
+            self.first = start
 
     def aligned(self, first: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         """Counts and sums over the keys ``first .. stop - 1``."""
