@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as hs
 from hypothesis.extra import numpy as hnp
 
@@ -18,7 +18,7 @@ from mlnb.checks._arrow import finite_values
 from mlnb.checks._batches import Accumulator, read_ahead, summarize_parquet
 from mlnb.checks._columns import NUMERIC
 from mlnb.checks.stats import _sketch_kernels
-from mlnb.checks.stats.sketch import Sketch
+from mlnb.checks.stats.sketch import Sketch, compare
 
 from . import _sketch_numpy as numpy_path
 
@@ -73,6 +73,7 @@ def test_kernel_bins_batches_as_numpy(name, dtype):
         assert binned.m2 == pytest.approx(m2, rel=1e-12, abs=1e-300)
 
 
+@settings(deadline=None)
 @given(hnp.arrays(np.float64, hs.integers(1, 300),
                   elements=hs.floats(-1e300, 1e300, allow_nan=False, allow_subnormal=True)),
        hs.integers(1, 300), hs.integers(1, 300))
@@ -83,6 +84,34 @@ def test_kernel_bins_any_finite_values_as_numpy(x, grid_from, batch):
         kernel.add_values(x[start:start + batch])
         numpy_path.add(numpy, x[start:start + batch])
     assert_same(kernel, numpy)
+    if len(kernel.counts) < 100_000:  # (the NumPy reference is slow over millions of bins)
+        half = grid.empty()
+        half.add(x[: len(x) // 2 + 1])
+        assert compare(half, kernel) == numpy_path.compare(half, kernel)
+
+
+PAIRS = {  # (reference, current): shifted, heavy tails, ties, disjoint, one value each, far outlier
+    "shifted": (DATA["normal"], DATA["normal"][::-1] * 1.1 + 0.2),
+    "lognormal": (DATA["lognormal"], DATA["lognormal"][::-1] ** 1.05),
+    "integers": (DATA["integers"], np.roll(DATA["integers"], 7) + (DATA["integers"] > 3)),
+    "disjoint": (DATA["timestamps"], DATA["timestamps"] + 1e6),
+    "single": (np.array([3.0]), np.array([3.0 + 2**-40])),
+    "outlier": (DATA["outlier"], DATA["normal"]),
+    "constant": (DATA["constant"], DATA["constant"]),
+}
+
+
+@pytest.mark.parametrize("pair", list(PAIRS))
+def test_compare_in_one_pass_equals_numpy(pair):
+    """KS and Wasserstein bounds and PSI from the compiled pass over the bins: the very values
+    (bit for bit) the NumPy expressions give."""
+    a, b = PAIRS[pair]
+    grid = Sketch.grid(a[:5000])
+    ref, cur = grid.empty(), grid.empty()
+    ref.add(a)
+    cur.add(b)
+    assert compare(ref, cur) == numpy_path.compare(ref, cur)
+    assert compare(cur, ref, psi_bins=4) == numpy_path.compare(cur, ref, psi_bins=4)
 
 
 def _arrow_column(dtype: str, n: int = 3000) -> pa.Array:

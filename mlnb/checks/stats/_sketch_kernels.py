@@ -197,3 +197,89 @@ def fold(counts, sums, lo, hi, into_counts, into_sums, at):  # noqa: ANN001, ANN
             counts[key] = 0
             sums[key] = 0.0
         at += 1
+
+
+@kernel
+def _lower(mag, shift, bits, value):  # noqa: ANN001, ANN201
+    """The smallest non-negative float of a magnitude key (``bits``/``value``: one int64 and its
+    float64 view, so that no call allocates)."""
+    bits[0] = max(mag, 0) << shift
+    return value[0]
+
+
+@kernel
+def _near(mag, floor, shift, bits, value):  # noqa: ANN001, ANN201
+    """The distance from the centre where the values of magnitude bin ``mag`` start."""
+    return _lower(mag + floor - 2, shift, bits, value) if mag >= 2 else 0.0
+
+
+@kernel
+def _min(a, b):  # noqa: ANN001, ANN201
+    """``np.minimum``: NaN if either is NaN."""
+    return a if a != a or a < b else (b if b != b or b < a else a)
+
+
+@kernel
+def _max(a, b):  # noqa: ANN001, ANN201
+    """``np.maximum``: NaN if either is NaN."""
+    return a if a != a or a > b else (b if b != b or b > a else a)
+
+
+@kernel
+def compare_bins(r, rs, c, cs, first, center, floor, shift, low, high):  # noqa: ANN001, ANN201
+    """KS and Wasserstein bounds of two histograms aligned on the keys ``first ..`` (counts ``r``,
+    ``c``; sums ``rs``, ``cs``), every value computed as the NumPy expressions of
+    ``tests/checks/_sketch_numpy.compare`` compute it (same operations, same order: the same bits),
+    in one pass and without temporaries. ``low``/``high``: the smallest and largest value of both.
+    Returns (D lower, D upper, W1 lower, W1 upper, cumulative counts of ``r``, of ``c``)."""
+    size = r.shape[0]
+    n, m = 0, 0
+    for i in range(size):
+        n += r[i]
+        m += c[i]
+    cum_r, cum_c = np.empty(size, np.int64), np.empty(size, np.int64)
+    sure, loose, upper = np.empty(size), np.empty(size), np.empty(size)
+    n_sure, n_loose = 0, 0
+    acc_r, acc_c = 0, 0
+    d_lo, d_in = 0.0, -np.inf
+    any_both = False
+    edge = low
+    bits = np.empty(1, np.int64)
+    value = bits.view(np.float64)
+    for i in range(size):
+        key = first + i
+        acc_r += r[i]
+        acc_c += c[i]
+        cum_r[i], cum_c[i] = acc_r, acc_c
+        R, C = acc_r / n, acc_c / m
+        R0, C0 = R - r[i] / n, C - c[i] / m
+        lo, hi = R0 - C, R - C0
+        d_lo = _max(d_lo, abs(R - C)) if i else abs(R - C)
+        near = _near(abs(key), floor, shift, bits, value)
+        signed_near = near if key >= 0 else -near
+        at_point = rs[i] == r[i] * signed_near and cs[i] == c[i] * signed_near
+        if r[i] > 0 and c[i] > 0 and not at_point:
+            d_in = _max(d_in, _max(hi, -lo)) if any_both else _max(hi, -lo)
+            any_both = True
+        if i < size - 1:  # the bin's right edge: the start of the next bin away from the centre
+            far = _lower(key + floor - 1, shift, bits, value) if key >= 1 else 0.0
+            back = _near(-key, floor, shift, bits, value)
+            nxt = center + (far if key >= 0 else -back)
+        else:
+            nxt = high
+        w = nxt - edge
+        b_rel = nxt - center
+        signed = R0 * w + (r[i] * b_rel - rs[i]) / n - (C0 * w + (c[i] * b_rel - cs[i]) / m)
+        if lo < 0 and hi > 0 and w > 0 and not at_point:
+            up = _min(signed - 2 * w * lo, -signed + 2 * w * hi)
+            up = _max(_min(up, w * _max(hi, -lo)), abs(signed))
+            loose[n_loose], upper[n_loose] = abs(signed), up
+            n_loose += 1
+        else:
+            sure[n_sure] = abs(signed)
+            n_sure += 1
+        edge = nxt
+    d_hi = _max(d_lo, d_in) if any_both else d_lo
+    total_sure = _pairwise_sum(sure, 0, n_sure)
+    return (d_lo, d_hi, total_sure + _pairwise_sum(loose, 0, n_loose), total_sure + _pairwise_sum(upper, 0, n_loose),
+            cum_r, cum_c)

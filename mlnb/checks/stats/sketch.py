@@ -56,10 +56,21 @@ def _scratch(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if buffers is None:
         from ._sketch_kernels import KEYS
 
-        buffers = _local.buffers = np.zeros(2 * KEYS + 1, np.int64), np.zeros(2 * KEYS + 1), np.empty(0)
+        # the sums start 37 values past a page boundary: a count and a sum of one key never share
+        # their address's low 12 bits, which would make the CPU stall each load on the other's store
+        sums = np.zeros(2 * KEYS + 1 + 37)[37:]
+        buffers = _local.buffers = np.zeros(2 * KEYS + 1, np.int64), sums, np.empty(0)
     if len(buffers[2]) < n:
         buffers = _local.buffers = buffers[0], buffers[1], np.empty(n)
     return buffers
+
+
+def warm_up() -> None:
+    """Load the compiled kernels' machine code now (numba's first call in a process costs ~0.3 s),
+    e.g. while a reader thread fetches the first batches."""
+    grid = Sketch(0.0, 2)
+    for dtype in (np.float64, np.float32, np.int64):
+        grid.empty().add_values(np.zeros(1, dtype))
 
 
 def _magnitude(a: np.ndarray) -> np.ndarray:
@@ -223,7 +234,10 @@ class SketchComparison:
 
 
 def compare(ref: Sketch, cur: Sketch, psi_bins: int = 10, psi_eps: float = 1e-4) -> SketchComparison:
-    """Statistics between two non-empty sketches on the same grid (module docstring)."""
+    """Statistics between two non-empty sketches on the same grid (module docstring), in one
+    compiled pass over the bins (:func:`._sketch_kernels.compare_bins`: the same values, bit for
+    bit, as the NumPy expressions of ``tests/checks/_sketch_numpy.py``)."""
+    from ._sketch_kernels import compare_bins
     from .numeric import psi_from_counts
 
     if (ref.center, ref.floor) != (cur.center, cur.floor):
@@ -232,29 +246,11 @@ def compare(ref: Sketch, cur: Sketch, psi_bins: int = 10, psi_eps: float = 1e-4)
     stop = max(ref.first + len(ref.counts), cur.first + len(cur.counts))
     r, rs = ref.aligned(first, stop)
     c, cs = cur.aligned(first, stop)
-    n, m = int(r.sum()), int(c.sum())
-    keys = np.arange(first, stop, dtype=np.int64)
-    e = np.concatenate([[min(ref.min, cur.min)], ref.upper_edges(keys[:-1]), [max(ref.max, cur.max)]])
-    R, C = np.cumsum(r) / n, np.cumsum(c) / m
-    R0, C0 = R - r / n, C - c / m
-    lo, hi = R0 - C, R - C0  # the range of F_ref - F_cur inside each bin
-    d_lo = float(np.abs(R - C).max())
-    # a bin whose values (in both samples) all sit on one point adds nothing inside it (ties: integers)
-    at_point = ref.at_point(keys, r, rs) & cur.at_point(keys, c, cs)
-    both = (r > 0) & (c > 0) & ~at_point
-    d_hi = max(d_lo, float(np.maximum(hi[both], -lo[both]).max())) if both.any() else d_lo
-    w = np.diff(e)
-    b_rel = e[1:] - ref.center
-    signed = R0 * w + (r * b_rel - rs) / n - (C0 * w + (c * b_rel - cs) / m)
-    unsure = (lo < 0) & (hi > 0) & (w > 0) & ~at_point
-    sure = float(np.abs(signed[~unsure]).sum())
-    s, wu = signed[unsure], w[unsure]
-    upper = np.minimum(s - 2 * wu * lo[unsure], -s + 2 * wu * hi[unsure])
-    upper = np.maximum(np.minimum(upper, wu * np.maximum(hi[unsure], -lo[unsure])), np.abs(s))
-    w_lo, w_hi = sure + float(np.abs(s).sum()), sure + float(upper.sum())
-    cum = np.cumsum(r)
+    d_lo, d_hi, w_lo, w_hi, cum, cum_c = compare_bins(r, rs, c, cs, first, ref.center, ref.floor, _SHIFT,
+                                                      min(ref.min, cur.min), max(ref.max, cur.max))
+    n, m = int(cum[-1]), int(cum_c[-1])
     cut = np.unique(np.searchsorted(cum, n * np.arange(1, psi_bins) / psi_bins, side="left"))
     cut = cut[cut < len(r) - 1]
-    r_cum, c_cum = np.concatenate([[0], cum[cut], [n]]), np.concatenate([[0], np.cumsum(c)[cut], [m]])
+    r_cum, c_cum = np.concatenate([[0], cum[cut], [n]]), np.concatenate([[0], cum_c[cut], [m]])
     psi = psi_from_counts(np.diff(r_cum), np.diff(c_cum), psi_eps)
     return SketchComparison(d_lo, d_hi, w_lo, w_hi, psi, n, m)
