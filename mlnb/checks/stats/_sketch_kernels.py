@@ -150,15 +150,21 @@ def _block_sum(a, lo, n):  # noqa: ANN001, ANN201
         for i in range(lo, lo + n):
             total += np.float64(a[i])
         return total
-    r = np.empty(8)
-    for k in range(8):
-        r[k] = np.float64(a[lo + k])
+    r0, r1, r2, r3 = np.float64(a[lo]), np.float64(a[lo + 1]), np.float64(a[lo + 2]), np.float64(a[lo + 3])
+    r4, r5, r6, r7 = np.float64(a[lo + 4]), np.float64(a[lo + 5]), np.float64(a[lo + 6]), np.float64(a[lo + 7])
     i = 8
-    while i < n - n % 8:
-        for k in range(8):
-            r[k] += np.float64(a[lo + i + k])
+    while i < n - n % 8:  # eight sums in registers, as NumPy keeps them
+        j = lo + i
+        r0 += np.float64(a[j])
+        r1 += np.float64(a[j + 1])
+        r2 += np.float64(a[j + 2])
+        r3 += np.float64(a[j + 3])
+        r4 += np.float64(a[j + 4])
+        r5 += np.float64(a[j + 5])
+        r6 += np.float64(a[j + 6])
+        r7 += np.float64(a[j + 7])
         i += 8
-    total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
     while i < n:
         total += np.float64(a[lo + i])
         i += 1
@@ -171,15 +177,13 @@ def _squared_deviations(x, mean):  # noqa: ANN001, ANN201
     n = x.shape[0]
     stop = n - n % 8
     total = 0.0
-    s = np.zeros(8)
     for start in range(0, stop, _BLOCK):
+        s = np.zeros(8)
         for i in range(start, min(start + _BLOCK, stop), 8):
             for k in range(8):
                 e = np.float64(x[i + k]) - mean
                 s[k] += e * e
-        for k in range(8):
-            total += s[k]
-            s[k] = 0.0
+        total += ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
     for i in range(stop, n):
         e = np.float64(x[i]) - mean
         total += e * e
