@@ -11,9 +11,11 @@ histogram (about 100,000 bins at most for usual data, 16 bytes each).
 
 from __future__ import annotations
 
+import gc
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -251,10 +253,25 @@ def summarize_parquet(path: str | Path, columns: list[str] | None, batch_size: i
         from .stats.sketch import warm_up
 
         warm_up()
-    for batch in batches:
-        for name, mode in src.modes.items():
-            _add_batch(acc, batch, name, mode, sample_size, grids)
+    with _no_gc():
+        for batch in batches:
+            for name, mode in src.modes.items():
+                _add_batch(acc, batch, name, mode, sample_size, grids)
     return {n: acc[n] for n in src.modes if n in acc}
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Python's cycle collector paused: the loop over batches makes no cycles, while each
+    collection would walk every object pandas, scipy and numba created (measured: ~8 % of the CPU
+    time of a 10^7-row drift)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 class _Failed(NamedTuple):
