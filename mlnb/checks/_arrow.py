@@ -17,6 +17,7 @@ from ._columns import CATEGORICAL, NUMERIC, ColumnData, column_data
 
 #: how a column is read: numbers and strings from Arrow, the rest through pandas
 FAST_NUMBER, FAST_TEXT, PANDAS = "number", "text", "pandas"
+_NO_MASK = np.empty(0, np.uint8)
 
 
 def reading_mode(arrow_type: Any) -> str:
@@ -77,11 +78,13 @@ def text_counts(arr: Any) -> tuple[dict[Any, int], int]:
 
     if not pa.types.is_dictionary(arr.type):
         arr = pc.dictionary_encode(arr)
+    from .stats._sketch_kernels import count_codes
+
     values = arr.dictionary
-    idx = arr.indices
-    if arr.null_count:
-        idx = idx.fill_null(len(values))
-    tally = np.bincount(idx.to_numpy(zero_copy_only=False), minlength=len(values) + 1)
+    tally = np.zeros(len(values) + 1, np.int64)
+    codes, validity, offset = number_buffers(arr.indices)
+    if count_codes(codes, _NO_MASK if validity is None else validity, offset, tally):
+        raise ValueError("a dictionary index points outside its dictionary")  # Arrow validates: never seen
     # a dictionary may hold a value twice (dictionaries of several pages): add, do not overwrite
     counts: dict[Any, int] = {}
     missing = arr.null_count

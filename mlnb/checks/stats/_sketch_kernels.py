@@ -287,3 +287,26 @@ def compare_bins(r, rs, c, cs, first, center, floor, shift, low, high):  # noqa:
     total_sure = _pairwise_sum(sure, 0, n_sure)
     return (d_lo, d_hi, total_sure + _pairwise_sum(loose, 0, n_loose), total_sure + _pairwise_sum(upper, 0, n_loose),
             cum_r, cum_c)
+
+
+@kernel
+def count_codes(codes, validity, bit_offset, tally):  # noqa: ANN001, ANN201
+    """Add how often each dictionary code occurs in ``codes`` to ``tally`` (null entries, per
+    Arrow's ``validity`` bitmap from ``bit_offset``, to its last element): ``np.bincount`` of a
+    string column's dictionary indices, without converting them to int64 and without the GIL.
+    Returns the number of codes outside the dictionary (none were counted)."""
+    masked = validity.shape[0] > 0
+    nulls = tally.shape[0] - 1
+    bad = 0
+    for i in range(codes.shape[0]):
+        if masked:
+            j = i + bit_offset
+            if not (validity[j >> 3] >> (j & 7)) & 1:
+                tally[nulls] += 1
+                continue
+        code = codes[i]
+        if 0 <= code < nulls:
+            tally[code] += 1
+        else:
+            bad += 1
+    return bad
