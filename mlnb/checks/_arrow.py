@@ -17,6 +17,7 @@ from ._columns import CATEGORICAL, NUMERIC, ColumnData, column_data
 
 #: how a column is read: numbers and strings from Arrow, the rest through pandas
 FAST_NUMBER, FAST_TEXT, PANDAS = "number", "text", "pandas"
+_NO_MASK = np.empty(0, np.uint8)
 
 
 def reading_mode(arrow_type: Any) -> str:
@@ -46,12 +47,28 @@ def finite_values(arr: Any) -> tuple[np.ndarray, int, int]:
     x = arr.to_numpy(zero_copy_only=False)
     if x.dtype != np.float64:
         x = x.astype(np.float64)
-    if x.dtype.kind == "f" and not np.isfinite(x.sum()) and not np.isfinite(x).all():  # a finite sum: all finite
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf in the sum is a finding, not a warning
+        total = x.sum() if x.dtype.kind == "f" else 0.0
+    if not np.isfinite(total) and not np.isfinite(x).all():  # a finite sum: all finite
         finite = np.isfinite(x)
         nan = int(np.isnan(x).sum())
         inf = int(len(x) - finite.sum() - nan)
         return x[finite], missing + nan, inf
     return x, missing, 0
+
+
+def number_buffers(arr: Any) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """(values, validity bitmap or None, bit offset) of an Arrow integer or floating array as
+    numpy views of its buffers, without a copy: the values under a null are left in place, for
+    a kernel to skip by the bitmap (its bit for value ``i`` is bit ``offset + i``)."""
+    validity, data = arr.buffers()[:2]
+    dtype = np.dtype(arr.type.to_pandas_dtype())
+    if data is None:  # no values at all
+        return np.empty(0, dtype), None, 0
+    values = np.frombuffer(data, dtype, count=len(arr), offset=arr.offset * dtype.itemsize)
+    if not arr.null_count:
+        return values, None, 0
+    return values, np.frombuffer(validity, np.uint8), arr.offset
 
 
 def text_counts(arr: Any) -> tuple[dict[Any, int], int]:
@@ -61,11 +78,13 @@ def text_counts(arr: Any) -> tuple[dict[Any, int], int]:
 
     if not pa.types.is_dictionary(arr.type):
         arr = pc.dictionary_encode(arr)
+    from .stats._sketch_kernels import count_codes
+
     values = arr.dictionary
-    idx = arr.indices
-    if arr.null_count:
-        idx = idx.fill_null(len(values))
-    tally = np.bincount(idx.to_numpy(zero_copy_only=False), minlength=len(values) + 1)
+    tally = np.zeros(len(values) + 1, np.int64)
+    codes, validity, offset = number_buffers(arr.indices)
+    if count_codes(codes, _NO_MASK if validity is None else validity, offset, tally):
+        raise ValueError("a dictionary index points outside its dictionary")  # Arrow validates: never seen
     # a dictionary may hold a value twice (dictionaries of several pages): add, do not overwrite
     counts: dict[Any, int] = {}
     missing = arr.null_count

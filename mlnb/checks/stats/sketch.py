@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -34,19 +34,54 @@ MANTISSA_BITS = 10
 #: binary orders of magnitude resolved below the first batch's largest distance from the centre
 SPAN = 60
 _SHIFT = 52 - MANTISSA_BITS
-_ABS = np.int64(0x7FFF_FFFF_FFFF_FFFF)
-#: values binned per step of :meth:`Sketch._keys` (its temporaries fit in the CPU cache)
-_BLOCK = 1 << 14
+_NO_MASK = np.empty(0, np.uint8)
 _local = threading.local()
 
 
-def _scratch(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """This thread's key and distance buffers for ``n`` values (reused from batch to batch)."""
-    keys, dist = getattr(_local, "buffers", (np.empty(0, np.int64), np.empty(0)))
-    if len(keys) < n:
-        keys, dist = np.empty(n, np.int64), np.empty(n, np.float64)
-        _local.buffers = keys, dist
-    return keys[:n], dist[:n]
+class Binned(NamedTuple):
+    """What binning one batch found besides its bins: counts of finite, NaN and ±inf values, and
+    the mean and sum of squared deviations of the finite ones."""
+
+    n: int
+    nan: int
+    inf: int
+    mean: float
+    m2: float
+
+
+def _scratch(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """This thread's bins of every possible key (zero between batches; only the pages a batch
+    touches are ever resident) and room for ``n`` values."""
+    buffers = getattr(_local, "buffers", None)
+    if buffers is None:
+        from ._sketch_kernels import KEYS
+
+        # the sums start 37 values past a page boundary: a count and a sum of one key never share
+        # their address's low 12 bits, which would make the CPU stall each load on the other's store
+        sums = np.zeros(2 * KEYS + 1 + 37)[37:]
+        buffers = _local.buffers = np.zeros(2 * KEYS + 1, np.int64), sums, np.empty(0)
+    if len(buffers[2]) < n:
+        buffers = _local.buffers = buffers[0], buffers[1], np.empty(n)
+    return buffers
+
+
+def warm_up() -> None:
+    """Load the compiled kernels' machine code now (numba's first call in a process costs ~0.3 s),
+    e.g. while a reader thread fetches the first batches. Python's cycle collector is paused
+    meanwhile: numba creates so many objects that it would run full collections over everything
+    pandas and scipy created (measured: 0.3 s of a 10^7-row drift)."""
+    import gc
+
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        one, other = Sketch(0.0, 2), Sketch(0.0, 2)
+        one.add_values(np.zeros(1))
+        other.add_values(np.ones(1))
+        compare(one, other)
+    finally:
+        if was:
+            gc.enable()
 
 
 def _magnitude(a: np.ndarray) -> np.ndarray:
@@ -86,42 +121,32 @@ class Sketch:
     def n(self) -> int:
         return int(self.counts.sum()) if self.counts is not None else 0
 
-    def keys(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(bin key of each value, ``x - center``); keys are signed, 0 the central bin."""
-        return self._keys(x, np.empty(len(x), np.int64), np.empty(len(x), np.float64))
-
-    def _keys(self, x: np.ndarray, mag: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`keys` written into ``mag`` and ``d``, a cache-sized block at a time (the
-        temporaries stay in the CPU cache and nothing is allocated per value)."""
-        n = len(x)
-        sign_buf, raw_buf = np.empty(min(n, _BLOCK), np.int64), np.empty(min(n, _BLOCK), np.int64)
-        offset = self.floor - 2
-        for start in range(0, n, _BLOCK):
-            stop = min(start + _BLOCK, n)
-            dd, m = d[start:stop], mag[start:stop]
-            sign, raw = sign_buf[:stop - start], raw_buf[:stop - start]
-            np.subtract(x[start:stop], self.center, out=dd)
-            bits = dd.view(np.int64)
-            np.right_shift(bits, 63, out=sign)  # -1 where d < 0, else 0
-            np.bitwise_and(bits, _ABS, out=raw)
-            np.right_shift(raw, _SHIFT, out=raw)  # |d|'s magnitude key; 0 only at the centre (or |d| < 1e-310)
-            np.subtract(raw, offset, out=m)
-            np.maximum(m, 1, out=m)
-            np.minimum(m, raw, out=m)  # the centre stays bin 0 (floor >= 2, so raw >= mag elsewhere)
-            np.bitwise_xor(m, sign, out=m)  # negate where d < 0 (two's complement)
-            np.subtract(m, sign, out=m)
-        return mag, d
-
     def add(self, x: np.ndarray) -> None:
         """Count finite values ``x``."""
-        if not len(x):
-            return
-        k, d = self._keys(x, *_scratch(len(x)))
-        lo = int(k.min())
-        k -= lo
-        counts = np.bincount(k)
-        sums = np.bincount(k, weights=d, minlength=len(counts))
-        self._add(lo, counts, sums, float(x.min()), float(x.max()))
+        self.add_values(x)
+
+    def add_values(self, x: np.ndarray, validity: np.ndarray | None = None, bit_offset: int = 0) -> Binned:
+        """Count the finite values of ``x`` (any integer or floating dtype), skipping those whose
+        bit in Arrow's ``validity`` bitmap (from ``bit_offset``) is 0; NaN and ±inf are counted in
+        the result, not binned. One compiled pass without the GIL (:mod:`._sketch_kernels`); the
+        bins, minimum and maximum equal those of binning the finite values with NumPy
+        (``tests/checks/_sketch_numpy.py``), and the batch's bins join the total as one
+        ``np.bincount`` would."""
+        from ._sketch_kernels import bin_batch, fold
+
+        if x.dtype == np.float16:  # no half floats in compiled code
+            x = x.astype(np.float64)
+        counts, sums, values = _scratch(len(x))
+        lo, hi, n, nan, inf, mn, mx, mean, m2 = bin_batch(
+            x, _NO_MASK if validity is None else validity, bit_offset, self.center, self.floor - 2, _SHIFT,
+            counts, sums, values)
+        if n:
+            if self.counts is None:
+                self.first, self.counts, self.sums = lo, np.zeros(hi - lo + 1, np.int64), np.zeros(hi - lo + 1)
+            self._cover(lo, hi + 1)
+            fold(counts, sums, lo, hi, self.counts, self.sums, lo - self.first)
+            self.min, self.max = min(self.min, mn), max(self.max, mx)
+        return Binned(n, nan, inf, mean, m2)
 
     def merge(self, other: Sketch) -> None:
         if other.counts is None:
@@ -135,13 +160,17 @@ class Sketch:
         if self.counts is None:
             self.first, self.counts, self.sums = lo, counts.astype(np.int64), sums.astype(np.float64)
             return
-        start, stop = min(self.first, lo), max(self.first + len(self.counts), lo + len(counts))
-        if (start, stop) != (self.first, self.first + len(self.counts)):
-            self.counts, self.sums = _widen(self.counts, self.first, start, stop), _widen(self.sums, self.first, start, stop)
-            self.first = start
+        self._cover(lo, lo + len(counts))
         at = lo - self.first
         self.counts[at:at + len(counts)] += counts
         self.sums[at:at + len(counts)] += sums
+
+    def _cover(self, lo: int, stop: int) -> None:
+        """Widen the arrays to hold the keys ``lo .. stop - 1`` too."""
+        start, stop = min(self.first, lo), max(self.first + len(self.counts), stop)
+        if (start, stop) != (self.first, self.first + len(self.counts)):
+            self.counts, self.sums = _widen(self.counts, self.first, start, stop), _widen(self.sums, self.first, start, stop)
+            self.first = start
 
     def aligned(self, first: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         """Counts and sums over the keys ``first .. stop - 1``."""
@@ -216,7 +245,10 @@ class SketchComparison:
 
 
 def compare(ref: Sketch, cur: Sketch, psi_bins: int = 10, psi_eps: float = 1e-4) -> SketchComparison:
-    """Statistics between two non-empty sketches on the same grid (module docstring)."""
+    """Statistics between two non-empty sketches on the same grid (module docstring), in one
+    compiled pass over the bins (:func:`._sketch_kernels.compare_bins`: the same values, bit for
+    bit, as the NumPy expressions of ``tests/checks/_sketch_numpy.py``)."""
+    from ._sketch_kernels import compare_bins
     from .numeric import psi_from_counts
 
     if (ref.center, ref.floor) != (cur.center, cur.floor):
@@ -225,29 +257,11 @@ def compare(ref: Sketch, cur: Sketch, psi_bins: int = 10, psi_eps: float = 1e-4)
     stop = max(ref.first + len(ref.counts), cur.first + len(cur.counts))
     r, rs = ref.aligned(first, stop)
     c, cs = cur.aligned(first, stop)
-    n, m = int(r.sum()), int(c.sum())
-    keys = np.arange(first, stop, dtype=np.int64)
-    e = np.concatenate([[min(ref.min, cur.min)], ref.upper_edges(keys[:-1]), [max(ref.max, cur.max)]])
-    R, C = np.cumsum(r) / n, np.cumsum(c) / m
-    R0, C0 = R - r / n, C - c / m
-    lo, hi = R0 - C, R - C0  # the range of F_ref - F_cur inside each bin
-    d_lo = float(np.abs(R - C).max())
-    # a bin whose values (in both samples) all sit on one point adds nothing inside it (ties: integers)
-    at_point = ref.at_point(keys, r, rs) & cur.at_point(keys, c, cs)
-    both = (r > 0) & (c > 0) & ~at_point
-    d_hi = max(d_lo, float(np.maximum(hi[both], -lo[both]).max())) if both.any() else d_lo
-    w = np.diff(e)
-    b_rel = e[1:] - ref.center
-    signed = R0 * w + (r * b_rel - rs) / n - (C0 * w + (c * b_rel - cs) / m)
-    unsure = (lo < 0) & (hi > 0) & (w > 0) & ~at_point
-    sure = float(np.abs(signed[~unsure]).sum())
-    s, wu = signed[unsure], w[unsure]
-    upper = np.minimum(s - 2 * wu * lo[unsure], -s + 2 * wu * hi[unsure])
-    upper = np.maximum(np.minimum(upper, wu * np.maximum(hi[unsure], -lo[unsure])), np.abs(s))
-    w_lo, w_hi = sure + float(np.abs(s).sum()), sure + float(upper.sum())
-    cum = np.cumsum(r)
+    d_lo, d_hi, w_lo, w_hi, cum, cum_c = compare_bins(r, rs, c, cs, first, ref.center, ref.floor, _SHIFT,
+                                                      min(ref.min, cur.min), max(ref.max, cur.max))
+    n, m = int(cum[-1]), int(cum_c[-1])
     cut = np.unique(np.searchsorted(cum, n * np.arange(1, psi_bins) / psi_bins, side="left"))
     cut = cut[cut < len(r) - 1]
-    r_cum, c_cum = np.concatenate([[0], cum[cut], [n]]), np.concatenate([[0], np.cumsum(c)[cut], [m]])
+    r_cum, c_cum = np.concatenate([[0], cum[cut], [n]]), np.concatenate([[0], cum_c[cut], [m]])
     psi = psi_from_counts(np.diff(r_cum), np.diff(c_cum), psi_eps)
     return SketchComparison(d_lo, d_hi, w_lo, w_hi, psi, n, m)
