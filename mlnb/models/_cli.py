@@ -32,6 +32,10 @@ def register(sub: Any) -> None:
     p.add_argument("ref", help="NAME@VERSION, NAME@ALIAS or NAME (latest)")
     add_json_flag(p)
 
+    p = add_verb(verbs, "path", _path, "a local path holding a version's file or folder (fetched from the remote when not cached)")
+    p.add_argument("ref", help="NAME@VERSION, NAME@ALIAS or NAME (latest)")
+    add_json_flag(p)
+
     p = add_verb(verbs, "evaluate",
                  lambda a, c: _models().evaluate(a.ref, a.data, target=a.target, trusted=a.trusted),
                  "score a version on a data version and store the metrics on it")
@@ -116,3 +120,12 @@ def _alias(args: Any, ctx: Any) -> Any:
     if args.remove:
         return _models().remove_alias(args.ref, args.alias, reason=args.reason, git_tag=args.git_tag)
     return _models().set_alias(args.ref, args.alias, reason=args.reason, git_tag=args.git_tag)
+
+
+def _path(args: Any, ctx: Any) -> Any:
+    from .._display import Record
+
+    models = _models()
+    version = models.resolve(args.ref)
+    return Record({"ref": version.ref, "format": version.format, "path": str(models.path(version.ref))},
+                  title=f"{version.ref}: {version.format}")

@@ -33,6 +33,12 @@ def test_verbs_in_a_real_process(registered, project):
     assert evaluated["data"] == "holdout@1" and evaluated["accuracy"] > 0.7
     shown = json.loads(run_cli("models", "show", "churn@champion", "--json", cwd=root, check=True).stdout)
     assert shown["version"] == 2 and shown["evaluations"][0]["data"] == "holdout@1"
+    where = json.loads(run_cli("models", "path", "churn@champion", "--json", cwd=root, check=True).stdout)
+    assert where["ref"] == "churn@2" and where["format"] == "skops"
+    import hashlib
+    from pathlib import Path
+
+    assert hashlib.md5(Path(where["path"]).read_bytes()).hexdigest() == shown["md5"]  # the version's own bytes
 
     run_cli("models", "alias", "churn@1", "staging", cwd=root, check=True)
     back = run_cli("models", "rollback", "churn", "--alias", "champion", "--reason", "latency", cwd=root, check=True)
@@ -48,6 +54,7 @@ def test_verbs_in_a_real_process(registered, project):
 
 BAD_INPUTS = [
     # (argv, exit code, words the one line must hold)
+    (["models", "path", "churn@9"], 3, "no model version 'churn@9'"),
     (["models", "log", "nope"], 3, "no model named 'nope'"),
     (["models", "show", "churn@9"], 3, "no model version 'churn@9'"),
     (["models", "show", "churn@prod"], 3, "model churn has no alias 'prod'"),
