@@ -22,6 +22,8 @@ export class RunsView implements IView {
   private readonly detail: RunDetail;
   private readonly comparison = new CompareView(() => this.showList());
   private runs: IRun[] = [];
+  /** The run whose actions are open: kept open when the list is drawn again (a refresh) */
+  private actionsOf: string | null = null;
   private readonly selected = new Map<string, IRun>();
   private hasMore = false;
   private open: 'list' | 'detail' | 'compare' = 'list';
@@ -134,7 +136,9 @@ export class RunsView implements IView {
       .join('  ');
     const when = [fmtShortTime(run.started_at), fmtDuration(run.duration)].filter(Boolean).join(' · ');
     const more = button('⋯', () => {
-      more.setAttribute('aria-expanded', String(row.classList.toggle('mlnb-open')));
+      const open = row.classList.toggle('mlnb-open');
+      more.setAttribute('aria-expanded', String(open));
+      this.actionsOf = open ? run.id : this.actionsOf === run.id ? null : this.actionsOf;
     }, 'mlnb-run-more');
     more.title = 'Rename, note, experiment, archive, delete or restore';
     const row = el(
@@ -151,11 +155,17 @@ export class RunsView implements IView {
       ),
       el('div', { cls: 'mlnb-run-line mlnb-run-sub' }, el('span', { cls: 'mlnb-when', text: when }), el('span', { cls: 'mlnb-metrics', text: metrics })),
       runNote(run),
-      runActions(run, () => void this.refresh(), err => this.showError(err))
+      runActions(run, () => {
+        this.actionsOf = null; // an action done closes them
+        void this.refresh();
+      }, err => this.showError(err))
     );
-    // the actions open under the run on a click of its "⋯": never on hover, so no row moves under the pointer
+    // the actions open under the run on a click of its "⋯": never on hover, so no row moves under
+    // the pointer; a refresh meanwhile (a run logged elsewhere) draws them open again
+    const open = this.actionsOf === run.id;
+    row.classList.toggle('mlnb-open', open);
     more.setAttribute('aria-label', `Actions on run ${run.name ?? run.id}`);
-    more.setAttribute('aria-expanded', 'false');
+    more.setAttribute('aria-expanded', String(open));
     row.setAttribute('role', 'listitem');
     row.addEventListener('click', () => void this.showDetail(run.id));
     return row;

@@ -47,6 +47,13 @@ def test_experiment_filter_rename_delete_and_restore(lab_page, lab: Lab) -> None
 
     row = page.locator(f'{PANEL} .mlnb-run[data-run-id="{first}"]')
     row.locator(".mlnb-run-more").click()
+    # a run logged elsewhere redraws the list: the open actions stay open (CI once saw them close
+    # under the pointer, between the click on the "⋯" and the click on Rename)
+    row.evaluate("node => { node.dataset.drawnBefore = '1'; }")
+    _seed_runs(lab, f"{experiment}-other")
+    page.wait_for_function("sel => !document.querySelector(sel).dataset.drawnBefore",
+                           arg=f'{PANEL} .mlnb-run[data-run-id="{first}"]', timeout=15_000)
+    assert "mlnb-open" in row.get_attribute("class") and row.locator(".mlnb-act-rename").is_visible()
     row.locator(".mlnb-act-rename").click()
     dialog = page.locator(".jp-Dialog")
     dialog.locator("input").fill("renamed-in-panel")
