@@ -13,22 +13,35 @@ hands over to the full path (returns None) when that must act or look further:
 - an empty page (the running runs came back with the page's rows);
 - a page sorted by a metric or param that runs short of runs with that key (the full path adds
   the runs without it).
+
+The statement of a listing is built once for its arguments and kept (:func:`planned`): building
+and compiling it cost more CPU than the rest of the listing, and a panel lists the same page
+again and again. The running runs come on the first row only (the others would repeat them).
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from ..store._schema import run_latest, run_params, run_tags, runs
+from . import _query
 from ._store import decode_value
 
 Details = tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, list[str]]]
+#: a listing's arguments: (filter, sort, experiment, lifecycle, limit, offset)
+Args = tuple[Any, Any, Any, str, int, int]
+
+#: how many listings' statements are kept (a panel shows a few filters and pages at a time)
+KEPT = 64
+_kept: OrderedDict[Args, tuple[Any, bool]] = OrderedDict()
+_kept_lock = threading.Lock()
 
 
 def statement(first: Any, terms: list[Any], limit: int, offset: int, running: Any) -> Any:
@@ -50,7 +63,7 @@ def statement(first: Any, terms: list[Any], limit: int, offset: int, running: An
         agg(run_latest, func.json_build_array(run_latest.c.key, run_latest.c.value, run_latest.c.is_nan),
             run_latest.c.key).label("m_"),
         agg(run_tags, run_tags.c.tag, run_tags.c.tag).label("t_"),
-        alive.label("running_"),
+        case((page.c.pos == offset + 1, alive)).label("running_"),  # on the first row only
     ).order_by(page.c.pos)
 
 
@@ -59,11 +72,35 @@ def _number(value: Any) -> Any:
     return float(value) if isinstance(value, str) else value
 
 
-def list_one(reg: Any, first: Any, terms: list[Any], keyed: bool, limit: int, offset: int,
-             running: Any, dead: Any) -> tuple[list[dict[str, Any]], Details] | None:
-    """(rows, (params, latest, tags)) of the page, or None: the full path answers (module doc).
-    ``dead(rows)`` names the running runs whose process is gone (:func:`._query.gone`)."""
-    result = reg.one_statement(statement(first, terms, limit, offset, running))
+def planned(args: Args, running: Any) -> tuple[Any, bool]:
+    """(statement, keyed) of a listing's ``args``, built once for arguments of plain types and kept
+    (the :data:`KEPT` last used). A bad filter, sort or scope is refused here, as by the full path,
+    and never kept. Dates in a filter are read in the local time zone of the first build."""
+    plain = all(a is None or type(a) in (str, int) for a in args)
+    if plain:
+        with _kept_lock:
+            found = _kept.get(args)
+            if found is not None:
+                _kept.move_to_end(args)
+                return found
+    flt, sort, experiment, lifecycle, limit, offset = args
+    first, terms, keyed = _query.first_query(*_query.listing(flt, sort, experiment, lifecycle))
+    made = statement(first, terms, limit, offset, running), keyed
+    if plain:
+        with _kept_lock:
+            _kept[args] = made
+            while len(_kept) > KEPT:
+                _kept.popitem(last=False)
+    return made
+
+
+def list_one(reg: Any, args: Args, running: Any, dead: Any) -> tuple[list[dict[str, Any]], Details] | None:
+    """(rows, (params, latest, tags)) of the page the listing ``args`` asks for, or None: the full
+    path answers (module doc). ``running``: the condition of running runs; ``dead(rows)`` names
+    those whose process is gone (:func:`._query.gone`)."""
+    query, keyed = planned(args, running)
+    limit = args[4]
+    result = reg.one_statement(query)
     if not result or (keyed and len(result) < limit):
         return None
     alive = [SimpleNamespace(id=r[0], host=r[1], pid=r[2], proc_start=r[3], heartbeat_at=r[4])

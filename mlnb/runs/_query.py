@@ -315,21 +315,25 @@ def list_runs(
         raise UsageError(f"invalid limit {limit!r}: use a whole number >= 0")
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
         raise UsageError(f"invalid offset {offset!r}: use a whole number >= 0")
-    condition = and_(_filter.compile_filter(filter), *scope(experiment, lifecycle))
-    spec = parse_sort(sort)
     reg = registry(project)
     one = None
     if limit and not reg.is_sqlite:  # a server: one round trip when nothing needs the full path
         from ._list_one import list_one
 
-        first, terms, keyed = first_query(condition, spec)
-        one = list_one(reg, first, terms, keyed, limit, offset, _RUNNING, gone)
+        one = list_one(reg, (filter, sort, experiment, lifecycle, limit, offset), _RUNNING, gone)
     if one is not None:
         rows, (params, latest, tags) = one
     else:
+        condition, spec = listing(filter, sort, experiment, lifecycle)
         rows, params, latest, tags = _list_page(project, condition, spec, limit, offset)
     return finish_rows(rows, params, latest, tags, {"filter": filter, "sort": sort, "limit": limit, "offset": offset,
                                                     "experiment": experiment, "lifecycle": lifecycle})
+
+
+def listing(filter: str | None, sort: str | None, experiment: str | None,  # noqa: A002 - the CLI flag's name
+            lifecycle: str) -> tuple[Any, list[tuple[_filter.Field, bool]]]:
+    """(condition, sort spec) of a listing's arguments; a bad filter, sort or scope is refused here."""
+    return and_(_filter.compile_filter(filter), *scope(experiment, lifecycle)), parse_sort(sort)
 
 
 def _list_page(project: Project, condition: Any, spec: list[tuple[_filter.Field, bool]], limit: int,

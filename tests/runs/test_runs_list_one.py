@@ -10,11 +10,12 @@ import subprocess
 import sys
 
 import pytest
-from sqlalchemy import and_, event
+from sqlalchemy import and_, event, select
 
 import mlnb
 from mlnb.runs import _filter, _query
 from mlnb.store import registry
+from mlnb.store._schema import runs
 from tests._postgres import fresh_project
 from tests.runs.test_runs_filter import CASES, RUNS, seed_runs
 
@@ -96,3 +97,32 @@ def test_a_dead_running_run_is_marked_crashed_by_the_full_path(seeded):
     got = mlnb.runs.list(limit=2)  # newest first: one statement finds it running, the full path marks it
     assert got.ids[0] == run_id and got[0]["status"] == "crashed"
     assert mlnb.runs.get(run_id).status == "crashed"
+
+
+def test_a_kept_statement_lists_what_was_written_since(seeded):
+    from mlnb.runs import _list_one
+
+    args = ("metrics.accuracy < 1e9", "-metrics.accuracy", None, "active", 2, 0)  # inf-run: not listed
+    before = mlnb.runs.list(args[0], sort=args[1], limit=2)
+    kept = _list_one.planned(args, _query._RUNNING)
+    assert _list_one.planned(args, _query._RUNNING) is kept  # built once
+    with mlnb.start_run("best") as run:
+        run.log_metric("accuracy", 0.999)
+    after = mlnb.runs.list(args[0], sort=args[1], limit=2)
+    assert after.ids == [run.id, before.ids[0]]
+    assert _list_one.planned(args, _query._RUNNING) is kept
+    for _ in range(2):  # a bad filter is refused every time, never kept
+        with pytest.raises(mlnb.errors.UsageError, match="unknown field"):
+            mlnb.runs.list("nonsense.x > 1", limit=2)
+
+
+def test_a_dead_running_run_off_the_page_is_still_seen(seeded):
+    """The running runs come on the page's first row only, which is not row 1 past the first page."""
+    code = ("import os, mlnb; run = mlnb.start_run('doomed'); run.flush(); print(run.id, flush=True); os._exit(0)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ})
+    run_id = out.stdout.split()[-1]
+    got = mlnb.runs.list(limit=2, offset=1)  # newest first: the doomed run is not on this page
+    assert run_id not in got.ids and len(got) == 2
+    with registry(seeded).read() as conn:  # as the listing left it (runs.get would mark it itself)
+        assert conn.execute(select(runs.c.status).where(runs.c.id == run_id)).scalar() == "crashed"
