@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, and_, bindparam, delete, exc, update
 
+from ..store._engine import copy_rows
 from ..store._schema import run_artifacts, run_data, run_latest, run_metrics, run_params, run_tags, runs
 
 #: a metric point as buffered in memory: (key, step, value, logged_at)
@@ -231,6 +232,9 @@ def insert_points(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     SQLAlchemy's per-row parameter handling would cost more than the database."""
     if conn.dialect.name not in ("sqlite", "postgresql"):  # pragma: no cover - other dialects
         conn.execute(run_metrics.insert(), [dict(zip(_POINT_COLUMNS, r)) for r in rows])
+        return
+    if conn.dialect.driver == "psycopg":  # PostgreSQL: one COPY, not one INSERT a row
+        copy_rows(conn, run_metrics.name, _POINT_COLUMNS, rows)
         return
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = (f"INSERT INTO {run_metrics.name} ({', '.join(_POINT_COLUMNS)}) "
