@@ -72,11 +72,16 @@ class Registry:
     def revision(self) -> str:
         """A token that changes with every committed write that changed a row, and only then.
 
-        One primary-key read; ``"<instance>-<count>"``, so a registry made again at the same
-        place does not repeat an old token."""
+        One primary-key read (on a server, one round trip: :meth:`one_statement`, as the panel
+        polls it while runs are written); ``"<instance>-<count>"``, so a registry made again at the
+        same place does not repeat an old token."""
         rev = _schema.revision
-        with self.read() as conn:
-            row = conn.execute(select(rev.c.instance, rev.c.revision).where(rev.c.id == 1)).one()
+        query = select(rev.c.instance, rev.c.revision).where(rev.c.id == 1)
+        if self.is_sqlite:
+            with self.read() as conn:
+                row = conn.execute(query).one()
+        else:
+            (row,) = self.one_statement(query)
         return f"{row.instance}-{row.revision}"
 
     @contextmanager

@@ -126,3 +126,16 @@ def test_a_dead_running_run_off_the_page_is_still_seen(seeded):
     assert run_id not in got.ids and len(got) == 2
     with registry(seeded).read() as conn:  # as the listing left it (runs.get would mark it itself)
         assert conn.execute(select(runs.c.status).where(runs.c.id == run_id)).scalar() == "crashed"
+
+
+def test_the_change_feeds_revision_is_one_statement_too(seeded):
+    """The panel polls the registry's revision while runs are written: one round trip, no ping."""
+    reg = registry(seeded)
+    sent = {"pooled": [], "one": []}
+    event.listen(reg.engine, "before_cursor_execute", lambda c, cur, st, *a: sent["pooled"].append(st))
+    event.listen(reg._quick_engine(), "before_cursor_execute", lambda c, cur, st, *a: sent["one"].append(st))
+    first = reg.revision()
+    assert sent["pooled"] == [] and len(sent["one"]) == 1 and sent["one"][0].startswith("SELECT")
+    with mlnb.start_run("moves it"):
+        pass
+    assert reg.revision() != first
