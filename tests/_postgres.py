@@ -76,9 +76,10 @@ class ClusterError(RuntimeError):
 
 
 @contextmanager
-def cluster(bindir: Path | None = None, max_connections: int = 100) -> Iterator[str]:
+def cluster(bindir: Path | None = None, max_connections: int = 100, durable: bool = False) -> Iterator[str]:
     """A throwaway PostgreSQL cluster for the ``with`` block (also used by bench/registry.py):
-    its SQLAlchemy URL without a database name."""
+    its SQLAlchemy URL without a database name. Tests run it with ``fsync=off`` (nothing to keep
+    after a crash); ``durable`` keeps PostgreSQL's own default, as a real deployment runs."""
     bindir = bindir or _pg_bindir()
     if bindir is None:
         raise ClusterError("the PostgreSQL server binaries (initdb, pg_ctl) are not installed")
@@ -94,7 +95,7 @@ def cluster(bindir: Path | None = None, max_connections: int = 100) -> Iterator[
         subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
                                      "-E", "UTF8", "--no-sync"]),
                        check=True, capture_output=True, env=env)
-        options = (f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off "
+        options = (f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 {'' if durable else '-c fsync=off '}"
                    f"-c max_connections={max_connections}")
         subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options,
                                      "-w", "-t", "60", "start"]), check=True, capture_output=True, env=env)
