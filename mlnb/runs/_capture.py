@@ -204,35 +204,40 @@ def host() -> str:
 
 def proc_start(pid: int) -> str | None:
     """A token that changes when ``pid`` is reused by another process (Linux: its start time)."""
+    fields = _stat(pid)
+    return fields[19] if fields is not None and len(fields) > 19 else None
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/PID/stat`` after the command name (state first), or None."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read().decode(errors="replace")
     except OSError:
         return None
     # the command name (field 2) may hold spaces and parentheses: split after its closing ')'
-    fields = stat.rsplit(")", 1)[-1].split()
-    return fields[19] if len(fields) > 19 else None
+    return stat.rsplit(")", 1)[-1].split()
 
 
 def process_alive(pid: int, start: str | None) -> bool:
-    """Whether ``pid`` still runs and is the same process that started the run."""
+    """Whether ``pid`` still runs and is the same process that started the run (one read of its
+    ``/proc`` entry: a listing asks this of every running run)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
+    linux = sys.platform.startswith("linux")
+    fields = _stat(pid) if start is not None or linux else None
     if start is not None:
-        now = proc_start(pid)
+        now = fields[19] if fields is not None and len(fields) > 19 else None
         if now is not None and now != start:
             return False
-        if now is None and sys.platform.startswith("linux"):
+        if now is None and linux:
             return False
-    if sys.platform.startswith("linux"):  # a zombie (killed, not yet reaped) is not running
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
-        except OSError:
-            return False
-        return state != "Z"
+    if linux:  # a zombie (killed, not yet reaped) is not running
+        return fields is not None and fields[0] != "Z"
     return True
 
 

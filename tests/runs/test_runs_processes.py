@@ -140,3 +140,25 @@ def test_the_heartbeat_flushes_a_long_cell_and_a_silent_remote_run_is_crashed(pr
         laptop.flush()  # it wakes up and writes: running again
         assert mlnb.runs.get(laptop.id).status == "running"
     assert mlnb.runs.get(laptop.id).status == "finished"
+
+
+def test_a_process_is_alive_only_while_it_runs_as_the_same_process() -> None:
+    """What the crash check asks of a running run's pid: a live child is alive with its own start
+    token, not with another's; killed but not yet reaped (a zombie) or reaped, it is gone."""
+    from mlnb.runs._capture import proc_start, process_alive
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        start = proc_start(child.pid)
+        assert start is not None and process_alive(child.pid, start) and process_alive(child.pid, None)
+        assert not process_alive(child.pid, str(int(start) + 1))  # the pid, reused by another process
+        os.kill(child.pid, signal.SIGKILL)
+        for _ in range(200):  # until the kernel has made it a zombie (it is not reaped: no wait yet)
+            if proc_start(child.pid) is not None and not process_alive(child.pid, start):
+                break
+            time.sleep(0.01)
+        assert proc_start(child.pid) == start and not process_alive(child.pid, start)
+    finally:
+        child.kill()
+        child.wait()
+    assert not process_alive(child.pid, start)
