@@ -21,6 +21,9 @@ from ..errors import UsageError
 
 _ROWS = re.compile(r"^\s*\d[\d_,]*\s*(rows?)?\s*$")
 DAY = 86_400.0
+#: rows per Arrow batch when reading: more than a row group holds, so a file's column comes as one
+#: chunk, which becomes numpy / pandas without a copy (the default, 131,072 rows, splits it)
+BATCH_ROWS = 1 << 24
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ class LogReader:
         self.names: list[str] = []
         #: per file: (min, max) of its times when no row is a shadow answer, else None
         self._stats: dict[str, tuple[float, float] | None] = {}
+        self._rows: dict[str, int] = {}  # per file: its rows (from its footer)
         if self.files:
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -123,8 +127,8 @@ class LogReader:
             return pa.table({c: pa.array([], pa.float64()) for c in wanted})
         dataset = pads.dataset(files, format="parquet", schema=self.schema)
         if all(self._inside(f, start, end) for f in files):  # the filter would keep every row
-            return dataset.to_table(columns=wanted)
-        return dataset.to_table(columns=wanted, filter=self._filter(start, end))
+            return dataset.to_table(columns=wanted, batch_size=BATCH_ROWS)
+        return dataset.to_table(columns=wanted, filter=self._filter(start, end), batch_size=BATCH_ROWS)
 
     def _inside(self, file: str, start: float | None, end: float | None) -> bool:
         """Whether every row of ``file`` is in ``[start, end)`` and not a shadow answer, by the
@@ -134,6 +138,7 @@ class LogReader:
             import pyarrow.parquet as pq
 
             meta = pq.ParquetFile(file).metadata
+            self._rows[file] = meta.num_rows
             names = meta.schema.names
             lo, hi, shadow, ok = np.inf, -np.inf, False, "time" in names and "shadow" in names
             for g in range(meta.num_row_groups if ok else 0):
@@ -148,16 +153,13 @@ class LogReader:
         return span is not None and (start is None or span[0] >= start) and (end is None or span[1] < end)
 
     def plan(self, spec: WindowSpec) -> list[Window]:
-        """The windows of the log (reads only ``time``)."""
+        """The windows of the log (reads only ``time``, and for period windows only that of the
+        files whose footer does not show them inside one period)."""
+        if spec.period is not None:
+            return self._plan_periods(spec.period)
         times = self.table(["time"]).column("time").to_numpy()
         if not len(times):
             return []
-        if spec.period is not None:
-            p = spec.period
-            first = np.floor(times.min() / p)
-            slot = (np.floor(times / p) - first).astype(np.int64)
-            counts = np.bincount(slot)
-            return [Window(i, (first + i) * p, (first + i + 1) * p, int(c)) for i, c in enumerate(counts)]
         t = np.sort(times, kind="stable")
         out = []
         k = spec.rows or 1
@@ -166,6 +168,34 @@ class LogReader:
             skip = lo - int(np.searchsorted(t, t[lo], "left"))
             out.append(Window(i, float(t[lo]), float(np.nextafter(t[hi - 1], np.inf)), hi - lo, skip))
         return out
+
+    def _plan_periods(self, p: float) -> list[Window]:
+        """Period windows: a file whose footer shows every row kept and its times (min, max) in one
+        period counts its rows there without being read; the other files' times are read."""
+        whole: dict[float, int] = {}  # period (floor(time / p)) -> rows of the files wholly in it
+        lows, read = [], []
+        for f in self._files(self.start, self.end):
+            if self._inside(f, self.start, self.end) and np.floor(self._stats[f][0] / p) == np.floor(self._stats[f][1] / p):
+                k = float(np.floor(self._stats[f][0] / p))
+                whole[k] = whole.get(k, 0) + self._rows[f]
+                lows.append(self._stats[f][0])
+            else:
+                read.append(f)
+        times = np.empty(0)
+        if read:
+            import pyarrow.dataset as pads
+
+            table = pads.dataset(read, format="parquet", schema=self.schema).to_table(
+                columns=["time"], filter=self._filter(self.start, self.end), batch_size=BATCH_ROWS)
+            times = table.column("time").to_numpy()
+        if not len(times) and not whole:
+            return []
+        first = np.floor(min([*lows, *([times.min()] if len(times) else [])]) / p)
+        counts = np.bincount((np.floor(times / p) - first).astype(np.int64),
+                             minlength=int(max(whole, default=first) - first) + 1)
+        for k, n in whole.items():
+            counts[int(k - first)] += n
+        return [Window(i, (first + i) * p, (first + i + 1) * p, int(c)) for i, c in enumerate(counts)]
 
     def read(self, window: Window, columns: list[str], row_windows: bool) -> WindowFrame:
         """One window's columns (row windows: exactly its rows, in log order), kept in Arrow."""
@@ -187,6 +217,7 @@ class WindowFrame:
         self.table = table
         self.columns: list[str] = list(table.column_names)
         self._numpy: dict[str, np.ndarray] = {}
+        self._derived: dict[str, Any] = {}
 
     def __len__(self) -> int:
         return int(self.table.num_rows)
@@ -201,6 +232,13 @@ class WindowFrame:
 
     def arrow(self, name: str) -> Any:
         return self.table.column(name)
+
+    def derived(self, key: str, make: Any) -> Any:
+        """``make()``, computed once per frame and kept under ``key`` (e.g. an order of a column
+        that two metrics use)."""
+        if key not in self._derived:
+            self._derived[key] = make()
+        return self._derived[key]
 
     def pandas(self, columns: list[str], prefix: str = "") -> Any:
         """``columns`` as a DataFrame (its blocks not consolidated: no copy where Arrow needs
