@@ -338,7 +338,8 @@ def _realized(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
     if setup.task == "regression":
         return perf.regression(y_pred, y_true[known].astype(float), setup.min_rows)
     proba = frame["proba"].astype(float)[known] if setup.has_proba else None
-    return perf.classification(y_pred, perf.labels(y_true[known]), proba, setup.min_rows)
+    order = (lambda: _subset_order(frame, known)) if setup.has_proba else None
+    return perf.classification(y_pred, perf.labels(y_true[known]), proba, setup.min_rows, order)
 
 
 def _estimated(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
@@ -352,11 +353,25 @@ def _estimated(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
     proba = frame["proba"].astype(float)
     predicted = perf.labels(frame["prediction"]) == setup.positive
     out: dict[str, tuple[Any, ...]] = {}
-    for m, (value, lo, hi) in setup.cbpe.estimate(proba, predicted).items():
+    for m, (value, lo, hi) in setup.cbpe.estimate(proba, predicted, _proba_order(frame)).items():
         out[f"estimated.{m}"] = (value, "")
         out[f"estimated.{m}.lower"] = (lo, f"lower end of the estimate's ±{setup.cbpe.z:g}σ interval")
         out[f"estimated.{m}.upper"] = (hi, f"upper end of the estimate's ±{setup.cbpe.z:g}σ interval")
     return out
+
+
+def _proba_order(frame: Any) -> np.ndarray:
+    """``argsort_desc`` of the window's probabilities, sorted once for realized and estimated
+    performance (kept on the frame)."""
+    from ._rank_kernels import argsort_desc
+
+    return frame.derived("proba order", lambda: argsort_desc(frame["proba"].astype(float)))
+
+
+def _subset_order(frame: Any, known: np.ndarray) -> np.ndarray:
+    from ._rank_kernels import subset_order
+
+    return subset_order(_proba_order(frame), known)
 
 
 def _drift(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
@@ -419,7 +434,12 @@ def _schema(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
     from ..checks import Schema
     from ..models._query import _STRUCTURE
 
+    from ._schema_fast import structure_failures
+
     columns = {n: {k: v for k, v in spec.items() if k in _STRUCTURE} for n, spec in setup.signature["columns"].items()}
+    fast = structure_failures(setup.signature, columns, frame.table, FEATURE)
+    if fast is not None:  # counted on the Arrow columns: the plain path's numbers (module _schema_fast)
+        return {"schema.failures": (float(fast[0]), ", ".join(sorted(set(fast[1]))[:5]))}
     inputs = frame.pandas([c for c in frame.columns if c.startswith(FEATURE)], FEATURE)
     result = Schema.from_dict({**setup.signature, "columns": columns}, source="signature").validate(inputs)
     failed = ", ".join(sorted({f"{c['column']}:{c['check']}" for c in result.failed_checks})[:5])
