@@ -74,16 +74,17 @@ def positive_label(y_pred: np.ndarray, y_true: np.ndarray) -> Any:
     return classes[-1] if len(classes) == 2 else None
 
 
-def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
+def roc_auc(y: np.ndarray, score: np.ndarray, order: np.ndarray | None = None) -> float:
     """ROC AUC of binary ``y`` (bool) against ``score``, ties counted half (Mann-Whitney): from
     the scores' ranks (``scipy.stats.rankdata``), or for finite scores the same number counted by
-    a compiled kernel (:func:`._rank_kernels.mann_whitney_auc`)."""
+    a compiled kernel (:func:`._rank_kernels.mann_whitney_auc`; ``order``, when given, is
+    ``argsort_desc(score)``)."""
     from scipy.stats import rankdata
 
     if len(score) >= 1000 and np.isfinite(score).all():
         from ._rank_kernels import mann_whitney_auc
 
-        return mann_whitney_auc(y, score)
+        return mann_whitney_auc(y, score, order)
 
     n1 = int(y.sum())
     n0 = len(y) - n1
@@ -94,8 +95,9 @@ def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
 
 
 def classification(y_pred: np.ndarray, y_true: np.ndarray, proba: np.ndarray | None,
-                   min_rows: int) -> dict[str, tuple[float, str]]:
-    """``{metric: (value, note)}`` over the rows with an outcome."""
+                   min_rows: int, order: Any = None) -> dict[str, tuple[float, str]]:
+    """``{metric: (value, note)}`` over the rows with an outcome; ``order``: a function giving
+    ``argsort_desc(proba)`` (:mod:`._rank_kernels`) when the window already sorted it."""
     n = len(y_true)
     if n < min_rows:
         note = f"{n} outcomes in this window (< {min_rows}): not computed" if n else "no outcomes in this window yet"
@@ -119,7 +121,7 @@ def classification(y_pred: np.ndarray, y_true: np.ndarray, proba: np.ndarray | N
         out["roc_auc"] = (NAN, "more than two classes: roc_auc not computed")
     else:
         t = y_true == pos
-        value = roc_auc(t, proba)
+        value = roc_auc(t, proba, order() if order is not None and len(proba) >= 1000 else None)
         out["roc_auc"] = (value, "" if value == value else "one class only among the outcomes: roc_auc undefined")
     return out
 

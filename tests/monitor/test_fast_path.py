@@ -181,3 +181,68 @@ def test_a_check_of_an_unchanged_log_reads_nothing_and_a_new_batch_is_read(small
     assert DAYS - 1 in read  # computed again
     pd.testing.assert_frame_equal(fresh, latest_report("churn", "1D", {"drift.share"}).to_frame(), check_exact=True)
     assert not fresh.equals(kept)
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_schema_failures_counted_on_arrow_equal_the_schema_checks(strict):
+    """The window's structure failures counted on its Arrow columns (nulls and NaNs of columns
+    that may hold none) are what Schema.validate finds on the pandas frame; outside that reach
+    (another dtype, a missing column, an extra one under strict) the plain check answers."""
+    from mlnb.checks import Schema
+    from mlnb.monitor._schema_fast import structure_failures
+
+    table = pa.table({"time": [1.0, 2.0, 3.0, 4.0], "feature.a": pa.array([1.0, None, np.nan, 2.0]),
+                      "feature.b": pa.array([1, 2, 3, 4]), "feature.c": pa.array([np.nan, 1.0, 1.0, 1.0], pa.float32()),
+                      "feature.d": pa.array([None, 0.5, 0.5, 0.5])})
+    inputs = table.select([c for c in table.column_names if c.startswith("feature.")]).to_pandas()
+    inputs.columns = [c.removeprefix("feature.") for c in inputs.columns]
+
+    def plain(columns: dict) -> tuple[int, list[str]]:
+        result = Schema.from_dict({"strict": strict, "columns": columns}).validate(inputs)
+        return result.n_failures, sorted(f"{c['column']}:{c['check']}" for c in result.failed_checks)
+
+    cases = [{"a": {"dtype": "float", "nullable": False}, "b": {"dtype": "int", "nullable": False},
+              "c": {"dtype": "float", "nullable": False}, "d": {"dtype": "float", "nullable": True}},
+             {"a": {"dtype": "float", "nullable": True}, "b": {"dtype": "int"}, "c": {"dtype": "float"},
+              "d": {"dtype": "float", "nullable": False}}]
+    for columns in cases:
+        fast = structure_failures({"strict": strict}, columns, table, "feature.")
+        assert fast is not None and (fast[0], sorted(fast[1])) == plain(columns)
+    assert cases[0] and structure_failures({"strict": strict}, cases[0], table, "feature.")[0] == 3
+    outside = [{**cases[0], "b": {"dtype": "float", "nullable": False}},  # an int column said to be float
+               {**cases[0], "e": {"dtype": "float"}},                      # a column the window lacks
+               {"a": {"dtype": "string"}}]
+    for columns in outside:
+        assert structure_failures({"strict": strict}, columns, table, "feature.") is None
+    if strict:  # columns the signature lacks
+        assert structure_failures({"strict": True}, {"a": cases[0]["a"]}, table, "feature.") is None
+
+
+def test_period_windows_planned_from_file_footers_equal_those_planned_from_every_time(small, monkeypatch):
+    """Files whose footer puts all their rows in one period are counted without being read; the
+    windows equal those planned from every row's time, with bounds or without."""
+    from mlnb._project import current_project
+    from mlnb.monitor._log import predictions_dir
+    from mlnb.monitor._windows import LogReader, Window, parse_window
+
+    folder = predictions_dir(current_project(), "churn")
+
+    def from_every_time(reader: LogReader, p: float) -> list[Window]:
+        times = reader.table(["time"]).column("time").to_numpy()
+        first = np.floor(times.min() / p)
+        counts = np.bincount((np.floor(times / p) - first).astype(np.int64))
+        return [Window(i, (first + i) * p, (first + i + 1) * p, int(c)) for i, c in enumerate(counts)]
+
+    t0 = LogReader(folder).table(["time"]).column("time").to_numpy().min()
+    for bounds in [(None, None), (t0 + 86_400 * 1.5, None), (None, t0 + 86_400 * 4.25)]:
+        for spec in ("1D", "6h", "2D", "1W"):
+            reader = LogReader(folder, *bounds)
+            planned = reader.plan(parse_window(spec))
+            assert planned == from_every_time(LogReader(folder, *bounds), parse_window(spec).period)
+    import pyarrow.dataset as pads
+
+    read: list[str] = []
+    real = pads.dataset
+    monkeypatch.setattr(pads, "dataset", lambda files, *a, **k: read.extend(files) or real(files, *a, **k))
+    assert LogReader(folder).plan(parse_window("1D")) and read == []  # one file per day: only footers read
+    assert LogReader(folder).plan(parse_window("6h")) and len(read) == len(LogReader(folder).files)

@@ -33,6 +33,10 @@ def test_order_auc_and_interpolation_equal_numpy_bit_for_bit(name):
     slow = float((rankdata(score)[y].sum() - n1 * (n1 + 1) / 2) / (n1 * (len(y) - n1)))
     assert fast == slow or (np.isnan(fast) and np.isnan(slow))
     assert perf.roc_auc(y, score) == fast or np.isnan(fast)
+    keep = rng.random(len(score)) < 0.8  # the rows with an outcome: their order from the window's
+    sub = rk.subset_order(rk.argsort_desc(score), keep)
+    np.testing.assert_array_equal(sub, np.argsort(-score[keep], kind="stable"))
+    assert rk.mann_whitney_auc(y[keep], score[keep], sub) == rk.mann_whitney_auc(y[keep], score[keep])
     xp = np.unique(np.round(rng.random(3000), 4))
     fp = np.sort(rng.random(len(xp)))
     fp[10:20] = fp[10]  # flat steps, as an isotonic fit has
