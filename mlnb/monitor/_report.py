@@ -115,12 +115,13 @@ def _build(model: str, window: Any, reference: Any, *, start: Any = None, end: A
     if not reader.files:
         raise NotFound(f"model {name} has no prediction log: serve it with `mlnb serve {name}` or log a batch "
                        f"with mlnb.monitor.log_predictions({name!r}, X, y_pred)")
+    groups = groups_of(metrics)
+    outcomes = _read_outcomes(name, groups)  # first: it is the longest step before scoring
     windows = reader.plan(spec)
     if not windows:
         raise NotFound(f"the prediction log of {name} has no rows between {start or 'the start'} and "
                        f"{end or 'the end'}: widen start/end")
-    groups = groups_of(metrics)
-    setup = _setup(model, name, reader, spec, windows, reference, task, min_rows, groups)
+    setup = _setup(model, name, reader, spec, windows, reference, task, min_rows, groups, outcomes)
     base = _baseline(baseline, windows)
     _fit_from_baseline(setup, reader, windows, base)
     if latest_only:
@@ -170,12 +171,27 @@ def _baseline(baseline: Any, windows: list[Window]) -> set[int]:
     raise UsageError(f"baseline={baseline!r}: give 'auto', a number of first windows, a (start, end) period or None")
 
 
-def _setup(model: str, name: str, reader: LogReader, spec: WindowSpec, windows: list[Window], reference: Any,
-           task: str | None, min_rows: int, groups: frozenset[str] = frozenset()) -> _Setup:
+def _read_outcomes(name: str, groups: frozenset[str]) -> Any:
+    """A Future of the model's OutcomeIndex, built in a thread (pyarrow and the kernels hold no
+    GIL) while the windows are planned and the baseline read; None when no group needs outcomes
+    (the estimate's calibration on baseline windows needs them too)."""
+    if not groups & {"realized", "estimated"}:
+        return None
+    from concurrent.futures import ThreadPoolExecutor
+
     from .._project import current_project
-    from ..checks._drift import DriftConfig
     from ._join import OutcomeIndex
     from ._log import outcomes_dir
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="mlnb-outcomes")
+    future = pool.submit(OutcomeIndex.read, outcomes_dir(current_project(), name))
+    pool.shutdown(wait=False)
+    return future
+
+
+def _setup(model: str, name: str, reader: LogReader, spec: WindowSpec, windows: list[Window], reference: Any,
+           task: str | None, min_rows: int, groups: frozenset[str] = frozenset(), outcomes: Any = None) -> _Setup:
+    from ..checks._drift import DriftConfig
 
     features = [c[len(FEATURE):] for c in reader.names if c.startswith(FEATURE)]
     has_proba = "proba" in reader.names
@@ -185,13 +201,7 @@ def _setup(model: str, name: str, reader: LogReader, spec: WindowSpec, windows: 
     version = _version(model)
     setup.signature = version.signature if version is not None else None
     _reference(setup, reference, version, model)
-    if groups & {"realized", "estimated"}:  # the estimate's calibration on baseline windows needs outcomes
-        # built in a thread (pyarrow and the kernels hold no GIL) while the baseline is read and fitted
-        from concurrent.futures import ThreadPoolExecutor
-
-        pool = ThreadPoolExecutor(1, thread_name_prefix="mlnb-outcomes")
-        setup.outcomes = pool.submit(OutcomeIndex.read, outcomes_dir(current_project(), name))
-        pool.shutdown(wait=False)
+    setup.outcomes = outcomes if outcomes is not None else _read_outcomes(name, groups)
     return setup
 
 
