@@ -246,3 +246,35 @@ def test_period_windows_planned_from_file_footers_equal_those_planned_from_every
     monkeypatch.setattr(pads, "dataset", lambda files, *a, **k: read.extend(files) or real(files, *a, **k))
     assert LogReader(folder).plan(parse_window("1D")) and read == []  # one file per day: only footers read
     assert LogReader(folder).plan(parse_window("6h")) and len(read) == len(LogReader(folder).files)
+
+
+def test_a_window_reads_only_the_files_that_hold_its_times(small, monkeypatch, tmp_path):
+    """A day's window opens its day's file only (footers rule the neighbours out), and a time
+    just before midnight that pandas filed under the next day is still in its window."""
+    import pyarrow.dataset as pads
+
+    from mlnb._project import current_project
+    from mlnb.monitor._log import predictions_dir, write_partitioned
+    from mlnb.monitor._windows import LogReader, parse_window
+
+    reader = LogReader(predictions_dir(current_project(), "churn"))
+    opened: list[str] = []
+    real = pads.dataset
+    monkeypatch.setattr(pads, "dataset", lambda files, *a, **k: opened.extend(files) or real(files, *a, **k))
+    for w in reader.plan(parse_window("1D")):
+        opened.clear()
+        frame = reader.read(w, ["x1"], False)
+        day = pd.Timestamp(w.start, unit="s").strftime("date=%Y-%m-%d")
+        assert len(frame) == w.n and sorted(opened) == sorted(str(f) for f in reader.files if f.parent.name == day)
+
+    midnight = 1_790_294_400.0
+    edge = np.nextafter(midnight, 0)  # 09-24 by its value; pandas rounds it to 09-25 00:00 in ns
+    times = np.array([midnight - 10, edge, midnight, midnight + 10])
+    write_partitioned(tmp_path / "log", pd.DataFrame({"time": times, "shadow": False, "x": np.arange(4.0)}))
+    assert sorted(p.name for p in (tmp_path / "log").iterdir()) == ["date=2026-09-24", "date=2026-09-25"]
+    assert len(list((tmp_path / "log" / "date=2026-09-25").iterdir())) == 1  # the edge time is filed there
+    reader = LogReader(tmp_path / "log")
+    windows = reader.plan(parse_window("1D"))
+    assert [w.n for w in windows] == [2, 2]
+    assert reader.read(windows[0], ["x"], False)["x"].tolist() == [0.0, 1.0]
+    assert reader.read(windows[1], ["x"], False)["x"].tolist() == [2.0, 3.0]
