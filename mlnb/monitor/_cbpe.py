@@ -114,8 +114,9 @@ def _unique_counts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _expected(p: np.ndarray, pred: np.ndarray, score: np.ndarray, order: np.ndarray | None = None) -> dict[str, float]:
     """Metrics of the expected confusion matrix (each row is p positive, 1 - p negative)."""
-    tp, fp = float(p[pred].sum()), float((1 - p[pred]).sum())
-    fn, tn = float(p[~pred].sum()), float((1 - p[~pred]).sum())
+    p_pred, p_other = p[pred], p[~pred]  # each selection made once (the same values, the same sums)
+    tp, fp = float(p_pred.sum()), float((1 - p_pred).sum())
+    fn, tn = float(p_other.sum()), float((1 - p_other).sum())
     n = len(p)
 
     def ratio(a: float, b: float) -> float:
@@ -125,12 +126,14 @@ def _expected(p: np.ndarray, pred: np.ndarray, score: np.ndarray, order: np.ndar
 
     if order is None:
         order = argsort_desc(score)  # np.argsort(-score, kind="stable"), by a radix sort
-    cum_tp, cum_fp = np.cumsum(p[order]), np.cumsum(1 - p[order])
+    p_sorted = p[order]
+    cum_tp, cum_fp = np.cumsum(p_sorted), np.cumsum(1 - p_sorted)
     pos, neg = cum_tp[-1] if n else 0.0, cum_fp[-1] if n else 0.0
     auc = NAN
     if pos > 0 and neg > 0:
         # only where the score changes does the curve have a point (ties move together)
-        last = np.r_[score[order][1:] != score[order][:-1], True]
+        sorted_score = score[order]
+        last = np.r_[sorted_score[1:] != sorted_score[:-1], True]
         tpr = np.r_[0.0, cum_tp[last] / pos]
         fpr = np.r_[0.0, cum_fp[last] / neg]
         auc = float(np.trapezoid(tpr, fpr))
