@@ -47,6 +47,8 @@ class _Setup:
     min_rows: int = 30
     has_proba: bool = False
     outcomes: Any = None  # a Future of the OutcomeIndex (None inside: no outcome log)
+    #: the outcomes of the baseline windows' rows, looked up when fitting, by window index
+    baseline_outcomes: dict[int, np.ndarray] = field(default_factory=dict)
     drift_config: Any = None
     notes: list[str] = field(default_factory=list)
     groups: frozenset[str] = frozenset()
@@ -307,6 +309,9 @@ def _fit_from_baseline(setup: _Setup, reader: LogReader, windows: list[Window], 
     if want_cbpe:
         outcome = _outcomes_of(setup, frame.arrow("id"))
         _fit_cbpe(setup, frame["proba"].astype(float), outcome, frame["prediction"], span)
+        if "realized" in setup.groups:  # kept for the windows' realized metrics: looked up once
+            bounds = np.cumsum([0, *(len(part) for part in parts)])
+            setup.baseline_outcomes = {i: outcome[a:b] for i, a, b in zip(sorted(base), bounds[:-1], bounds[1:])}
 
 
 def _outcomes_of(setup: _Setup, ids: Any) -> np.ndarray:
@@ -324,6 +329,9 @@ def _score_window(setup: _Setup, reader: LogReader, w: Window) -> list[dict[str,
             *(["proba"] if setup.has_proba and g & {"realized", "estimated", "drift"} else []),
             *(FEATURE + f for f in setup.features if g & {"drift", "schema"})]
     frame = reader.read(w, cols, setup.spec.rows is not None)
+    kept = setup.baseline_outcomes.pop(w.index, None)
+    if kept is not None and len(kept) == len(frame):  # the same rows, read again in the same order
+        frame.derived("outcomes", lambda: kept)
     out: dict[str, tuple[float, str]] = {}
     for group, metrics in (("realized", _realized), ("estimated", _estimated), ("drift", _drift),
                            ("schema", _schema), ("service", _service)):
@@ -342,7 +350,7 @@ def _realized(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
     if not len(frame):
         return {m: (NAN, "no rows in this window") for m in
                 (perf.REGRESSION if setup.task == "regression" else perf.CLASSIFICATION)}
-    y_true = _outcomes_of(setup, frame.arrow("id"))
+    y_true = frame.derived("outcomes", lambda: _outcomes_of(setup, frame.arrow("id")))
     known = ~perf.missing(y_true)
     y_pred = perf.labels(frame["prediction"])[known]
     if setup.task == "regression":
