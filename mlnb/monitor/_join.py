@@ -80,11 +80,13 @@ class OutcomeIndex:
     def read(cls, folder: Any) -> OutcomeIndex | None:
         """The outcome log under ``folder``, or None when there is none."""
         from ._log import _dataset
+        from ._windows import BATCH_ROWS
 
         dataset = _dataset(folder)
         if dataset is None:
             return None
-        table = dataset.to_table(columns=["id", "outcome", "time"])
+        # a file's column as one chunk: fewer pieces to join into the one id buffer the index keeps
+        table = dataset.to_table(columns=["id", "outcome", "time"], batch_size=BATCH_ROWS)
         return cls(table) if table.num_rows else None
 
     def _exact_join(self) -> tuple[Any, np.ndarray]:
