@@ -56,6 +56,11 @@ def test_codes_join_equals_the_string_join_even_when_codes_collide(monkeypatch):
     assert np.array_equal(_join.codes(pa.chunked_array([ids[:10], ids[10:]], pa.large_string())), codes)
     index = _join.OutcomeIndex(pa.Table.from_pandas(outcomes, preserve_index=False))
     assert np.array_equal(index.lookup(pa.array(asked)), want, equal_nan=True) and index.fallbacks == 0
+    # in log order, each answer's next row is tried first: taken only where it is its id's latest
+    # (the first 500 rows are not: their ids came again later), never where it is a stale copy
+    in_order = pd.Series(ids[:700] + ids[200:260] + ids[:3])
+    assert np.array_equal(index.lookup(pa.array(in_order)), _string_join(outcomes, in_order), equal_nan=True)
+    assert index.fallbacks == 0
 
     # every id shares its code with every other id of its length: the matches fail their check
     monkeypatch.setattr(_join, "codes", lambda a: np.asarray(pa.compute.utf8_length(a), dtype=np.uint64))
