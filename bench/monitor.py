@@ -3,6 +3,7 @@
     python bench/monitor.py                 # 10^7 predictions with outcomes, 20 features, 30 days
     python bench/monitor.py --quick         # small sizes, mlnb only, a few seconds (CI smoke)
     python bench/monitor.py --no-anchor     # mlnb only
+    python bench/monitor.py --keep DIR      # simulate the log into DIR once, reuse it on later runs
 
 What is timed:
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -249,6 +251,25 @@ print(json.dumps({"seconds": time.perf_counter() - t, "version": nml.__version__
 '''
 
 
+def kept(folder: Path, rows: int, features: int, days: int) -> dict:
+    """The simulated project kept in ``folder`` (``project/`` and the training frame), made there
+    when missing or simulated at other sizes."""
+    import pandas as pd
+
+    sizes = {"rows": rows, "features": features, "days": days}
+    meta = folder / "sizes.json"
+    if not (meta.is_file() and json.loads(meta.read_text()) == sizes):
+        shutil.rmtree(folder, ignore_errors=True)
+        (folder / "project").mkdir(parents=True)
+        t = time.perf_counter()
+        sim = simulate(folder / "project", rows, features, days)
+        print(f"simulated {rows:,} predictions in {time.perf_counter() - t:.0f} s (kept in {folder})", file=sys.stderr)
+        sim["train"].to_parquet(folder / "train.parquet")
+        meta.write_text(json.dumps(sizes))
+    train = pd.read_parquet(folder / "train.parquet")
+    return {"names": list(train.columns), "train": train}
+
+
 def ensure_nannyml() -> Path | None:
     from runs import ensure_venv  # bench/runs.py: the venv helper every anchor's venv shares
 
@@ -283,16 +304,27 @@ def main() -> None:
     ap.add_argument("--no-anchor", action="store_true")
     ap.add_argument("--repeat", type=int, default=3, help="alternated runs of mlnb and the anchor (medians)")
     ap.add_argument("--quick", action="store_true", help="small sizes, mlnb only (CI smoke)")
+    ap.add_argument("--keep", type=Path, metavar="DIR",
+                    help="simulate the log into DIR once and reuse it on later runs of the same sizes "
+                         "(the simulation is most of a run); `mlnb monitor check`'s timing then runs on a copy")
     args = ap.parse_args()
     if args.quick:
         args.rows, args.features, args.days, args.no_anchor = 30_000, 5, 6, True
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         big = Path(tmp) / "big"
-        big.mkdir()
-        t = time.perf_counter()
-        sim = simulate(big, args.rows, args.features, args.days)
-        print(f"simulated {args.rows:,} predictions in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+        sim = None
+        if args.keep is not None:
+            sim = kept(args.keep, args.rows, args.features, args.days)
+            # the check below writes into the project: a copy, the log's files hard links (never rewritten)
+            shutil.copytree(args.keep / "project", big, symlinks=True, copy_function=lambda src, dst: (
+                os.link(src, dst) if src.endswith(".parquet") else shutil.copy2(src, dst)))
+            os.chdir(big)
+        else:
+            big.mkdir()
+            t = time.perf_counter()
+            sim = simulate(big, args.rows, args.features, args.days)
+            print(f"simulated {args.rows:,} predictions in {time.perf_counter() - t:.0f} s", file=sys.stderr)
         results["mlnb"] = time_mlnb(args.rows)
         python = None if args.no_anchor else ensure_nannyml()
         if python is not None:

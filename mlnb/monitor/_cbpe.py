@@ -47,10 +47,12 @@ class CBPE:
 
         return np.clip(interp(proba, self.x_, self.y_), 0.0, 1.0)
 
-    def estimate(self, proba: np.ndarray, predicted_positive: np.ndarray) -> dict[str, tuple[float, float, float]]:
-        """``{metric: (estimate, lower, upper)}`` for one window's probabilities and predictions."""
+    def estimate(self, proba: np.ndarray, predicted_positive: np.ndarray,
+                 order: np.ndarray | None = None) -> dict[str, tuple[float, float, float]]:
+        """``{metric: (estimate, lower, upper)}`` for one window's probabilities and predictions
+        (``order``: ``argsort_desc(proba)`` when already known)."""
         p = self.calibrated(proba)
-        values = _expected(p, predicted_positive, proba)
+        values = _expected(p, predicted_positive, proba, order)
         spread = self._spread(p, predicted_positive, proba)
         return {m: (values[m], values[m] - self.z * spread[m], values[m] + self.z * spread[m]) for m in CLASSIFICATION}
 
@@ -110,10 +112,11 @@ def _unique_counts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.asarray(distinct, dtype=x.dtype), codes.astype(np.intp), np.bincount(codes, minlength=len(distinct))
 
 
-def _expected(p: np.ndarray, pred: np.ndarray, score: np.ndarray) -> dict[str, float]:
+def _expected(p: np.ndarray, pred: np.ndarray, score: np.ndarray, order: np.ndarray | None = None) -> dict[str, float]:
     """Metrics of the expected confusion matrix (each row is p positive, 1 - p negative)."""
-    tp, fp = float(p[pred].sum()), float((1 - p[pred]).sum())
-    fn, tn = float(p[~pred].sum()), float((1 - p[~pred]).sum())
+    p_pred, p_other = p[pred], p[~pred]  # each selection made once (the same values, the same sums)
+    tp, fp = float(p_pred.sum()), float((1 - p_pred).sum())
+    fn, tn = float(p_other.sum()), float((1 - p_other).sum())
     n = len(p)
 
     def ratio(a: float, b: float) -> float:
@@ -121,13 +124,16 @@ def _expected(p: np.ndarray, pred: np.ndarray, score: np.ndarray) -> dict[str, f
 
     from ._rank_kernels import argsort_desc
 
-    order = argsort_desc(score)  # np.argsort(-score, kind="stable"), by a radix sort
-    cum_tp, cum_fp = np.cumsum(p[order]), np.cumsum(1 - p[order])
+    if order is None:
+        order = argsort_desc(score)  # np.argsort(-score, kind="stable"), by a radix sort
+    p_sorted = p[order]
+    cum_tp, cum_fp = np.cumsum(p_sorted), np.cumsum(1 - p_sorted)
     pos, neg = cum_tp[-1] if n else 0.0, cum_fp[-1] if n else 0.0
     auc = NAN
     if pos > 0 and neg > 0:
         # only where the score changes does the curve have a point (ties move together)
-        last = np.r_[score[order][1:] != score[order][:-1], True]
+        sorted_score = score[order]
+        last = np.r_[sorted_score[1:] != sorted_score[:-1], True]
         tpr = np.r_[0.0, cum_tp[last] / pos]
         fpr = np.r_[0.0, cum_fp[last] / neg]
         auc = float(np.trapezoid(tpr, fpr))

@@ -4,7 +4,9 @@ Each id (a string) gets a 64-bit code computed from its UTF-8 bytes, straight fr
 buffers: a polynomial hash of the bytes mixed with the length, then SplitMix64's finaliser. The
 outcome log is read once per report (``id``, ``outcome``, ``time``) and reduced to the latest
 outcome per code in an open-addressing hash table, in one pass without sorting (compiled kernels,
-:mod:`._join_kernels`). A window's ids are then coded and looked up in that table.
+:mod:`._join_kernels`). A window's ids are then coded and looked up in that table (the row after
+the previous answer first, when it is its code's latest row: outcomes logged in prediction order
+are then read in order).
 
 A code is not an id: two ids could share one. So every match is **verified** — the matched
 outcome's id must equal the prediction's id, byte for byte — and a window where any match fails
@@ -57,7 +59,7 @@ class OutcomeIndex:
         """From the outcome log's ``id``, ``outcome``, ``time`` (an Arrow table, in log order):
         the latest outcome per id, the later row winning a tie in time."""
         from . import _performance as perf
-        from ._join_kernels import latest_per_code
+        from ._join_kernels import latest_per_code, mark_latest
 
         self._table = table
         self._ids, self._offsets, self._data = _strings(table.column("id"))
@@ -69,6 +71,8 @@ class OutcomeIndex:
         size = 1 << max(4, int(3 * n // 2).bit_length())  # at most two thirds full
         self._slots = np.full(size, -1, dtype=np.int32 if n < 2**31 else np.int64)
         self._n = int(latest_per_code(self._codes, times, self._slots))
+        self._latest = np.zeros(len(self._codes), dtype=np.bool_)  # rows holding their id's latest outcome
+        mark_latest(self._slots, self._latest)
         self.values = perf.labels(table.column("outcome").to_numpy(zero_copy_only=False))
         self._exact: tuple[Any, np.ndarray] | None = None
         self.fallbacks = 0  # windows joined the exact way (a code shared by two ids, or null ids)
@@ -80,11 +84,13 @@ class OutcomeIndex:
     def read(cls, folder: Any) -> OutcomeIndex | None:
         """The outcome log under ``folder``, or None when there is none."""
         from ._log import _dataset
+        from ._windows import BATCH_ROWS
 
         dataset = _dataset(folder)
         if dataset is None:
             return None
-        table = dataset.to_table(columns=["id", "outcome", "time"])
+        # a file's column as one chunk: fewer pieces to join into the one id buffer the index keeps
+        table = dataset.to_table(columns=["id", "outcome", "time"], batch_size=BATCH_ROWS)
         return cls(table) if table.num_rows else None
 
     def _exact_join(self) -> tuple[Any, np.ndarray]:
@@ -108,7 +114,7 @@ class OutcomeIndex:
         if self._nulls or ids.null_count:
             return None
         at = np.empty(len(ids), dtype=np.int64)
-        find(codes(ids), self._slots, self._codes, at)
+        find(codes(ids), self._slots, self._codes, self._latest, at)
         return at if same_strings(at, offsets, data, self._offsets, self._data) else None
 
     def lookup(self, ids: Any) -> np.ndarray:

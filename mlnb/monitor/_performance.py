@@ -74,16 +74,17 @@ def positive_label(y_pred: np.ndarray, y_true: np.ndarray) -> Any:
     return classes[-1] if len(classes) == 2 else None
 
 
-def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
+def roc_auc(y: np.ndarray, score: np.ndarray, order: np.ndarray | None = None) -> float:
     """ROC AUC of binary ``y`` (bool) against ``score``, ties counted half (Mann-Whitney): from
     the scores' ranks (``scipy.stats.rankdata``), or for finite scores the same number counted by
-    a compiled kernel (:func:`._rank_kernels.mann_whitney_auc`)."""
+    a compiled kernel (:func:`._rank_kernels.mann_whitney_auc`; ``order``, when given, is
+    ``argsort_desc(score)``)."""
     from scipy.stats import rankdata
 
     if len(score) >= 1000 and np.isfinite(score).all():
         from ._rank_kernels import mann_whitney_auc
 
-        return mann_whitney_auc(y, score)
+        return mann_whitney_auc(y, score, order)
 
     n1 = int(y.sum())
     n0 = len(y) - n1
@@ -94,12 +95,35 @@ def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
 
 
 def classification(y_pred: np.ndarray, y_true: np.ndarray, proba: np.ndarray | None,
-                   min_rows: int) -> dict[str, tuple[float, str]]:
-    """``{metric: (value, note)}`` over the rows with an outcome."""
+                   min_rows: int, order: Any = None) -> dict[str, tuple[float, str]]:
+    """``{metric: (value, note)}`` over the rows with an outcome; ``order``: a function giving
+    ``argsort_desc(proba)`` (:mod:`._rank_kernels`) when the window already sorted it."""
     n = len(y_true)
     if n < min_rows:
         note = f"{n} outcomes in this window (< {min_rows}): not computed" if n else "no outcomes in this window yet"
         return {m: (NAN, note) for m in CLASSIFICATION}
+    from ._count_kernels import binary_counts
+
+    counts = binary_counts(y_pred, y_true)  # two classes or one, no NaN: one compiled pass, the same numbers
+    if counts is not None:
+        equal, tp, fp, fn, pos = counts
+        out = {"accuracy": (equal / n, ""), **_prf(tp, fp, fn)}
+    else:
+        out, pos = _counted(y_pred, y_true)
+    if proba is None:
+        out["roc_auc"] = (NAN, "no probabilities logged")
+    elif pos is None:
+        out["roc_auc"] = (NAN, "more than two classes: roc_auc not computed")
+    else:
+        t = y_true == pos
+        value = roc_auc(t, proba, order() if order is not None and len(proba) >= 1000 else None)
+        out["roc_auc"] = (value, "" if value == value else "one class only among the outcomes: roc_auc undefined")
+    return out
+
+
+def _counted(y_pred: np.ndarray, y_true: np.ndarray) -> tuple[dict[str, tuple[float, str]], Any]:
+    """Accuracy, precision, recall and f1 of any labels, and the positive label (None with more
+    than two classes: then macro averages)."""
     out = {"accuracy": (float(np.mean(y_pred == y_true)), "")}
     pos = positive_label(y_pred, y_true)
     if pos is not None or len(unique(y_true)) < 2:
@@ -113,15 +137,7 @@ def classification(y_pred: np.ndarray, y_true: np.ndarray, proba: np.ndarray | N
                     float(np.sum((y_pred != c) & (y_true == c)))) for c in classes]
         out.update({m: (float(np.nanmean([d[m][0] for d in per])), "macro average over classes")
                     for m in ("precision", "recall", "f1")})
-    if proba is None:
-        out["roc_auc"] = (NAN, "no probabilities logged")
-    elif pos is None:
-        out["roc_auc"] = (NAN, "more than two classes: roc_auc not computed")
-    else:
-        t = y_true == pos
-        value = roc_auc(t, proba)
-        out["roc_auc"] = (value, "" if value == value else "one class only among the outcomes: roc_auc undefined")
-    return out
+    return out, pos
 
 
 def _prf(tp: float, fp: float, fn: float) -> dict[str, tuple[float, str]]:

@@ -65,6 +65,15 @@ def _radix(keys, order, tmp_keys, tmp_order):  # noqa: ANN001, ANN201
     return where
 
 
+def subset_order(order: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """``argsort_desc(score[keep])`` from ``order = argsort_desc(score)``: a stable order keeps
+    its ties in index order, so the kept entries of ``order``, renumbered, are that order."""
+    if keep.all():
+        return order
+    renumber = np.cumsum(keep, dtype=np.int64) - 1
+    return renumber[order[keep[order]]]
+
+
 def argsort_desc(score: np.ndarray) -> np.ndarray:
     """``np.argsort(-score, kind="stable")`` (NaN scores: NumPy itself is called)."""
     score = np.ascontiguousarray(score, dtype=np.float64)
@@ -107,16 +116,17 @@ def _twice_u(y, score, order):  # noqa: ANN001, ANN201
     return twice
 
 
-def mann_whitney_auc(y: np.ndarray, score: np.ndarray) -> float:
-    """ROC AUC of binary ``y`` against ``score`` exactly as ``_performance.roc_auc`` computes it
-    from ``rankdata`` (NaN without both classes; NaN scores: ``None``, the caller ranks them)."""
+def mann_whitney_auc(y: np.ndarray, score: np.ndarray, order: np.ndarray | None = None) -> float:
+    """ROC AUC of binary ``y`` against finite ``score`` exactly as ``_performance.roc_auc``
+    computes it from ``rankdata`` (NaN without both classes); ``order`` is
+    ``argsort_desc(score)`` when already known."""
     y = np.ascontiguousarray(y, dtype=np.bool_)
     score = np.ascontiguousarray(score, dtype=np.float64)
     n1 = int(y.sum())
     n0 = len(y) - n1
     if not n1 or not n0:
         return float("nan")
-    u = np.float64(_twice_u(y, score, argsort_desc(score))) / 2.0
+    u = np.float64(_twice_u(y, score, argsort_desc(score) if order is None else order)) / 2.0
     return float(u / (n1 * n0))
 
 

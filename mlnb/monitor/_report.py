@@ -47,6 +47,8 @@ class _Setup:
     min_rows: int = 30
     has_proba: bool = False
     outcomes: Any = None  # a Future of the OutcomeIndex (None inside: no outcome log)
+    #: the outcomes of the baseline windows' rows, looked up when fitting, by window index
+    baseline_outcomes: dict[int, np.ndarray] = field(default_factory=dict)
     drift_config: Any = None
     notes: list[str] = field(default_factory=list)
     groups: frozenset[str] = frozenset()
@@ -115,12 +117,13 @@ def _build(model: str, window: Any, reference: Any, *, start: Any = None, end: A
     if not reader.files:
         raise NotFound(f"model {name} has no prediction log: serve it with `mlnb serve {name}` or log a batch "
                        f"with mlnb.monitor.log_predictions({name!r}, X, y_pred)")
+    groups = groups_of(metrics)
+    outcomes = _read_outcomes(name, groups)  # first: it is the longest step before scoring
     windows = reader.plan(spec)
     if not windows:
         raise NotFound(f"the prediction log of {name} has no rows between {start or 'the start'} and "
                        f"{end or 'the end'}: widen start/end")
-    groups = groups_of(metrics)
-    setup = _setup(model, name, reader, spec, windows, reference, task, min_rows, groups)
+    setup = _setup(model, name, reader, spec, windows, reference, task, min_rows, groups, outcomes)
     base = _baseline(baseline, windows)
     _fit_from_baseline(setup, reader, windows, base)
     if latest_only:
@@ -170,12 +173,27 @@ def _baseline(baseline: Any, windows: list[Window]) -> set[int]:
     raise UsageError(f"baseline={baseline!r}: give 'auto', a number of first windows, a (start, end) period or None")
 
 
-def _setup(model: str, name: str, reader: LogReader, spec: WindowSpec, windows: list[Window], reference: Any,
-           task: str | None, min_rows: int, groups: frozenset[str] = frozenset()) -> _Setup:
+def _read_outcomes(name: str, groups: frozenset[str]) -> Any:
+    """A Future of the model's OutcomeIndex, built in a thread (pyarrow and the kernels hold no
+    GIL) while the windows are planned and the baseline read; None when no group needs outcomes
+    (the estimate's calibration on baseline windows needs them too)."""
+    if not groups & {"realized", "estimated"}:
+        return None
+    from concurrent.futures import ThreadPoolExecutor
+
     from .._project import current_project
-    from ..checks._drift import DriftConfig
     from ._join import OutcomeIndex
     from ._log import outcomes_dir
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="mlnb-outcomes")
+    future = pool.submit(OutcomeIndex.read, outcomes_dir(current_project(), name))
+    pool.shutdown(wait=False)
+    return future
+
+
+def _setup(model: str, name: str, reader: LogReader, spec: WindowSpec, windows: list[Window], reference: Any,
+           task: str | None, min_rows: int, groups: frozenset[str] = frozenset(), outcomes: Any = None) -> _Setup:
+    from ..checks._drift import DriftConfig
 
     features = [c[len(FEATURE):] for c in reader.names if c.startswith(FEATURE)]
     has_proba = "proba" in reader.names
@@ -185,13 +203,7 @@ def _setup(model: str, name: str, reader: LogReader, spec: WindowSpec, windows: 
     version = _version(model)
     setup.signature = version.signature if version is not None else None
     _reference(setup, reference, version, model)
-    if groups & {"realized", "estimated"}:  # the estimate's calibration on baseline windows needs outcomes
-        # built in a thread (pyarrow and the kernels hold no GIL) while the baseline is read and fitted
-        from concurrent.futures import ThreadPoolExecutor
-
-        pool = ThreadPoolExecutor(1, thread_name_prefix="mlnb-outcomes")
-        setup.outcomes = pool.submit(OutcomeIndex.read, outcomes_dir(current_project(), name))
-        pool.shutdown(wait=False)
+    setup.outcomes = outcomes if outcomes is not None else _read_outcomes(name, groups)
     return setup
 
 
@@ -297,6 +309,9 @@ def _fit_from_baseline(setup: _Setup, reader: LogReader, windows: list[Window], 
     if want_cbpe:
         outcome = _outcomes_of(setup, frame.arrow("id"))
         _fit_cbpe(setup, frame["proba"].astype(float), outcome, frame["prediction"], span)
+        if "realized" in setup.groups:  # kept for the windows' realized metrics: looked up once
+            bounds = np.cumsum([0, *(len(part) for part in parts)])
+            setup.baseline_outcomes = {i: outcome[a:b] for i, a, b in zip(sorted(base), bounds[:-1], bounds[1:])}
 
 
 def _outcomes_of(setup: _Setup, ids: Any) -> np.ndarray:
@@ -314,6 +329,9 @@ def _score_window(setup: _Setup, reader: LogReader, w: Window) -> list[dict[str,
             *(["proba"] if setup.has_proba and g & {"realized", "estimated", "drift"} else []),
             *(FEATURE + f for f in setup.features if g & {"drift", "schema"})]
     frame = reader.read(w, cols, setup.spec.rows is not None)
+    kept = setup.baseline_outcomes.pop(w.index, None)
+    if kept is not None and len(kept) == len(frame):  # the same rows, read again in the same order
+        frame.derived("outcomes", lambda: kept)
     out: dict[str, tuple[float, str]] = {}
     for group, metrics in (("realized", _realized), ("estimated", _estimated), ("drift", _drift),
                            ("schema", _schema), ("service", _service)):
@@ -332,13 +350,14 @@ def _realized(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
     if not len(frame):
         return {m: (NAN, "no rows in this window") for m in
                 (perf.REGRESSION if setup.task == "regression" else perf.CLASSIFICATION)}
-    y_true = _outcomes_of(setup, frame.arrow("id"))
+    y_true = frame.derived("outcomes", lambda: _outcomes_of(setup, frame.arrow("id")))
     known = ~perf.missing(y_true)
     y_pred = perf.labels(frame["prediction"])[known]
     if setup.task == "regression":
         return perf.regression(y_pred, y_true[known].astype(float), setup.min_rows)
     proba = frame["proba"].astype(float)[known] if setup.has_proba else None
-    return perf.classification(y_pred, perf.labels(y_true[known]), proba, setup.min_rows)
+    order = (lambda: _subset_order(frame, known)) if setup.has_proba else None
+    return perf.classification(y_pred, perf.labels(y_true[known]), proba, setup.min_rows, order)
 
 
 def _estimated(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
@@ -352,11 +371,25 @@ def _estimated(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
     proba = frame["proba"].astype(float)
     predicted = perf.labels(frame["prediction"]) == setup.positive
     out: dict[str, tuple[Any, ...]] = {}
-    for m, (value, lo, hi) in setup.cbpe.estimate(proba, predicted).items():
+    for m, (value, lo, hi) in setup.cbpe.estimate(proba, predicted, _proba_order(frame)).items():
         out[f"estimated.{m}"] = (value, "")
         out[f"estimated.{m}.lower"] = (lo, f"lower end of the estimate's ±{setup.cbpe.z:g}σ interval")
         out[f"estimated.{m}.upper"] = (hi, f"upper end of the estimate's ±{setup.cbpe.z:g}σ interval")
     return out
+
+
+def _proba_order(frame: Any) -> np.ndarray:
+    """``argsort_desc`` of the window's probabilities, sorted once for realized and estimated
+    performance (kept on the frame)."""
+    from ._rank_kernels import argsort_desc
+
+    return frame.derived("proba order", lambda: argsort_desc(frame["proba"].astype(float)))
+
+
+def _subset_order(frame: Any, known: np.ndarray) -> np.ndarray:
+    from ._rank_kernels import subset_order
+
+    return subset_order(_proba_order(frame), known)
 
 
 def _drift(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
@@ -419,7 +452,12 @@ def _schema(setup: _Setup, frame: Any) -> dict[str, tuple[Any, ...]]:
     from ..checks import Schema
     from ..models._query import _STRUCTURE
 
+    from ._schema_fast import structure_failures
+
     columns = {n: {k: v for k, v in spec.items() if k in _STRUCTURE} for n, spec in setup.signature["columns"].items()}
+    fast = structure_failures(setup.signature, columns, frame.table, FEATURE)
+    if fast is not None:  # counted on the Arrow columns: the plain path's numbers (module _schema_fast)
+        return {"schema.failures": (float(fast[0]), ", ".join(sorted(set(fast[1]))[:5]))}
     inputs = frame.pandas([c for c in frame.columns if c.startswith(FEATURE)], FEATURE)
     result = Schema.from_dict({**setup.signature, "columns": columns}, source="signature").validate(inputs)
     failed = ", ".join(sorted({f"{c['column']}:{c['check']}" for c in result.failed_checks})[:5])

@@ -21,6 +21,9 @@ from ..errors import UsageError
 
 _ROWS = re.compile(r"^\s*\d[\d_,]*\s*(rows?)?\s*$")
 DAY = 86_400.0
+#: rows per Arrow batch when reading: more than a row group holds, so a file's column comes as one
+#: chunk, which becomes numpy / pandas without a copy (the default, 131,072 rows, splits it)
+BATCH_ROWS = 1 << 24
 
 
 @dataclass(frozen=True)
@@ -78,8 +81,9 @@ class LogReader:
         self.files = sorted(folder.glob("date=*/part-*.parquet"))
         self.schema: Any = None
         self.names: list[str] = []
-        #: per file: (min, max) of its times when no row is a shadow answer, else None
-        self._stats: dict[str, tuple[float, float] | None] = {}
+        #: per file, from its footer: (rows, min and max of its times or None when a row group
+        #: keeps no statistics, whether no time is null and no row is a shadow answer)
+        self._footers: dict[str, tuple[int, float | None, float | None, bool]] = {}
         if self.files:
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -101,14 +105,22 @@ class LogReader:
         return where
 
     def _files(self, start: float | None, end: float | None) -> list[str]:
+        """The files that may hold times in ``[start, end)``: by their day partition (a day's
+        margin each side: a time is filed under its day rounded, as pandas rounds it to
+        nanoseconds), then by their footers' statistics, which rule a file out exactly."""
         import datetime as dt
 
         def day(t: float) -> str:
             return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%d")
 
-        lo = day(start) if start is not None else ""
-        hi = day(np.nextafter(end, -np.inf)) if end is not None else "9999"
-        return [str(f) for f in self.files if lo <= f.parent.name[5:] <= hi]
+        lo = day(start - DAY) if start is not None else ""
+        hi = day(end + DAY) if end is not None else "9999"
+        out = []
+        for f in (str(f) for f in self.files if lo <= f.parent.name[5:] <= hi):
+            _, first, last, _ = self._footer(f)
+            if first is None or not ((end is not None and first >= end) or (start is not None and last < start)):
+                out.append(f)
+        return out
 
     def table(self, columns: list[str], start: float | None = None, end: float | None = None) -> Any:
         """The log's ``columns`` for ``start <= time < end`` (shadow answers left out)."""
@@ -123,41 +135,46 @@ class LogReader:
             return pa.table({c: pa.array([], pa.float64()) for c in wanted})
         dataset = pads.dataset(files, format="parquet", schema=self.schema)
         if all(self._inside(f, start, end) for f in files):  # the filter would keep every row
-            return dataset.to_table(columns=wanted)
-        return dataset.to_table(columns=wanted, filter=self._filter(start, end))
+            return dataset.to_table(columns=wanted, batch_size=BATCH_ROWS)
+        return dataset.to_table(columns=wanted, filter=self._filter(start, end), batch_size=BATCH_ROWS)
+
+    def _footer(self, file: str) -> tuple[int, float | None, float | None, bool]:
+        """``file``'s rows, min and max time (None when a row group keeps no statistics of
+        them), and whether no time is null and no row a shadow answer (read once)."""
+        if file not in self._footers:
+            import pyarrow.parquet as pq
+
+            meta = pq.ParquetFile(file).metadata
+            names = meta.schema.names
+            lo, hi, plain, known = np.inf, -np.inf, "shadow" in names, "time" in names
+            for g in range(meta.num_row_groups if known else 0):
+                group = meta.row_group(g)
+                t = group.column(names.index("time")).statistics
+                sh = group.column(names.index("shadow")).statistics if "shadow" in names else None
+                if t is None or not t.has_min_max:
+                    known = plain = False
+                    break
+                lo, hi = min(lo, float(t.min)), max(hi, float(t.max))
+                plain = plain and not t.null_count and sh is not None and sh.has_min_max and not sh.null_count \
+                    and not bool(sh.max)
+            self._footers[file] = (meta.num_rows, lo if known else None, hi if known else None, plain)
+        return self._footers[file]
 
     def _inside(self, file: str, start: float | None, end: float | None) -> bool:
         """Whether every row of ``file`` is in ``[start, end)`` and not a shadow answer, by the
         statistics its row groups keep (then reading needs no filter, which would copy every
         column). False when a statistic is missing."""
-        if file not in self._stats:
-            import pyarrow.parquet as pq
-
-            meta = pq.ParquetFile(file).metadata
-            names = meta.schema.names
-            lo, hi, shadow, ok = np.inf, -np.inf, False, "time" in names and "shadow" in names
-            for g in range(meta.num_row_groups if ok else 0):
-                group = meta.row_group(g)
-                t, sh = group.column(names.index("time")).statistics, group.column(names.index("shadow")).statistics
-                if t is None or sh is None or not (t.has_min_max and sh.has_min_max) or t.null_count or sh.null_count:
-                    ok = False
-                    break
-                lo, hi, shadow = min(lo, float(t.min)), max(hi, float(t.max)), shadow or bool(sh.max)
-            self._stats[file] = (lo, hi) if ok and not shadow else None
-        span = self._stats[file]
-        return span is not None and (start is None or span[0] >= start) and (end is None or span[1] < end)
+        _, lo, hi, plain = self._footer(file)
+        return plain and lo is not None and (start is None or lo >= start) and (end is None or hi < end)
 
     def plan(self, spec: WindowSpec) -> list[Window]:
-        """The windows of the log (reads only ``time``)."""
+        """The windows of the log (reads only ``time``, and for period windows only that of the
+        files whose footer does not show them inside one period)."""
+        if spec.period is not None:
+            return self._plan_periods(spec.period)
         times = self.table(["time"]).column("time").to_numpy()
         if not len(times):
             return []
-        if spec.period is not None:
-            p = spec.period
-            first = np.floor(times.min() / p)
-            slot = (np.floor(times / p) - first).astype(np.int64)
-            counts = np.bincount(slot)
-            return [Window(i, (first + i) * p, (first + i + 1) * p, int(c)) for i, c in enumerate(counts)]
         t = np.sort(times, kind="stable")
         out = []
         k = spec.rows or 1
@@ -166,6 +183,34 @@ class LogReader:
             skip = lo - int(np.searchsorted(t, t[lo], "left"))
             out.append(Window(i, float(t[lo]), float(np.nextafter(t[hi - 1], np.inf)), hi - lo, skip))
         return out
+
+    def _plan_periods(self, p: float) -> list[Window]:
+        """Period windows: a file whose footer shows every row kept and its times (min, max) in one
+        period counts its rows there without being read; the other files' times are read."""
+        whole: dict[float, int] = {}  # period (floor(time / p)) -> rows of the files wholly in it
+        lows, read = [], []
+        for f in self._files(self.start, self.end):
+            rows, lo, hi, _ = self._footer(f)
+            if self._inside(f, self.start, self.end) and np.floor(lo / p) == np.floor(hi / p):
+                whole[float(np.floor(lo / p))] = whole.get(float(np.floor(lo / p)), 0) + rows
+                lows.append(lo)
+            else:
+                read.append(f)
+        times = np.empty(0)
+        if read:
+            import pyarrow.dataset as pads
+
+            table = pads.dataset(read, format="parquet", schema=self.schema).to_table(
+                columns=["time"], filter=self._filter(self.start, self.end), batch_size=BATCH_ROWS)
+            times = table.column("time").to_numpy()
+        if not len(times) and not whole:
+            return []
+        first = np.floor(min([*lows, *([times.min()] if len(times) else [])]) / p)
+        counts = np.bincount((np.floor(times / p) - first).astype(np.int64),
+                             minlength=int(max(whole, default=first) - first) + 1)
+        for k, n in whole.items():
+            counts[int(k - first)] += n
+        return [Window(i, (first + i) * p, (first + i + 1) * p, int(c)) for i, c in enumerate(counts)]
 
     def read(self, window: Window, columns: list[str], row_windows: bool) -> WindowFrame:
         """One window's columns (row windows: exactly its rows, in log order), kept in Arrow."""
@@ -187,6 +232,7 @@ class WindowFrame:
         self.table = table
         self.columns: list[str] = list(table.column_names)
         self._numpy: dict[str, np.ndarray] = {}
+        self._derived: dict[str, Any] = {}
 
     def __len__(self) -> int:
         return int(self.table.num_rows)
@@ -201,6 +247,13 @@ class WindowFrame:
 
     def arrow(self, name: str) -> Any:
         return self.table.column(name)
+
+    def derived(self, key: str, make: Any) -> Any:
+        """``make()``, computed once per frame and kept under ``key`` (e.g. an order of a column
+        that two metrics use)."""
+        if key not in self._derived:
+            self._derived[key] = make()
+        return self._derived[key]
 
     def pandas(self, columns: list[str], prefix: str = "") -> Any:
         """``columns`` as a DataFrame (its blocks not consolidated: no copy where Arrow needs

@@ -56,6 +56,11 @@ def test_codes_join_equals_the_string_join_even_when_codes_collide(monkeypatch):
     assert np.array_equal(_join.codes(pa.chunked_array([ids[:10], ids[10:]], pa.large_string())), codes)
     index = _join.OutcomeIndex(pa.Table.from_pandas(outcomes, preserve_index=False))
     assert np.array_equal(index.lookup(pa.array(asked)), want, equal_nan=True) and index.fallbacks == 0
+    # in log order, each answer's next row is tried first: taken only where it is its id's latest
+    # (the first 500 rows are not: their ids came again later), never where it is a stale copy
+    in_order = pd.Series(ids[:700] + ids[200:260] + ids[:3])
+    assert np.array_equal(index.lookup(pa.array(in_order)), _string_join(outcomes, in_order), equal_nan=True)
+    assert index.fallbacks == 0
 
     # every id shares its code with every other id of its length: the matches fail their check
     monkeypatch.setattr(_join, "codes", lambda a: np.asarray(pa.compute.utf8_length(a), dtype=np.uint64))
@@ -181,3 +186,100 @@ def test_a_check_of_an_unchanged_log_reads_nothing_and_a_new_batch_is_read(small
     assert DAYS - 1 in read  # computed again
     pd.testing.assert_frame_equal(fresh, latest_report("churn", "1D", {"drift.share"}).to_frame(), check_exact=True)
     assert not fresh.equals(kept)
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_schema_failures_counted_on_arrow_equal_the_schema_checks(strict):
+    """The window's structure failures counted on its Arrow columns (nulls and NaNs of columns
+    that may hold none) are what Schema.validate finds on the pandas frame; outside that reach
+    (another dtype, a missing column, an extra one under strict) the plain check answers."""
+    from mlnb.checks import Schema
+    from mlnb.monitor._schema_fast import structure_failures
+
+    table = pa.table({"time": [1.0, 2.0, 3.0, 4.0], "feature.a": pa.array([1.0, None, np.nan, 2.0]),
+                      "feature.b": pa.array([1, 2, 3, 4]), "feature.c": pa.array([np.nan, 1.0, 1.0, 1.0], pa.float32()),
+                      "feature.d": pa.array([None, 0.5, 0.5, 0.5])})
+    inputs = table.select([c for c in table.column_names if c.startswith("feature.")]).to_pandas()
+    inputs.columns = [c.removeprefix("feature.") for c in inputs.columns]
+
+    def plain(columns: dict) -> tuple[int, list[str]]:
+        result = Schema.from_dict({"strict": strict, "columns": columns}).validate(inputs)
+        return result.n_failures, sorted(f"{c['column']}:{c['check']}" for c in result.failed_checks)
+
+    cases = [{"a": {"dtype": "float", "nullable": False}, "b": {"dtype": "int", "nullable": False},
+              "c": {"dtype": "float", "nullable": False}, "d": {"dtype": "float", "nullable": True}},
+             {"a": {"dtype": "float", "nullable": True}, "b": {"dtype": "int"}, "c": {"dtype": "float"},
+              "d": {"dtype": "float", "nullable": False}}]
+    for columns in cases:
+        fast = structure_failures({"strict": strict}, columns, table, "feature.")
+        assert fast is not None and (fast[0], sorted(fast[1])) == plain(columns)
+    assert cases[0] and structure_failures({"strict": strict}, cases[0], table, "feature.")[0] == 3
+    outside = [{**cases[0], "b": {"dtype": "float", "nullable": False}},  # an int column said to be float
+               {**cases[0], "e": {"dtype": "float"}},                      # a column the window lacks
+               {"a": {"dtype": "string"}}]
+    for columns in outside:
+        assert structure_failures({"strict": strict}, columns, table, "feature.") is None
+    if strict:  # columns the signature lacks
+        assert structure_failures({"strict": True}, {"a": cases[0]["a"]}, table, "feature.") is None
+
+
+def test_period_windows_planned_from_file_footers_equal_those_planned_from_every_time(small, monkeypatch):
+    """Files whose footer puts all their rows in one period are counted without being read; the
+    windows equal those planned from every row's time, with bounds or without."""
+    from mlnb._project import current_project
+    from mlnb.monitor._log import predictions_dir
+    from mlnb.monitor._windows import LogReader, Window, parse_window
+
+    folder = predictions_dir(current_project(), "churn")
+
+    def from_every_time(reader: LogReader, p: float) -> list[Window]:
+        times = reader.table(["time"]).column("time").to_numpy()
+        first = np.floor(times.min() / p)
+        counts = np.bincount((np.floor(times / p) - first).astype(np.int64))
+        return [Window(i, (first + i) * p, (first + i + 1) * p, int(c)) for i, c in enumerate(counts)]
+
+    t0 = LogReader(folder).table(["time"]).column("time").to_numpy().min()
+    for bounds in [(None, None), (t0 + 86_400 * 1.5, None), (None, t0 + 86_400 * 4.25)]:
+        for spec in ("1D", "6h", "2D", "1W"):
+            reader = LogReader(folder, *bounds)
+            planned = reader.plan(parse_window(spec))
+            assert planned == from_every_time(LogReader(folder, *bounds), parse_window(spec).period)
+    import pyarrow.dataset as pads
+
+    read: list[str] = []
+    real = pads.dataset
+    monkeypatch.setattr(pads, "dataset", lambda files, *a, **k: read.extend(files) or real(files, *a, **k))
+    assert LogReader(folder).plan(parse_window("1D")) and read == []  # one file per day: only footers read
+    assert LogReader(folder).plan(parse_window("6h")) and len(read) == len(LogReader(folder).files)
+
+
+def test_a_window_reads_only_the_files_that_hold_its_times(small, monkeypatch, tmp_path):
+    """A day's window opens its day's file only (footers rule the neighbours out), and a time
+    just before midnight that pandas filed under the next day is still in its window."""
+    import pyarrow.dataset as pads
+
+    from mlnb._project import current_project
+    from mlnb.monitor._log import predictions_dir, write_partitioned
+    from mlnb.monitor._windows import LogReader, parse_window
+
+    reader = LogReader(predictions_dir(current_project(), "churn"))
+    opened: list[str] = []
+    real = pads.dataset
+    monkeypatch.setattr(pads, "dataset", lambda files, *a, **k: opened.extend(files) or real(files, *a, **k))
+    for w in reader.plan(parse_window("1D")):
+        opened.clear()
+        frame = reader.read(w, ["x1"], False)
+        day = pd.Timestamp(w.start, unit="s").strftime("date=%Y-%m-%d")
+        assert len(frame) == w.n and sorted(opened) == sorted(str(f) for f in reader.files if f.parent.name == day)
+
+    midnight = 1_790_294_400.0
+    edge = np.nextafter(midnight, 0)  # 09-24 by its value; pandas rounds it to 09-25 00:00 in ns
+    times = np.array([midnight - 10, edge, midnight, midnight + 10])
+    write_partitioned(tmp_path / "log", pd.DataFrame({"time": times, "shadow": False, "x": np.arange(4.0)}))
+    assert sorted(p.name for p in (tmp_path / "log").iterdir()) == ["date=2026-09-24", "date=2026-09-25"]
+    assert len(list((tmp_path / "log" / "date=2026-09-25").iterdir())) == 1  # the edge time is filed there
+    reader = LogReader(tmp_path / "log")
+    windows = reader.plan(parse_window("1D"))
+    assert [w.n for w in windows] == [2, 2]
+    assert reader.read(windows[0], ["x"], False)["x"].tolist() == [0.0, 1.0]
+    assert reader.read(windows[1], ["x"], False)["x"].tolist() == [2.0, 3.0]
