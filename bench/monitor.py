@@ -84,6 +84,33 @@ def simulate(folder: Path, rows: int, features: int, days: int, seed: int = 0) -
     return {"names": names, "train": train}
 
 
+def simulated(folder: Path, rows: int, features: int, days: int) -> dict:
+    """:func:`simulate` into ``folder``, or the project a former run left there with the same sizes
+    (its rules and monitor cache removed, its log restored to what the simulation wrote)."""
+    import pickle
+    import shutil
+
+    sizes = [rows, features, days]
+    saved = folder / "bench-sim.pickle"
+    if saved.is_file():
+        kept = pickle.loads(saved.read_bytes())
+        if kept["sizes"] == sizes:
+            os.chdir(folder)
+            for extra in (folder / ".mlnb" / "predictions" / "bench").glob("date=*/part-*.parquet"):
+                if str(extra.relative_to(folder)) not in kept["files"]:  # a former run's new batch
+                    extra.unlink()
+            shutil.rmtree(folder / ".mlnb" / "monitor-cache", ignore_errors=True)
+            (folder / "monitoring.yaml").unlink(missing_ok=True)
+            return kept["sim"]
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    sim = simulate(folder, rows, features, days)
+    files = [str(f.relative_to(folder)) for f in (folder / ".mlnb" / "predictions" / "bench").glob("date=*/part-*.parquet")]
+    saved.write_bytes(pickle.dumps({"sizes": sizes, "sim": sim, "files": files}))
+    return sim
+
+
 #: the 20 rules `mlnb monitor check` evaluates
 RULES = ["accuracy < 0.5", "precision < 0.5", "recall < 0.5", "f1 < 0.5", "roc_auc < 0.5", "accuracy outside band",
          "estimated.accuracy < 0.5", "estimated.roc_auc < 0.5", "estimated.f1 < 0.5", "drift.share > 0.5",
@@ -283,15 +310,16 @@ def main() -> None:
     ap.add_argument("--no-anchor", action="store_true")
     ap.add_argument("--repeat", type=int, default=3, help="alternated runs of mlnb and the anchor (medians)")
     ap.add_argument("--quick", action="store_true", help="small sizes, mlnb only (CI smoke)")
+    ap.add_argument("--log-dir", type=Path, metavar="DIR",
+                    help="keep the simulated project in DIR and reuse it when DIR already holds one of the same "
+                         "size (the simulation takes most of a full run); its monitor cache is cleared first")
     args = ap.parse_args()
     if args.quick:
         args.rows, args.features, args.days, args.no_anchor = 30_000, 5, 6, True
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        big = Path(tmp) / "big"
-        big.mkdir()
         t = time.perf_counter()
-        sim = simulate(big, args.rows, args.features, args.days)
+        sim = simulated(args.log_dir or Path(tmp) / "big", args.rows, args.features, args.days)
         print(f"simulated {args.rows:,} predictions in {time.perf_counter() - t:.0f} s", file=sys.stderr)
         results["mlnb"] = time_mlnb(args.rows)
         python = None if args.no_anchor else ensure_nannyml()
