@@ -14,6 +14,7 @@ from typing import Any
 
 from .._display import Table, format_value
 from ._alerts import COOLDOWN, FIRED, FIRING, NO_DATA, RESOLVED, Evaluation, firing_count, record
+from ._latest import _epoch  # noqa: F401 - the exporter reads a report's frame as a check reads it
 from ._rules import Rule, load_rules
 
 _COLUMNS = ["rule", "when", "window", "value", "state", "alert", "note"]

@@ -120,14 +120,33 @@ def _build(model: str, window: Any, reference: Any, *, start: Any = None, end: A
         raise NotFound(f"the prediction log of {name} has no rows between {start or 'the start'} and "
                        f"{end or 'the end'}: widen start/end")
     groups = groups_of(metrics)
-    setup = _setup(model, name, reader, spec, windows, reference, task, min_rows, groups)
+    from . import _window_cache
+
+    kept = isinstance(reference, str) and reference == "training" and _window_cache.enabled()
+    setup = _setup(model, name, reader, spec, windows, reference, task, min_rows, groups, outcomes=not kept)
     base = _baseline(baseline, windows)
-    _fit_from_baseline(setup, reader, windows, base)
-    if latest_only:
-        windows = [w for w in windows if w.index in base or w.index == windows[-1].index]
+    scored = windows if not latest_only else [w for w in windows if w.index in base or w.index == windows[-1].index]
+    score: Any = lambda w: _score_window(setup, reader, w)  # noqa: E731
+    if kept:  # windows (and the baseline fit) whose inputs did not change are read back, not computed
+        cache = _window_cache.WindowCache(current_project(), name, model, reader, setup, scored, base, bounds)
+        notes = len(setup.notes)
+        if not cache.load_fit():
+            _start_outcomes(setup, name)
+            _fit_from_baseline(setup, reader, windows, base)
+            cache.keep_fit(notes)
+        elif setup.outcomes is None and groups & {"realized", "estimated"}:
+            from ._join import OutcomeIndex
+
+            folder = _outcome_folder(name)
+            setup.outcomes = _window_cache._Lazy(lambda: OutcomeIndex.read(folder))
+        score = cache.scorer(lambda s, w: _score_window(s, reader, w), _window_cache.outcome_index)
+    else:
+        _fit_from_baseline(setup, reader, windows, base)
     rows: list[dict[str, Any]] = []
-    for part in _map_windows(lambda w: _score_window(setup, reader, w), windows):
+    for part in _map_windows(score, scored):
         rows += part
+    if kept:
+        cache.trim()
     _apply_thresholds(rows, base, static, sigma)
     return Report(name, spec.text, rows, windows, baseline=sorted(base), notes=setup.notes, task=setup.task)
 
@@ -171,11 +190,8 @@ def _baseline(baseline: Any, windows: list[Window]) -> set[int]:
 
 
 def _setup(model: str, name: str, reader: LogReader, spec: WindowSpec, windows: list[Window], reference: Any,
-           task: str | None, min_rows: int, groups: frozenset[str] = frozenset()) -> _Setup:
-    from .._project import current_project
+           task: str | None, min_rows: int, groups: frozenset[str] = frozenset(), outcomes: bool = True) -> _Setup:
     from ..checks._drift import DriftConfig
-    from ._join import OutcomeIndex
-    from ._log import outcomes_dir
 
     features = [c[len(FEATURE):] for c in reader.names if c.startswith(FEATURE)]
     has_proba = "proba" in reader.names
@@ -185,14 +201,30 @@ def _setup(model: str, name: str, reader: LogReader, spec: WindowSpec, windows: 
     version = _version(model)
     setup.signature = version.signature if version is not None else None
     _reference(setup, reference, version, model)
-    if groups & {"realized", "estimated"}:  # the estimate's calibration on baseline windows needs outcomes
-        # built in a thread (pyarrow and the kernels hold no GIL) while the baseline is read and fitted
+    if outcomes:
+        _start_outcomes(setup, name)
+    return setup
+
+
+def _outcome_folder(name: str) -> Any:
+    from .._project import current_project
+    from ._log import outcomes_dir
+
+    return outcomes_dir(current_project(), name)
+
+
+def _start_outcomes(setup: _Setup, name: str) -> None:
+    """The outcome index, when the groups need it: the estimate's calibration on baseline windows
+    needs outcomes too. Built in a thread (pyarrow and the kernels hold no GIL) while the baseline
+    is read and fitted."""
+    if setup.groups & {"realized", "estimated"}:
         from concurrent.futures import ThreadPoolExecutor
 
+        from ._join import OutcomeIndex
+
         pool = ThreadPoolExecutor(1, thread_name_prefix="mlnb-outcomes")
-        setup.outcomes = pool.submit(OutcomeIndex.read, outcomes_dir(current_project(), name))
+        setup.outcomes = pool.submit(OutcomeIndex.read, _outcome_folder(name))
         pool.shutdown(wait=False)
-    return setup
 
 
 def _version(model: str) -> Any:

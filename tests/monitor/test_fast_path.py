@@ -115,6 +115,7 @@ def test_the_latest_window_report_equals_the_whole_reports_latest_rows(small, me
     from mlnb.monitor._report import groups_of, latest_report
     from mlnb.monitor._windows import LogReader
 
+    monkeypatch.setenv("MLNB_MONITOR_CACHE", "0")  # the plain computation reads only these windows
     whole = mlnb.monitor.report("churn", window="1D").to_frame()
     read = []
     real = LogReader.read
