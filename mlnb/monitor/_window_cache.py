@@ -278,7 +278,11 @@ class WindowCache:
         return rows if isinstance(rows, list) else None
 
     def _keep_rows(self, key: str, rows: list[dict[str, Any]]) -> None:
-        self._write(self._path(key, ".json"), json.dumps({"rows": rows}).encode())
+        try:  # a NumPy scalar is kept as the Python number of the same value; anything else is not kept
+            text = json.dumps({"rows": rows}, default=_number)
+        except (TypeError, ValueError):
+            return
+        self._write(self._path(key, ".json"), text.encode())
 
     def trim(self) -> None:
         """Drop the least recently used entries past :data:`MAX_ENTRIES` (and killed writers' leftovers)."""
@@ -294,6 +298,14 @@ class WindowCache:
         kept = sorted((e for e in entries if not e[1].name.endswith(".tmp")), reverse=True)
         for _, p in kept[MAX_ENTRIES:]:
             p.unlink(missing_ok=True)
+
+
+def _number(value: Any) -> Any:
+    import numpy as np
+
+    if isinstance(value, (np.bool_, np.integer, np.floating)):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not kept")
 
 
 def _mlnb_version() -> str:
