@@ -115,14 +115,14 @@ def _build(model: str, window: Any, reference: Any, *, start: Any = None, end: A
     if not reader.files:
         raise NotFound(f"model {name} has no prediction log: serve it with `mlnb serve {name}` or log a batch "
                        f"with mlnb.monitor.log_predictions({name!r}, X, y_pred)")
-    windows = reader.plan(spec)
+    from . import _window_cache
+
+    kept = isinstance(reference, str) and reference == "training" and _window_cache.enabled()
+    windows = _window_cache.plan(current_project(), name, reader, spec) if kept else reader.plan(spec)
     if not windows:
         raise NotFound(f"the prediction log of {name} has no rows between {start or 'the start'} and "
                        f"{end or 'the end'}: widen start/end")
     groups = groups_of(metrics)
-    from . import _window_cache
-
-    kept = isinstance(reference, str) and reference == "training" and _window_cache.enabled()
     setup = _setup(model, name, reader, spec, windows, reference, task, min_rows, groups, outcomes=not kept)
     base = _baseline(baseline, windows)
     scored = windows if not latest_only else [w for w in windows if w.index in base or w.index == windows[-1].index]

@@ -119,7 +119,9 @@ class WindowCache:
 
     # -- keys ---------------------------------------------------------------------------------
     def _list(self) -> list[Any]:
-        files = [*self.reader.files, *self.outcome_files]
+        """The log's files as this report reads them: the reader's, and the outcome log as listed
+        now (the whole outcome index lists it when it is built, maybe after a new file came)."""
+        files = [*self.reader.files, *sorted(self.outcome_folder.glob("date=*/part-*.parquet"))]
         try:
             return [_stat(Path(f), self.root) for f in files]
         except OSError:
@@ -329,3 +331,59 @@ def outcome_index(folder: Path, files: list[Path]) -> Any:
                            partition_base_dir=str(folder), schema=whole.schema)
     table = dataset.to_table(columns=["id", "outcome", "time"])
     return OutcomeIndex(table) if table.num_rows else None
+
+
+def plan(project: Any, name: str, reader: Any, spec: Any) -> list[Any]:
+    """``reader.plan(spec)``, from each prediction file's count of rows per period kept from the
+    last plan (a file is read only the first time: a new batch reads only itself). Row windows,
+    which need every time in order, are planned by the reader."""
+    if spec.period is None:
+        return reader.plan(spec)
+    import numpy as np
+
+    from . import _cache
+    from ._windows import Window
+
+    root = Path(project.mlnb_dir).parent
+    what = json.dumps({"format": FORMAT, "period": spec.period, "bounds": [reader.start, reader.end],
+                       "schema": str(reader.schema), "code": _cache._code()}, sort_keys=True, default=str)
+    path = Path(project.mlnb_dir) / "monitor-cache" / name / "windows" / f"plan-{hashlib.sha256(what.encode()).hexdigest()[:16]}.json"
+    try:
+        kept = json.loads(path.read_text())
+        os.utime(path)  # recently used (WindowCache.trim drops the least recently used)
+    except (OSError, ValueError):
+        kept = {}
+    counts, fresh = {}, False
+    for f in reader.files:
+        key = json.dumps(_stat(Path(f), root))
+        entry = kept.get(key)
+        if not (isinstance(entry, list) and len(entry) == 2):
+            times = _file_times(reader, str(f))
+            slots, n = np.unique(np.floor(times / spec.period), return_counts=True)
+            entry, fresh = [slots.tolist(), n.tolist()], True
+        counts[key] = entry
+    if fresh:
+        try:
+            _cache.ignored(path.parent)
+            _cache.write_whole(path, json.dumps(counts).encode())
+        except OSError:
+            pass
+    slots = [s for entry in counts.values() for s in entry[0]]
+    if not slots:
+        return []
+    first = np.float64(min(slots))
+    total = np.zeros(int(max(slots) - first) + 1, dtype=np.int64)
+    for s, n in counts.values():
+        np.add.at(total, (np.asarray(s, dtype=np.float64) - first).astype(np.int64), np.asarray(n, dtype=np.int64))
+    p = spec.period
+    return [Window(i, (first + i) * p, (first + i + 1) * p, int(c)) for i, c in enumerate(total)]
+
+
+def _file_times(reader: Any, file: str) -> Any:
+    """The times of ``file`` the reader plans with: its filter (shadow answers out, start/end),
+    applied to the file alone, with the log's schema."""
+    import pyarrow.dataset as pads
+
+    dataset = pads.dataset([file], format="parquet", schema=reader.schema)
+    table = dataset.to_table(columns=["time"], filter=reader._filter(reader.start, reader.end))
+    return table.column("time").to_numpy()

@@ -142,3 +142,24 @@ def test_a_check_of_an_unchanged_log_imports_no_numerical_library(month):
     rows = json.loads("\n".join(out))["rules"]
     assert [(r["rule"], r["value"]) for r in rows] == [(r["rule"], r["value"]) for r in first]
     assert [r["value"] is None for r in rows] == [True, False]  # no outcomes on the last day yet
+
+
+@pytest.mark.parametrize("window", ["1D", "12h", "5h"])
+def test_windows_planned_from_kept_counts_are_the_readers(month, window):
+    """The windows of a plan made from each file's kept counts equal the reader's plan (which reads
+    every time), before and after a new file (this test runs last: it logs a new file), with and without a start bound."""
+    from mlnb.monitor import _window_cache
+    from mlnb.monitor._log import predictions_dir
+    from mlnb.monitor._windows import LogReader, parse_window
+
+    project, spec = month["project"], parse_window(window)
+    folder = predictions_dir(project, "churn")
+    for start in (None, month["logged"]["time"].iloc[200].timestamp()):
+        for _ in range(2):  # computed, then from the kept counts
+            reader = LogReader(folder, start)
+            assert _window_cache.plan(project, "churn", reader, spec) == reader.plan(spec)
+    one = month["logged"].iloc[[5]]
+    mlnb.monitor.log_predictions("churn", one[["x1", "x2", "x3", "plan"]], [1], ids=["planned-1"], proba=[0.7],
+                                 time=one["time"] + pd.Timedelta(days=DAYS + 2))  # a window after an empty one
+    reader = LogReader(folder)
+    assert _window_cache.plan(project, "churn", reader, spec) == reader.plan(spec)
