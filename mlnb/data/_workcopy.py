@@ -23,6 +23,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from .._project import Project
+from .._whole import write_whole
 from ..errors import UsageError
 from ..store import registry
 from ..store._schema import data_versions as dv
@@ -133,15 +134,7 @@ def write_dvcfile(project: Project, rel: str, md5: str, size: int, nfiles: int |
     out.hash_info = HashInfo("md5", md5)
     out.meta = Meta(isdir=md5.endswith(".dir"), size=size, nfiles=nfiles)
     text = dumps_yaml(to_single_stage_file(stage))
-    tmp = dvcfile.with_name(f".{dvcfile.name}{TMP_INFIX}{uuid.uuid4().hex[:12]}")
-    try:
-        with open(tmp, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, dvcfile)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_whole(dvcfile, text, dvcfile.with_name(f".{dvcfile.name}{TMP_INFIX}{uuid.uuid4().hex[:12]}"))
     repo._reset()
 
 

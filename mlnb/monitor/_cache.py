@@ -4,9 +4,9 @@ A report is a pure function of its inputs: the prediction and outcome logs (file
 and renamed into place, never rewritten: a file's path, size and modification time identify its
 rows), the model's registered version (its training profile and signature), the window spec, the
 metrics asked for, mlnb's code and the numerical libraries' versions. The key is a SHA-256 of all
-of them; a check whose key matches the kept one reads the kept frame (a parquet file under
-``.mlnb/monitor-cache``) instead of computing it, so a check of an unchanged log costs a listing
-of the log's files. Any new prediction or outcome file, a new version, a changed spec, an edited
+of them; a check whose key matches the kept one reads the kept latest window (a small JSON file
+under ``.mlnb/monitor-cache``, :class:`._latest.LatestWindow`) instead of computing it, so a check
+of an unchanged log costs a listing of the log's files and imports neither numpy nor pandas. Any new prediction or outcome file, a new version, a changed spec, an edited
 mlnb source file or an upgraded library gives a new key and the report is computed again (and
 kept in place of the old one).
 """
@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from .._whole import write_whole  # noqa: F401 - the caches here write through it (a ``.tmp`` left by a kill is swept)
+
 #: bumped when what is kept, or how it is computed, changes meaning
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 _CODE = Path(__file__).resolve().parents[1]
 
 
@@ -42,17 +43,17 @@ def _code() -> list[tuple[str, int, int]]:
     return out
 
 
+#: the libraries a report's numbers come from
+LIBRARIES = ("numpy", "pandas", "pyarrow", "scipy", "numba")
+
+
 def _libraries() -> dict[str, str]:
     """Versions of the libraries a report's numbers come from: an upgrade may change a last digit
-    (scipy and numba by their installed metadata: importing them would cost more than the check)."""
+    (by their installed metadata: importing them would cost more than a check of an unchanged log)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    import numpy
-    import pandas
-    import pyarrow
-
-    out = {"numpy": numpy.__version__, "pandas": pandas.__version__, "pyarrow": pyarrow.__version__}
-    for name in ("scipy", "numba"):
+    out = {}
+    for name in LIBRARIES:
         try:
             out[name] = version(name)
         except PackageNotFoundError:
@@ -60,13 +61,22 @@ def _libraries() -> dict[str, str]:
     return out
 
 
+def model_version(model: str) -> Any:
+    """The registered version ``model`` names, or None (a log of a model never registered)."""
+    from ..errors import NotFound
+    from ..models._refs import resolve
+
+    try:
+        return resolve(model)
+    except NotFound:
+        return None
+
+
 def key(project: Any, name: str, model: str, window: Any, metrics: Any) -> str:
     """The SHA-256 of everything the latest-window report of ``model`` depends on."""
     from .. import __version__
     from ._log import outcomes_dir, predictions_dir
-    from ._report import _version
-
-    version = _version(model)
+    version = model_version(model)
     inputs = {
         "format": CACHE_FORMAT, "mlnb": __version__, "code": _code(), "libraries": _libraries(), "model": model, "window": str(window),
         "metrics": sorted(metrics) if metrics is not None else None,
@@ -92,32 +102,39 @@ def _young(path: Path) -> bool:
 
 
 def load(project: Any, name: str, window: Any, metrics: Any, digest: str) -> Any:
-    """The kept frame for ``digest``, or None."""
-    path = _slot(project, name, window, metrics) / f"{digest}.parquet"
-    if not path.is_file():
+    """The kept :class:`._latest.LatestWindow` for ``digest``, or None."""
+    path = _slot(project, name, window, metrics) / f"{digest}.json"
+    try:
+        text = path.read_text()
+    except OSError:
         return None
-    import pandas as pd
+    from ._latest import LatestWindow
 
     try:
-        return pd.read_parquet(path)
-    except (OSError, ValueError):  # a damaged file: computed again
+        return LatestWindow.from_json(text)
+    except (ValueError, KeyError, TypeError):  # a damaged file: computed again
         return None
 
 
-def keep(project: Any, name: str, window: Any, metrics: Any, digest: str, frame: Any) -> None:
-    """Keep ``frame`` under ``digest`` (written whole, then renamed into place), in place of any
-    older frame of the same model, window and metrics. A cache that cannot be written is skipped."""
+def ignored(folder: Path) -> None:
+    """``folder`` (under ``.mlnb/monitor-cache``) made, and the cache kept out of git."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ignore = Path(folder)
+    while ignore.name != "monitor-cache" and ignore.parent != ignore:
+        ignore = ignore.parent
+    if not (ignore / ".gitignore").exists():
+        (ignore / ".gitignore").write_text("# mlnb monitor's kept reports: scratch, recomputed when missing\n*\n")
+
+
+def keep(project: Any, name: str, window: Any, metrics: Any, digest: str, latest: Any) -> None:
+    """Keep ``latest`` under ``digest`` (written whole, then renamed into place), in place of any
+    older one of the same model, window and metrics. A cache that cannot be written is skipped."""
     slot = _slot(project, name, window, metrics)
     try:
-        slot.mkdir(parents=True, exist_ok=True)
-        ignore = slot.parents[1] / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("# mlnb monitor check's kept reports: scratch, recomputed when missing\n*\n")
-        tmp = slot / f".{digest}.{os.getpid()}.tmp"
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, slot / f"{digest}.parquet")
-        for old in [*slot.glob("*.parquet"), *slot.glob(".*.tmp")]:  # older frames, a killed check's leftovers
-            if old.name != f"{digest}.parquet" and not (old.suffix == ".tmp" and _young(old)):
+        ignored(slot)
+        write_whole(slot / f"{digest}.json", latest.to_json().encode())
+        for old in [*slot.glob("*.json"), *slot.glob("*.parquet"), *slot.glob(".*.tmp")]:  # older ones, leftovers
+            if old.name != f"{digest}.json" and not (old.suffix == ".tmp" and _young(old)):
                 old.unlink(missing_ok=True)
     except OSError:
         return

@@ -8,7 +8,6 @@ recorded (:mod:`._alerts`) and the channels told (:mod:`._channels`).
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -27,53 +26,39 @@ def _number(value: Any) -> float | None:
     return out if math.isfinite(out) else None
 
 
-def _epoch(stamp: Any) -> float | None:
-    if stamp is None:
-        return None
-    try:
-        import pandas as pd
-
-        if pd.isna(stamp):
-            return None
-        return pd.Timestamp(stamp).timestamp()
-    except (TypeError, ValueError):
-        return _number(stamp)
-
-
 def evaluate(rules: list[Rule], frames: Mapping[str, Any]) -> list[Evaluation]:
-    """Each rule against the latest window of ``frames[rule.window]`` (a report's ``to_frame()``).
+    """Each rule against the latest window of ``frames[rule.window]``: a :class:`._latest.LatestWindow`
+    or a report's ``to_frame()``.
 
     A rule whose metric has no row or no value in that window (no outcomes yet, a window too
     small, a band not calibrated) is "no data": its alert, if any, neither fires nor resolves.
     """
+    from ._latest import LatestWindow
+
+    latest = {w: f if f is None or isinstance(f, LatestWindow) else LatestWindow.from_frame(f) for w, f in frames.items()}
     out = []
     for rule in rules:
-        frame = frames[rule.window]
+        window = latest[rule.window]
         condition = rule.condition
         ev = Evaluation(rule)
         out.append(ev)
-        if frame is None or len(frame) == 0:
+        if window is None:
             ev.note = "no predictions logged yet"
             continue
-        latest = frame[frame["window"] == frame["window"].max()]
-        row = latest[latest["metric"] == condition.metric]
-        first = latest.iloc[0]
-        ev.window_start, ev.window_end, ev.n = _epoch(first["start"]), _epoch(first["end"]), int(first["n"])
-        if row.empty:
+        ev.window_start, ev.window_end, ev.n = window.start, window.end, window.n
+        row = window.metrics.get(condition.metric)
+        if row is None:
             ev.note = f"no {condition.metric} in the latest window"
             continue
-        row = row.iloc[0]
         ev.value = _number(row["value"])
-        ev.lower, ev.upper = _number(row.get("lower")), _number(row.get("upper"))
-        note = row.get("note")
+        ev.lower, ev.upper = _number(row["lower"]), _number(row["upper"])
         if ev.value is None:
-            ev.note = str(note) if isinstance(note, str) and note else f"no value of {condition.metric} in this window"
+            ev.note = row["note"] or f"no value of {condition.metric} in this window"
             continue
         if condition.op == "band" and ev.lower is None and ev.upper is None:
             ev.note = f"no calibrated band for {condition.metric}"
             continue
-        alert = row.get("alert")
-        ev.firing = condition.holds(ev.value, bool(alert) if alert is not None and alert == alert else False)
+        ev.firing = condition.holds(ev.value, bool(row["alert"]))
     return out
 
 
@@ -111,24 +96,27 @@ class CheckResult(Table):
 Reporter = Callable[[str, str], Any]
 
 
-def _report_frame(model: str, window: str, metrics: Any = None) -> Any:
-    """The frame of ``mlnb.monitor.report(model, window=...)`` for its latest window: only that
-    window and the baseline ones (its bands) are computed, and only the groups of ``metrics``;
-    kept until an input changes (:mod:`._cache`: an unchanged log is not read again)."""
+def _latest_window(model: str, window: str, metrics: Any = None) -> Any:
+    """The latest window of ``mlnb.monitor.report(model, window=...)`` (a :class:`._latest.LatestWindow`):
+    only that window and the baseline ones (its bands) are computed, and only the groups of
+    ``metrics``; kept until an input changes (:mod:`._cache`: an unchanged log is not read again,
+    nor numpy or pandas imported)."""
     from .._project import current_project
     from ..models._refs import split_ref
     from . import _cache
-    from ._report import latest_report
 
     project = current_project()
     name, _ = split_ref(model)
     digest = _cache.key(project, name, model, window, metrics)
-    frame = _cache.load(project, name, window, metrics, digest)
-    if frame is None:
-        frame = latest_report(model, window, metrics).to_frame()
-        if _cache.key(project, name, model, window, metrics) == digest:  # no file came meanwhile
-            _cache.keep(project, name, window, metrics, digest, frame)
-    return frame
+    latest = _cache.load(project, name, window, metrics, digest)
+    if latest is None:
+        from ._latest import LatestWindow
+        from ._report import latest_report
+
+        latest = LatestWindow.from_rows(latest_report(model, window, metrics).rows)
+        if latest is not None and _cache.key(project, name, model, window, metrics) == digest:  # no file came meanwhile
+            _cache.keep(project, name, window, metrics, digest, latest)
+    return latest
 
 
 def check(model: str, *, send: bool = True, now: float | None = None, reporter: Reporter | None = None) -> CheckResult:
@@ -143,18 +131,21 @@ def check(model: str, *, send: bool = True, now: float | None = None, reporter: 
     from .._lock import project_lock
     from .._project import current_project
     from ..models._refs import validate_name
+    from . import _config_cache
     from ._channels import deliver, load_channels
 
     validate_name(model)
     project = current_project()
+    primed = _config_cache.prime(project.root)  # monitoring.yaml as last parsed, when its bytes are the same
     rules = load_rules(project.root, model)
     all_names = {r.name for r in load_rules(project.root)}
     channels = load_channels(project.root)
+    _config_cache.save(project.root, primed)
     if reporter is None:
         needed: dict[str, set[str]] = {}
         for r in rules:
             needed.setdefault(r.window, set()).add(r.condition.metric)
-        frames = {w: _report_frame(model, w, metrics) for w, metrics in needed.items()}
+        frames = {w: _latest_window(model, w, metrics) for w, metrics in needed.items()}
     else:
         frames = {w: reporter(model, w) for w in dict.fromkeys(r.window for r in rules)}
     with project_lock(project.root, "monitor-check", what=f"check the rules of {model}"):

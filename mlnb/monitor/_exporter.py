@@ -55,7 +55,8 @@ def latest_metrics(project: Any, model: str, window: str = DEFAULT_WINDOW) -> La
     """The latest window of ``mlnb.monitor.report(model, window=window)``: its metrics with a value
     (a statistic the window is too small for has none, and is left out), rows and end."""
     from .._project import using_project
-    from ._check import _epoch, _number  # read a report's frame as the rules' check reads it
+    from ._check import _number  # read a report's frame as the rules' check reads it
+    from ._latest import _epoch
     from ._report import latest_report
 
     if not any((Path(project.mlnb_dir) / "predictions" / model).glob("date=*/part-*.parquet")):

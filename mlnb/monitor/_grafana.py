@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .._whole import write_whole
 from ..errors import UsageError
 from ._rules import _PERFORMANCE as PERFORMANCE  # the report's realized-performance metrics
 
@@ -109,10 +110,5 @@ def write_dashboard(model: str, out: str | os.PathLike[str]) -> Path:
     if path.is_dir():
         raise UsageError(f"-o {out} is a folder: give a file name, e.g. {Path(out) / 'dashboard.json'}")
     text = json.dumps(grafana_dashboard(model), indent=2) + "\n"
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_whole(path, text)
     return path

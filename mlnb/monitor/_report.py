@@ -117,20 +117,41 @@ def _build(model: str, window: Any, reference: Any, *, start: Any = None, end: A
     if not reader.files:
         raise NotFound(f"model {name} has no prediction log: serve it with `mlnb serve {name}` or log a batch "
                        f"with mlnb.monitor.log_predictions({name!r}, X, y_pred)")
+    from . import _window_cache
+
     groups = groups_of(metrics)
-    outcomes = _read_outcomes(name, groups)  # first: it is the longest step before scoring
-    windows = reader.plan(spec)
+    kept = isinstance(reference, str) and reference == "training" and _window_cache.enabled()
+    # uncached, the outcome index starts first: it is the longest step before scoring (kept, only
+    # the windows to score decide whether, and which of its files, it needs)
+    early = None if kept else _read_outcomes(name, groups)
+    windows = _window_cache.plan(current_project(), name, reader, spec) if kept else reader.plan(spec)
     if not windows:
         raise NotFound(f"the prediction log of {name} has no rows between {start or 'the start'} and "
                        f"{end or 'the end'}: widen start/end")
-    setup = _setup(model, name, reader, spec, windows, reference, task, min_rows, groups, outcomes)
+    setup = _setup(model, name, reader, spec, windows, reference, task, min_rows, groups, early)
     base = _baseline(baseline, windows)
-    _fit_from_baseline(setup, reader, windows, base)
-    if latest_only:
-        windows = [w for w in windows if w.index in base or w.index == windows[-1].index]
+    scored = windows if not latest_only else [w for w in windows if w.index in base or w.index == windows[-1].index]
+    score: Any = lambda w: _score_window(setup, reader, w)  # noqa: E731
+    if kept:  # windows (and the baseline fit) whose inputs did not change are read back, not computed
+        cache = _window_cache.WindowCache(current_project(), name, model, reader, setup, scored, base, bounds)
+        notes = len(setup.notes)
+        if not cache.load_fit():
+            _start_outcomes(setup, name)
+            _fit_from_baseline(setup, reader, windows, base)
+            cache.keep_fit(notes)
+        elif setup.outcomes is None and groups & {"realized", "estimated"}:
+            from ._join import OutcomeIndex
+
+            folder = _outcome_folder(name)
+            setup.outcomes = _window_cache._Lazy(lambda: OutcomeIndex.read(folder))
+        score = cache.scorer(lambda s, w: _score_window(s, reader, w), _window_cache.outcome_index)
+    else:
+        _fit_from_baseline(setup, reader, windows, base)
     rows: list[dict[str, Any]] = []
-    for part in _map_windows(lambda w: _score_window(setup, reader, w), windows):
+    for part in _map_windows(score, scored):
         rows += part
+    if kept:
+        cache.trim()
     _apply_thresholds(rows, base, static, sigma)
     return Report(name, spec.text, rows, windows, baseline=sorted(base), notes=setup.notes, task=setup.task)
 
@@ -181,14 +202,19 @@ def _read_outcomes(name: str, groups: frozenset[str]) -> Any:
         return None
     from concurrent.futures import ThreadPoolExecutor
 
-    from .._project import current_project
     from ._join import OutcomeIndex
-    from ._log import outcomes_dir
 
     pool = ThreadPoolExecutor(1, thread_name_prefix="mlnb-outcomes")
-    future = pool.submit(OutcomeIndex.read, outcomes_dir(current_project(), name))
+    future = pool.submit(OutcomeIndex.read, _outcome_folder(name))
     pool.shutdown(wait=False)
     return future
+
+
+def _outcome_folder(name: str) -> Any:
+    from .._project import current_project
+    from ._log import outcomes_dir
+
+    return outcomes_dir(current_project(), name)
 
 
 def _setup(model: str, name: str, reader: LogReader, spec: WindowSpec, windows: list[Window], reference: Any,
@@ -203,8 +229,14 @@ def _setup(model: str, name: str, reader: LogReader, spec: WindowSpec, windows: 
     version = _version(model)
     setup.signature = version.signature if version is not None else None
     _reference(setup, reference, version, model)
-    setup.outcomes = outcomes if outcomes is not None else _read_outcomes(name, groups)
+    setup.outcomes = outcomes
     return setup
+
+
+def _start_outcomes(setup: _Setup, name: str) -> None:
+    """The outcome index, when the groups need it, built in a thread while the baseline is read
+    and fitted (the cached path: only when the baseline fit is not kept)."""
+    setup.outcomes = _read_outcomes(name, setup.groups)
 
 
 def _version(model: str) -> Any:

@@ -12,7 +12,6 @@ comments a reviewer wrote stay where they were. A rule that does not parse chang
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -221,17 +220,14 @@ def config_section(root: Path, section: str) -> list[dict[str, Any]]:
 def _write_config(root: Path, data: Any) -> None:
     import io
 
+    from .._whole import write_whole
+
     path = config_path(root)
     buffer = io.StringIO()
     if not path.exists():
         buffer.write(_HEADER)
     _yaml().dump(data, buffer)
-    tmp = path.with_name(f".{FILE}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(buffer.getvalue())
-        os.replace(tmp, path)  # the old file or the new one, never half of one
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_whole(path, buffer.getvalue())  # the old file or the new one, never half of one
 
 
 @contextmanager
@@ -328,5 +324,5 @@ def list_rules(model: str | None = None) -> Any:
 
     rules = load_rules(_project_root(), model)
     return Table([r.to_dict() for r in rules], ["name", "model", "when", "window", "severity", "cooldown"],
-                 title=f"{len(rules)} rule(s) in {FILE}", empty=f"no rules: `mlnb monitor rule add \"accuracy < 0.85\" "
+                 title=f"{len(rules)} rule(s) in {FILE}", empty="no rules: `mlnb monitor rule add \"accuracy < 0.85\" "
                  "--model MODEL` adds one")

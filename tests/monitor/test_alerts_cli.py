@@ -25,12 +25,13 @@ from tests.faults.test_monitor_alerts import Hanging
 CLI = """
 import json, sys, pandas as pd
 import mlnb.monitor._check as check
+from mlnb.monitor._latest import LatestWindow
 def report(model, window, metrics=None):
     values = json.load(open("frame.json"))
     s = pd.Timestamp("2026-11-27", tz="UTC")
     return pd.DataFrame([dict(window=0, start=s, end=s + pd.Timedelta(days=1), n=100, metric=k, value=v,
                               lower=None, upper=None, alert=False, note="") for k, v in values.items()])
-check._report_frame = report
+check._latest_window = lambda *a: LatestWindow.from_frame(report(*a))
 from mlnb.cli import main
 sys.exit(main(sys.argv[1:]))
 """
