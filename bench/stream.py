@@ -1,4 +1,4 @@
-"""Streaming drift over parquet vs the pyarrow read floor, each in its own process.
+"""Streaming drift over parquet (the command `mlnb drift REF CUR`) vs the pyarrow read floor, each in its own process.
 
     python bench/stream.py                   # 10^7 rows x 20 columns, ref and cur each
     python bench/stream.py --rows 100000000  # 10^8: float32 columns (13 GB of files), 1 repetition
@@ -55,10 +55,14 @@ for f in sys.argv[2:]:
         pass
 """
 MLNB = """
-import sys, json, mlnb.checks
-r = mlnb.checks.drift(sys.argv[1], sys.argv[2])
-rows = r.to_frame().set_index("column")
-print(json.dumps({"drifted": sorted(r.drifted), "rows": {c: {k: float(rows.loc[c, k]) for k in
+import contextlib, io, json, sys
+from mlnb.cli import main
+out = io.StringIO()
+with contextlib.redirect_stdout(out):  # the command `mlnb drift REF CUR --json`, as a user runs it
+    main(["drift", sys.argv[1], sys.argv[2], "--json"])
+r = json.loads(out.getvalue())
+rows = {row["column"]: row for row in r["columns"]}
+print(json.dumps({"drifted": sorted(r["drifted"]), "rows": {c: {k: float(rows[c][k]) for k in
       ("statistic", "ks_error", "p_value", "score", "score_error", "threshold")} for c in sys.argv[3].split(",")}}))
 """
 DASK = """
@@ -197,7 +201,7 @@ def main() -> None:
         files = (str(ref), str(cur))
         cases = {"pyarrow read floor (dictionary strings)": (FLOOR, "dict", *files),
                  "pyarrow read floor (dictionary, 1 MB buffer)": (FLOOR, "buffered", *files),
-                 "mlnb drift (streamed)": (MLNB, *files, ",".join(CHECKED))}
+                 "mlnb drift (streamed, the command)": (MLNB, *files, ",".join(CHECKED))}
         if not args.no_plain_floor:
             cases = {"pyarrow read floor (plain)": (FLOOR, "plain", *files), **cases}
         results: dict[str, list[dict]] = {k: [] for k in cases}
@@ -211,7 +215,7 @@ def main() -> None:
         for name, v in results.items():
             _report(name, v, floor)
         print("targets: <= 2x the floor, <= 1024 MB", flush=True)
-        mlnb_out = json.loads(results["mlnb drift (streamed)"][-1]["out"])
+        mlnb_out = json.loads(results["mlnb drift (streamed, the command)"][-1]["out"])
         assert mlnb_out["drifted"] == ["num_0"], mlnb_out["drifted"]  # the shifted column, and only it
         exact = json.loads(run(EXACT, *files, ",".join(CHECKED))["out"])
         bad = sample_check(mlnb_out, exact)
@@ -225,7 +229,7 @@ def main() -> None:
             name = "mlnb drift on LocalCluster (2 workers)"
             dask = run(DASK, *files)
             _report(name, [dask], floor)
-            single = med["mlnb drift (streamed)"]
+            single = med["mlnb drift (streamed, the command)"]
             print(f"LocalCluster / single-process streaming: {dask['wall'] / single['wall']:.2f}x wall, "
                   f"{dask['cpu'] / single['cpu']:.2f}x CPU (run after the others, not alternated: under a "
                   "changing load trust the CPU ratio)", flush=True)

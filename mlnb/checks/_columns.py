@@ -13,10 +13,12 @@ NaN/None/NaT count as missing; ±inf are counted apart and left out of the distr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 NUMERIC, DATETIME, CATEGORICAL = "numeric", "datetime", "categorical"
 MIXED_AS_TEXT = "mixed value types: compared as text"
@@ -39,6 +41,8 @@ def as_text(counts: dict[Any, int]) -> dict[str, int]:
 
 
 def kind_of(s: pd.Series) -> str:
+    import pandas as pd
+
     dt = s.dtype
     if pd.api.types.is_bool_dtype(dt):
         return CATEGORICAL
@@ -79,6 +83,8 @@ class ColumnData:
 
 def numeric_values(s: pd.Series, kind: str) -> tuple[np.ndarray, int, int]:
     """(finite float64 values, missing count, infinite count); no copy when all are finite."""
+    import pandas as pd
+
     if kind == DATETIME:
         if getattr(s.dt, "tz", None) is not None:
             s = s.dt.tz_convert("UTC").dt.tz_localize(None)

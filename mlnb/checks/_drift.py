@@ -107,24 +107,21 @@ def drift(reference: Any, current: Any, columns: list[str] | None = None, **conf
     >>> report = mlnb.checks.drift(train_df, new_df)       # doctest: +SKIP
     >>> report.drifted, report.to_frame()                   # doctest: +SKIP
     """
-    import pandas as pd
-
+    from ._inputs import is_frame
     from ._profile import profile
 
     ref_columns = columns
-    if columns and isinstance(reference, pd.DataFrame):  # a column only in `current` is reported, not an error
+    if columns and is_frame(reference):  # a column only in `current` is reported, not an error
         ref_columns = [c for c in columns if c in reference.columns]
     return profile(reference, columns=ref_columns, index=False).drift(current, columns=columns, **config)
 
 
 def _window(profile_: Profile, current: Any, columns: list[str] | None) -> tuple[dict[str, Callable[[], ColumnData]], int]:
     """Per column of the window, a function returning its data (run in the worker threads)."""
-    import pandas as pd
-
     from ._columns import column_data
-    from ._inputs import check_frame
+    from ._inputs import check_frame, is_frame
 
-    if isinstance(current, pd.DataFrame):
+    if is_frame(current):
         check_frame(current, "current")
         by_name = {str(c): c for c in current.columns}
 

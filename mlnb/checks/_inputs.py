@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,6 +11,13 @@ from typing import Any
 from ..errors import MlnbError, NotAProject, NotFound, UsageError
 
 _FILE_SUFFIXES = {".parquet", ".pq", ".csv", ".tsv", ".feather", ".json", ".jsonl"}
+
+
+def is_frame(value: Any) -> bool:
+    """Whether ``value`` is a pandas DataFrame, without importing pandas: no DataFrame exists
+    before pandas is imported, so a path or a Profile is told apart at no import cost."""
+    pd = sys.modules.get("pandas")
+    return pd is not None and isinstance(value, pd.DataFrame)
 
 
 def check_frame(df: Any, what: str) -> None:

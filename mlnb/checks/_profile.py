@@ -183,14 +183,12 @@ def profile(
     >>> p = mlnb.checks.profile(train_df)                    # doctest: +SKIP
     >>> p = mlnb.checks.profile("big/", sample_size=200_000)  # doctest: +SKIP
     """
-    import pandas as pd
-
     from ..errors import UsageError
-    from ._inputs import check_columns, check_frame
+    from ._inputs import check_columns, check_frame, is_frame
 
     if isinstance(reference, Profile):
         return reference
-    if isinstance(reference, pd.DataFrame):
+    if is_frame(reference):
         check_frame(reference, "reference")
         if len(reference) == 0:
             raise UsageError("the reference has no rows: profile a non-empty frame")
