@@ -95,11 +95,6 @@ def _columns(text: str | None) -> list[str] | None:
 def _drift(args: argparse.Namespace, ctx: Context) -> Any:
     from ._drift import drift
 
-    if ctx.shell is None:  # a command: its process is its own
-        from .stats.sketch import without_blas_probe
-
-        without_blas_probe()
-
     options: dict[str, Any] = {}
     if args.alpha is not None:
         options["alpha"] = None if args.alpha <= 0 else args.alpha

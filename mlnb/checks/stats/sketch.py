@@ -23,7 +23,6 @@ maximum. From two histograms on one grid:
 
 from __future__ import annotations
 
-import sys
 import threading
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -37,8 +36,6 @@ SPAN = 60
 _SHIFT = 52 - MANTISSA_BITS
 _NO_MASK = np.empty(0, np.uint8)
 _local = threading.local()
-#: set by a command (a process of its own): numba's first dispatch skips its BLAS probe (warm_up)
-skip_blas_probe = False
 
 
 class Binned(NamedTuple):
@@ -77,34 +74,14 @@ def warm_up() -> None:
 
     was = gc.isenabled()
     gc.disable()
-    probe = "scipy.linalg.cython_blas"
-    skip = skip_blas_probe and "numba.np.arraymath" not in sys.modules and probe not in sys.modules
-    if skip:  # see below
-        sys.modules[probe] = None  # type: ignore[assignment]
     try:
         one, other = Sketch(0.0, 2), Sketch(0.0, 2)
         one.add_values(np.zeros(1))
         other.add_values(np.ones(1))
         compare(one, other)
     finally:
-        if skip and sys.modules.get(probe, 0) is None:
-            del sys.modules[probe]
         if was:
             gc.enable()
-
-
-def without_blas_probe() -> None:
-    """In a command's own process, let numba's first dispatch skip its BLAS probe.
-
-    That dispatch loads numba's NumPy support, which asks whether a BLAS is there by importing
-    ``scipy.linalg`` (measured: 0.43 s of CPU, most of numba's loading cost). None of mlnb's
-    kernels uses BLAS. While :func:`warm_up` loads them, the probe's module is marked missing, so
-    numba notes "no BLAS" and ``np.dot`` of two vectors in code compiled later in this process
-    takes numba's plain loop (its linear algebra still imports scipy.linalg when used). Not done
-    in a notebook, where a user's own compiled code might care.
-    """
-    global skip_blas_probe
-    skip_blas_probe = True
 
 
 def _magnitude(a: np.ndarray) -> np.ndarray:
