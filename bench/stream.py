@@ -125,12 +125,30 @@ def _tree_rss(proc: object) -> int:
     return total
 
 
+def _queue_waits(pid: int, waits: dict[str, float]) -> None:
+    """Record, per thread of ``pid``, the seconds it has spent runnable but waiting for a core
+    (Linux's ``/proc/PID/task/TID/schedstat``; nothing elsewhere). Kept per thread, so a thread
+    that ended after a sample still counts."""
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                waits[tid] = int(f.read().split()[1]) / 1e9
+        except (OSError, IndexError, ValueError):
+            pass
+
+
 def run(code: str, *args: str) -> dict[str, float | str]:
-    """Wall and CPU seconds, peak RSS (MB; tree and own) and stdout of a fresh Python process."""
+    """Wall and CPU seconds, peak RSS (MB; tree and own), stdout of a fresh Python process, and
+    the seconds its threads waited for a core (the machine's other load: where they add up to
+    about the wall time, the process got about one core whatever threads it runs)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, env=env)
-    peak, done = [0], threading.Event()
+    peak, done, waits = [0], threading.Event(), {}
     if importlib.util.find_spec("psutil"):
         import psutil
 
@@ -139,6 +157,7 @@ def run(code: str, *args: str) -> dict[str, float | str]:
         def sample() -> None:
             while not done.is_set():  # not poll(): it would reap the child before wait4
                 peak[0] = max(peak[0], _tree_rss(watched))
+                _queue_waits(proc.pid, waits)
                 time.sleep(0.1)
 
         threading.Thread(target=sample, daemon=True).start()
@@ -150,7 +169,7 @@ def run(code: str, *args: str) -> dict[str, float | str]:
     if proc.returncode:
         raise SystemExit(f"child failed ({proc.returncode}): {code.strip().splitlines()[-1]}")
     return {"wall": took, "cpu": usage.ru_utime + usage.ru_stime, "own_rss": usage.ru_maxrss / 1024,
-            "tree_rss": peak[0] / 2**20, "out": out.strip()}
+            "tree_rss": peak[0] / 2**20, "queue_wait": sum(waits.values()), "out": out.strip()}
 
 
 def sample_check(report: dict, exact: dict) -> list[str]:
@@ -172,8 +191,9 @@ def sample_check(report: dict, exact: dict) -> list[str]:
 def _report(name: str, runs: list[dict], floor: dict[str, float]) -> None:
     w, c = (statistics.median(r[m] for r in runs) for m in ("wall", "cpu"))
     tree, own = max(r["tree_rss"] for r in runs), max(r["own_rss"] for r in runs)
+    wait = statistics.median(r.get("queue_wait", 0.0) for r in runs)
     print(f"{name:42s} wall {w:7.1f} s ({w / floor['wall']:4.2f}x)  CPU {c:7.1f} s ({c / floor['cpu']:4.2f}x)"
-          f"  peak RSS {tree:6.0f} MB tree, {own:6.0f} MB own", flush=True)
+          f"  peak RSS {tree:6.0f} MB tree, {own:6.0f} MB own  threads waited {wait:4.1f} s for a core", flush=True)
 
 
 def main() -> None:

@@ -204,3 +204,16 @@ def test_kernels_hold_no_gil():
     assert {"bin_batch", "fold", "_pairwise_sum"} <= set(kernels)
     for name, f in kernels.items():
         assert f.targetoptions["nogil"], name
+
+
+def test_warm_up_compares_sketches_a_few_bins_apart():
+    """``warm_up`` loads the kernels by binning and comparing two one-value sketches; comparing
+    walks every bin between them, so they must lie a few bins apart, not ~10^6 (0.1 s a drift)."""
+    from mlnb.checks.stats.sketch import _warm_pair
+
+    one, other = _warm_pair()
+    assert one.n == other.n == 1
+    stop = max(one.first + len(one.counts), other.first + len(other.counts))
+    assert stop - min(one.first, other.first) <= 8
+    result = compare(one, other)
+    assert (result.ks, result.w1, result.n, result.m) == (1.0, 1.0, 1, 1)
