@@ -126,9 +126,15 @@ def create_database(server: str) -> str:
 
 
 @pytest.fixture
-def postgres_url(postgres_server: str) -> str:
-    """A fresh, empty database on the session's server."""
-    return create_database(postgres_server)
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty database on the session's server; the test process's connections to it are
+    closed after the test (a worker runs hundreds of such tests against one server, whose
+    ``max_connections`` their idle pools would otherwise use up)."""
+    from mlnb.store._engine import close_registries
+
+    url = create_database(postgres_server)
+    yield url
+    close_registries(url)
 
 
 def fresh_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:

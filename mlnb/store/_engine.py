@@ -104,6 +104,13 @@ class Registry:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def dispose(self) -> None:
+        """Close every pooled connection (both pools); connections checked out are closed when
+        returned."""
+        self.engine.dispose()
+        if self._quick is not None:
+            self._quick.dispose()
+
     def _quick_engine(self) -> Engine:
         with _lock:
             if self._quick is None:
@@ -216,6 +223,18 @@ def copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterab
     except dbapi.Error as exc:
         raise DBAPIError.instance(sql, None, exc, dbapi.Error) from exc
     conn.info[_CHANGED] = True
+
+
+def close_registries(url_prefix: str) -> int:
+    """Close the open registries whose URL starts with ``url_prefix``: every pooled connection of
+    theirs is returned to the server (a long-lived process that worked with many databases — a test
+    run — would otherwise keep each one's idle connections). The next use opens it again. Returns
+    how many were closed."""
+    with _lock:
+        gone = [u for u in _registries if u.startswith(url_prefix)]
+        for u in gone:
+            _registries.pop(u).dispose()
+    return len(gone)
 
 
 def registry(project: Project) -> Registry:
