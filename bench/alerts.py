@@ -64,7 +64,7 @@ def main() -> None:
     days, per_day = (3, 2_000) if args.quick else (30, 20_000)
 
     import mlnb
-    from mlnb.monitor._check import _report_frame, check
+    from mlnb.monitor._check import _latest_window, check
 
     if getattr(mlnb.monitor, "report", None) is None:
         print("bench/alerts.py: skipped (mlnb.monitor.report is not in this checkout)")
@@ -82,7 +82,7 @@ def main() -> None:
             timed.append(time.perf_counter() - start)
             start = time.perf_counter()
             for rule in mlnb.monitor._rules.load_rules(work, "churn"):
-                _report_frame("churn", rule.window)  # one report per rule
+                _latest_window("churn", rule.window)  # one report per rule
             anchor.append(time.perf_counter() - start)
         ours, theirs = statistics.median(timed), statistics.median(anchor)
         states = {r["state"] for r in result.rows}
