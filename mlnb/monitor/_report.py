@@ -132,18 +132,12 @@ def _build(model: str, window: Any, reference: Any, *, start: Any = None, end: A
     base = _baseline(baseline, windows)
     scored = windows if not latest_only else [w for w in windows if w.index in base or w.index == windows[-1].index]
     score: Any = lambda w: _score_window(setup, reader, w)  # noqa: E731
-    if kept:  # windows (and the baseline fit) whose inputs did not change are read back, not computed
+    if kept:  # windows whose inputs did not change are read back, not computed; the baseline is
+        # fitted each time (a kept fit would be objects, which only pickle keeps, and a pickle in
+        # the project can run code when it is read)
         cache = _window_cache.WindowCache(current_project(), name, model, reader, setup, scored, base, bounds)
-        notes = len(setup.notes)
-        if not cache.load_fit():
-            _start_outcomes(setup, name)
-            _fit_from_baseline(setup, reader, windows, base)
-            cache.keep_fit(notes)
-        elif setup.outcomes is None and groups & {"realized", "estimated"}:
-            from ._join import OutcomeIndex
-
-            folder = _outcome_folder(name)
-            setup.outcomes = _window_cache._Lazy(lambda: OutcomeIndex.read(folder))
+        _start_outcomes(setup, name)
+        _fit_from_baseline(setup, reader, windows, base)
         score = cache.scorer(lambda s, w: _score_window(s, reader, w), _window_cache.outcome_index)
     else:
         _fit_from_baseline(setup, reader, windows, base)

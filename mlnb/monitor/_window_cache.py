@@ -16,8 +16,8 @@ function of:
   windows' files and the outcome files that may meet them);
 - mlnb's code and the numerical libraries' versions (as :mod:`._cache`).
 
-The key of an entry is the SHA-256 of all of them; an entry is a JSON file (rows) or a pickle
-(the baseline fit) under ``.mlnb/monitor-cache/<model>/windows``, written whole and renamed into
+The key of an entry is the SHA-256 of all of them; an entry is a JSON file (a window's rows; nothing that can
+run code when read: the baseline fit is not kept, it is fitted each time) under ``.mlnb/monitor-cache/<model>/windows``, written whole and renamed into
 place (:func:`._cache.write_whole`); a damaged entry is computed again. Nothing is kept when a
 file of the log came or went while the report was computed. At most :data:`MAX_ENTRIES` entries
 are kept per model, the least recently used dropped first.
@@ -31,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
 import threading
 from pathlib import Path
 from typing import Any
@@ -205,30 +204,6 @@ class WindowCache:
             _cache.write_whole(path, data)
         except OSError:
             return
-
-    def load_fit(self) -> bool:
-        """The baseline fit's results put into the setup, when kept."""
-        data = self._read(self._path(self.fit_key, ".fit.pickle"))
-        if data is None:
-            return False
-        try:
-            fields, notes = pickle.loads(data)
-        except Exception:  # noqa: BLE001 - a damaged or stale entry: fitted again
-            return False
-        for k, v in fields.items():
-            setattr(self.setup, k, v)
-        self.setup.notes.extend(notes)
-        return True
-
-    FIT_FIELDS = ("cbpe", "cbpe_note", "positive", "prediction_column", "prediction_profile", "prediction_note")
-
-    def keep_fit(self, notes_before: int) -> None:
-        fields = {k: getattr(self.setup, k) for k in self.FIT_FIELDS}
-        try:
-            data = pickle.dumps((fields, self.setup.notes[notes_before:]), protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception:  # noqa: BLE001 - something that does not pickle: not kept
-            return
-        self._write(self._path(self.fit_key, ".fit.pickle"), data)
 
     def scorer(self, score: Any, outcomes_of: Any) -> Any:
         """``score(setup, w)`` wrapped: a kept window's rows are read back; a missing one is

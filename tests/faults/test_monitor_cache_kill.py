@@ -90,10 +90,7 @@ def _rewriter(cache: Path, rounds: int) -> subprocess.Popen[str]:
 def _entries_sound(cache: Path) -> None:
     for p in cache.rglob("*.json"):
         json.loads(p.read_text())  # whole: parses
-    for p in cache.rglob("*.pickle"):
-        import pickle
-
-        pickle.loads(p.read_bytes())
+    assert not list(cache.rglob("*.pickle"))  # nothing kept that could run code when read
 
 
 def test_a_writer_killed_mid_write_leaves_entries_whole(logged, monkeypatch):

@@ -123,9 +123,30 @@ def test_a_damaged_entry_is_computed_again(month, monkeypatch, scored):
     folder = month["project"].mlnb_dir / "monitor-cache" / "churn" / "windows"
     entries = sorted(folder.glob("*.json"))
     entries[0].write_text('{"rows": [')  # torn by hand: what an atomic write never leaves
-    next(folder.glob("*.fit.pickle")).write_bytes(b"\x80\x05not a pickle")
     _, windows = _same(monkeypatch, scored, window="8h")
-    assert len(windows) == 1  # the damaged window; the fit is fitted again (the same: its windows stand)
+    assert len(windows) == 1  # the damaged window only
+
+
+def test_nothing_in_the_cache_folder_is_run(month, monkeypatch, scored, tmp_path):
+    """The cache keeps only JSON: a crafted pickle (or .npy) placed beside its entries, as the
+    baseline fit was once kept, is never loaded, and the report still equals a fresh one."""
+    import pickle
+
+    _same(monkeypatch, scored, window="6h")
+    folder = month["project"].mlnb_dir / "monitor-cache" / "churn" / "windows"
+    marker = tmp_path / "ran"
+
+    class Hostile:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    for name in ("0" * 64 + ".fit.pickle", "0" * 64 + ".pickle"):
+        (folder / name).write_bytes(pickle.dumps(Hostile()))
+    pickle.loads((folder / name).read_bytes())  # the payload works when something does load it
+    assert marker.exists()
+    marker.unlink()
+    _same(monkeypatch, scored, window="6h")
+    assert not marker.exists()
 
 
 def test_a_check_of_an_unchanged_log_imports_no_numerical_library(month):
